@@ -1,0 +1,202 @@
+package sqlops
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
+)
+
+// Encryption modes accepted by ConnConfig.Encrypt.
+const (
+	EncryptTrue    = "true"    // TLS for the whole session (the default)
+	EncryptStrict  = "strict"  // TDS 8 strict encryption
+	EncryptFalse   = "false"   // TLS for the login packet only
+	EncryptDisable = "disable" // no TLS at all
+)
+
+// Errors that callers act upon.
+var (
+	// ErrAuth is wrapped when the server rejected the credentials (error 18456 and kin).
+	ErrAuth = errors.New("authentication failed")
+	// ErrConnect is wrapped when the server could not be reached or the TLS handshake failed.
+	ErrConnect = errors.New("cannot connect")
+)
+
+// TokenProvider returns an Entra access token for the given resource scope; it is the
+// seam for Entra authentication (package azureops provides implementations).
+type TokenProvider func(ctx context.Context) (string, error)
+
+// ConnConfig describes how to connect to one instance.
+type ConnConfig struct {
+	Role                   string // "SQL Server" or "managed instance", for messages
+	Host                   string
+	Port                   int // 0 means 1433
+	User                   string
+	Password               string `json:"-"` // never serialized, never logged
+	Database               string // default "master"
+	Encrypt                string // EncryptTrue (default), EncryptStrict, EncryptFalse, EncryptDisable
+	TrustServerCertificate bool   // skip certificate validation (reported as a warning)
+	CACertFile             string // PEM file of the CA (or server certificate) to trust
+	HostNameInCertificate  string
+	DialTimeout            time.Duration // TCP connect timeout (default 15s)
+	LoginTimeout           time.Duration // time allowed for the whole login (default 30s)
+	AppName                string
+	Token                  TokenProvider `json:"-"` // when set, Entra token authentication is used instead of SQL authentication
+}
+
+// Validate checks the connection settings before any connection is attempted.
+func (c ConnConfig) Validate() error {
+	role := c.Role
+	if role == "" {
+		role = "server"
+	}
+	if err := ValidateHost(c.Host); err != nil {
+		return fmt.Errorf("%s: %w", role, err)
+	}
+	if c.Port != 0 {
+		if err := ValidatePort(c.Port); err != nil {
+			return fmt.Errorf("%s: %w", role, err)
+		}
+	}
+	if c.Token == nil {
+		if c.User == "" {
+			return fmt.Errorf("%s: %w: user name is empty", role, ErrInvalidInput)
+		}
+		if len(c.User) > 128 {
+			return fmt.Errorf("%s: %w: user name is longer than 128 characters", role, ErrInvalidInput)
+		}
+		if len(c.Password) > 128 {
+			return fmt.Errorf("%s: %w: password is longer than 128 characters", role, ErrInvalidInput)
+		}
+	}
+	switch c.Encrypt {
+	case "", EncryptTrue, EncryptStrict, EncryptFalse, EncryptDisable:
+	default:
+		return fmt.Errorf("%s: %w: encrypt must be true, strict, false or disable, not %q", role, ErrInvalidInput, c.Encrypt)
+	}
+	if c.Database != "" {
+		if err := ValidateDatabaseName(c.Database); err != nil {
+			return fmt.Errorf("%s: %w", role, err)
+		}
+	}
+	return nil
+}
+
+// Address returns host:port.
+func (c ConnConfig) Address() string {
+	p := c.Port
+	if p == 0 {
+		p = 1433
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(p))
+}
+
+// dsn builds the go-mssqldb URL. It contains the password and must never be logged.
+func (c ConnConfig) dsn() string {
+	q := url.Values{}
+	db := c.Database
+	if db == "" {
+		db = "master"
+	}
+	q.Set("database", db)
+	enc := c.Encrypt
+	if enc == "" {
+		enc = EncryptTrue
+	}
+	q.Set("encrypt", enc)
+	if c.TrustServerCertificate {
+		q.Set("TrustServerCertificate", "true")
+	}
+	if c.CACertFile != "" {
+		q.Set("certificate", c.CACertFile)
+	}
+	if c.HostNameInCertificate != "" {
+		q.Set("hostNameInCertificate", c.HostNameInCertificate)
+	}
+	dial := c.DialTimeout
+	if dial <= 0 {
+		dial = 15 * time.Second
+	}
+	q.Set("dial timeout", strconv.Itoa(int(max(1, dial.Round(time.Second)/time.Second))))
+	app := c.AppName
+	if app == "" {
+		app = "milink"
+	}
+	q.Set("app name", app)
+	u := url.URL{Scheme: "sqlserver", Host: c.Address(), RawQuery: q.Encode()}
+	if c.Token == nil {
+		u.User = url.UserPassword(c.User, c.Password)
+	}
+	return u.String()
+}
+
+// Conn is an open connection pool to one instance.
+type Conn struct {
+	DB   *sql.DB
+	Cfg  ConnConfig
+	role string
+}
+
+// Open connects to the instance described by cfg and checks the login.
+func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var connector *mssql.Connector
+	var err error
+	if cfg.Token != nil {
+		tp := cfg.Token
+		connector, err = mssql.NewConnectorWithAccessTokenProvider(cfg.dsn(), func(ctx context.Context) (string, error) { return tp(ctx) })
+	} else {
+		connector, err = mssql.NewConnector(cfg.dsn())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
+	lt := cfg.LoginTimeout
+	if lt <= 0 {
+		lt = 30 * time.Second
+	}
+	pctx, cancel := context.WithTimeout(ctx, lt)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, classifyConnectError(cfg, err)
+	}
+	return &Conn{DB: db, Cfg: cfg, role: cfg.Role}, nil
+}
+
+// Close releases the connection pool.
+func (c *Conn) Close() error { return c.DB.Close() }
+
+func classifyConnectError(cfg ConnConfig, err error) error {
+	var me mssql.Error
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 18456, 18452, 18470, 18486, 18487, 18488, 4060:
+			return fmt.Errorf("%s %s: %w: %s (error %d)", cfg.Role, cfg.Address(), ErrAuth, me.Message, me.Number)
+		}
+		return fmt.Errorf("%s %s: login: %w", cfg.Role, cfg.Address(), err)
+	}
+	return fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
+}
+
+// SQLError returns the SQL Server error number in err, or 0.
+func SQLError(err error) int32 {
+	var me mssql.Error
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	return 0
+}

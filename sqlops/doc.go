@@ -1,0 +1,13 @@
+// Package sqlops holds every T-SQL operation milink performs against SQL Server and
+// Azure SQL Managed Instance: connecting, the prerequisite queries, discovery of the
+// managed instance's HADR parameters, the Agent job lifecycle, the test endpoint and
+// certificate lifecycle, and the cleanup of leftovers.
+//
+// Rules kept throughout the package:
+//   - every value that reaches T-SQL travels as a parameter; the few identifiers that
+//     DDL needs are validated by ValidateIdentifier and bracket-quoted by QuoteIdentifier;
+//   - every SELECT carries a stable tag comment ("/* milink:NAME */") so that the
+//     simulator in package sqlsim dispatches on the tag, never on brittle query text;
+//   - every object milink creates carries a marker (see Marker) and nothing is ever
+//     dropped unless the marker is present.
+package sqlops

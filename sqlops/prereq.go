@@ -1,0 +1,260 @@
+package sqlops
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// ServerInfo is what SERVERPROPERTY and sys.dm_os_host_info say about an instance.
+type ServerInfo struct {
+	ProductVersion   string
+	Edition          string
+	EngineEdition    int // 8 = Azure SQL Managed Instance
+	HadrEnabled      bool
+	ServerName       string
+	VersionText      string
+	HostPlatform     string // "Windows" or "Linux"
+	HostDistribution string
+}
+
+// IsManagedInstance reports whether the instance is an Azure SQL Managed Instance.
+func (s ServerInfo) IsManagedInstance() bool { return s.EngineEdition == 8 }
+
+// ServerInfo reads the instance's version, edition, HADR flag and platform.
+func (c *Conn) ServerInfo(ctx context.Context) (ServerInfo, error) {
+	var s ServerInfo
+	var plat, dist sql.NullString
+	var hadr sql.NullInt64
+	err := c.DB.QueryRowContext(ctx, Query(TagServerInfo)).Scan(&s.ProductVersion, &s.Edition, &s.EngineEdition, &hadr, &s.ServerName, &s.VersionText, &plat, &dist)
+	if err != nil {
+		return s, fmt.Errorf("read server properties: %w", err)
+	}
+	s.HadrEnabled = hadr.Int64 == 1
+	s.HostPlatform = plat.String
+	if s.HostPlatform == "" {
+		s.HostPlatform = "Windows"
+	}
+	s.HostDistribution = dist.String
+	return s, nil
+}
+
+// HasMasterKey reports whether master has a database master key.
+func (c *Conn) HasMasterKey(ctx context.Context) (bool, error) {
+	var n int
+	if err := c.DB.QueryRowContext(ctx, Query(TagMasterKey)).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for the database master key: %w", err)
+	}
+	return n > 0, nil
+}
+
+// TraceFlag is one row of DBCC TRACESTATUS.
+type TraceFlag struct {
+	Flag    int
+	Status  bool
+	Global  bool
+	Session bool
+}
+
+// TraceFlags returns the globally enabled trace flags.
+func (c *Conn) TraceFlags(ctx context.Context) ([]TraceFlag, error) {
+	rows, err := c.DB.QueryContext(ctx, Query(TagTraceFlags))
+	if err != nil {
+		return nil, fmt.Errorf("read trace flags: %w", err)
+	}
+	defer rows.Close()
+	var out []TraceFlag
+	for rows.Next() {
+		var f, st, gl, se int
+		if err := rows.Scan(&f, &st, &gl, &se); err != nil {
+			return nil, fmt.Errorf("read trace flags: %w", err)
+		}
+		out = append(out, TraceFlag{Flag: f, Status: st == 1, Global: gl == 1, Session: se == 1})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read trace flags: %w", err)
+	}
+	return out, nil
+}
+
+// AgentState is the SQL Server Agent service state.
+type AgentState struct {
+	Status   string // e.g. "Running", "Stopped"; "" when not visible
+	AgentXPs bool
+	XPsKnown bool
+}
+
+// Running reports whether Agent runs and can be used.
+func (a AgentState) Running() bool { return a.Status == "Running" && (!a.XPsKnown || a.AgentXPs) }
+
+// Agent reads the SQL Server Agent state.
+func (c *Conn) Agent(ctx context.Context) (AgentState, error) {
+	var st sql.NullString
+	var xps sql.NullInt64
+	if err := c.DB.QueryRowContext(ctx, Query(TagAgent)).Scan(&st, &xps); err != nil {
+		return AgentState{}, fmt.Errorf("read SQL Server Agent state: %w", err)
+	}
+	return AgentState{Status: st.String, AgentXPs: xps.Int64 == 1, XPsKnown: xps.Valid}, nil
+}
+
+// Database describes one user database for the link prerequisites.
+type Database struct {
+	Name            string
+	RecoveryModel   string
+	State           string
+	LastFullBackup  *time.Time
+	LogFiles        int
+	FilestreamFiles int
+	EncryptionState int // from sys.dm_database_encryption_keys; 3 = encrypted
+}
+
+// Databases lists the user databases.
+func (c *Conn) Databases(ctx context.Context) ([]Database, error) {
+	rows, err := c.DB.QueryContext(ctx, Query(TagDatabases))
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	defer rows.Close()
+	var out []Database
+	for rows.Next() {
+		var d Database
+		var last sql.NullTime
+		if err := rows.Scan(&d.Name, &d.RecoveryModel, &d.State, &last, &d.LogFiles, &d.FilestreamFiles, &d.EncryptionState); err != nil {
+			return nil, fmt.Errorf("list databases: %w", err)
+		}
+		if last.Valid {
+			t := last.Time
+			d.LastFullBackup = &t
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	return out, nil
+}
+
+// Permissions is what the login may do.
+type Permissions struct {
+	Sysadmin      bool
+	AgentOperator bool
+	Login         string
+}
+
+// Permissions reads sysadmin and SQLAgentOperatorRole membership of the current login.
+func (c *Conn) Permissions(ctx context.Context) (Permissions, error) {
+	var p Permissions
+	var sa sql.NullInt64
+	var op int
+	if err := c.DB.QueryRowContext(ctx, Query(TagPermissions)).Scan(&sa, &op, &p.Login); err != nil {
+		return p, fmt.Errorf("read permissions: %w", err)
+	}
+	p.Sysadmin = sa.Int64 == 1
+	p.AgentOperator = op > 0
+	return p, nil
+}
+
+// MirroringEndpoint is a DATABASE_MIRRORING endpoint.
+type MirroringEndpoint struct {
+	ID                 int
+	Name               string
+	State              string // STARTED, STOPPED, DISABLED
+	Port               int
+	Role               string
+	Auth               string // connection_auth_desc, e.g. CERTIFICATE
+	Encryption         string // encryption_algorithm_desc, e.g. AES
+	CertificateName    string
+	CertificateSubject string
+}
+
+// MirroringEndpoints lists the instance's database mirroring endpoints (at most one exists).
+func (c *Conn) MirroringEndpoints(ctx context.Context) ([]MirroringEndpoint, error) {
+	rows, err := c.DB.QueryContext(ctx, Query(TagEndpoints))
+	if err != nil {
+		return nil, fmt.Errorf("list database mirroring endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []MirroringEndpoint
+	for rows.Next() {
+		var e MirroringEndpoint
+		var cn, cs, role, auth, enc sql.NullString
+		if err := rows.Scan(&e.ID, &e.Name, &e.State, &e.Port, &role, &auth, &enc, &cn, &cs); err != nil {
+			return nil, fmt.Errorf("list database mirroring endpoints: %w", err)
+		}
+		e.Role, e.Auth, e.Encryption, e.CertificateName, e.CertificateSubject = role.String, auth.String, enc.String, cn.String, cs.String
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list database mirroring endpoints: %w", err)
+	}
+	return out, nil
+}
+
+// HasAddIssuer reports whether sp_certificate_add_issuer exists (the link's service update).
+func (c *Conn) HasAddIssuer(ctx context.Context) (bool, error) {
+	var n int
+	if err := c.DB.QueryRowContext(ctx, Query(TagAddIssuer)).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for sp_certificate_add_issuer: %w", err)
+	}
+	return n > 0, nil
+}
+
+// LocalAddress returns the IP address on which the instance received this connection.
+func (c *Conn) LocalAddress(ctx context.Context) (string, error) {
+	var s sql.NullString
+	if err := c.DB.QueryRowContext(ctx, Query(TagLocalAddress)).Scan(&s); err != nil {
+		return "", fmt.Errorf("read the server's local address: %w", err)
+	}
+	return s.String, nil
+}
+
+// MIParams are the managed instance's HADR parameters needed for the network test.
+type MIParams struct {
+	FQDN     string // DnsRecordName
+	Node     string // <node>.<cluster>
+	HadrPort int
+}
+
+// MIParams discovers the managed instance's FQDN, current node and HADR port. They can
+// change after any failover, so they are read anew for every run.
+func (c *Conn) MIParams(ctx context.Context) (MIParams, error) {
+	var p MIParams
+	rows, err := c.DB.QueryContext(ctx, Query(TagMIParams))
+	if err != nil {
+		return p, fmt.Errorf("read managed instance HADR parameters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return p, fmt.Errorf("read managed instance HADR parameters: %w", err)
+		}
+		switch name {
+		case "DnsRecordName":
+			p.FQDN = value
+		case "Node":
+			p.Node = value
+		case "HadrPort":
+			if _, err := fmt.Sscanf(value, "%d", &p.HadrPort); err != nil {
+				return p, fmt.Errorf("managed instance HadrPort %q is not a number", value)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return p, fmt.Errorf("read managed instance HADR parameters: %w", err)
+	}
+	if p.FQDN == "" || p.Node == "" || p.HadrPort == 0 {
+		return p, fmt.Errorf("managed instance HADR parameters incomplete (DnsRecordName %q, node %q, HadrPort %d): is this a managed instance?", p.FQDN, p.Node, p.HadrPort)
+	}
+	if err := ValidateHost(p.FQDN); err != nil {
+		return p, fmt.Errorf("managed instance DnsRecordName: %w", err)
+	}
+	if err := ValidateHost(p.Node); err != nil {
+		return p, fmt.Errorf("managed instance node: %w", err)
+	}
+	if err := ValidatePort(p.HadrPort); err != nil {
+		return p, fmt.Errorf("managed instance HadrPort: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,131 @@
+package sqlops
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ProbeTarget is one TCP endpoint that an Agent job probes.
+type ProbeTarget struct {
+	Label   string        // human label, e.g. "MI endpoint 5022"
+	Host    string        // IP address or DNS name
+	Port    int           // TCP port
+	Timeout time.Duration // connect timeout for the timed probe
+}
+
+// Validate checks the target so that it can be placed into a PowerShell step.
+func (t ProbeTarget) Validate() error {
+	if err := ValidateHost(t.Host); err != nil {
+		return fmt.Errorf("probe %s: %w", t.Label, err)
+	}
+	if err := ValidatePort(t.Port); err != nil {
+		return fmt.Errorf("probe %s: %w", t.Label, err)
+	}
+	if t.Timeout < 100*time.Millisecond || t.Timeout > 10*time.Minute {
+		return fmt.Errorf("probe %s: %w: timeout %s is outside 100ms-10m", t.Label, ErrInvalidInput, t.Timeout)
+	}
+	return nil
+}
+
+// ProbeScript returns the PowerShell job-step command that probes t with a timed
+// TcpClient connect (Test-NetConnection has no timeout and needs ~21-42 s on a filtered
+// port). skipSQLPS adds the "#NOSQLPS" first line understood by SQL Server 2019 and
+// later. The output imitates Test-NetConnection's Format-List so both parse alike.
+// The target must be valid (see ProbeTarget.Validate); the host is validated to
+// contain only letters, digits, '.', '-' and ':' so single quotes are safe.
+func ProbeScript(t ProbeTarget, skipSQLPS bool) (string, error) {
+	if err := t.Validate(); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if skipSQLPS {
+		b.WriteString("#NOSQLPS\n")
+	}
+	fmt.Fprintf(&b, "$h = '%s'; $p = %d; $t = %d\n", t.Host, t.Port, t.Timeout.Milliseconds())
+	b.WriteString(`$r = 'False'; $d = ''; $a = ''
+try { $a = ([System.Net.Dns]::GetHostAddresses($h) | Select-Object -First 1).IPAddressToString } catch { }
+$c = New-Object System.Net.Sockets.TcpClient
+try {
+  if ($c.ConnectAsync($h, $p).Wait($t)) { $r = 'True'; $d = 'connected'; $a = $c.Client.RemoteEndPoint.Address.IPAddressToString }
+  else { $d = "timed out after $t ms" }
+} catch { $d = $_.Exception.GetBaseException().Message } finally { $c.Dispose() }
+"ComputerName     : $h"
+"RemoteAddress    : $a"
+"RemotePort       : $p"
+"TcpTestSucceeded : $r"
+"Detail           : $d"
+`)
+	return b.String(), nil
+}
+
+// ProbeVerdict classifies the outcome of one probe.
+type ProbeVerdict string
+
+// Probe verdicts.
+const (
+	VerdictConnected ProbeVerdict = "connected" // TCP connect succeeded
+	VerdictTimeout   ProbeVerdict = "timeout"   // no answer within the timeout: filtered by a firewall/NSG, or nothing routes there
+	VerdictRefused   ProbeVerdict = "refused"   // the host answered with a reset: reachable, but nothing listens on the port
+	VerdictDNS       ProbeVerdict = "dns"       // the name did not resolve on the probing host
+	VerdictFailed    ProbeVerdict = "failed"    // the connect failed for another or unknown reason
+	VerdictUnknown   ProbeVerdict = "unknown"   // the output could not be understood
+)
+
+// ProbeOutput is what could be read from a probe's output.
+type ProbeOutput struct {
+	Succeeded     bool
+	Known         bool // whether a TcpTestSucceeded (or Quiet True/False) line was found
+	RemoteAddress string
+	Detail        string
+	Verdict       ProbeVerdict
+}
+
+var (
+	reTcpTest  = regexp.MustCompile(`(?i)TcpTestSucceeded\s*:\s*(True|False)`)
+	reRemote   = regexp.MustCompile(`(?i)RemoteAddress\s*:[ \t]*((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)`)
+	reDetail   = regexp.MustCompile(`(?i)Detail\s*:[ \t]*([^\r\n]*?)(?:\s{2,}Process Exit Code|\r?\n|$)`)
+	reQuiet    = regexp.MustCompile(`(?i)(?:^|\.\s+|\n)\s*(True|False)\s*(?:$|\r?\n|\s{2}Process Exit)`)
+	reNameRes  = regexp.MustCompile(`(?i)name resolution of .* failed|no such host is known|nodename nor servname|name or service not known`)
+	reRefused  = regexp.MustCompile(`(?i)actively refused|connection refused`)
+	reTimedOut = regexp.MustCompile(`(?i)timed out|did not properly respond|connection attempt failed`)
+)
+
+// ParseProbeOutput reads the output of a probe step, tolerant of every format seen in
+// practice: Test-NetConnection's Format-List ("TcpTestSucceeded : True"), the
+// "-InformationLevel Quiet" form ("True"), milink's timed probe (with a Detail line),
+// and those texts as the Agent stores them in sysjobhistory.message (lines joined,
+// prefixed by "Executed as user: ..." and followed by "  Process Exit Code 0.  The
+// step succeeded.", possibly cut at 4000 characters).
+func ParseProbeOutput(s string) ProbeOutput {
+	var out ProbeOutput
+	if m := reTcpTest.FindStringSubmatch(s); m != nil {
+		out.Known = true
+		out.Succeeded = strings.EqualFold(m[1], "true")
+	} else if m := reQuiet.FindStringSubmatch(strings.TrimSpace(s)); m != nil {
+		out.Known = true
+		out.Succeeded = strings.EqualFold(m[1], "true")
+	}
+	if m := reRemote.FindStringSubmatch(s); m != nil {
+		out.RemoteAddress = m[1]
+	}
+	if m := reDetail.FindStringSubmatch(s); m != nil {
+		out.Detail = strings.TrimSpace(m[1])
+	}
+	switch {
+	case !out.Known:
+		out.Verdict = VerdictUnknown
+	case out.Succeeded:
+		out.Verdict = VerdictConnected
+	case reNameRes.MatchString(s):
+		out.Verdict = VerdictDNS
+	case reRefused.MatchString(s):
+		out.Verdict = VerdictRefused
+	case reTimedOut.MatchString(s):
+		out.Verdict = VerdictTimeout
+	default:
+		out.Verdict = VerdictFailed
+	}
+	return out
+}

@@ -1,0 +1,397 @@
+package sqlsim
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type jobStep struct {
+	id            int
+	uid           [16]byte
+	name          string
+	subsystem     string
+	command       string
+	database      string
+	onSuccess     int
+	onFail        int
+	onSuccessStep int
+	onFailStep    int
+	flags         int
+}
+
+type job struct {
+	id          [16]byte
+	name        string
+	description string
+	enabled     bool
+	owner       string
+	startStep   int
+	steps       []*jobStep
+	servers     []string
+	created     time.Time
+	cancel      context.CancelFunc // non-nil while running
+}
+
+type historyRow struct {
+	instanceID  int
+	jobID       [16]byte
+	stepID      int
+	stepName    string
+	runStatus   int
+	runDate     int
+	runTime     int
+	runDuration int
+	message     string
+}
+
+type activityRow struct {
+	sessionID int
+	jobID     [16]byte
+	requested time.Time
+	start     *time.Time
+	stop      *time.Time
+	lastStep  int
+}
+
+type stepLog struct {
+	log      string
+	created  time.Time
+	modified time.Time
+}
+
+// agent is the simulated SQL Server Agent with msdb's job tables. Its state is guarded
+// by the instance's mutex.
+type agent struct {
+	in        *Instance
+	jobs      []*job
+	history   []historyRow
+	activity  []*activityRow
+	logs      map[[16]byte]*stepLog
+	sessionID int
+	sessions  []time.Time
+	nextInst  int
+	running   sync.WaitGroup
+}
+
+func newAgent(in *Instance) *agent {
+	a := &agent{in: in, logs: map[[16]byte]*stepLog{}}
+	a.newSessionLocked()
+	return a
+}
+
+func (a *agent) newSessionLocked() {
+	a.sessionID++
+	a.sessions = append(a.sessions, time.Now())
+}
+
+func (a *agent) wait() { a.running.Wait() }
+
+func (a *agent) addUserJob(s JobSpec) {
+	a.jobs = append(a.jobs, &job{id: newGUID(), name: s.Name, description: s.Description, enabled: true,
+		owner: "sa", startStep: 1, created: time.Now(), servers: []string{"(local)"},
+		steps: []*jobStep{{id: 1, uid: newGUID(), name: "Step 1", subsystem: "TSQL", command: "SELECT 1", database: "master", onSuccess: 1, onFail: 2}}})
+}
+
+func (a *agent) jobByNameLocked(name string) *job {
+	for _, j := range a.jobs {
+		if strings.EqualFold(j.name, name) {
+			return j
+		}
+	}
+	return nil
+}
+
+func (a *agent) jobByIDLocked(id [16]byte) *job {
+	for _, j := range a.jobs {
+		if j.id == id {
+			return j
+		}
+	}
+	return nil
+}
+
+func (a *agent) deleteJobLocked(j *job) {
+	if j.cancel != nil {
+		j.cancel()
+	}
+	out := a.jobs[:0]
+	for _, x := range a.jobs {
+		if x != j {
+			out = append(out, x)
+		}
+	}
+	a.jobs = out
+	h := a.history[:0]
+	for _, r := range a.history {
+		if r.jobID != j.id {
+			h = append(h, r)
+		}
+	}
+	a.history = h
+	act := a.activity[:0]
+	for _, r := range a.activity {
+		if r.jobID != j.id {
+			act = append(act, r)
+		}
+	}
+	a.activity = act
+	for _, s := range j.steps {
+		delete(a.logs, s.uid)
+	}
+}
+
+// startLocked starts j asynchronously, as sp_start_job does.
+func (a *agent) startLocked(j *job, user string) {
+	ctx, cancel := context.WithCancel(a.in.ctx)
+	j.cancel = cancel
+	act := &activityRow{sessionID: a.sessionID, jobID: j.id, requested: time.Now()}
+	a.activity = append(a.activity, act)
+	a.running.Add(1)
+	go func() {
+		defer a.running.Done()
+		defer cancel()
+		a.run(ctx, j, act, user)
+	}()
+}
+
+func (a *agent) addHistoryLocked(r historyRow) {
+	a.nextInst++
+	r.instanceID = a.nextInst
+	a.history = append(a.history, r)
+}
+
+func hhmmss(d time.Duration) int {
+	s := int(d.Round(time.Second) / time.Second)
+	return (s/3600)*10000 + ((s/60)%60)*100 + s%60
+}
+
+func dateInt(t time.Time) int { return t.Year()*10000 + int(t.Month())*100 + t.Day() }
+func timeInt(t time.Time) int { return t.Hour()*10000 + t.Minute()*100 + t.Second() }
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (a *agent) run(ctx context.Context, j *job, act *activityRow, user string) {
+	in := a.in
+	jobStart := time.Now()
+	if !sleepCtx(ctx, in.opts.JobStartLatency) {
+		a.finishCanceled(j, act, user, jobStart, 0, "")
+		return
+	}
+	in.mu.Lock()
+	now := time.Now()
+	act.start = &now
+	steps := append([]*jobStep(nil), j.steps...)
+	startStep := j.startStep
+	in.mu.Unlock()
+
+	byID := map[int]*jobStep{}
+	for _, s := range steps {
+		byID[s.id] = s
+	}
+	cur := byID[startStep]
+	succeeded := true
+	lastStep, lastName := 0, ""
+	for cur != nil {
+		lastStep, lastName = cur.id, cur.name
+		in.mu.Lock()
+		act.lastStep = cur.id
+		in.mu.Unlock()
+		stepStart := time.Now()
+		ok, output, canceled := a.runStep(ctx, cur)
+		if canceled {
+			a.finishCanceled(j, act, user, jobStart, lastStep, lastName)
+			return
+		}
+		msg := a.stepMessage(cur, ok, output)
+		in.mu.Lock()
+		status := 0
+		if ok {
+			status = 1
+		}
+		a.addHistoryLocked(historyRow{jobID: j.id, stepID: cur.id, stepName: cur.name, runStatus: status,
+			runDate: dateInt(stepStart), runTime: timeInt(stepStart), runDuration: hhmmss(time.Since(stepStart)), message: truncate(msg, 4000)})
+		if cur.flags&(8|16) != 0 {
+			l := a.logs[cur.uid]
+			if l == nil || cur.flags&16 == 0 {
+				l = &stepLog{created: time.Now()}
+				a.logs[cur.uid] = l
+			}
+			l.log += output
+			l.modified = time.Now()
+		}
+		in.mu.Unlock()
+		action, target := cur.onSuccess, cur.onSuccessStep
+		if !ok {
+			action, target = cur.onFail, cur.onFailStep
+		}
+		switch action {
+		case 1:
+			succeeded, cur = true, nil
+		case 2:
+			succeeded, cur = false, nil
+		case 3:
+			next := byID[cur.id+1]
+			if next == nil {
+				succeeded = ok
+			}
+			cur = next
+		case 4:
+			cur = byID[target]
+		default:
+			succeeded, cur = ok, nil
+		}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	status, verb := 1, "succeeded"
+	if !succeeded {
+		status, verb = 0, "failed"
+	}
+	msg := fmt.Sprintf("The job %s.  The Job was invoked by User %s.  The last step to run was step %d (%s).", verb, user, lastStep, lastName)
+	a.addHistoryLocked(historyRow{jobID: j.id, stepID: 0, stepName: "(Job outcome)", runStatus: status,
+		runDate: dateInt(jobStart), runTime: timeInt(jobStart), runDuration: hhmmss(time.Since(jobStart)), message: msg})
+	stop := time.Now()
+	act.stop = &stop
+	j.cancel = nil
+}
+
+func (a *agent) finishCanceled(j *job, act *activityRow, user string, jobStart time.Time, lastStep int, lastName string) {
+	in := a.in
+	if in.ctx.Err() != nil {
+		return // the instance is shutting down: the job simply never finishes
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	msg := fmt.Sprintf("The job was stopped prior to completion by User %s.  The Job was invoked by User %s.  The last step to run was step %d (%s).", user, user, lastStep, lastName)
+	a.addHistoryLocked(historyRow{jobID: j.id, stepID: 0, stepName: "(Job outcome)", runStatus: 3,
+		runDate: dateInt(jobStart), runTime: timeInt(jobStart), runDuration: hhmmss(time.Since(jobStart)), message: msg})
+	stop := time.Now()
+	act.stop = &stop
+	j.cancel = nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+func (a *agent) serviceAccount() string {
+	if a.in.opts.Platform == "Linux" {
+		return "mssql"
+	}
+	return `NT Service\SQLSERVERAGENT`
+}
+
+// stepMessage builds the sysjobhistory message as SQL Server Agent does for the step.
+func (a *agent) stepMessage(s *jobStep, ok bool, output string) string {
+	joined := strings.Join(strings.Fields(strings.ReplaceAll(output, "\r\n", "\n")), " ")
+	switch {
+	case strings.EqualFold(s.subsystem, "PowerShell") && ok:
+		return fmt.Sprintf("Executed as user: %s. %s  Process Exit Code 0.  The step succeeded.", a.serviceAccount(), joined)
+	case strings.EqualFold(s.subsystem, "PowerShell"):
+		return fmt.Sprintf("Executed as user: %s. %s  Process Exit Code -1.  The step failed.", a.serviceAccount(), joined)
+	case ok:
+		return fmt.Sprintf("Executed as user: %s. %s  The step succeeded.", a.serviceAccount(), joined)
+	default:
+		return fmt.Sprintf("Executed as user: %s. %s  The step failed.", a.serviceAccount(), joined)
+	}
+}
+
+var (
+	reTimedProbe = regexp.MustCompile(`\$h = '([^']*)'; \$p = (\d+); \$t = (\d+)`)
+	reTnc        = regexp.MustCompile(`(?i)^\s*(?:tnc|Test-NetConnection)\s+(?:-ComputerName\s+)?(\S+)\s+-port\s+(\d+)(.*)$`)
+)
+
+// runStep runs one step; it returns whether the step succeeded, its output, and whether
+// it was canceled.
+func (a *agent) runStep(ctx context.Context, s *jobStep) (bool, string, bool) {
+	in := a.in
+	switch strings.ToLower(s.subsystem) {
+	case "tsql":
+		return true, "", ctx.Err() != nil
+	case "powershell":
+	default:
+		return false, fmt.Sprintf("Subsystem %s is not supported by the simulator.", s.subsystem), false
+	}
+	if in.opts.Platform == "Linux" {
+		return false, "Unable to start execution of step 1 (reason: The PowerShell subsystem is not supported on SQL Server on Linux).", false
+	}
+	if !sleepCtx(ctx, in.opts.StepLatency) {
+		return false, "", true
+	}
+	cmd := s.command
+	if m := reTimedProbe.FindStringSubmatch(cmd); m != nil {
+		port, _ := strconv.Atoi(m[2])
+		ms, _ := strconv.Atoi(m[3])
+		res := in.net.Probe(ctx, m[1], port, time.Duration(ms)*time.Millisecond)
+		if ctx.Err() != nil {
+			return false, "", true
+		}
+		ok, detail := "False", ""
+		switch {
+		case res.Err == nil:
+			ok, detail = "True", "connected"
+		case res.Err == ErrTimedOut:
+			detail = fmt.Sprintf("timed out after %d ms", ms)
+		default:
+			detail = res.Err.Error()
+			if res.Err == ErrRefused {
+				detail += fmt.Sprintf(" %s:%d", res.RemoteAddress, port)
+			}
+		}
+		out := fmt.Sprintf("ComputerName     : %s\r\nRemoteAddress    : %s\r\nRemotePort       : %d\r\nTcpTestSucceeded : %s\r\nDetail           : %s\r\n",
+			m[1], res.RemoteAddress, port, ok, detail)
+		return true, out, false
+	}
+	line := strings.SplitN(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "#NOSQLPS")), "\n", 2)[0]
+	if m := reTnc.FindStringSubmatch(line); m != nil {
+		port, _ := strconv.Atoi(m[2])
+		quiet := strings.Contains(strings.ToLower(m[3]), "-informationlevel quiet")
+		res := in.net.Probe(ctx, m[1], port, in.opts.TncTimeout)
+		if ctx.Err() != nil {
+			return false, "", true
+		}
+		okWord := "False"
+		if res.Err == nil {
+			okWord = "True"
+		}
+		var b strings.Builder
+		if res.Err == ErrNoSuchHost {
+			fmt.Fprintf(&b, "WARNING: Name resolution of %s failed\r\n", m[1])
+		} else if res.Err != nil {
+			fmt.Fprintf(&b, "WARNING: TCP connect to (%s : %d) failed\r\n", res.RemoteAddress, port)
+		}
+		if quiet {
+			b.WriteString(okWord + "\r\n")
+		} else {
+			fmt.Fprintf(&b, "\r\n\r\nComputerName     : %s\r\nRemoteAddress    : %s\r\nTcpTestSucceeded : %s\r\n\r\n\r\n", m[1], res.RemoteAddress, okWord)
+		}
+		return true, b.String(), false
+	}
+	word := strings.Fields(line)
+	name := ""
+	if len(word) > 0 {
+		name = word[0]
+	}
+	return false, fmt.Sprintf("A job step received an error at line 1 in a PowerShell script. The corresponding line is '%s'. Correct the script and reschedule the job. The error information returned by PowerShell is: 'The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program.'", line, name), false
+}

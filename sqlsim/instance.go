@@ -1,0 +1,401 @@
+package sqlsim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/milink/milink/sqlsim/tds"
+)
+
+type endpoint struct {
+	id         int
+	name       string
+	typ        string
+	state      string
+	port       int
+	certID     int
+	auth       string
+	encryption string
+	role       string
+	listener   net.Listener
+}
+
+type certificate struct {
+	id      int
+	name    string
+	subject string
+}
+
+// Instance is a running simulated instance.
+type Instance struct {
+	opts   Options
+	log    *slog.Logger
+	net    *Network
+	srv    *tds.Server
+	ln     net.Listener
+	caPEM  []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	masterKey  bool
+	agentOn    bool
+	endpoints  []*endpoint
+	certs      []*certificate
+	nextID     int
+	agent      *agent
+	fixed      []net.Listener // MI's own 5022 and HADR listeners
+	loginHook  func(ctx context.Context, user string) error
+	tokenCheck func(token string) (string, bool)
+}
+
+// Start starts a simulated instance: its TDS listener, its endpoints' listeners and its Agent.
+func Start(opts Options) (*Instance, error) {
+	if opts.Role == "" {
+		opts.Role = RoleSQLServer
+	}
+	if opts.Network == nil {
+		opts.Network = NewNetwork()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.TncTimeout <= 0 {
+		opts.TncTimeout = 21 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &Instance{opts: opts, log: opts.Logger.With("sim", opts.ServerName), net: opts.Network,
+		ctx: ctx, cancel: cancel, masterKey: opts.MasterKey, agentOn: opts.AgentRunning, nextID: 65536}
+	if opts.IP != "" {
+		in.net.AddHost(opts.IP, opts.IP)
+		for _, h := range opts.HostNames {
+			in.net.AddHost(h, opts.IP)
+		}
+	}
+	in.agent = newAgent(in)
+	for _, c := range opts.Certificates {
+		in.certs = append(in.certs, &certificate{id: in.newID(), name: c.Name, subject: c.Subject})
+	}
+	for _, e := range opts.Endpoints {
+		if err := in.addEndpoint(e); err != nil {
+			in.Close()
+			return nil, err
+		}
+	}
+	for _, j := range opts.Jobs {
+		in.agent.addUserJob(j)
+	}
+	if opts.Role == RoleMI {
+		if err := in.startMIListeners(); err != nil {
+			in.Close()
+			return nil, err
+		}
+	}
+	tlsCfg := opts.TLS
+	if tlsCfg == nil {
+		cert, caPEM, err := selfSignedCert()
+		if err != nil {
+			in.Close()
+			return nil, fmt.Errorf("sqlsim: TLS certificate: %w", err)
+		}
+		in.caPEM = caPEM
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	in.srv = tds.NewServer(tds.Config{
+		TLSConfig:   tlsCfg,
+		ServerName:  opts.ServerName,
+		ProgVersion: progVersion(opts.ProductVersion),
+		Handler:     in,
+		Logger:      in.log,
+	})
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("sqlsim: listen on %s: %w", opts.Listen, err)
+	}
+	in.ln = ln
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		_ = in.srv.Serve(ln)
+	}()
+	return in, nil
+}
+
+func progVersion(v string) [4]byte {
+	parts := strings.Split(v, ".")
+	var n [4]int
+	for i := 0; i < len(parts) && i < 3; i++ {
+		n[i], _ = strconv.Atoi(parts[i])
+	}
+	return [4]byte{byte(n[0]), byte(n[1]), byte(n[2] >> 8), byte(n[2])}
+}
+
+func (in *Instance) startMIListeners() error {
+	o := in.opts
+	ip := o.IP
+	if o.FQDN != "" {
+		in.net.AddHost(o.FQDN, ip)
+	}
+	nodeIP := nextIP(ip)
+	node := o.NodeName + "." + o.ClusterName
+	in.net.AddHost(node, nodeIP)
+	for _, hp := range []struct {
+		host string
+		port int
+	}{{ip, 5022}, {nodeIP, o.HadrPort}} {
+		l, err := in.net.Listen(hp.host, hp.port)
+		if err != nil {
+			return fmt.Errorf("sqlsim: MI listener %s:%d: %w", hp.host, hp.port, err)
+		}
+		in.fixed = append(in.fixed, l)
+		go acceptAndClose(l)
+	}
+	return nil
+}
+
+func nextIP(ip string) string {
+	i := strings.LastIndex(ip, ".")
+	if i < 0 {
+		return ip
+	}
+	n, err := strconv.Atoi(ip[i+1:])
+	if err != nil {
+		return ip
+	}
+	return ip[:i+1] + strconv.Itoa(n+1)
+}
+
+// Addr returns the TDS listen address (host:port).
+func (in *Instance) Addr() string { return in.ln.Addr().String() }
+
+// Host returns the TDS listen host.
+func (in *Instance) Host() string { h, _, _ := net.SplitHostPort(in.Addr()); return h }
+
+// Port returns the TDS listen port.
+func (in *Instance) Port() int {
+	_, p, _ := net.SplitHostPort(in.Addr())
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Options returns the options the instance was started with.
+func (in *Instance) Options() Options { return in.opts }
+
+// Network returns the simulated network the instance lives on.
+func (in *Instance) Network() *Network { return in.net }
+
+// CACertPEM returns the PEM of the certificate the instance presents for TLS (nil when
+// Options.TLS was given); a client can trust it with go-mssqldb's "certificate" setting.
+func (in *Instance) CACertPEM() []byte { return in.caPEM }
+
+// SetAgentRunning starts or stops the simulated SQL Server Agent.
+func (in *Instance) SetAgentRunning(on bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.agentOn == on {
+		return
+	}
+	in.agentOn = on
+	if on {
+		in.agent.newSessionLocked()
+	}
+}
+
+// SetLoginHook installs a function called at each login before the password check; a
+// hook that blocks simulates a login that hangs, one that errors rejects the login.
+func (in *Instance) SetLoginHook(f func(ctx context.Context, user string) error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.loginHook = f
+}
+
+// SetTokenValidator makes the instance accept federated (Entra) access tokens: f returns
+// the login name a token maps to and whether the token is valid.
+func (in *Instance) SetTokenValidator(f func(token string) (string, bool)) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.tokenCheck = f
+}
+
+// DropConnections closes every client connection, as a network failure would.
+func (in *Instance) DropConnections() { in.srv.DropConnections() }
+
+// Close stops the instance: running jobs are abandoned, listeners closed.
+func (in *Instance) Close() error {
+	in.cancel()
+	var err error
+	if in.srv != nil {
+		err = in.srv.Close()
+	}
+	if in.ln != nil {
+		in.ln.Close()
+	}
+	in.mu.Lock()
+	for _, e := range in.endpoints {
+		if e.listener != nil {
+			e.listener.Close()
+		}
+	}
+	for _, l := range in.fixed {
+		l.Close()
+	}
+	in.mu.Unlock()
+	in.agent.wait()
+	in.wg.Wait()
+	return err
+}
+
+func (in *Instance) newID() int {
+	in.nextID++
+	return in.nextID
+}
+
+func newGUID() [16]byte {
+	var g [16]byte
+	_, _ = rand.Read(g[:])
+	g[6] = (g[6] & 0x0f) | 0x40
+	g[8] = (g[8] & 0x3f) | 0x80
+	return g
+}
+
+// addEndpoint adds a pre-existing endpoint from options (a user's object).
+func (in *Instance) addEndpoint(s EndpointSpec) error {
+	e := &endpoint{id: in.newID(), name: s.Name, typ: s.Type, state: s.State, port: s.Port,
+		auth: s.Auth, encryption: s.Encryption, role: s.Role}
+	if e.typ == "" {
+		e.typ = "DATABASE_MIRRORING"
+	}
+	if e.state == "" {
+		e.state = "STARTED"
+	}
+	if e.auth == "" {
+		e.auth = "CERTIFICATE"
+	}
+	if e.encryption == "" {
+		e.encryption = "AES"
+	}
+	if e.role == "" {
+		e.role = "ALL"
+	}
+	if s.CertName != "" {
+		c := in.certByNameLocked(s.CertName)
+		if c == nil {
+			c = &certificate{id: in.newID(), name: s.CertName, subject: "Certificate for " + s.Name}
+			in.certs = append(in.certs, c)
+		}
+		e.certID = c.id
+	}
+	if e.state == "STARTED" && e.port != 0 {
+		l, err := in.net.Listen(in.opts.IP, e.port)
+		if err != nil {
+			return fmt.Errorf("sqlsim: endpoint %s: %w", e.name, err)
+		}
+		e.listener = l
+		go acceptAndClose(l)
+	}
+	in.endpoints = append(in.endpoints, e)
+	return nil
+}
+
+func (in *Instance) certByNameLocked(name string) *certificate {
+	for _, c := range in.certs {
+		if strings.EqualFold(c.name, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (in *Instance) certByIDLocked(id int) *certificate {
+	for _, c := range in.certs {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (in *Instance) endpointByNameLocked(name string) *endpoint {
+	for _, e := range in.endpoints {
+		if strings.EqualFold(e.name, name) {
+			return e
+		}
+	}
+	return nil
+}
+
+// Login implements tds.Handler.
+func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Session, error) {
+	in.mu.Lock()
+	hook, tokenCheck := in.loginHook, in.tokenCheck
+	in.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, req.UserName); err != nil {
+			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: fmt.Sprintf("Login failed for user '%s'.", req.UserName)}
+		}
+	}
+	var login Login
+	if req.FedAuthToken != "" {
+		if tokenCheck == nil {
+			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: "Login failed for user '<token-identified principal>'."}
+		}
+		name, ok := tokenCheck(req.FedAuthToken)
+		if !ok {
+			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: "Login failed for user '<token-identified principal>'."}
+		}
+		login = Login{Name: name, Sysadmin: true}
+	} else {
+		found := false
+		for _, l := range in.opts.Logins {
+			if strings.EqualFold(l.Name, req.UserName) && l.Password == req.Password {
+				login, found = l, true
+				break
+			}
+		}
+		if !found {
+			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: fmt.Sprintf("Login failed for user '%s'.", req.UserName)}
+		}
+	}
+	db := req.Database
+	if db == "" {
+		db = "master"
+	}
+	if !in.databaseExists(db) {
+		return nil, &tds.Error{Number: 4060, State: 1, Class: 11, Message: fmt.Sprintf("Cannot open database \"%s\" requested by the login. The login failed.", db)}
+	}
+	return &session{in: in, login: login}, nil
+}
+
+func (in *Instance) databaseExists(name string) bool {
+	switch strings.ToLower(name) {
+	case "master", "msdb", "model", "tempdb":
+		return true
+	}
+	for _, d := range in.opts.Databases {
+		if strings.EqualFold(d.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// errSim makes a class-16 user error.
+func errSim(num int32, format string, a ...any) *tds.Error {
+	return &tds.Error{Number: num, State: 1, Class: 16, Message: fmt.Sprintf(format, a...)}
+}
+
+var errClosed = errors.New("instance closed")

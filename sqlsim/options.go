@@ -1,0 +1,146 @@
+package sqlsim
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+)
+
+// Role is the personality of a simulated instance.
+type Role string
+
+// Roles.
+const (
+	RoleSQLServer Role = "sqlserver"
+	RoleMI        Role = "mi"
+)
+
+// Login is a SQL login of the simulated instance.
+type Login struct {
+	Name          string
+	Password      string
+	Sysadmin      bool
+	AgentOperator bool // member of msdb's SQLAgentOperatorRole
+}
+
+// Database is a user database of the simulated instance.
+type Database struct {
+	Name            string
+	RecoveryModel   string // FULL, SIMPLE, BULK_LOGGED
+	LastFullBackup  *time.Time
+	LogFiles        int
+	FilestreamFiles int
+	EncryptionState int // 3 = encrypted (TDE)
+}
+
+// EndpointSpec is an endpoint that exists before milink runs (a user's object).
+type EndpointSpec struct {
+	Name       string
+	Type       string // DATABASE_MIRRORING (default) or TSQL
+	State      string // STARTED (default), STOPPED, DISABLED
+	Port       int
+	CertName   string
+	Auth       string // CERTIFICATE (default), WINDOWS NEGOTIATE, ...
+	Encryption string // AES (default), RC4, NONE
+	Role       string // ALL (default)
+}
+
+// CertSpec is a certificate that exists before milink runs.
+type CertSpec struct {
+	Name    string
+	Subject string
+}
+
+// JobSpec is an Agent job that exists before milink runs.
+type JobSpec struct {
+	Name        string
+	Description string
+}
+
+// Options describe a simulated instance.
+type Options struct {
+	Role            Role
+	ServerName      string // @@SERVERNAME
+	ProductVersion  string // e.g. 16.0.4135.4
+	Edition         string // e.g. "Enterprise Edition (64-bit)"
+	Platform        string // Windows or Linux
+	Distribution    string // host_distribution
+	HadrEnabled     bool
+	TraceFlags      []int
+	MasterKey       bool
+	AgentRunning    bool
+	AgentXPs        bool
+	AddIssuerProc   bool // sp_certificate_add_issuer exists
+	Logins          []Login
+	Databases       []Database
+	Endpoints       []EndpointSpec
+	Certificates    []CertSpec
+	Jobs            []JobSpec
+	JobStartLatency time.Duration // time Agent takes to pick up a started job
+	StepLatency     time.Duration // time each PowerShell step takes before its probe starts
+	TncTimeout      time.Duration // how long Test-NetConnection takes on a filtered port (real: ~21 s)
+	Network         *Network
+	IP              string // the instance's own virtual IP address (local_net_address)
+	HostNames       []string
+	FQDN            string // MI: DnsRecordName
+	NodeName        string // MI: current primary node, e.g. DB123
+	ClusterName     string // MI: e.g. tr123456.west-us.worker.database.windows.net
+	HadrPort        int    // MI: e.g. 11002
+	Listen          string // TDS listen address, default 127.0.0.1:0
+	TLS             *tls.Config
+	Logger          *slog.Logger
+}
+
+// SQLServerDefaults returns a healthy SQL Server 2022 CU14 on Windows with every link
+// prerequisite met, a sysadmin login "sa" with password "Sim-Passw0rd!", and one database.
+func SQLServerDefaults() Options {
+	backup := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	return Options{
+		Role:            RoleSQLServer,
+		ServerName:      "SQLPROD01",
+		ProductVersion:  "16.0.4135.4",
+		Edition:         "Enterprise Edition (64-bit)",
+		Platform:        "Windows",
+		Distribution:    "Windows Server 2022 Datacenter",
+		HadrEnabled:     true,
+		TraceFlags:      []int{1800, 9567},
+		MasterKey:       true,
+		AgentRunning:    true,
+		AgentXPs:        true,
+		AddIssuerProc:   true,
+		Logins:          []Login{{Name: "sa", Password: "Sim-Passw0rd!", Sysadmin: true}},
+		Databases:       []Database{{Name: "SalesDB", RecoveryModel: "FULL", LastFullBackup: &backup, LogFiles: 1}},
+		JobStartLatency: 200 * time.Millisecond,
+		StepLatency:     200 * time.Millisecond,
+		TncTimeout:      21 * time.Second,
+		IP:              "10.1.0.4",
+		HostNames:       []string{"sqlprod01.contoso.local"},
+	}
+}
+
+// MIDefaults returns a managed instance whose admin login is "miadmin" with password
+// "Sim-Passw0rd!", and whose HADR parameters look like a real one's.
+func MIDefaults() Options {
+	return Options{
+		Role:            RoleMI,
+		ServerName:      "sqlmi-demo",
+		ProductVersion:  "16.0.9230.25",
+		Edition:         "SQL Azure",
+		Platform:        "Windows",
+		Distribution:    "Windows Server 2022 Datacenter",
+		HadrEnabled:     true,
+		MasterKey:       true,
+		AgentRunning:    true,
+		AgentXPs:        true,
+		AddIssuerProc:   true,
+		Logins:          []Login{{Name: "miadmin", Password: "Sim-Passw0rd!", Sysadmin: true}},
+		JobStartLatency: 200 * time.Millisecond,
+		StepLatency:     200 * time.Millisecond,
+		TncTimeout:      21 * time.Second,
+		IP:              "10.0.0.10",
+		FQDN:            "sqlmi-demo.6d710bcf372b.database.windows.net",
+		NodeName:        "DB123",
+		ClusterName:     "tr123456.west-us.worker.database.windows.net",
+		HadrPort:        11002,
+	}
+}

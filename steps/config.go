@@ -1,0 +1,79 @@
+package steps
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+)
+
+// Config is everything a run needs: the two connections and the network options.
+type Config struct {
+	SQLServer    sqlops.ConnConfig `json:"sql_server"`
+	MI           sqlops.ConnConfig `json:"managed_instance"`
+	SQLServerIP  string            `json:"sql_server_ip,omitempty"` // address the MI probes; "" = discover
+	EndpointPort int               `json:"endpoint_port,omitempty"` // SQL Server endpoint port (default 5022)
+	ProbeTimeout time.Duration     `json:"probe_timeout,omitempty"` // per TCP probe (default 5s)
+	JobTimeout   time.Duration     `json:"job_timeout,omitempty"`   // per Agent job, from start to outcome (default 2m)
+	Databases    []string          `json:"databases,omitempty"`     // databases to check for the link ("" = all user databases)
+	RunID        string            `json:"run_id,omitempty"`
+	Poll         sqlops.PollPolicy `json:"-"`
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.EndpointPort == 0 {
+		c.EndpointPort = 5022
+	}
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = 5 * time.Second
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = 2 * time.Minute
+	}
+	if c.RunID == "" {
+		c.RunID = sqlops.NewRunID()
+	}
+	if c.SQLServer.Role == "" {
+		c.SQLServer.Role = "SQL Server"
+	}
+	if c.MI.Role == "" {
+		c.MI.Role = "managed instance"
+	}
+}
+
+// Validate checks every input before anything is created; the first problem found is
+// returned as a clear, specific error.
+func (c *Config) Validate() error {
+	var errs []error
+	if err := c.SQLServer.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.MI.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SQLServerIP != "" {
+		if err := sqlops.ValidateHost(c.SQLServerIP); err != nil {
+			errs = append(errs, fmt.Errorf("SQL Server IP: %w", err))
+		}
+	}
+	if err := sqlops.ValidatePort(c.EndpointPort); err != nil {
+		errs = append(errs, fmt.Errorf("endpoint port: %w", err))
+	}
+	if c.ProbeTimeout < 100*time.Millisecond || c.ProbeTimeout > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("probe timeout: %w: %s is outside 100ms-5m", sqlops.ErrInvalidInput, c.ProbeTimeout))
+	}
+	if c.JobTimeout < time.Second || c.JobTimeout > time.Hour {
+		errs = append(errs, fmt.Errorf("job timeout: %w: %s is outside 1s-1h", sqlops.ErrInvalidInput, c.JobTimeout))
+	}
+	for _, d := range c.Databases {
+		if err := sqlops.ValidateDatabaseName(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := sqlops.ValidateRunID(c.RunID); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

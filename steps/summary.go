@@ -1,0 +1,227 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/milink/milink/sqlops"
+)
+
+// Default object names, as in Microsoft's scripts and SSMS's Network Checker.
+const (
+	SQLJobName   = "TestMILinkConnection"
+	MIJobName    = "NetHelper"
+	CertName     = "TEST_CERT"
+	EndpointName = "TEST_ENDPOINT"
+)
+
+// Action is one thing the run will do, on one server, in order.
+type Action struct {
+	Server      string `json:"server"`
+	Description string `json:"description"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// Plan is the Summary step: every decision taken before anything is created.
+type Plan struct {
+	RunID   string         `json:"run_id"`
+	Options NetworkOptions `json:"options"`
+
+	SQLJobName     string `json:"sql_job_name"`
+	MIJobName      string `json:"mi_job_name"`
+	CertName       string `json:"cert_name,omitempty"`
+	EndpointName   string `json:"endpoint_name,omitempty"`
+	CreateEndpoint bool   `json:"create_endpoint"`
+	SkipSQLPS      bool   `json:"-"`
+
+	RunSQLToMI        bool   `json:"run_sql_to_mi"`
+	SQLToMISkipReason string `json:"sql_to_mi_skip_reason,omitempty"`
+	RunMIToSQL        bool   `json:"run_mi_to_sql"`
+	MIToSQLSkipReason string `json:"mi_to_sql_skip_reason,omitempty"`
+
+	// Leftovers of earlier milink runs that are in the way and are removed first.
+	SQLLeftovers sqlops.Leftovers `json:"-"`
+	MILeftovers  sqlops.Leftovers `json:"-"`
+
+	Findings []Finding `json:"findings,omitempty"` // decisions the user should know about
+	Actions  []Action  `json:"actions"`
+}
+
+// BuildPlan decides object names (never taking over a user's object), whether an
+// existing mirroring endpoint is reused, which directions can run, and lists the exact
+// actions. It only reads from the instances.
+func BuildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
+	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true}
+	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
+		p.SkipSQLPS = true
+	}
+	suffix := "_milink_" + runID[:8]
+	var err error
+	if p.SQLJobName, err = chooseJobName(ctx, sqlc, SQLJobName, suffix, serverSQL, p, &p.SQLLeftovers); err != nil {
+		return nil, err
+	}
+	if p.MIJobName, err = chooseJobName(ctx, mic, MIJobName, suffix, serverMI, p, &p.MILeftovers); err != nil {
+		return nil, err
+	}
+
+	// Endpoint: reuse a user's mirroring endpoint; replace only a milink leftover.
+	if ep := pre.MirroringEndpoint(); ep != nil {
+		if _, ours := sqlops.MarkedRunID(ep.CertificateSubject); ours {
+			p.SQLLeftovers.Endpoints = append(p.SQLLeftovers.Endpoints, sqlops.Endpoint{Name: ep.Name, Port: ep.Port})
+			if ep.CertificateName != "" {
+				p.SQLLeftovers.Certificates = append(p.SQLLeftovers.Certificates, sqlops.Certificate{Name: ep.CertificateName, Subject: ep.CertificateSubject})
+			}
+			p.CreateEndpoint = true
+		} else {
+			p.ReuseEndpoint(ep)
+		}
+	} else {
+		p.CreateEndpoint = true
+	}
+	if p.CreateEndpoint {
+		if p.CertName, err = chooseCertName(ctx, sqlc, suffix, p); err != nil {
+			return nil, err
+		}
+		if p.EndpointName, err = chooseEndpointName(ctx, sqlc, suffix, p); err != nil {
+			return nil, err
+		}
+	}
+
+	// Which directions can run.
+	switch {
+	case pre.Linux():
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps: run the probe on the SQL Server host (command in the results)."
+	case !pre.Agent.Running():
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again."
+	}
+	if opts.SQLServerIP == "" {
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = "no SQL Server IP address for the managed instance to probe"
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if w := AddressWarning(opts.SQLServerIP); w != "" {
+		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + opts.SQLServerIP + " is not reachable from Azure", Detail: w})
+	}
+	p.Actions = p.actions(pre)
+	return p, nil
+}
+
+// ReuseEndpoint makes the plan probe the user's existing mirroring endpoint.
+func (p *Plan) ReuseEndpoint(ep *sqlops.MirroringEndpoint) {
+	p.CreateEndpoint = false
+	p.Options.ReuseEndpoint = ep.Name
+	p.Options.EndpointPort = ep.Port
+	p.Findings = append(p.Findings, Finding{ID: "endpoint-reuse", Server: serverSQL, Severity: Info,
+		Title:  fmt.Sprintf("Reusing the existing endpoint %s on port %d", ep.Name, ep.Port),
+		Detail: "Only one database mirroring endpoint can exist; milink probes it and does not change or drop it."})
+}
+
+func chooseJobName(ctx context.Context, c *sqlops.Conn, base, suffix, server string, p *Plan, left *sqlops.Leftovers) (string, error) {
+	j, err := c.JobByName(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	if j == nil {
+		return base, nil
+	}
+	if _, ours := j.RunID(); ours {
+		left.Jobs = append(left.Jobs, *j)
+		return base, nil
+	}
+	name := base + suffix
+	p.Findings = append(p.Findings, Finding{ID: "job-name:" + base, Server: server, Severity: Warn,
+		Title:  fmt.Sprintf("A job named %s already exists and was not created by milink", base),
+		Detail: fmt.Sprintf("milink leaves it untouched and uses the job name %s instead.", name)})
+	return name, nil
+}
+
+func chooseCertName(ctx context.Context, c *sqlops.Conn, suffix string, p *Plan) (string, error) {
+	ce, err := c.CertificateByName(ctx, CertName)
+	if err != nil || ce == nil {
+		return CertName, err
+	}
+	if _, ours := sqlops.MarkedRunID(ce.Subject); ours {
+		p.SQLLeftovers.Certificates = appendCertOnce(p.SQLLeftovers.Certificates, *ce)
+		return CertName, nil
+	}
+	name := CertName + suffix
+	p.Findings = append(p.Findings, Finding{ID: "cert-name", Server: serverSQL, Severity: Info,
+		Title:  "A certificate named TEST_CERT already exists and was not created by milink",
+		Detail: "milink leaves it untouched and uses " + name + " instead."})
+	return name, nil
+}
+
+func appendCertOnce(list []sqlops.Certificate, c sqlops.Certificate) []sqlops.Certificate {
+	for _, x := range list {
+		if x.Name == c.Name {
+			return list
+		}
+	}
+	return append(list, c)
+}
+
+func chooseEndpointName(ctx context.Context, c *sqlops.Conn, suffix string, p *Plan) (string, error) {
+	e, err := c.EndpointByName(ctx, EndpointName)
+	if err != nil || e == nil {
+		return EndpointName, err
+	}
+	if _, ours := sqlops.MarkedRunID(e.CertificateSubject); ours {
+		return EndpointName, nil
+	}
+	name := EndpointName + suffix
+	p.Findings = append(p.Findings, Finding{ID: "endpoint-name", Server: serverSQL, Severity: Info,
+		Title:  "An endpoint named TEST_ENDPOINT already exists and was not created by milink",
+		Detail: "milink leaves it untouched and uses " + name + " instead."})
+	return name, nil
+}
+
+func (p *Plan) actions(pre *Prerequisites) []Action {
+	var a []Action
+	o := p.Options
+	for _, j := range p.SQLLeftovers.Jobs {
+		a = append(a, Action{serverSQL, "Delete job " + j.Name + " left by an earlier milink run", ""})
+	}
+	for _, e := range p.SQLLeftovers.Endpoints {
+		a = append(a, Action{serverSQL, "Drop endpoint " + e.Name + " left by an earlier milink run", ""})
+	}
+	for _, c := range p.SQLLeftovers.Certificates {
+		a = append(a, Action{serverSQL, "Drop certificate " + c.Name + " left by an earlier milink run", ""})
+	}
+	for _, j := range p.MILeftovers.Jobs {
+		a = append(a, Action{serverMI, "Delete job " + j.Name + " left by an earlier milink run", ""})
+	}
+	if p.RunSQLToMI {
+		t := o.SQLToMITargets()
+		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with two PowerShell steps", p.SQLJobName),
+			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, o.ProbeTimeout)})
+		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
+	}
+	if p.RunMIToSQL {
+		if p.CreateEndpoint {
+			a = append(a, Action{serverSQL, "Create certificate " + p.CertName, "temporary, marked " + sqlops.Marker(p.RunID)})
+			a = append(a, Action{serverSQL, fmt.Sprintf("Create endpoint %s on port %d (DATABASE_MIRRORING, STARTED)", p.EndpointName, o.EndpointPort), "certificate authentication, AES encryption"})
+		} else {
+			a = append(a, Action{serverSQL, fmt.Sprintf("Use the existing endpoint %s on port %d (unchanged)", o.ReuseEndpoint, o.EndpointPort), ""})
+		}
+		a = append(a, Action{serverMI, fmt.Sprintf("Create Agent job %s with one PowerShell step", p.MIJobName),
+			fmt.Sprintf("probes %s:%d (timed TCP connect, %s)", o.SQLServerIP, o.EndpointPort, o.ProbeTimeout)})
+		a = append(a, Action{serverMI, "Start job " + p.MIJobName + " and read its step log", ""})
+	}
+	if p.RunSQLToMI {
+		a = append(a, Action{serverSQL, "Delete job " + p.SQLJobName, "always, also on failure or Ctrl-C"})
+	}
+	if p.RunMIToSQL {
+		if p.CreateEndpoint {
+			a = append(a, Action{serverSQL, "Drop endpoint " + p.EndpointName + " and certificate " + p.CertName, "always, only if they carry milink's marker"})
+		}
+		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it carries milink's marker"})
+	}
+	return a
+}
+
+var errNoDirections = errors.New("no direction can be tested")
