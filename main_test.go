@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,11 +23,11 @@ const simPassword = "Sim-Passw0rd!"
 
 // pair is a simulated SQL Server and managed instance on one simulated network.
 type pair struct {
-	sql, mi       *sqlsim.Instance
-	net           *sqlsim.Network
-	sqlCA, miCA   string
-	sqlOpts       sqlsim.Options
-	miOpts        sqlsim.Options
+	sql, mi     *sqlsim.Instance
+	net         *sqlsim.Network
+	sqlCA, miCA string
+	sqlOpts     sqlsim.Options
+	miOpts      sqlsim.Options
 }
 
 func startPair(t testing.TB, mutSQL, mutMI func(*sqlsim.Options)) *pair {
@@ -119,7 +121,9 @@ func inventory(t testing.TB, in *sqlsim.Instance, user, caFile string) sqlops.Le
 }
 
 func (p *pair) sqlInventory(t testing.TB) sqlops.Leftovers { return inventory(t, p.sql, "sa", p.sqlCA) }
-func (p *pair) miInventory(t testing.TB) sqlops.Leftovers  { return inventory(t, p.mi, "miadmin", p.miCA) }
+func (p *pair) miInventory(t testing.TB) sqlops.Leftovers {
+	return inventory(t, p.mi, "miadmin", p.miCA)
+}
 
 // assertNoMilinkObjects checks over TDS that no object with milink's marker remains.
 func assertNoMilinkObjects(t *testing.T, p *pair) {
@@ -254,8 +258,10 @@ func TestCheckScenarios(t *testing.T) {
 			},
 		},
 		{
-			name:     "HADR port filtered",
-			net:      func(p *pair) { p.net.SetRule(p.miOpts.NodeName+"."+p.miOpts.ClusterName, p.miOpts.HadrPort, sqlsim.RuleFiltered) },
+			name: "HADR port filtered",
+			net: func(p *pair) {
+				p.net.SetRule(p.miOpts.NodeName+"."+p.miOpts.ClusterName, p.miOpts.HadrPort, sqlsim.RuleFiltered)
+			},
 			wantCode: steps.ExitConnectivity,
 			check: func(t *testing.T, p *pair, rep steps.Report) {
 				d := direction(rep, steps.SQLToMI)
@@ -405,8 +411,8 @@ func TestCheckScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "SQL Server IP does not resolve",
-			net:  func(p *pair) {},
+			name:     "SQL Server IP does not resolve",
+			net:      func(p *pair) {},
 			wantCode: steps.ExitConnectivity,
 			check: func(t *testing.T, p *pair, rep steps.Report) {
 				d := direction(rep, steps.MIToSQL)
@@ -602,5 +608,69 @@ func TestVersionFlag(t *testing.T) {
 	r := runApp(t, nil, "", "--version")
 	if r.code != 0 || !strings.Contains(r.stdout, version) {
 		t.Errorf("--version: %d %q", r.code, r.stdout)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCheckInterruptedCleansUp(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := startPair(t, func(o *sqlsim.Options) { o.JobStartLatency = 10 * time.Second }, func(o *sqlsim.Options) { o.JobStartLatency = 10 * time.Second })
+			sigs := make(chan os.Signal, 1)
+			var out, errb syncBuffer
+			a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return pwEnv[k] },
+				isTTY: func(int) bool { return false }, signals: sigs}
+			done := make(chan int)
+			args := slices.DeleteFunc(p.checkArgs(), func(s string) bool { return s == "-q" })
+			go func() { done <- a.run(args) }()
+			waitFor(t, 20*time.Second, "both jobs to be running", func() bool {
+				s := errb.String()
+				return strings.Contains(s, "waiting for job NetHelper") && strings.Contains(s, "waiting for job TestMILinkConnection")
+			})
+			sigs <- sig
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("milink did not exit after the signal")
+			}
+			if code != steps.ExitInterrupted {
+				t.Errorf("exit code %d, want 130\n%s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), "cleaning up") {
+				t.Errorf("no cleanup notice on stderr:\n%s", errb.String())
+			}
+			assertNoMilinkObjects(t, p)
+			t.Logf("report after %s:\n%s", sig, out.String())
+		})
 	}
 }

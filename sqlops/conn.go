@@ -200,3 +200,39 @@ func SQLError(err error) int32 {
 	}
 	return 0
 }
+
+// Transient reports whether err looks like a lost connection rather than an answer from
+// the server: retrying on a fresh connection may succeed.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if SQLError(err) != 0 || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrInvalidInput) {
+		return false
+	}
+	return true
+}
+
+// Retry runs f up to attempts times while it fails with a Transient error, waiting
+// 100ms, 200ms, 400ms, ... between attempts, and returns its last error.
+func Retry(ctx context.Context, attempts int, f func() error) error {
+	wait := 100 * time.Millisecond
+	var err error
+	for i := 0; i < attempts; i++ {
+		if err = f(); !Transient(err) {
+			return err
+		}
+		if i == attempts-1 {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+	return err
+}

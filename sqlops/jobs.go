@@ -264,8 +264,8 @@ func DurationFromHHMMSS(v int) time.Duration {
 
 // PollPolicy controls how WaitJob polls.
 type PollPolicy struct {
-	First time.Duration // first interval (default 100ms)
-	Max   time.Duration // longest interval (default 1s)
+	First time.Duration // first interval (default 50ms)
+	Max   time.Duration // longest interval (default 250ms)
 }
 
 // WaitJob polls the job's history until its outcome row (step 0) appears, ctx ends,
@@ -273,10 +273,10 @@ type PollPolicy struct {
 // history row appears. Polling starts sub-second and backs off to at most Max.
 func (c *Conn) WaitJob(ctx context.Context, job *Job, deadline time.Time, pol PollPolicy, progress func(StepResult)) (JobRun, error) {
 	if pol.First <= 0 {
-		pol.First = 100 * time.Millisecond
+		pol.First = 50 * time.Millisecond
 	}
 	if pol.Max <= 0 {
-		pol.Max = time.Second
+		pol.Max = 250 * time.Millisecond
 	}
 	interval := pol.First
 	seen := map[int]bool{}
@@ -288,7 +288,11 @@ func (c *Conn) WaitJob(ctx context.Context, job *Job, deadline time.Time, pol Po
 			return JobRun{}, fmt.Errorf("wait for job %q: %w", job.Name, ctx.Err())
 		case <-timer.C:
 		}
-		hist, err := c.JobHistory(ctx, job)
+		var hist []HistoryRow
+		err := Retry(ctx, 4, func() (err error) {
+			hist, err = c.JobHistory(ctx, job)
+			return err
+		})
 		if err != nil {
 			return JobRun{}, err
 		}

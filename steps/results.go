@@ -353,19 +353,21 @@ func (r *Runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 				c = r.MI
 			}
 			var removed bool
-			var err error
-			switch it.kind {
-			case "job":
-				j := it.job
-				if j == nil {
-					j = &sqlops.Job{Name: it.name}
+			err := sqlops.Retry(ctx, 5, func() (err error) {
+				switch it.kind {
+				case "job":
+					j := it.job
+					if j == nil {
+						j = &sqlops.Job{Name: it.name}
+					}
+					removed, err = c.DeleteJob(ctx, j, r.Plan.RunID)
+				case "endpoint":
+					removed, err = c.DropTestEndpoint(ctx, it.name, r.Plan.RunID)
+				case "certificate":
+					removed, err = c.DropTestCertificate(ctx, it.name, r.Plan.RunID)
 				}
-				removed, err = c.DeleteJob(ctx, j, r.Plan.RunID)
-			case "endpoint":
-				removed, err = c.DropTestEndpoint(ctx, it.name, r.Plan.RunID)
-			case "certificate":
-				removed, err = c.DropTestCertificate(ctx, it.name, r.Plan.RunID)
-			}
+				return err
+			})
 			ci := CleanupItem{Server: it.server, Kind: it.kind, Name: it.name, Removed: removed}
 			if errors.Is(err, sqlops.ErrNotOurs) {
 				ci.Note = "left alone: not created by this run"

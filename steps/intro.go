@@ -1,0 +1,24 @@
+package steps
+
+// Introduction is the wizard's first page: what milink will create on each side and
+// that it removes all of it afterwards.
+type Introduction struct {
+	Creates []Action `json:"creates"`
+	Notes   []string `json:"notes"`
+}
+
+// NewIntroduction describes the run before anything is known about the servers.
+func NewIntroduction() Introduction {
+	return Introduction{
+		Creates: []Action{
+			{Server: serverSQL, Description: "Agent job " + SQLJobName, Detail: "two PowerShell steps probe the managed instance on 5022 and on its HADR port (11000-11999)"},
+			{Server: serverSQL, Description: "Certificate " + CertName + " and endpoint " + EndpointName + " on port 5022", Detail: "only when no database mirroring endpoint exists; an existing one is reused, never changed"},
+			{Server: serverMI, Description: "Agent job " + MIJobName, Detail: "one PowerShell step probes SQL Server on the endpoint port"},
+		},
+		Notes: []string{
+			"Everything milink creates carries a [milink:<run id>] marker and is removed at the end: on success, on failure, on Ctrl-C and after lost connections.",
+			"Objects milink did not create are never changed or dropped; name clashes get a _milink_ suffix instead.",
+			"Nothing is created before the Summary page is confirmed.",
+		},
+	}
+}
