@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -174,45 +175,47 @@ func (c *Conn) CreateTestEndpoint(ctx context.Context, spec TestEndpointSpec) er
 // carries the milink marker (of runID, when runID is not empty). It reports whether an
 // endpoint was dropped.
 func (c *Conn) DropTestEndpoint(ctx context.Context, name, runID string) (bool, error) {
-	if err := ValidateIdentifier(name); err != nil {
-		return false, err
-	}
-	e, err := c.EndpointByName(ctx, name)
-	if err != nil || e == nil {
-		return false, err
-	}
-	id, ok := MarkedRunID(e.CertificateSubject)
-	if !ok || (runID != "" && id != runID) {
-		return false, fmt.Errorf("drop endpoint %q: %w", name, ErrNotOurs)
-	}
-	if _, err := c.DB.ExecContext(ctx, "DROP ENDPOINT "+QuoteIdentifier(name)); err != nil {
-		if SQLError(err) == ErrNumCannotDrop {
-			return false, nil
+	return c.dropMarked(ctx, "ENDPOINT", name, runID, func() (string, bool, error) {
+		e, err := c.EndpointByName(ctx, name)
+		if err != nil || e == nil {
+			return "", false, err
 		}
-		return false, fmt.Errorf("drop endpoint %s: %w", name, err)
-	}
-	return true, nil
+		return e.CertificateSubject, true, nil
+	})
 }
 
 // DropTestCertificate drops the certificate only if its subject carries the milink
 // marker (of runID, when not empty). It reports whether a certificate was dropped.
 func (c *Conn) DropTestCertificate(ctx context.Context, name, runID string) (bool, error) {
+	return c.dropMarked(ctx, "CERTIFICATE", name, runID, func() (string, bool, error) {
+		ce, err := c.CertificateByName(ctx, name)
+		if err != nil || ce == nil {
+			return "", false, err
+		}
+		return ce.Subject, true, nil
+	})
+}
+
+// dropMarked drops the object of kind called name when lookup finds it and the text it
+// returns carries the marker of runID (any milink marker when runID is empty).
+func (c *Conn) dropMarked(ctx context.Context, kind, name, runID string, lookup func() (string, bool, error)) (bool, error) {
+	what := strings.ToLower(kind)
 	if err := ValidateIdentifier(name); err != nil {
 		return false, err
 	}
-	ce, err := c.CertificateByName(ctx, name)
-	if err != nil || ce == nil {
+	marked, exists, err := lookup()
+	if err != nil || !exists {
 		return false, err
 	}
-	id, ok := MarkedRunID(ce.Subject)
+	id, ok := MarkedRunID(marked)
 	if !ok || (runID != "" && id != runID) {
-		return false, fmt.Errorf("drop certificate %q: %w", name, ErrNotOurs)
+		return false, fmt.Errorf("drop %s %q: %w", what, name, ErrNotOurs)
 	}
-	if _, err := c.DB.ExecContext(ctx, "DROP CERTIFICATE "+QuoteIdentifier(name)); err != nil {
+	if _, err := c.DB.ExecContext(ctx, "DROP "+kind+" "+QuoteIdentifier(name)); err != nil {
 		if SQLError(err) == ErrNumCannotDrop {
 			return false, nil
 		}
-		return false, fmt.Errorf("drop certificate %s: %w", name, err)
+		return false, fmt.Errorf("drop %s %s: %w", what, name, err)
 	}
 	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,27 +120,9 @@ func (a *agent) deleteJobLocked(j *job) {
 	if j.cancel != nil {
 		j.cancel()
 	}
-	out := a.jobs[:0]
-	for _, x := range a.jobs {
-		if x != j {
-			out = append(out, x)
-		}
-	}
-	a.jobs = out
-	h := a.history[:0]
-	for _, r := range a.history {
-		if r.jobID != j.id {
-			h = append(h, r)
-		}
-	}
-	a.history = h
-	act := a.activity[:0]
-	for _, r := range a.activity {
-		if r.jobID != j.id {
-			act = append(act, r)
-		}
-	}
-	a.activity = act
+	a.jobs = slices.DeleteFunc(a.jobs, func(x *job) bool { return x == j })
+	a.history = slices.DeleteFunc(a.history, func(r historyRow) bool { return r.jobID == j.id })
+	a.activity = slices.DeleteFunc(a.activity, func(r *activityRow) bool { return r.jobID == j.id })
 	for _, s := range j.steps {
 		delete(a.logs, s.uid)
 	}

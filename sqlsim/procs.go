@@ -3,6 +3,7 @@ package sqlsim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +16,12 @@ type procHandler func(s *session, p params, w *tds.ResponseWriter) (int32, *tds.
 // procHandlers implements msdb's Agent procedures with their real error numbers.
 var procHandlers = map[string]procHandler{
 	"sp_add_job":       spAddJob,
-	"sp_add_jobstep":   spAddJobStep,
-	"sp_add_jobserver": spAddJobServer,
-	"sp_update_job":    spUpdateJob,
-	"sp_start_job":     spStartJob,
-	"sp_stop_job":      spStopJob,
-	"sp_delete_job":    spDeleteJob,
+	"sp_add_jobstep":   jobProc("sp_add_jobstep", spAddJobStep),
+	"sp_add_jobserver": jobProc("sp_add_jobserver", spAddJobServer),
+	"sp_update_job":    jobProc("sp_update_job", spUpdateJob),
+	"sp_start_job":     jobProc("sp_start_job", spStartJob),
+	"sp_stop_job":      jobProc("sp_stop_job", spStopJob),
+	"sp_delete_job":    jobProc("sp_delete_job", spDeleteJob),
 }
 
 func guidString(g [16]byte) string { return strings.ToUpper(uuid.UUID(g).String()) }
@@ -82,17 +83,24 @@ func spAddJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
 var validSubsystems = map[string]bool{"tsql": true, "powershell": true, "cmdexec": true, "ssis": true, "snapshot": true,
 	"logreader": true, "distribution": true, "merge": true, "queuereader": true, "analysisquery": true, "analysiscommand": true}
 
-func spAddJobStep(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_add_jobstep"); e != nil {
-		return 1, e
+// jobProc wraps a procedure that acts on an existing job: it checks the caller's
+// rights, locks the instance and resolves @job_id / @job_name.
+func jobProc(name string, f func(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error)) procHandler {
+	return func(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
+		if e := s.requireAgentRights(name); e != nil {
+			return 1, e
+		}
+		s.in.mu.Lock()
+		defer s.in.mu.Unlock()
+		j, e := s.findJobLocked(p)
+		if e != nil {
+			return 1, e
+		}
+		return f(s, p, w, j)
 	}
-	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
+}
+
+func spAddJobStep(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	stepName, ok := p.str("step_name")
 	if !ok || stepName == "" {
 		return 1, errSim(14234, "The specified '@step_name' is invalid.")
@@ -137,17 +145,8 @@ func sortSteps(steps []*jobStep) {
 	}
 }
 
-func spAddJobServer(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_add_jobserver"); e != nil {
-		return 1, e
-	}
+func spAddJobServer(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
 	srv, ok := p.str("server_name")
 	if !ok || srv == "" {
 		srv = "(local)"
@@ -161,17 +160,7 @@ func spAddJobServer(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Er
 	return 0, nil
 }
 
-func spUpdateJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_update_job"); e != nil {
-		return 1, e
-	}
-	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
+func spUpdateJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	if v, ok := p["start_step_id"]; ok && v != nil {
 		j.startStep = int(p.int("start_step_id", 1))
 	}
@@ -184,17 +173,8 @@ func spUpdateJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error
 	return 0, nil
 }
 
-func spStartJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_start_job"); e != nil {
-		return 1, e
-	}
+func spStartJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
 	if !in.agentOn {
 		return 1, errSim(22022, "SQLServerAgent is not currently running so it cannot be notified of this action.")
 	}
@@ -209,17 +189,7 @@ func spStartJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error)
 	return 0, nil
 }
 
-func spStopJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_stop_job"); e != nil {
-		return 1, e
-	}
-	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
+func spStopJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	if j.cancel == nil {
 		return 1, errSim(22022, "SQLServerAgent Error: Request to stop job %s (from User %s) refused because the job is not currently running.", j.name, s.login.Name)
 	}
@@ -228,17 +198,8 @@ func spStopJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) 
 	return 0, nil
 }
 
-func spDeleteJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
-	if e := s.requireAgentRights("sp_delete_job"); e != nil {
-		return 1, e
-	}
+func spDeleteJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
 	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	j, e := s.findJobLocked(p)
-	if e != nil {
-		return 1, e
-	}
 	in.agent.deleteJobLocked(j)
 	return 0, nil
 }
@@ -280,13 +241,7 @@ func (s *session) execDDL(d ddl) *tds.Error {
 				return errSim(15352, "The certificate cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the problem and retry.")
 			}
 		}
-		out := in.certs[:0]
-		for _, x := range in.certs {
-			if x != c {
-				out = append(out, x)
-			}
-		}
-		in.certs = out
+		in.certs = slices.DeleteFunc(in.certs, func(x *certificate) bool { return x == c })
 	case "CREATE ENDPOINT":
 		return in.createEndpointLocked(d)
 	case "DROP ENDPOINT":
@@ -297,13 +252,7 @@ func (s *session) execDDL(d ddl) *tds.Error {
 		if e.listener != nil {
 			e.listener.Close()
 		}
-		out := in.endpoints[:0]
-		for _, x := range in.endpoints {
-			if x != e {
-				out = append(out, x)
-			}
-		}
-		in.endpoints = out
+		in.endpoints = slices.DeleteFunc(in.endpoints, func(x *endpoint) bool { return x == e })
 	default:
 		return errSim(50000, "sqlsim: %s %s is not supported by the simulator", d.verb, d.object)
 	}
