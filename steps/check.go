@@ -23,6 +23,11 @@ const (
 // Check runs the whole wizard without a user: Prerequisites, Login, Network Options,
 // Summary and Results, and returns the report. It never returns a nil report.
 func Check(ctx context.Context, cfg Config, sink Sink) *Report {
+	return CheckWith(ctx, cfg, sink, nil)
+}
+
+// CheckWith is Check with the prober used for probes from this machine (nil: NetProber).
+func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Report {
 	start := time.Now()
 	cfg.Defaults()
 	rep := NewReport(cfg)
@@ -67,7 +72,7 @@ func Check(ctx context.Context, cfg Config, sink Sink) *Report {
 	}
 	rep.SetManagedInstance(mi)
 
-	opts := NetworkOptions{MI: mi.Params, SQLServerIP: cfg.SQLServerIP, EndpointPort: cfg.EndpointPort, ProbeTimeout: cfg.ProbeTimeout}
+	opts := NetworkOptions{MI: mi.Params, SQLServerIP: cfg.SQLServerIP, EndpointPort: cfg.EndpointPort, ProbeTimeout: cfg.ProbeTimeout, ProbeFrom: cfg.ProbeFrom}
 	if opts.SQLServerIP == "" {
 		opts.SQLServerIP = pre.LocalIP
 	}
@@ -84,7 +89,7 @@ func Check(ctx context.Context, cfg Config, sink Sink) *Report {
 	for _, a := range plan.Actions {
 		emit(EventStep, "plan: %s: %s", a.Server, a.Description)
 	}
-	r := &Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll}
+	r := &Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	res := r.Execute(ctx)
 	rep.SetResults(res)
 	return rep

@@ -177,3 +177,73 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// simProber probes through the simulated network, as NetProber does through the real one.
+type simProber struct{ n *sqlsim.Network }
+
+func (s simProber) Probe(ctx context.Context, t sqlops.ProbeTarget) steps.ProbeResult {
+	r := s.n.Probe(ctx, t.Host, t.Port, t.Timeout)
+	pr := steps.ProbeResult{Host: t.Host, Port: t.Port, RemoteAddress: r.RemoteAddress}
+	switch r.Err {
+	case nil:
+		pr.Succeeded, pr.Verdict = true, sqlops.VerdictConnected
+	case sqlsim.ErrTimedOut:
+		pr.Verdict = sqlops.VerdictTimeout
+	case sqlsim.ErrRefused:
+		pr.Verdict = sqlops.VerdictRefused
+	case sqlsim.ErrNoSuchHost:
+		pr.Verdict = sqlops.VerdictDNS
+	default:
+		pr.Verdict = sqlops.VerdictFailed
+	}
+	return pr
+}
+
+// TestLinuxSQLServerProbesLocally: with SQL Server on Linux on this host, the SQL Server
+// → MI probes run from milink itself and no job is created on SQL Server.
+func TestLinuxSQLServerProbesLocally(t *testing.T) {
+	p := startPair(t, "linux", 10*time.Millisecond, 10*time.Millisecond)
+	p.Network.SetRule(p.MI.Options().FQDN, 5022, sqlsim.RuleFiltered)
+	cfg := pairConfig(t, p)
+	var events []steps.Event
+	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) }, simProber{p.Network})
+	var d steps.DirectionResult
+	for _, x := range rep.Directions {
+		if x.Direction == steps.SQLToMI {
+			d = x
+		}
+	}
+	if d.Status != steps.StatusFailed || len(d.Probes) != 2 || d.Job != "" {
+		t.Fatalf("SQL→MI on Linux: %+v", d)
+	}
+	if d.Probes[0].Verdict != sqlops.VerdictTimeout || d.Probes[1].Verdict != sqlops.VerdictConnected {
+		t.Errorf("verdicts: %s, %s", d.Probes[0].Verdict, d.Probes[1].Verdict)
+	}
+	for _, e := range events {
+		if strings.Contains(e.Message, "TestMILinkConnection") {
+			t.Errorf("a job was used on Linux: %s", e.Message)
+		}
+	}
+	if rep.ExitCode != steps.ExitConnectivity {
+		t.Errorf("exit %d", rep.ExitCode)
+	}
+	assertClean(t, p, cfg)
+}
+
+func TestParsePastedProbeResults(t *testing.T) {
+	targets := []sqlops.ProbeTarget{{Label: "a", Host: "mi.example", Port: 5022, Timeout: time.Second}, {Label: "b", Host: "node.example", Port: 11002, Timeout: time.Second}}
+	cmd := steps.ManualProbeCommand(targets)
+	if !strings.Contains(cmd, "/dev/tcp/mi.example/5022") || !strings.Contains(cmd, "/dev/tcp/node.example/11002") {
+		t.Errorf("command: %s", cmd)
+	}
+	got, err := steps.ParsePastedProbeResults("$ ...\nmi.example:5022 TcpTestSucceeded : True\nnode.example:11002 TcpTestSucceeded : False\n", targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[0].Succeeded || got[1].Succeeded {
+		t.Errorf("parsed: %+v", got)
+	}
+	if _, err := steps.ParsePastedProbeResults("mi.example:5022 TcpTestSucceeded : True", targets); err == nil {
+		t.Error("a missing line was accepted")
+	}
+}

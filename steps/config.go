@@ -17,6 +17,7 @@ type Config struct {
 	ProbeTimeout time.Duration     `json:"probe_timeout,omitempty"` // per TCP probe (default 5s)
 	JobTimeout   time.Duration     `json:"job_timeout,omitempty"`   // per Agent job, from start to outcome (default 2m)
 	Databases    []string          `json:"databases,omitempty"`     // databases to check for the link ("" = all user databases)
+	ProbeFrom    string            `json:"probe_from,omitempty"`    // where SQL Server → MI probes run: auto, agent, local, manual
 	RunID        string            `json:"run_id,omitempty"`
 	Poll         sqlops.PollPolicy `json:"-"`
 }
@@ -71,6 +72,11 @@ func (c *Config) Validate() error {
 		if err := sqlops.ValidateDatabaseName(d); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	switch c.ProbeFrom {
+	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual:
+	default:
+		errs = append(errs, fmt.Errorf("probe from: %w: %q is not auto, agent, local or manual", sqlops.ErrInvalidInput, c.ProbeFrom))
 	}
 	if err := sqlops.ValidateRunID(c.RunID); err != nil {
 		errs = append(errs, err)

@@ -18,10 +18,26 @@ type NetworkOptions struct {
 	// ReuseEndpoint is the existing mirroring endpoint milink probes instead of creating
 	// TEST_ENDPOINT (empty when milink creates its own).
 	ReuseEndpoint string `json:"reuse_endpoint,omitempty"`
+	// ProbeFrom says where the SQL Server → MI probes run: ProbeAuto (default),
+	// ProbeAgent, ProbeLocal or ProbeManual.
+	ProbeFrom string `json:"probe_from,omitempty"`
 }
+
+// Where the SQL Server → managed instance probes run.
+const (
+	ProbeAuto   = "auto"   // Agent job on Windows; on Linux, this host if it is the SQL Server host, else manual
+	ProbeAgent  = "agent"  // an Agent job on SQL Server (Windows only)
+	ProbeLocal  = "local"  // TCP connects from the machine milink runs on (the SQL Server host)
+	ProbeManual = "manual" // print a command to run on the SQL Server host
+)
 
 // Validate checks the options before they reach a job step.
 func (n NetworkOptions) Validate() error {
+	switch n.ProbeFrom {
+	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual:
+	default:
+		return fmt.Errorf("probe from: %w: %q is not auto, agent, local or manual", sqlops.ErrInvalidInput, n.ProbeFrom)
+	}
 	if err := sqlops.ValidateHost(n.SQLServerIP); err != nil {
 		return fmt.Errorf("SQL Server IP: %w", err)
 	}

@@ -41,6 +41,7 @@ type DirectionResult struct {
 	Status        string        `json:"status"`
 	Reason        string        `json:"reason,omitempty"`
 	Job           string        `json:"job,omitempty"`
+	Method        string        `json:"method,omitempty"` // how the probes ran
 	Probes        []ProbeResult `json:"probes,omitempty"`
 	Elapsed       time.Duration `json:"elapsed"`
 	ManualCommand string        `json:"manual_command,omitempty"`
@@ -107,6 +108,7 @@ func (c *created) setJob(name string, j *sqlops.Job) {
 type Runner struct {
 	SQL, MI        *sqlops.Conn
 	Plan           *Plan
+	Prober         Prober // probes from this machine (ProbeLocal); default NetProber
 	Sink           Sink
 	JobTimeout     time.Duration
 	Poll           sqlops.PollPolicy
@@ -192,6 +194,28 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) DirectionResult {
 		r.emit(SQLToMI, EventDone, "not run: %s", d.Reason)
 		return d
 	}
+	if p.SQLToMIMode == ProbeLocal {
+		d.Job, d.Method = "", "TCP connects from this machine (the SQL Server host)"
+		prober := r.Prober
+		if prober == nil {
+			prober = NetProber{}
+		}
+		var probes []ProbeResult
+		for _, t := range targets {
+			r.emit(SQLToMI, EventStep, "this host: probing %s:%d", t.Host, t.Port)
+			pr := prober.Probe(ctx, t)
+			pr.Direction, pr.Step = SQLToMI, t.Label
+			pr.Explanation, pr.Fixes = Explain(SQLToMI, t, pr.Verdict, p.Options)
+			r.emit(SQLToMI, EventProbe, "%s:%d: %s", t.Host, t.Port, pr.Verdict)
+			probes = append(probes, pr)
+		}
+		if ctx.Err() != nil {
+			return finishDirection(d, probes, ctx.Err())
+		}
+		r.emit(SQLToMI, EventDone, "%s", summarize(probes))
+		return finishDirection(d, probes, nil)
+	}
+	d.Method = "Agent job on SQL Server"
 	var steps []sqlops.JobStep
 	for _, t := range targets {
 		script, err := sqlops.ProbeScript(t, p.SkipSQLPS)
@@ -208,7 +232,7 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) DirectionResult {
 
 func (r *Runner) miToSQL(ctx context.Context, reg *created) DirectionResult {
 	p := r.Plan
-	d := DirectionResult{Direction: MIToSQL, Job: p.MIJobName}
+	d := DirectionResult{Direction: MIToSQL, Job: p.MIJobName, Method: "Agent job on the managed instance"}
 	start := time.Now()
 	defer func() { d.Elapsed = time.Since(start) }()
 	if !p.RunMIToSQL {

@@ -36,6 +36,7 @@ type Plan struct {
 	SkipSQLPS      bool   `json:"-"`
 
 	RunSQLToMI        bool   `json:"run_sql_to_mi"`
+	SQLToMIMode       string `json:"sql_to_mi_mode"` // ProbeAgent, ProbeLocal or ProbeManual
 	SQLToMISkipReason string `json:"sql_to_mi_skip_reason,omitempty"`
 	RunMIToSQL        bool   `json:"run_mi_to_sql"`
 	MIToSQLSkipReason string `json:"mi_to_sql_skip_reason,omitempty"`
@@ -88,15 +89,8 @@ func BuildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 		}
 	}
 
-	// Which directions can run.
-	switch {
-	case pre.Linux():
-		p.RunSQLToMI = false
-		p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps: run the probe on the SQL Server host (command in the results)."
-	case !pre.Agent.Running():
-		p.RunSQLToMI = false
-		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again."
-	}
+	// Where the SQL Server → MI probes run.
+	p.decideSQLToMI(pre, sqlc.Cfg.Host)
 	if opts.SQLServerIP == "" {
 		p.RunMIToSQL = false
 		p.MIToSQLSkipReason = "no SQL Server IP address for the managed instance to probe"
@@ -109,6 +103,38 @@ func BuildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	}
 	p.Actions = p.actions(pre)
 	return p, nil
+}
+
+// decideSQLToMI chooses how the SQL Server → MI probes run. SQL Agent on Linux cannot
+// run PowerShell steps, so there milink probes from this machine when it is the SQL
+// Server host, and otherwise prints the command to run there.
+func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
+	mode := p.Options.ProbeFrom
+	if mode == "" || mode == ProbeAuto {
+		switch {
+		case !pre.Linux():
+			mode = ProbeAgent
+		case IsThisHost(sqlHost):
+			mode = ProbeLocal
+		default:
+			mode = ProbeManual
+		}
+	}
+	p.SQLToMIMode = mode
+	switch {
+	case mode == ProbeAgent && pre.Linux():
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps: run milink on the SQL Server host (--probe-from local) or run the command below there."
+	case mode == ProbeAgent && !pre.Agent.Running():
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again, or run the command below on the SQL Server host."
+	case mode == ProbeManual:
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = "the SQL Server → managed instance probe must run on the SQL Server host: run the command below there."
+		if pre.Linux() {
+			p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps, and milink is not running on the SQL Server host: run the command below there (or run milink there)."
+		}
+	}
 }
 
 // ReuseEndpoint makes the plan probe the user's existing mirroring endpoint.
@@ -195,11 +221,15 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	for _, j := range p.MILeftovers.Jobs {
 		a = append(a, Action{serverMI, "Delete job " + j.Name + " left by an earlier milink run", ""})
 	}
-	if p.RunSQLToMI {
+	agentJob := p.RunSQLToMI && p.SQLToMIMode == ProbeAgent
+	if agentJob {
 		t := o.SQLToMITargets()
 		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with two PowerShell steps", p.SQLJobName),
 			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
+	} else if p.RunSQLToMI {
+		t := o.SQLToMITargets()
+		a = append(a, Action{"This host", fmt.Sprintf("Probe %s:%d and %s:%d from this machine (the SQL Server host)", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "timed TCP connects; nothing is created"})
 	}
 	if p.RunMIToSQL {
 		if p.CreateEndpoint {
@@ -212,7 +242,7 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 			fmt.Sprintf("probes %s:%d (timed TCP connect, %s)", o.SQLServerIP, o.EndpointPort, o.ProbeTimeout)})
 		a = append(a, Action{serverMI, "Start job " + p.MIJobName + " and read its step log", ""})
 	}
-	if p.RunSQLToMI {
+	if agentJob {
 		a = append(a, Action{serverSQL, "Delete job " + p.SQLJobName, "always, also on failure or Ctrl-C"})
 	}
 	if p.RunMIToSQL {
