@@ -2,12 +2,15 @@ package sqlops
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
@@ -189,7 +192,34 @@ func classifyConnectError(cfg ConnConfig, err error) error {
 		}
 		return fmt.Errorf("%s %s: login: %w", cfg.Role, cfg.Address(), err)
 	}
+	if hint := tlsHint(err); hint != "" {
+		return fmt.Errorf("%s %s: %w: %w; %s", cfg.Role, cfg.Address(), ErrConnect, err, hint)
+	}
 	return fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
+}
+
+// ErrTLS is wrapped when the server's certificate could not be verified.
+var ErrTLS = errors.New("TLS certificate not trusted")
+
+// tlsHint explains a certificate verification failure and what to do about it.
+func tlsHint(err error) string {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var ve *tls.CertificateVerificationError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &he), strings.Contains(msg, "x509: certificate is valid for"), strings.Contains(msg, "not valid for any names"):
+		return "the server's TLS certificate does not name this host: connect with the name in the certificate, or set the expected name with the hostname-in-certificate option"
+	case errors.As(err, &ua), errors.As(err, &ve) && ve.Err != nil && strings.Contains(ve.Err.Error(), "unknown authority"),
+		strings.Contains(msg, "certificate signed by unknown authority"):
+		return "the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with the ca-cert option, or, knowingly, the trust-server-certificate option (reported as a warning)"
+	case errors.As(err, &ci):
+		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or give the trust-server-certificate option knowingly"
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
+		return "the TLS handshake failed: check the encrypt option (strict needs TDS 8 / SQL Server 2022) and the server's certificate"
+	}
+	return ""
 }
 
 // SQLError returns the SQL Server error number in err, or 0.

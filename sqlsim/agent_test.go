@@ -3,6 +3,8 @@ package sqlsim
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +206,25 @@ func TestStopJob(t *testing.T) {
 	}
 	if run.RunStatus != 3 {
 		t.Errorf("stopped job outcome %d, want 3 (canceled)", run.RunStatus)
+	}
+}
+
+func TestTLSFailuresAreExplained(t *testing.T) {
+	in, _ := openSim(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Default: TLS on and verified; the simulator's self-signed certificate is not trusted.
+	_, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "SQL Server", Host: in.Host(), Port: in.Port(), User: "sa", Password: "Sim-Passw0rd!"})
+	if err == nil || !strings.Contains(err.Error(), "ca-cert option") {
+		t.Errorf("untrusted certificate: %v", err)
+	}
+	// Trusting the CA but expecting a name the certificate does not carry.
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, in.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlops.Open(ctx, sqlops.ConnConfig{Role: "SQL Server", Host: in.Host(), Port: in.Port(), User: "sa", Password: "Sim-Passw0rd!", CACertFile: ca, HostNameInCertificate: "sql.example"})
+	if err == nil || !strings.Contains(err.Error(), "does not name this host") {
+		t.Errorf("wrong host name: %v", err)
 	}
 }
