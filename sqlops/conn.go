@@ -175,6 +175,9 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
+		if pctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s %s: %w: the server did not complete the login within %s (is it overloaded, or is something between us holding the connection?)", cfg.Role, cfg.Address(), ErrConnect, lt)
+		}
 		return nil, classifyConnectError(cfg, err)
 	}
 	return &Conn{DB: db, Cfg: cfg, role: cfg.Role}, nil

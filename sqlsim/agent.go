@@ -36,6 +36,7 @@ type job struct {
 	servers     []string
 	created     time.Time
 	cancel      context.CancelFunc // non-nil while running
+	abandoned   bool               // the run died with its Agent (restart): no outcome is written
 }
 
 type historyRow struct {
@@ -91,6 +92,18 @@ func (a *agent) newSessionLocked() {
 }
 
 func (a *agent) wait() { a.running.Wait() }
+
+// restartLocked simulates an Agent (or SQL Server) restart: running jobs die without an
+// outcome and a new Agent session starts, so their old activity rows no longer count.
+func (a *agent) restartLocked() {
+	for _, j := range a.jobs {
+		if j.cancel != nil {
+			j.abandoned = true
+			j.cancel()
+		}
+	}
+	a.newSessionLocked()
+}
 
 func (a *agent) addUserJob(s JobSpec) {
 	a.jobs = append(a.jobs, &job{id: newGUID(), name: s.Name, description: s.Description, enabled: true,
@@ -262,6 +275,10 @@ func (a *agent) finishCanceled(j *job, act *activityRow, user string, jobStart t
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if j.abandoned {
+		j.abandoned, j.cancel = false, nil
+		return // Agent restarted under the job: like a crash, no outcome is recorded
+	}
 	msg := fmt.Sprintf("The job was stopped prior to completion by User %s.  The Job was invoked by User %s.  The last step to run was step %d (%s).", user, user, lastStep, lastName)
 	a.addHistoryLocked(historyRow{jobID: j.id, stepID: 0, stepName: "(Job outcome)", runStatus: 3,
 		runDate: dateInt(jobStart), runTime: timeInt(jobStart), runDuration: hhmmss(time.Since(jobStart)), message: msg})

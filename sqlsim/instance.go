@@ -231,6 +231,16 @@ func (in *Instance) SetTokenValidator(f func(token string) (string, bool)) {
 	in.tokenCheck = f
 }
 
+// Restart simulates a restart of the instance: every client connection is closed,
+// running jobs die without an outcome and SQL Server Agent starts a new session. The
+// instance's objects (jobs, endpoints, certificates) persist, as they do in msdb and master.
+func (in *Instance) Restart() {
+	in.mu.Lock()
+	in.agent.restartLocked()
+	in.mu.Unlock()
+	in.srv.DropConnections()
+}
+
 // DropConnections closes every client connection, as a network failure would.
 func (in *Instance) DropConnections() { in.srv.DropConnections() }
 
