@@ -25,6 +25,7 @@ import (
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -81,6 +82,7 @@ func (a *app) run(args []string) int {
 }
 
 func (a *app) rootCmd() *cobra.Command {
+	wiz := &wizardFlags{}
 	root := &cobra.Command{
 		Use:           "milink",
 		Short:         "Prepare and test the network for an Azure SQL Managed Instance link",
@@ -89,15 +91,130 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f, ok := a.stdin.(*os.File); !ok || !a.isTTY(int(f.Fd())) {
-				return usageError{errors.New("the wizard needs a terminal; use 'milink check' in scripts (see 'milink --help')")}
+			if err := a.applyEnvAndConfig(cmd.Flags(), wiz.configPath); err != nil {
+				return err
 			}
-			return usageError{errors.New("the interactive wizard is not built yet: use 'milink check' (see 'milink check --help')")}
+			cfg := steps.Config{SQLServer: wiz.sql.config(a.getenv("MILINK_SQL_PASSWORD")), MI: wiz.mi.config(a.getenv("MILINK_MI_PASSWORD")),
+				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout}
+			return a.runWizard(cfg, wiz.accessible, wiz.logFile, "")
 		},
 	}
+	wiz.register(root.Flags())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.checkCmd(), a.cleanupCmd(), a.simCmd())
+	root.AddCommand(a.checkCmd(), a.cleanupCmd(), a.demoCmd(), a.simCmd())
 	return root
+}
+
+// wizardFlags pre-fill the wizard.
+type wizardFlags struct {
+	sql, mi                  connFlags
+	sqlIP, logFile           string
+	configPath               string
+	probeTimeout, jobTimeout time.Duration
+	accessible               bool
+}
+
+func (w *wizardFlags) register(fs *pflag.FlagSet) {
+	w.sql = connFlags{prefix: "sql", role: "SQL Server"}
+	w.mi = connFlags{prefix: "mi", role: "managed instance"}
+	w.sql.register(fs)
+	w.mi.register(fs)
+	fs.StringVar(&w.sqlIP, "sql-ip", "", "SQL Server address the managed instance probes (default: discovered)")
+	fs.DurationVar(&w.probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
+	fs.DurationVar(&w.jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
+	fs.BoolVar(&w.accessible, "accessible", false, "plain prompts and progress lines instead of the full-screen wizard (also when TERM=dumb)")
+	fs.StringVar(&w.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
+	fs.StringVar(&w.configPath, "config", "", "JSON file with flag values (no passwords)")
+}
+
+// runWizard runs the interactive wizard on the terminal: drawn on stderr, report on stdout.
+func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner string) error {
+	in, ok := a.stdin.(*os.File)
+	if !ok || !a.isTTY(int(in.Fd())) {
+		return usageError{errors.New("the wizard needs a terminal; use 'milink check' in scripts (see 'milink check --help')")}
+	}
+	if a.getenv("TERM") == "dumb" {
+		accessible = true
+	}
+	log, closeLog, err := a.openLog(logFile)
+	if err != nil {
+		return usageError{err}
+	}
+	defer closeLog()
+	cfg.Defaults()
+	log.Info("wizard started", "run_id", cfg.RunID, "version", version, "accessible", accessible, "demo", banner != "")
+	ctx, stop := a.termContext()
+	defer stop()
+	dir, _ := os.Getwd()
+	code, err := ui.Run(ctx, ui.Options{Config: cfg, Accessible: accessible, In: in, Out: a.stderr, ReportOut: a.stdout,
+		ReportDir: dir, Logger: log, Banner: banner})
+	log.Info("wizard finished", "exit_code", code)
+	if err != nil {
+		return fmt.Errorf("wizard: %w", err)
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+// termContext is canceled by SIGTERM or SIGHUP (Ctrl-C is a key inside the wizard).
+func (a *app) termContext() (context.Context, func()) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+}
+
+func (a *app) demoCmd() *cobra.Command {
+	var scenario, logFile string
+	var accessible bool
+	var jobLatency, stepLatency, probeTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the wizard against a simulated SQL Server and managed instance (no Azure needed)",
+		Long: "demo starts two simulated instances on loopback that speak real TDS (a SQL Server on Windows\n" +
+			"and an Azure SQL Managed Instance), opens the wizard pre-filled with their addresses and walks the\n" +
+			"real flow: prerequisites, login, network options, summary, results and cleanup.\n\nScenarios: " +
+			strings.Join(sqlsim.ScenarioNames(), ", "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := sqlsim.LookupScenario(scenario)
+			if err != nil {
+				return usageError{err}
+			}
+			p, err := sqlsim.StartPair(sc, jobLatency, stepLatency)
+			if err != nil {
+				return fmt.Errorf("start the simulated instances: %w", err)
+			}
+			defer p.Close()
+			dir, err := os.MkdirTemp("", "milink-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			sqlCA, miCA := filepath.Join(dir, "sqlserver-ca.pem"), filepath.Join(dir, "mi-ca.pem")
+			if err := os.WriteFile(sqlCA, p.SQL.CACertPEM(), 0o600); err != nil {
+				return err
+			}
+			if err := os.WriteFile(miCA, p.MI.CACertPEM(), 0o600); err != nil {
+				return err
+			}
+			so, mo := p.SQL.Options(), p.MI.Options()
+			cfg := steps.Config{
+				SQLServer:    sqlops.ConnConfig{Role: "SQL Server", Host: p.SQL.Host(), Port: p.SQL.Port(), User: so.Logins[0].Name, Password: so.Logins[0].Password, CACertFile: sqlCA},
+				MI:           sqlops.ConnConfig{Role: "managed instance", Host: p.MI.Host(), Port: p.MI.Port(), User: mo.Logins[0].Name, Password: mo.Logins[0].Password, CACertFile: miCA},
+				ProbeTimeout: probeTimeout,
+				JobTimeout:   time.Minute,
+			}
+			return a.runWizard(cfg, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&scenario, "scenario", "default", "demo scenario: "+strings.Join(sqlsim.ScenarioNames(), ", "))
+	fs.BoolVar(&accessible, "accessible", false, "plain prompts and progress lines instead of the full-screen wizard")
+	fs.DurationVar(&jobLatency, "job-latency", 1500*time.Millisecond, "simulated time for SQL Server Agent to pick up a job")
+	fs.DurationVar(&stepLatency, "step-latency", time.Second, "simulated start-up time of each PowerShell step")
+	fs.DurationVar(&probeTimeout, "probe-timeout", 3*time.Second, "timeout of each TCP probe")
+	fs.StringVar(&logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
+	return cmd
 }
 
 // connFlags are the flags of one connection.
@@ -297,6 +414,7 @@ func (a *app) checkCmd() *cobra.Command {
 	miF := &connFlags{prefix: "mi", role: "managed instance"}
 	var (
 		sqlIP, output, logFile, configPath string
+		probeFrom                          string
 		endpointPort                       int
 		probeTimeout, jobTimeout           time.Duration
 		databases                          []string
@@ -334,7 +452,7 @@ Exit codes:
 				return usageError{errors.New("--sql-server and --mi-server are required (or MILINK_SQL_SERVER / MILINK_MI_SERVER)")}
 			}
 			cfg := steps.Config{SQLServer: sqlF.config(""), MI: miF.config(""), SQLServerIP: sqlIP, EndpointPort: endpointPort,
-				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases}
+				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom}
 			cfg.Defaults()
 			// Validate everything but the passwords before asking for them.
 			cfg.SQLServer.Password, cfg.MI.Password = "x", "x"
@@ -394,6 +512,7 @@ Exit codes:
 	fs.IntVar(&endpointPort, "endpoint-port", 5022, "SQL Server database mirroring endpoint port")
 	fs.DurationVar(&probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
+	fs.StringVar(&probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; this host on Linux when it is the SQL Server host), agent, local or manual")
 	fs.StringSliceVar(&databases, "database", nil, "database to check for the link (repeatable; default all user databases)")
 	fs.StringVarP(&output, "output", "o", "text", "report format: text, json or markdown")
 	fs.StringVar(&logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
@@ -499,58 +618,80 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 }
 
 func (a *app) simCmd() *cobra.Command {
-	var role, listen, miListen string
+	var role, listen, miListen, scenario, caDir string
+	var jobLatency, stepLatency time.Duration
 	cmd := &cobra.Command{
 		Use:    "sim",
 		Short:  "Run simulated instances (SQL Server, managed instance or both) that speak TDS",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := sqlsim.LookupScenario(scenario)
+			if err != nil {
+				return usageError{err}
+			}
 			network := sqlsim.NewNetwork()
 			var started []*sqlsim.Instance
-			start := func(o sqlsim.Options, addr string) error {
-				o.Network, o.Listen = network, addr
-				in, err := sqlsim.Start(o)
-				if err != nil {
-					return err
-				}
-				started = append(started, in)
-				l := o.Logins[0]
-				fmt.Fprintf(a.stdout, "%s listening on %s (login %s / %s)\n", o.Role, in.Addr(), l.Name, l.Password)
-				return nil
-			}
 			defer func() {
 				for _, in := range started {
 					in.Close()
 				}
 			}()
-			switch role {
-			case "sqlserver":
-				if err := start(sqlsim.SQLServerDefaults(), listen); err != nil {
+			start := func(o sqlsim.Options, mut func(*sqlsim.Options), addr, name string) (sqlsim.Options, error) {
+				o.Network, o.Listen = network, addr
+				o.JobStartLatency, o.StepLatency = jobLatency, stepLatency
+				if mut != nil {
+					mut(&o)
+				}
+				in, err := sqlsim.Start(o)
+				if err != nil {
+					return o, err
+				}
+				started = append(started, in)
+				if caDir != "" {
+					if err := os.WriteFile(filepath.Join(caDir, name+"-ca.pem"), in.CACertPEM(), 0o600); err != nil {
+						return o, err
+					}
+				}
+				l := o.Logins[0]
+				fmt.Fprintf(a.stdout, "%s listening on %s (login %s / %s)\n", name, in.Addr(), l.Name, l.Password)
+				return o, nil
+			}
+			var so, mo sqlsim.Options
+			if role == "sqlserver" || role == "pair" {
+				if so, err = start(sqlsim.SQLServerDefaults(), sc.SQL, listen, "sqlserver"); err != nil {
 					return err
 				}
-			case "mi":
-				if err := start(sqlsim.MIDefaults(), listen); err != nil {
+			}
+			if role == "mi" || role == "pair" {
+				addr := miListen
+				if role == "mi" {
+					addr = listen
+				}
+				if mo, err = start(sqlsim.MIDefaults(), sc.MI, addr, "mi"); err != nil {
 					return err
 				}
-			case "pair":
-				if err := start(sqlsim.SQLServerDefaults(), listen); err != nil {
-					return err
-				}
-				if err := start(sqlsim.MIDefaults(), miListen); err != nil {
-					return err
-				}
-			default:
+			}
+			if len(started) == 0 {
 				return usageError{fmt.Errorf("--role must be sqlserver, mi or pair, not %q", role)}
 			}
+			if sc.Network != nil && role == "pair" {
+				sc.Network(network, so, mo)
+			}
+			fmt.Fprintln(a.stdout, "ready")
 			ctx, stop := a.signalContext()
 			defer stop()
 			<-ctx.Done()
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", "pair", "sqlserver, mi, or pair (both on one simulated network)")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:14330", "TDS listen address (the SQL Server in a pair)")
-	cmd.Flags().StringVar(&miListen, "mi-listen", "127.0.0.1:14331", "TDS listen address of the managed instance in a pair")
+	fs := cmd.Flags()
+	fs.StringVar(&role, "role", "pair", "sqlserver, mi, or pair (both on one simulated network)")
+	fs.StringVar(&listen, "listen", "127.0.0.1:14330", "TDS listen address (the SQL Server in a pair)")
+	fs.StringVar(&miListen, "mi-listen", "127.0.0.1:14331", "TDS listen address of the managed instance in a pair")
+	fs.StringVar(&scenario, "scenario", "pass", "scenario: "+strings.Join(sqlsim.ScenarioNames(), ", "))
+	fs.DurationVar(&jobLatency, "job-latency", 200*time.Millisecond, "simulated time for Agent to pick up a job")
+	fs.DurationVar(&stepLatency, "step-latency", 200*time.Millisecond, "simulated start-up time of each PowerShell step")
+	fs.StringVar(&caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
 	return cmd
 }

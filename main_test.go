@@ -431,8 +431,13 @@ func TestCheckScenarios(t *testing.T) {
 				tc.net(p)
 			}
 			var extra []string
-			if tc.name == "SQL Server IP does not resolve" {
+			switch tc.name {
+			case "SQL Server IP does not resolve":
 				extra = []string{"--sql-ip", "sqlprod99.contoso.invalid"}
+			case "SQL Server on Linux":
+				// The simulator listens on this machine, which "auto" would take for the SQL
+				// Server host; local probes are tested in package steps.
+				extra = []string{"--probe-from", "manual"}
 			}
 			r, rep := runCheckJSON(t, p, extra...)
 			if r.code != tc.wantCode {

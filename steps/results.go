@@ -182,9 +182,9 @@ func (r *Runner) removeLeftovers(ctx context.Context, res *Results) {
 	}
 }
 
-func (r *Runner) sqlToMI(ctx context.Context, reg *created) DirectionResult {
+func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
-	d := DirectionResult{Direction: SQLToMI, Job: p.SQLJobName}
+	d = DirectionResult{Direction: SQLToMI, Job: p.SQLJobName}
 	start := time.Now()
 	defer func() { d.Elapsed = time.Since(start) }()
 	targets := p.Options.SQLToMITargets()
@@ -230,9 +230,9 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) DirectionResult {
 	return finishDirection(d, probes, err)
 }
 
-func (r *Runner) miToSQL(ctx context.Context, reg *created) DirectionResult {
+func (r *Runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
-	d := DirectionResult{Direction: MIToSQL, Job: p.MIJobName, Method: "Agent job on the managed instance"}
+	d = DirectionResult{Direction: MIToSQL, Job: p.MIJobName, Method: "Agent job on the managed instance"}
 	start := time.Now()
 	defer func() { d.Elapsed = time.Since(start) }()
 	if !p.RunMIToSQL {

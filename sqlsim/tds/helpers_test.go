@@ -57,7 +57,7 @@ func (h *fakeHandler) Login(_ context.Context, req *LoginRequest) (Session, erro
 	h.mu.Unlock()
 	switch {
 	case req.FedAuthToken != "":
-		if req.FedAuthToken != testToken {
+		if !strings.HasPrefix(req.FedAuthToken, testToken) {
 			return nil, errors.New("bad token")
 		}
 	case req.UserName != testUser || req.Password != testPassword:
@@ -107,7 +107,7 @@ func (s *fakeSession) Batch(ctx context.Context, sqlText string, w *ResponseWrit
 		w.Result([]Column{{Name: "a", Type: NVarChar}}, [][]any{{"x"}, {"y"}})
 		w.Result([]Column{{Name: "b", Type: BigInt}, {Name: "c", Type: Bit, Nullable: true}},
 			[][]any{{int64(7), true}, {int64(8), nil}})
-	case q == "types":
+	case q == "run types":
 		w.Result(typesColumns, [][]any{typesRow, make([]any, len(typesColumns))})
 	case strings.HasPrefix(q, "big "):
 		var n int
@@ -117,24 +117,24 @@ func (s *fakeSession) Batch(ctx context.Context, sqlText string, w *ResponseWrit
 			rows[i] = []any{i, fmt.Sprintf("row %d %s", i, strings.Repeat("x", i%50)), []byte{byte(i), byte(i >> 8)}}
 		}
 		w.Result([]Column{{Name: "id", Type: Int}, {Name: "s", Type: NVarChar, Size: 100}, {Name: "b", Type: VarBinary}}, rows)
-	case q == "error":
+	case q == "run error":
 		w.Error(&Error{Number: 2627, State: 1, Class: 14, Message: "Violation of PRIMARY KEY constraint.", Proc: "p", Line: 3})
-	case q == "insert":
+	case q == "run insert":
 		w.RowsAffected(3)
-	case q == "block":
+	case q == "run block":
 		s.h.started <- struct{}{}
 		<-ctx.Done()
 		w.Result(intCol, [][]any{{42}})
 		s.h.blocked <- struct{}{}
-	case q == "panic":
+	case q == "run panic":
 		w.Result(intCol, [][]any{{1}})
 		panic("boom")
 	case strings.HasPrefix(q, "use "):
 		w.ChangeDatabase(strings.TrimSpace(sqlText[4:]))
-	case q == "long":
+	case q == "run long":
 		w.Result([]Column{{Name: "s", Type: NVarChar}, {Name: "m", Type: NVarChar, Size: MaxSize}},
 			[][]any{{strings.Repeat("é", 5000), strings.Repeat("é", 5000)}})
-	case q == "badvalue":
+	case q == "run badvalue":
 		w.Result(intCol, [][]any{{"not a number"}})
 	default:
 		w.RowsAffected(-1)

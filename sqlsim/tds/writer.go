@@ -184,15 +184,13 @@ func (w *ResponseWriter) done(status, curCmd uint16, rows uint64) {
 		status |= doneError
 		w.errPending = false
 	}
-	tok := tokDone
-	if w.rpc {
-		tok = tokDoneInProc
-	}
-	w.lastDone = len(w.buf)
 	if w.rpc {
 		w.lastDone = -1
+		w.buf = appendDone(w.buf, tokDoneInProc, status, curCmd, rows)
+		return
 	}
-	w.buf = appendDone(w.buf, tok, status, curCmd, rows)
+	w.lastDone = len(w.buf)
+	w.buf = appendDone(w.buf, tokDone, status, curCmd, rows)
 }
 
 // finishBatch completes a batch response: the trailing DONE loses its MORE

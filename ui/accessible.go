@@ -1,0 +1,490 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/huh/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/term"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
+)
+
+// Accessible mode: no full-screen program. The same steps as the wizard, asked with
+// huh forms in accessible mode (one plain prompt per line; pre-filled values are
+// defaults accepted with Enter) and reported as plain progress lines. Used for
+// Options.Accessible and TERM=dumb.
+
+// errInputEnded is returned when the keyboard input ended before the wizard did.
+var errInputEnded = errors.New("input ended before the wizard was finished")
+
+// lineReader hands out at most one line per Read, reading byte by byte, so each of
+// huh's per-prompt bufio.Scanners gets exactly its own line and nothing is read ahead
+// (also when In is a pipe). It remembers when the input ended.
+type lineReader struct {
+	r   io.Reader
+	mu  sync.Mutex
+	eof bool
+}
+
+func (l *lineReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	var b [1]byte
+	for n < len(p) {
+		k, err := l.r.Read(b[:])
+		if k == 1 {
+			p[n] = b[0]
+			n++
+			if b[0] == '\n' {
+				return n, nil
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				l.eof = true
+			}
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func (l *lineReader) ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.eof
+}
+
+type accessible struct {
+	ctx context.Context
+	o   Options
+	in  *lineReader
+	out io.Writer
+	log *slog.Logger
+	cfg steps.Config
+}
+
+func runAccessible(ctx context.Context, o Options) (int, error) {
+	cfg := o.Config
+	cfg.Defaults()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &accessible{ctx: ctx, o: o, in: &lineReader{r: o.In}, out: &colorprofile.Writer{Forward: o.Out, Profile: colorprofile.NoTTY}, log: log, cfg: cfg}
+	code, rep, err := a.run()
+	if rep != nil && o.ReportOut != nil {
+		if werr := rep.WriteText(o.ReportOut); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	log.Info("accessible wizard closed", "exit_code", code)
+	return code, err
+}
+
+func (a *accessible) printf(format string, args ...any) {
+	fmt.Fprintf(a.out, format, args...)
+}
+
+// ask runs a huh form in accessible mode; it gives up when ctx is canceled.
+func (a *accessible) ask(fields ...huh.Field) error {
+	f := huh.NewForm(huh.NewGroup(fields...)).WithAccessible(true).WithInput(a.in).WithOutput(a.out)
+	return a.wait(f.Run)
+}
+
+// wait runs fn (which reads the keyboard) unless ctx ends first.
+func (a *accessible) wait(fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-a.ctx.Done():
+		return a.ctx.Err()
+	}
+}
+
+// confirm asks a yes/no question.
+func (a *accessible) confirm(title string, def bool) (bool, error) {
+	v := def
+	if err := a.ask(huh.NewConfirm().Title(title).Value(&v)); err != nil {
+		return false, err
+	}
+	return v, nil
+}
+
+func withDefault(label, def string) string {
+	if def == "" {
+		return label + ":"
+	}
+	return fmt.Sprintf("%s [%s]:", label, def)
+}
+
+// orDefaultValidator validates the answer, or the default when the answer is empty.
+func orDefaultValidator(def string, check func(string) error) func(string) error {
+	return func(s string) error {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			s = def
+		}
+		return check(s)
+	}
+}
+
+func (a *accessible) run() (int, *steps.Report, error) {
+	intro := steps.NewIntroduction()
+	a.printf("milink · Azure SQL Managed Instance link · network check\n")
+	if a.o.Banner != "" {
+		a.printf("%s\n", a.o.Banner)
+	}
+	a.printf("\nStep 1 of 6: Introduction\nWhat the test creates (and removes afterwards):\n")
+	for _, c := range intro.Creates {
+		a.printf("  - %s: %s (%s)\n", c.Server, c.Description, c.Detail)
+	}
+	for _, n := range intro.Notes {
+		a.printf("  * %s\n", n)
+	}
+
+	// Prerequisites.
+	a.printf("\nStep 2 of 6: Prerequisites (SQL Server)\n")
+	var pre *steps.Prerequisites
+	sqlc, code, err := a.connectLoop(&a.cfg.SQLServer, "SQL Server", "SQL Server", func(c *sqlops.Conn) error {
+		a.printf("Checking the link prerequisites on SQL Server …\n")
+		var err error
+		pre, err = steps.CheckPrerequisites(a.ctx, c, a.cfg.Databases)
+		return err
+	})
+	if sqlc == nil {
+		return code, nil, err
+	}
+	defer sqlc.Close()
+	a.printf("SQL Server %s %s, %s, %s\n", pre.Server.ServerName, pre.Server.ProductVersion, pre.Server.Edition, pre.Platform())
+	a.printFindings(pre.Findings, pre.Platform())
+
+	// Login.
+	a.printf("\nStep 3 of 6: Login (managed instance)\n")
+	var mi *steps.ManagedInstance
+	mic, code, err := a.connectLoop(&a.cfg.MI, "managed instance", "Managed instance", func(c *sqlops.Conn) error {
+		a.printf("Discovering the managed instance's FQDN, node and HADR port …\n")
+		var err error
+		mi, err = steps.DiscoverMI(a.ctx, c)
+		return err
+	})
+	if mic == nil {
+		return code, nil, err
+	}
+	defer mic.Close()
+	a.printf("Managed instance %s: node %s, HADR port %d, version %s\n", mi.Params.FQDN, mi.Params.Node, mi.Params.HadrPort, mi.Server.ProductVersion)
+	a.printFindings(mi.Findings, "Windows")
+
+	// Network options.
+	a.printf("\nStep 4 of 6: Network Options\n")
+	opts, err := a.askNetwork(pre, mi)
+	if err != nil {
+		return a.abort(err)
+	}
+
+	// Summary.
+	a.printf("\nStep 5 of 6: Summary\nBuilding the plan …\n")
+	plan, err := steps.BuildPlan(a.ctx, sqlc, mic, pre, mi, opts, a.cfg.RunID)
+	if err != nil {
+		if a.ctx.Err() != nil {
+			return a.abort(a.ctx.Err())
+		}
+		a.printf("The plan could not be built: %v\n", err)
+		code := steps.ExitError
+		if errors.Is(err, sqlops.ErrInvalidInput) {
+			code = steps.ExitUsage
+		}
+		return code, nil, nil
+	}
+	a.printFindings(plan.Findings, pre.Platform())
+	if !plan.RunSQLToMI {
+		a.printf("SKIP %s: %s\n", steps.SQLToMI, plan.SQLToMISkipReason)
+	}
+	if !plan.RunMIToSQL {
+		a.printf("SKIP %s: %s\n", steps.MIToSQL, plan.MIToSQLSkipReason)
+	}
+	a.printf("Actions, in order (run %s):\n", plan.RunID)
+	for i, act := range plan.Actions {
+		a.printf("  %2d. %s: %s\n", i+1, act.Server, act.Description)
+		if act.Detail != "" {
+			a.printf("      %s\n", act.Detail)
+		}
+	}
+	start, err := a.confirm("Start the test now? Nothing has been created yet; everything created is removed afterwards.", true)
+	if err != nil {
+		return a.abort(err)
+	}
+	if !start {
+		a.printf("Nothing was created.\n")
+		return steps.ExitInterrupted, nil, nil
+	}
+
+	// Results.
+	a.printf("\nStep 6 of 6: Results\n")
+	cfg := a.cfg
+	cfg.SQLServerIP, cfg.ProbeTimeout = plan.Options.SQLServerIP, plan.Options.ProbeTimeout
+	rep := steps.NewReport(cfg)
+	rep.SetPrerequisites(pre)
+	rep.SetManagedInstance(mi)
+	rep.SetPlan(plan)
+	begin := time.Now()
+	var mu sync.Mutex
+	sink := func(ev steps.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		a.log.Info("event", "kind", string(ev.Kind), "direction", string(ev.Direction), "message", ev.Message)
+		a.printf("  %s  %s\n", ev.Time.Format("15:04:05"), eventText(ev))
+	}
+	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll}
+	res := r.Execute(a.ctx)
+	rep.SetResults(res)
+	rep.Duration = time.Since(begin)
+	a.printf("Result: %s (exit code %d)\n", rep.Outcome, rep.ExitCode)
+	if a.ctx.Err() == nil {
+		dir := a.o.ReportDir
+		if dir == "" {
+			dir = "the current directory"
+		}
+		save, err := a.confirm(fmt.Sprintf("Save the report (Markdown and JSON) in %s?", dir), false)
+		if err == nil && save {
+			paths, err := saveReport(rep, a.o.ReportDir)
+			if err != nil {
+				a.printf("%v\n", err)
+			}
+			for _, p := range paths {
+				a.printf("Saved %s\n", p)
+			}
+		}
+	}
+	return rep.ExitCode, rep, nil
+}
+
+// abort turns an interruption or the end of the input into an exit code.
+func (a *accessible) abort(err error) (int, *steps.Report, error) {
+	if a.ctx.Err() != nil || errors.Is(err, huh.ErrUserAborted) {
+		a.printf("\nInterrupted; nothing was created.\n")
+		return steps.ExitInterrupted, nil, nil
+	}
+	if errors.Is(err, errInputEnded) {
+		return steps.ExitUsage, nil, err
+	}
+	return steps.ExitError, nil, err
+}
+
+func (a *accessible) printFindings(fs []steps.Finding, platform string) {
+	if len(fs) == 0 {
+		return
+	}
+	for _, f := range sortedFindings(fs) {
+		a.printf("  %s  %s\n", strings.ToUpper(string(f.Severity)), f.Title)
+		if f.Severity != steps.Warn && f.Severity != steps.Fail {
+			continue
+		}
+		if f.Detail != "" {
+			a.printf("        %s\n", f.Detail)
+		}
+		for _, x := range fixesToShow(f, platform) {
+			a.printf("        Fix (%s): %s\n", x.Platform, x.Command)
+		}
+	}
+}
+
+// connectLoop asks for one instance's connection settings, connects and runs after;
+// on failure it shows the error and offers to change the settings. It returns the
+// open connection, or nil with the exit code.
+func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, after func(*sqlops.Conn) error) (*sqlops.Conn, int, error) {
+	for {
+		if err := a.askConn(cc, role, title); err != nil {
+			code, _, err := a.abort(err)
+			return nil, code, err
+		}
+		a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
+		a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
+		c, err := sqlops.Open(a.ctx, *cc)
+		if err == nil {
+			if err = after(c); err == nil {
+				return c, 0, nil
+			}
+			c.Close()
+		}
+		if a.ctx.Err() != nil {
+			code, _, err := a.abort(a.ctx.Err())
+			return nil, code, err
+		}
+		a.printf("Error: %v\n", err)
+		a.log.Warn("connection failed", "role", role, "address", cc.Address(), "error", err.Error())
+		code := steps.ExitError
+		switch {
+		case errors.Is(err, sqlops.ErrAuth):
+			code = steps.ExitAuth
+			cc.Password = "" // ask again
+		case errors.Is(err, sqlops.ErrInvalidInput):
+			code = steps.ExitUsage
+		}
+		if a.in.ended() {
+			return nil, code, nil
+		}
+		again, aerr := a.confirm("Change the settings and try again?", true)
+		if aerr != nil {
+			code, _, err := a.abort(aerr)
+			return nil, code, err
+		}
+		if !again || a.in.ended() {
+			return nil, code, nil
+		}
+	}
+}
+
+// askConn asks for one instance's connection settings with the current values as
+// defaults. Authentication is SQL login only for now (the Entra ID seam is authChoices
+// in form.go).
+func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string) error {
+	host, user, ca := cc.Host, cc.User, cc.CACertFile
+	port := ""
+	if cc.Port != 0 {
+		port = strconv.Itoa(cc.Port)
+	}
+	enc := orDefault(cc.Encrypt, sqlops.EncryptTrue)
+	trust := cc.TrustServerCertificate
+	var encOpts []huh.Option[string]
+	for _, e := range encryptChoices {
+		encOpts = append(encOpts, huh.NewOption(e, e))
+	}
+	a.printf("Authentication: %s\n", authSQL)
+	err := a.ask(
+		huh.NewInput().Title(withDefault(title+" server (host name or IP)", host)).Value(&host).
+			Validate(orDefaultValidator(host, sqlops.ValidateHost)),
+		huh.NewInput().Title(withDefault("Port", orDefault(port, "1433"))).Value(&port).
+			Validate(orDefaultValidator(orDefault(port, "1433"), func(s string) error {
+				n, err := strconv.Atoi(s)
+				if err != nil {
+					return fmt.Errorf("port %q is not a number", s)
+				}
+				return sqlops.ValidatePort(n)
+			})),
+		huh.NewInput().Title(withDefault("User", user)).Value(&user).
+			Validate(orDefaultValidator(user, func(s string) error {
+				if s == "" {
+					return errors.New("the user name is empty")
+				}
+				return nil
+			})),
+		huh.NewSelect[string]().Title(fmt.Sprintf("Encrypt (now %s):", enc)).Options(encOpts...).Value(&enc),
+		huh.NewConfirm().Title("Trust the server certificate without verifying it?").Value(&trust),
+		huh.NewInput().Title(withDefault("CA file (PEM; empty: system trust store)", ca)).Value(&ca),
+	)
+	if err != nil {
+		return err
+	}
+	if a.in.ended() && (host == "" || user == "") {
+		return errInputEnded
+	}
+	cc.Host, cc.User, cc.CACertFile = strings.TrimSpace(host), strings.TrimSpace(user), strings.TrimSpace(ca)
+	cc.Port, _ = strconv.Atoi(strings.TrimSpace(orDefault(port, "0")))
+	cc.Encrypt, cc.TrustServerCertificate = enc, trust
+	if cc.Password == "" {
+		pw, err := a.askPassword(role)
+		if err != nil {
+			return err
+		}
+		cc.Password = pw
+	}
+	return nil
+}
+
+// askPassword reads a password without echo on a terminal (huh's password prompt), or
+// a plain line when the input is not a terminal (nothing is echoed then anyway).
+func (a *accessible) askPassword(role string) (string, error) {
+	title := fmt.Sprintf("Password for the %s login:", role)
+	if f, ok := a.o.In.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		var pw string
+		in := huh.NewInput().Title(title).EchoMode(huh.EchoModePassword).Value(&pw)
+		if err := a.wait(func() error { return in.RunAccessible(a.out, a.o.In) }); err != nil {
+			return "", err
+		}
+		return pw, nil
+	}
+	a.printf("%s ", title)
+	var line []byte
+	buf := make([]byte, 256)
+	err := a.wait(func() error {
+		for {
+			n, err := a.in.Read(buf)
+			line = append(line, buf[:n]...)
+			if strings.HasSuffix(string(line), "\n") {
+				return nil
+			}
+			if err != nil {
+				if len(line) > 0 {
+					return nil
+				}
+				return errInputEnded
+			}
+		}
+	})
+	a.printf("\n")
+	return strings.TrimRight(string(line), "\r\n"), err
+}
+
+// askNetwork asks for the SQL Server address the managed instance probes, the probe
+// timeout and where the SQL Server → managed instance probes run.
+func (a *accessible) askNetwork(pre *steps.Prerequisites, mi *steps.ManagedInstance) (steps.NetworkOptions, error) {
+	a.printf("Managed instance (discovered): FQDN %s, node %s, HADR port %d; SQL Server endpoint port %d\n",
+		mi.Params.FQDN, mi.Params.Node, mi.Params.HadrPort, a.cfg.EndpointPort)
+	ip := a.cfg.SQLServerIP
+	if ip == "" {
+		ip = pre.LocalIP
+	}
+	timeout := a.cfg.ProbeTimeout.String()
+	from := orDefault(a.cfg.ProbeFrom, steps.ProbeAuto)
+	var fromOpts []huh.Option[string]
+	for _, c := range probeFromChoices {
+		fromOpts = append(fromOpts, huh.NewOption(c+": "+probeFromHelp[c], c))
+	}
+	for {
+		defIP, defTimeout := ip, timeout
+		err := a.ask(
+			huh.NewInput().Title(withDefault("SQL Server IP (as the managed instance reaches it)", defIP)).Value(&ip).
+				Validate(orDefaultValidator(defIP, sqlops.ValidateHost)),
+			huh.NewInput().Title(withDefault("Probe timeout", defTimeout)).Value(&timeout).
+				Validate(orDefaultValidator(defTimeout, func(s string) error { _, err := parseTimeout(s); return err })),
+			huh.NewSelect[string]().Title(fmt.Sprintf("Where the SQL Server → MI probes run (now %s):", from)).Options(fromOpts...).Value(&from),
+		)
+		if err != nil {
+			return steps.NetworkOptions{}, err
+		}
+		ip, timeout = strings.TrimSpace(ip), strings.TrimSpace(timeout)
+		opts := steps.NetworkOptions{MI: mi.Params, SQLServerIP: ip, EndpointPort: a.cfg.EndpointPort, ProbeFrom: from}
+		d, err := parseTimeout(timeout)
+		if err == nil {
+			opts.ProbeTimeout = d
+			err = opts.Validate()
+		}
+		if err == nil {
+			if w := steps.AddressWarning(ip); w != "" {
+				a.printf("WARN  %s\n", w)
+			}
+			return opts, nil
+		}
+		a.printf("Error: %v\n", err)
+		if a.in.ended() {
+			return opts, errInputEnded
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/milink/milink/sqlops"
+)
+
+// nav is what a page asks the root model to do after a key.
+type nav int
+
+const (
+	navNone nav = iota
+	navNext
+	navBack
+)
+
+// connStep is the part the Prerequisites and Login pages share: a connection form
+// that is validated by connecting (in a tea.Cmd), and a scrollable outcome below it.
+//
+// The page is either editing (form has the keyboard; Enter validates) or reviewing
+// (after a successful validation: the form is one summary line, the outcome gets the
+// room; Enter goes Next, r re-runs, Tab edits again).
+type connStep struct {
+	form      form
+	base      sqlops.ConnConfig // role, timeouts etc. not on the form
+	reviewing bool
+	busy      string // "" or what is running ("Connecting to …")
+	err       error  // last connection / validation error, shown inline
+	gen       int    // generation of the running validation; stale replies are dropped
+	used      sqlops.ConnConfig
+	vp        viewport.Model
+	width     int
+	height    int
+	head      string // arranged form and status
+	outcome   string // arranged outcome ("" = none shown)
+}
+
+func newConnStep(base sqlops.ConnConfig, hostHint string) connStep {
+	s := connStep{form: newConnForm(base, hostHint), base: base, vp: newViewport()}
+	// Start on the first empty field, so a pre-filled form only needs Enter.
+	first := 0
+	for i := range s.form.fields {
+		if !s.form.fields[i].isChoice() && s.form.fields[i].input.Value() == "" && i != cfCAFile && i != cfPort {
+			first = i
+			break
+		}
+	}
+	s.form.focusOn(first)
+	return s
+}
+
+// startValidation reads and checks the form; ok is false when the input is invalid
+// (the error is shown, nothing is started).
+func (s *connStep) startValidation(busy string) (sqlops.ConnConfig, bool) {
+	cfg, err := connConfig(&s.form, s.base)
+	if err != nil {
+		s.err = err
+		if i := invalidField(err); i >= 0 {
+			s.form.focusOn(i)
+		}
+		return cfg, false
+	}
+	s.err = nil
+	s.gen++
+	s.busy = busy
+	s.reviewing = false
+	return cfg, true
+}
+
+// failed records a connection or check error and gives the keyboard back to the form.
+func (s *connStep) failed(err error) tea.Cmd {
+	s.busy = ""
+	s.err = err
+	s.reviewing = false
+	field := s.form.focus
+	if errors.Is(err, sqlops.ErrAuth) {
+		field = cfPassword
+	} else if errors.Is(err, sqlops.ErrConnect) {
+		field = cfServer
+	}
+	return s.form.focusOn(field)
+}
+
+// succeeded switches to reviewing.
+func (s *connStep) succeeded() {
+	s.busy = ""
+	s.err = nil
+	s.reviewing = true
+	s.form.blur()
+	s.vp.GotoTop()
+}
+
+// handleKey processes the keys both pages share. validate is called for Enter while
+// editing and for r while reviewing.
+func (s *connStep) handleKey(msg tea.Msg, keys keyMap, validate func() tea.Cmd) (tea.Cmd, nav) {
+	km, isKey := msg.(tea.KeyPressMsg)
+	if !isKey {
+		if s.reviewing || s.busy != "" {
+			return nil, navNone
+		}
+		cmd, _ := s.form.update(msg, keys)
+		return cmd, navNone
+	}
+	if key.Matches(km, keys.Back) {
+		return nil, navBack
+	}
+	if s.busy != "" {
+		if key.Matches(km, keys.Scroll) {
+			scroll(&s.vp, km)
+		}
+		return nil, navNone
+	}
+	if s.reviewing {
+		switch {
+		case key.Matches(km, keys.Next):
+			return nil, navNext
+		case key.Matches(km, keys.Rerun):
+			return validate(), navNone
+		case key.Matches(km, keys.Edit):
+			s.reviewing = false
+			return s.form.focusOn(0), navNone
+		case key.Matches(km, keys.Scroll):
+			scroll(&s.vp, km)
+		}
+		return nil, navNone
+	}
+	if key.Matches(km, keys.Validate) {
+		return validate(), navNone
+	}
+	cmd, changed := s.form.update(msg, keys)
+	if changed {
+		s.err = nil
+	}
+	return cmd, navNone
+}
+
+// arrange lays the page out for width×height (called from Update, after every
+// message): the form (or its summary line), the status, and the outcome viewport.
+// intro is a line above the form; outcome is the scrollable part.
+func (s *connStep) arrange(width, height int, intro, outcome string) {
+	s.width, s.height = width, height
+	s.form.setWidth(width)
+	var top strings.Builder
+	top.WriteString(wrap(intro, width, "", "", styles.Muted.Render))
+	top.WriteString("\n\n")
+	if s.reviewing {
+		top.WriteString(styles.Pass.Render("✓ ") + "Connected: " + styles.Value.Render(connSummary(s.used)))
+	} else {
+		top.WriteString(s.form.view(width))
+	}
+	switch {
+	case s.busy == "" && s.err == nil && !s.reviewing:
+		top.WriteString("\n\n" + styles.Muted.Render("Enter validates: milink connects and checks (nothing is created)."))
+	case s.busy != "":
+		top.WriteString("\n\n" + styles.Spinner.Render("… ") + s.busy)
+	case s.err != nil:
+		top.WriteString("\n\n" + wrap(s.err.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
+	}
+	s.head = top.String()
+	s.outcome = outcome
+	rest := height - strings.Count(s.head, "\n") - 2
+	if outcome == "" || rest < 2 {
+		s.outcome = ""
+		return
+	}
+	s.vp.SetWidth(width)
+	s.vp.SetHeight(max(1, rest-1))
+	s.vp.SetContent(outcome)
+}
+
+// render returns the arranged page.
+func (s *connStep) render(width, height int) string {
+	if s.outcome == "" {
+		return fitHeight(s.head, width, height)
+	}
+	return fitHeight(s.head+"\n\n"+scrolled(s.vp), width, height)
+}
+
+// newViewport returns a viewport driven only by the wizard's own scroll keys.
+func newViewport() viewport.Model {
+	vp := viewport.New()
+	vp.SoftWrap = false
+	return vp
+}
+
+// scrolled renders a viewport and, below it, a hint when there is more to see.
+func scrolled(vp viewport.Model) string {
+	hint := ""
+	switch {
+	case !vp.AtBottom():
+		hint = "↓ more below · ↑/↓ PgUp/PgDn to scroll"
+	case vp.YOffset() > 0:
+		hint = "↑ more above"
+	}
+	return vp.View() + "\n" + styles.Muted.Render(hint)
+}
+
+// scroll moves a viewport for up/down/pgup/pgdown/home/end.
+func scroll(vp *viewport.Model, km tea.KeyPressMsg) {
+	switch km.String() {
+	case "up":
+		vp.ScrollUp(1)
+	case "down":
+		vp.ScrollDown(1)
+	case "pgup":
+		vp.PageUp()
+	case "pgdown":
+		vp.PageDown()
+	case "home":
+		vp.GotoTop()
+	case "end":
+		vp.GotoBottom()
+	}
+}

@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
+)
+
+// prereqModel is the Prerequisites page: the SQL Server connection form, and after
+// "Validate" (Enter) every prerequisite finding with its fix for the server's platform.
+// Failures do not block Next: the network test is still worth running.
+type prereqModel struct {
+	connStep
+	databases []string
+	pre       *steps.Prerequisites
+}
+
+func newPrereqModel(cfg steps.Config) prereqModel {
+	return prereqModel{connStep: newConnStep(cfg.SQLServer, "sqlprod01.contoso.local or 10.1.0.4"), databases: cfg.Databases}
+}
+
+// validate starts connecting to SQL Server; the check follows in prereqDoneMsg.
+func (p *prereqModel) validate(ctx context.Context) tea.Cmd {
+	cfg, ok := p.startValidation("Connecting to SQL Server " + p.formAddress() + " …")
+	if !ok {
+		return nil
+	}
+	p.pre = nil
+	gen := p.gen
+	return connectCmd(ctx, cfg, func(c *sqlops.Conn, err error) tea.Msg {
+		return sqlConnectedMsg{gen: gen, cfg: cfg, conn: c, err: err}
+	})
+}
+
+func (p *prereqModel) formAddress() string {
+	c, _ := connConfig(&p.form, p.base)
+	return c.Address()
+}
+
+// connected handles sqlConnectedMsg; the root model owns the connection.
+func (p *prereqModel) connected(ctx context.Context, msg sqlConnectedMsg) tea.Cmd {
+	if msg.err != nil {
+		return p.failed(msg.err)
+	}
+	p.used = msg.cfg
+	p.busy = "Checking the link prerequisites on " + msg.cfg.Address() + " …"
+	return checkPrereqCmd(ctx, msg.conn, p.databases, msg.gen)
+}
+
+// checked handles prereqDoneMsg.
+func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
+	if msg.err != nil {
+		return p.failed(fmt.Errorf("checking the prerequisites failed: %w", msg.err))
+	}
+	p.pre = msg.pre
+	p.succeeded()
+	return nil
+}
+
+func (p *prereqModel) update(ctx context.Context, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx) })
+	if n == navNext && p.pre == nil {
+		n = navNone
+	}
+	return cmd, n
+}
+
+func (p *prereqModel) setSize(width, height int) {
+	p.arrange(width, height, "SQL Server: the instance the link replicates from. milink connects, checks the link prerequisites and shows how to fix what is missing.", p.outcome(width))
+}
+
+func (p *prereqModel) outcome(width int) string {
+	if p.pre == nil || !p.reviewing {
+		return ""
+	}
+	var b strings.Builder
+	s := p.pre.Server
+	b.WriteString(wrap(fmt.Sprintf("%s %s · %s · %s %s", s.ServerName, s.ProductVersion, s.Edition, p.pre.Platform(), paren(s.HostDistribution)), width, "", "", nil))
+	b.WriteString("\n")
+	b.WriteString(styles.Heading.Render("Prerequisites: ") + countFindings(p.pre.Findings))
+	b.WriteString("\n")
+	if steps.Worst(p.pre.Findings) == steps.Fail {
+		b.WriteString(wrap("Failures do not stop the network test: fix them before creating the link. Enter continues.", width, "", "", styles.Muted.Render))
+		b.WriteString("\n")
+	}
+	b.WriteString(renderFindings(p.pre.Findings, p.pre.Platform(), width))
+	return b.String()
+}
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
+
+func (p *prereqModel) view(width, height int) string { return p.render(width, height) }
+
+func (p *prereqModel) help(keys keyMap) bindings {
+	switch {
+	case p.busy != "":
+		return bindings{keys.Back, keys.Quit}
+	case p.reviewing:
+		return bindings{keys.Next, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
+	}
+	return bindings{keys.Validate, keys.NextField, keys.Change, keys.Back, keys.Quit}
+}

@@ -1,0 +1,557 @@
+// Package ui is milink's terminal wizard: a Bubble Tea v2 state machine over the
+// pages Introduction › Prerequisites › Login › Network Options › Summary › Results,
+// built on package steps. Every database call runs in a tea.Cmd and comes back as a
+// typed message; the root model owns the frame (header, body, footer) and the
+// connections. Accessible mode (plain prompts and progress lines) is in accessible.go.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
+)
+
+// Options configure the wizard.
+type Options struct {
+	Config     steps.Config // pre-filled values: hosts, ports, users, passwords (demo pre-fills everything), TLS options, SQLServerIP, ProbeTimeout, JobTimeout
+	Accessible bool         // plain line-by-line prompts (huh accessible mode) and plain progress lines instead of the full-screen TUI; also used when TERM=dumb
+	In         io.Reader    // keyboard (os.Stdin)
+	Out        io.Writer    // where the TUI is drawn: os.Stderr, so stdout stays free for the report
+	ReportOut  io.Writer    // after the program exits the final text report is printed here (os.Stdout) so it stays in scrollback
+	ReportDir  string       // where "save report" writes milink-report-<runid>.md / .json (0600); default current directory
+	Logger     *slog.Logger // never log passwords
+	Banner     string       // e.g. "DEMO · simulated instances · scenario default" shown in the header
+}
+
+// The smallest terminal the wizard draws in.
+const (
+	minWidth  = 80
+	minHeight = 24
+)
+
+type page int
+
+const (
+	pageIntro page = iota
+	pagePrereq
+	pageLogin
+	pageNetwork
+	pageSummary
+	pageResults
+)
+
+var (
+	pageNames = []string{"Introduction", "Prerequisites", "Login", "Network Options", "Summary", "Results"}
+	pageShort = []string{"Intro", "Prereqs", "Login", "Network", "Summary", "Results"}
+)
+
+func (p page) String() string { return pageNames[p] }
+
+// Model is the wizard's root model. It implements tea.Model; the pages are plain
+// structs whose view methods return strings.
+type Model struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	opts   Options
+	cfg    steps.Config
+	log    *slog.Logger
+	keys   keyMap
+	help   help.Model
+
+	width, height int
+	page          page
+
+	intro   introModel
+	prereq  prereqModel
+	login   loginModel
+	network networkModel
+	summary summaryModel
+	results resultsModel
+
+	sqlConn, miConn *sqlops.Conn // owned here; closed on exit
+	run             *runHandle
+	report          *steps.Report
+	runStart        time.Time
+
+	confirmQuit bool // the "Quit?" prompt is shown
+	quitting    bool // quit confirmed while the test runs: waiting for cleanup
+	quit        bool // tea.Quit has been returned
+	exitCode    int
+}
+
+// NewModel returns the root model (used by teatest).
+func NewModel(ctx context.Context, o Options) *Model {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cfg := o.Config
+	cfg.Defaults()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	m := &Model{
+		ctx: mctx, cancel: cancel, opts: o, cfg: cfg, log: log,
+		keys: newKeyMap(), help: newHelp(),
+		intro:    newIntroModel(),
+		prereq:   newPrereqModel(cfg),
+		login:    newLoginModel(cfg),
+		network:  newNetworkModel(cfg),
+		summary:  newSummaryModel(),
+		results:  newResultsModel(),
+		exitCode: steps.ExitInterrupted,
+	}
+	m.login.form.blur()
+	m.network.form.blur()
+	return m
+}
+
+// ExitCode is the code the program should exit with after the model quit (steps.Exit*
+// constants; 130 after Ctrl-C).
+func (m *Model) ExitCode() int { return m.exitCode }
+
+// Report returns the final report, or nil if the run never got to Results.
+func (m *Model) Report() *steps.Report { return m.report }
+
+// Init implements tea.Model.
+func (m *Model) Init() tea.Cmd {
+	m.log.Info("wizard started", "page", m.page.String(), "run_id", m.cfg.RunID,
+		"sql_server", m.cfg.SQLServer.Address(), "managed_instance", m.cfg.MI.Address())
+	return waitCtxCmd(m.ctx)
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.quit {
+		return m, nil
+	}
+	cmd := m.update(msg)
+	m.layout()
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(max(0, msg.Width-2))
+		return nil
+
+	case ctxDoneMsg:
+		return m.interrupt("canceled")
+
+	case sqlConnectedMsg:
+		if msg.gen != m.prereq.gen {
+			return closeCmd(msg.conn)
+		}
+		if msg.err != nil {
+			m.log.Warn("SQL Server connection failed", "address", msg.cfg.Address(), "user", msg.cfg.User, "error", msg.err.Error())
+			return m.prereq.connected(m.ctx, msg)
+		}
+		m.log.Info("connected to SQL Server", "address", msg.cfg.Address(), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
+		old := m.sqlConn
+		m.sqlConn = msg.conn
+		return tea.Batch(closeCmd(old), m.prereq.connected(m.ctx, msg))
+
+	case prereqDoneMsg:
+		if msg.gen != m.prereq.gen {
+			return nil
+		}
+		if msg.err != nil {
+			m.log.Warn("prerequisite check failed", "error", msg.err.Error())
+		} else {
+			m.log.Info("prerequisites checked", "findings", len(msg.pre.Findings), "worst", string(steps.Worst(msg.pre.Findings)), "platform", msg.pre.Platform())
+		}
+		return m.prereq.checked(msg)
+
+	case miConnectedMsg:
+		if msg.gen != m.login.gen {
+			return closeCmd(msg.conn)
+		}
+		if msg.err != nil {
+			m.log.Warn("managed instance connection failed", "address", msg.cfg.Address(), "user", msg.cfg.User, "error", msg.err.Error())
+			return m.login.connected(m.ctx, msg)
+		}
+		m.log.Info("connected to the managed instance", "address", msg.cfg.Address(), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
+		old := m.miConn
+		m.miConn = msg.conn
+		return tea.Batch(closeCmd(old), m.login.connected(m.ctx, msg))
+
+	case miDiscoveredMsg:
+		if msg.gen != m.login.gen {
+			return nil
+		}
+		if msg.err != nil {
+			m.log.Warn("managed instance discovery failed", "error", msg.err.Error())
+		} else {
+			m.log.Info("managed instance discovered", "fqdn", msg.mi.Params.FQDN, "node", msg.mi.Params.Node, "hadr_port", msg.mi.Params.HadrPort)
+		}
+		return m.login.discovered(msg)
+
+	case planBuiltMsg:
+		if msg.err != nil {
+			m.log.Warn("plan failed", "error", msg.err.Error())
+		} else if msg.gen == m.summary.gen {
+			m.log.Info("plan built", "actions", len(msg.plan.Actions), "sql_job", msg.plan.SQLJobName, "mi_job", msg.plan.MIJobName)
+		}
+		m.summary.built(msg)
+		return nil
+
+	case runEventMsg:
+		m.log.Info("event", "kind", string(msg.ev.Kind), "direction", string(msg.ev.Direction), "message", msg.ev.Message)
+		m.results.event(msg.ev)
+		return waitRunCmd(m.run)
+
+	case runDoneMsg:
+		return m.runDone(msg.res)
+
+	case reportSavedMsg:
+		if msg.err != nil {
+			m.log.Warn("report not saved", "error", msg.err.Error())
+		} else {
+			m.log.Info("report saved", "paths", strings.Join(msg.paths, ", "))
+		}
+		m.results.savedReport(msg)
+		return nil
+
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	}
+	// Spinner ticks, cursor blinks, pastes: the active page.
+	return m.updatePage(msg)
+}
+
+func (m *Model) handleKey(km tea.KeyPressMsg) tea.Cmd {
+	if m.quitting {
+		return nil // cleanup is running; it must finish
+	}
+	if m.confirmQuit {
+		switch {
+		case key.Matches(km, m.keys.Yes), key.Matches(km, m.keys.Quit):
+			m.confirmQuit = false
+			return m.interrupt("ctrl+c")
+		case key.Matches(km, m.keys.No):
+			m.confirmQuit = false
+			m.log.Info("quit canceled", "page", m.page.String())
+		}
+		return nil
+	}
+	if key.Matches(km, m.keys.Quit) {
+		m.confirmQuit = true
+		m.log.Info("quit asked", "page", m.page.String())
+		return nil
+	}
+	if m.tooSmall() {
+		return nil
+	}
+	return m.updatePage(km)
+}
+
+// interrupt quits after Ctrl-C (confirmed) or when the context is canceled: a running
+// test is canceled and milink waits for its cleanup; otherwise it quits at once.
+func (m *Model) interrupt(reason string) tea.Cmd {
+	if m.quit || m.quitting {
+		return nil
+	}
+	m.log.Info("quitting", "reason", reason, "page", m.page.String(), "test_running", m.results.running)
+	switch {
+	case m.results.running:
+		m.quitting = true
+		m.results.cleaningUp = true
+		m.run.cancel()
+		return nil // runDoneMsg quits
+	case m.results.finished:
+		// Nothing was interrupted: the test had finished and cleaned up.
+		m.exitCode = m.report.ExitCode
+	default:
+		m.exitCode = steps.ExitInterrupted
+	}
+	return m.quitCmd()
+}
+
+// quitCmd closes the connections and quits.
+func (m *Model) quitCmd() tea.Cmd {
+	m.quit = true
+	closing := closeCmd(m.sqlConn, m.miConn)
+	m.sqlConn, m.miConn = nil, nil
+	m.cancel()
+	m.log.Info("wizard closed", "exit_code", m.exitCode)
+	return tea.Sequence(closing, tea.Quit)
+}
+
+func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	var n nav
+	switch m.page {
+	case pageIntro:
+		cmd, n = m.intro.update(msg, m.keys)
+	case pagePrereq:
+		cmd, n = m.prereq.update(m.ctx, msg, m.keys)
+	case pageLogin:
+		cmd, n = m.login.update(m.ctx, msg, m.keys)
+	case pageNetwork:
+		cmd, n = m.network.update(msg, m.keys)
+	case pageSummary:
+		cmd, n = m.summary.update(msg, m.keys)
+	case pageResults:
+		c, act := m.results.update(msg, m.keys)
+		switch act {
+		case resultsSave:
+			return saveReportCmd(m.report, m.opts.ReportDir)
+		case resultsClose:
+			m.exitCode = m.report.ExitCode
+			return m.quitCmd()
+		}
+		return c
+	}
+	switch n {
+	case navNext:
+		return tea.Batch(cmd, m.goTo(m.page+1))
+	case navBack:
+		if m.page > pageIntro {
+			return tea.Batch(cmd, m.goTo(m.page-1))
+		}
+	}
+	return cmd
+}
+
+// goTo shows page p and runs what entering it needs.
+func (m *Model) goTo(p page) tea.Cmd {
+	m.log.Info("page", "from", m.page.String(), "to", p.String())
+	m.page = p
+	switch p {
+	case pagePrereq:
+		if !m.prereq.reviewing && m.prereq.busy == "" {
+			return m.prereq.form.focusOn(m.prereq.form.focus)
+		}
+	case pageLogin:
+		if !m.login.reviewing && m.login.busy == "" {
+			return m.login.form.focusOn(m.login.form.focus)
+		}
+	case pageNetwork:
+		return m.network.enter(m.prereq.pre, m.login.mi)
+	case pageSummary:
+		opts, err := m.network.options()
+		gen := m.summary.begin()
+		if err != nil { // cannot happen: Network refuses Next while invalid
+			m.summary.built(planBuiltMsg{gen: gen, err: err})
+			return nil
+		}
+		return buildPlanCmd(m.ctx, m.sqlConn, m.miConn, m.prereq.pre, m.login.mi, opts, m.cfg.RunID, gen)
+	case pageResults:
+		return m.startRun()
+	}
+	return nil
+}
+
+// startRun builds the report from the earlier steps and starts the runner.
+func (m *Model) startRun() tea.Cmd {
+	plan := m.summary.plan
+	cfg := m.cfg
+	cfg.SQLServer, cfg.MI = m.prereq.used, m.login.used
+	cfg.SQLServerIP, cfg.ProbeTimeout = plan.Options.SQLServerIP, plan.Options.ProbeTimeout
+	rep := steps.NewReport(cfg)
+	rep.SetPrerequisites(m.prereq.pre)
+	rep.SetManagedInstance(m.login.mi)
+	rep.SetPlan(plan)
+	m.report = rep
+
+	h := newRunHandle()
+	runCtx, cancel := context.WithCancel(m.ctx)
+	h.cancel = cancel
+	m.run = h
+	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll}
+	m.runStart = time.Now()
+	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP)
+	spin := m.results.start(m.runStart, rep, m.prereq.pre.Platform())
+	return tea.Batch(startRunCmd(runCtx, r, h), waitRunCmd(h), spin)
+}
+
+// runDone records the runner's results; after a confirmed quit it quits with 130.
+func (m *Model) runDone(res *steps.Results) tea.Cmd {
+	if m.report == nil || !m.results.running {
+		return nil
+	}
+	m.finishRun(res, time.Now())
+	if m.quitting {
+		m.exitCode = steps.ExitInterrupted
+		return m.quitCmd()
+	}
+	return nil
+}
+
+func (m *Model) finishRun(res *steps.Results, now time.Time) {
+	m.run.cancel()
+	if res != nil {
+		m.report.SetResults(res)
+	}
+	m.report.Duration = now.Sub(m.runStart)
+	m.exitCode = m.report.ExitCode
+	m.results.finish(now)
+	m.log.Info("test finished", "outcome", m.report.Outcome, "exit_code", m.report.ExitCode, "interrupted", res != nil && res.Interrupted, "dropped_events", m.run.dropped)
+}
+
+func (m *Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
+
+// bodySize is the room the pages get inside the frame.
+func (m *Model) bodySize() (int, int) {
+	return max(1, m.width-2), max(1, m.height-5)
+}
+
+// layout sizes the active page after every message (pages cache their rendering).
+func (m *Model) layout() {
+	if m.width == 0 || m.tooSmall() {
+		return
+	}
+	w, h := m.bodySize()
+	switch m.page {
+	case pageIntro:
+		m.intro.setSize(w, h)
+	case pagePrereq:
+		m.prereq.setSize(w, h)
+	case pageLogin:
+		m.login.setSize(w, h)
+	case pageNetwork:
+		m.network.setSize(w, h)
+	case pageSummary:
+		m.summary.setSize(w, h)
+	case pageResults:
+		m.results.setSize(w, h)
+	}
+}
+
+// View implements tea.View: the full-screen frame in the alternate screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "milink"
+	return v
+}
+
+func (m *Model) render() string {
+	if m.width == 0 || m.height == 0 {
+		return ""
+	}
+	if m.tooSmall() {
+		s := fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d)", minWidth, minHeight, m.width, m.height)
+		if m.confirmQuit || (m.quitting && !m.quit) {
+			s += "\n" + m.footer(m.width)
+		}
+		return s
+	}
+	w, h := m.bodySize()
+	var body string
+	switch m.page {
+	case pageIntro:
+		body = m.intro.view(w, h)
+	case pagePrereq:
+		body = m.prereq.view(w, h)
+	case pageLogin:
+		body = m.login.view(w, h)
+	case pageNetwork:
+		body = m.network.view(w, h)
+	case pageSummary:
+		body = m.summary.view(w, h)
+	case pageResults:
+		body = m.results.view(w, h)
+	}
+	rule := styles.Rule.Render(strings.Repeat("─", m.width))
+	lines := []string{m.titleLine(), " " + m.stepLine(m.width-2), rule}
+	for _, l := range strings.Split(fitHeight(body, w, h), "\n") {
+		lines = append(lines, " "+l)
+	}
+	lines = append(lines, rule, " "+m.footer(m.width-2))
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) titleLine() string {
+	left := " " + styles.Title.Render("milink") + styles.Muted.Render(" · Azure SQL Managed Instance link · network check")
+	right := ""
+	if m.opts.Banner != "" {
+		right = styles.Banner.Render(m.opts.Banner) + " "
+	}
+	if ansi.StringWidth(left)+ansi.StringWidth(right)+1 > m.width {
+		left = " " + styles.Title.Render("milink")
+	}
+	right = ansi.Truncate(right, max(0, m.width-ansi.StringWidth(left)-1), "…")
+	gap := max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right))
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// stepLine is the step indicator: "1 Introduction › 2 Prerequisites › …", with short
+// names for the other steps when the full line does not fit.
+func (m *Model) stepLine(width int) string {
+	build := func(short bool) string {
+		var parts []string
+		for i := range pageNames {
+			name := pageNames[i]
+			if short && page(i) != m.page {
+				name = pageShort[i]
+			}
+			label := fmt.Sprintf("%d %s", i+1, name)
+			switch {
+			case page(i) == m.page:
+				label = styles.StepCurrent.Render(label)
+			case page(i) < m.page:
+				label = styles.StepDone.Render(label)
+			default:
+				label = styles.StepTodo.Render(label)
+			}
+			parts = append(parts, label)
+		}
+		return strings.Join(parts, styles.StepSep.Render(" › "))
+	}
+	s := build(false)
+	if ansi.StringWidth(s) > width {
+		s = build(true)
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+func (m *Model) footer(width int) string {
+	switch {
+	case m.quitting && !m.quit:
+		return styles.Prompt.Render("Cleaning up… milink quits when the test objects are removed.")
+	case m.confirmQuit:
+		return styles.Prompt.Render("Quit? Test objects will be cleaned up. y/n")
+	}
+	var b bindings
+	switch m.page {
+	case pageIntro:
+		b = m.intro.help(m.keys)
+	case pagePrereq:
+		b = m.prereq.help(m.keys)
+	case pageLogin:
+		b = m.login.help(m.keys)
+	case pageNetwork:
+		b = m.network.help(m.keys)
+	case pageSummary:
+		b = m.summary.help(m.keys)
+	case pageResults:
+		b = m.results.help(m.keys)
+	}
+	return ansi.Truncate(m.help.View(b), width, "…")
+}
+
+// closeAll closes the connections (after the program ended).
+func (m *Model) closeAll() {
+	for _, c := range []*sqlops.Conn{m.sqlConn, m.miConn} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	m.sqlConn, m.miConn = nil, nil
+	m.cancel()
+}
