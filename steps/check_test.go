@@ -247,3 +247,31 @@ func TestParsePastedProbeResults(t *testing.T) {
 		t.Error("a missing line was accepted")
 	}
 }
+
+// BenchmarkFilteredPortVerdict measures how long a check takes when the managed
+// instance's 5022 is filtered: the timed probe must give its verdict within the probe
+// timeout (Test-NetConnection would need ~21-42 s). "beyond-timeout-s" is the wall time
+// beyond the slowest job (start + two steps) plus one probe timeout.
+func BenchmarkFilteredPortVerdict(b *testing.B) {
+	const lat = 100 * time.Millisecond
+	for _, timeout := range []time.Duration{time.Second, 5 * time.Second} {
+		b.Run(fmt.Sprintf("probe-timeout=%s", timeout), func(b *testing.B) {
+			p := startPair(b, "blocked-5022", lat, lat)
+			cfg := pairConfig(b, p)
+			cfg.ProbeTimeout = timeout
+			var total time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				rep := steps.Check(context.Background(), cfg, nil)
+				total += time.Since(start)
+				if rep.ExitCode != steps.ExitConnectivity {
+					b.Fatalf("exit %d: %s", rep.ExitCode, rep.Outcome)
+				}
+			}
+			avg := total / time.Duration(b.N)
+			b.ReportMetric(avg.Seconds(), "s/check")
+			b.ReportMetric((avg - 3*lat - timeout).Seconds(), "beyond-timeout-s")
+		})
+	}
+}

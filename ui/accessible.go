@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,12 +72,13 @@ func (l *lineReader) ended() bool {
 }
 
 type accessible struct {
-	ctx context.Context
-	o   Options
-	in  *lineReader
-	out io.Writer
-	log *slog.Logger
-	cfg steps.Config
+	ctx   context.Context
+	o     Options
+	in    *lineReader
+	out   io.Writer
+	outMu sync.Mutex
+	log   *slog.Logger
+	cfg   steps.Config
 }
 
 func runAccessible(ctx context.Context, o Options) (int, error) {
@@ -85,7 +88,27 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Without a full-screen program the terminal is in cooked mode, so Ctrl-C is SIGINT:
+	// the first one cancels the run (a running test is stopped and cleaned up, then the
+	// report is printed with 130); a second one ends milink at once.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	a := &accessible{ctx: ctx, o: o, in: &lineReader{r: o.In}, out: &colorprofile.Writer{Forward: o.Out, Profile: colorprofile.NoTTY}, log: log, cfg: cfg}
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop()
+			select {
+			case <-finished:
+			default:
+				a.printf("\nmilink: interrupted; cleaning up what this run created (Ctrl-C again abandons the cleanup)\n")
+				log.Info("interrupted")
+			}
+		case <-finished:
+		}
+	}()
 	code, rep, err := a.run()
 	if rep != nil && o.ReportOut != nil {
 		if werr := rep.WriteText(o.ReportOut); werr != nil && err == nil {
@@ -97,6 +120,8 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 }
 
 func (a *accessible) printf(format string, args ...any) {
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
 	fmt.Fprintf(a.out, format, args...)
 }
 
@@ -244,10 +269,7 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	rep.SetManagedInstance(mi)
 	rep.SetPlan(plan)
 	begin := time.Now()
-	var mu sync.Mutex
 	sink := func(ev steps.Event) {
-		mu.Lock()
-		defer mu.Unlock()
 		a.log.Info("event", "kind", string(ev.Kind), "direction", string(ev.Direction), "message", ev.Message)
 		a.printf("  %s  %s\n", ev.Time.Format("15:04:05"), eventText(ev))
 	}

@@ -3,9 +3,13 @@ package ui
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/milink/milink/steps"
 )
@@ -150,4 +154,33 @@ func TestLineReaderOneLinePerRead(t *testing.T) {
 	if _, err := l.Read(buf); err == nil || !l.ended() {
 		t.Fatal("no EOF at the end")
 	}
+}
+
+// TestAccessibleCtrlCDuringRun: in accessible mode Ctrl-C is SIGINT; the running test
+// is stopped, cleaned up, and the report says 130.
+func TestAccessibleCtrlCDuringRun(t *testing.T) {
+	p := startPair(t, "pass", 2*time.Second)
+	var out, report syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		code, _ := Run(t.Context(), Options{Config: p.config(), Accessible: true, In: strings.NewReader(acceptAllDefaults), Out: &out, ReportOut: &report, ReportDir: t.TempDir()})
+		done <- code
+	}()
+	teatest.WaitFor(t, &out, func(b []byte) bool { return bytes.Contains(b, []byte("waiting for job NetHelper")) },
+		teatest.WithDuration(flowWait), teatest.WithCheckInterval(20*time.Millisecond))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != steps.ExitInterrupted {
+			t.Errorf("exit code = %d, want 130", code)
+		}
+	case <-time.After(flowWait):
+		t.Fatal("Run did not return after SIGINT")
+	}
+	if rep := report.b.String(); !strings.Contains(rep, "interrupted; cleanup ran (exit code 130)") || !strings.Contains(rep, "removed job NetHelper") {
+		t.Errorf("report:\n%s", rep)
+	}
+	assertNoLeftovers(t, p)
 }

@@ -44,7 +44,7 @@ func (p *introModel) setSize(width, height int) {
 func (p *introModel) content(width int) string {
 	var b strings.Builder
 	b.WriteString(wrap("milink checks SQL Server's link prerequisites and tests the network between SQL Server and the managed instance in both directions.", width, "", "", nil))
-	b.WriteString("\n\n")
+	b.WriteString("\n")
 	b.WriteString(styles.Heading.Render("What the test creates (and removes afterwards)"))
 	var server string
 	for _, a := range p.intro.Creates {
