@@ -679,3 +679,37 @@ func TestCheckInterruptedCleansUp(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretsNeverLeak(t *testing.T) {
+	p := startPair(t, nil, nil)
+	logPath := filepath.Join(t.TempDir(), "state", "milink.log")
+	args := slices.DeleteFunc(p.checkArgs(), func(s string) bool { return s == "-q" })
+	for i, a := range args {
+		if a == "--log-file" {
+			args[i+1] = logPath
+		}
+	}
+	for _, format := range []string{"text", "json", "markdown"} {
+		r := runApp(t, pwEnv, "", append(args, "--output", format)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+		if strings.Contains(r.stdout, simPassword) || strings.Contains(r.stderr, simPassword) {
+			t.Errorf("%s: the password appears in the output", format)
+		}
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 || !strings.Contains(string(b), "check finished") {
+		t.Errorf("log file has no entries: %q", b)
+	}
+	if strings.Contains(string(b), simPassword) {
+		t.Error("the password appears in the log file")
+	}
+	st, _ := os.Stat(logPath)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode %v, want 0600", st.Mode().Perm())
+	}
+}

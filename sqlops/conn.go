@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -269,3 +270,19 @@ func Retry(ctx context.Context, attempts int, f func() error) error {
 	}
 	return err
 }
+
+// String describes the connection without its password, so a ConnConfig printed with
+// %v or %+v, in a panic or a log line, never shows the secret.
+func (c ConnConfig) String() string {
+	auth := "sql login " + c.User
+	if c.Token != nil {
+		auth = "entra token"
+	}
+	return fmt.Sprintf("%s %s (%s, encrypt=%s, trust=%v)", c.Role, c.Address(), auth, c.Encrypt, c.TrustServerCertificate)
+}
+
+// GoString is String for %#v.
+func (c ConnConfig) GoString() string { return "sqlops.ConnConfig{" + c.String() + "}" }
+
+// LogValue is String for log/slog.
+func (c ConnConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -2,6 +2,8 @@ package sqlops
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +199,26 @@ func FuzzValidateIdentifier(f *testing.F) {
 			t.Fatalf("accepted identifier %q", s)
 		}
 	})
+}
+
+func TestConnConfigNeverPrintsPassword(t *testing.T) {
+	c := ConnConfig{Role: "SQL Server", Host: "h", User: "sa", Password: "S3cret-Pa55"}
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", &c), fmt.Sprintf("%+v", struct{ C ConnConfig }{c})} {
+		if strings.Contains(s, "S3cret") {
+			t.Errorf("password printed: %s", s)
+		}
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "cfg", c)
+	if strings.Contains(b.String(), "S3cret") {
+		t.Errorf("password logged: %s", b.String())
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || strings.Contains(fmt.Sprint(r), "S3cret") {
+				t.Errorf("panic value shows the password: %v", r)
+			}
+		}()
+		panic(fmt.Sprintf("boom: %v", c))
+	}()
 }
