@@ -94,6 +94,9 @@ func (a *app) rootCmd() *cobra.Command {
 			if err := a.applyEnvAndConfig(cmd.Flags(), wiz.configPath); err != nil {
 				return err
 			}
+			if err := checkNumbers(cmd.Flags()); err != nil {
+				return err
+			}
 			cfg := steps.Config{SQLServer: wiz.sql.config(a.getenv("MILINK_SQL_PASSWORD")), MI: wiz.mi.config(a.getenv("MILINK_MI_PASSWORD")),
 				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout}
 			return a.runWizard(cfg, wiz.accessible, wiz.logFile, "")
@@ -310,6 +313,32 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 	return err
 }
 
+// checkNumbers rejects ports and durations that are zero or negative and list flags
+// given empty: their zero values would silently mean "the default".
+func checkNumbers(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Value.Type() {
+		case "int":
+			if strings.HasSuffix(f.Name, "port") && (f.Value.String() == "0" || strings.HasPrefix(f.Value.String(), "-")) {
+				err = usageError{fmt.Errorf("--%s must be a TCP port (1-65535), not %s", f.Name, f.Value.String())}
+			}
+		case "duration":
+			if d, e := time.ParseDuration(f.Value.String()); e == nil && d <= 0 {
+				err = usageError{fmt.Errorf("--%s must be positive, not %s", f.Name, f.Value.String())}
+			}
+		case "stringSlice":
+			if f.Changed && f.Value.String() == "[]" {
+				err = usageError{fmt.Errorf("--%s was given an empty value", f.Name)}
+			}
+		}
+	})
+	return err
+}
+
 // passwords reads the passwords of the connections that need one: from stdin (one line
 // each, in order) for --*-password-stdin, else MILINK_*_PASSWORD, else a prompt without
 // echo on a terminal.
@@ -451,6 +480,9 @@ Exit codes:
 			if sqlF.server == "" || miF.server == "" {
 				return usageError{errors.New("--sql-server and --mi-server are required (or MILINK_SQL_SERVER / MILINK_MI_SERVER)")}
 			}
+			if err := checkNumbers(cmd.Flags()); err != nil {
+				return err
+			}
 			cfg := steps.Config{SQLServer: sqlF.config(""), MI: miF.config(""), SQLServerIP: sqlIP, EndpointPort: endpointPort,
 				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom}
 			cfg.Defaults()
@@ -496,7 +528,7 @@ Exit codes:
 			if err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
-			if rep.ExitCode == steps.ExitUsage {
+			if rep.Error != "" {
 				fmt.Fprintf(a.stderr, "milink: %s\n", rep.Error)
 			}
 			if rep.ExitCode != 0 {
@@ -535,6 +567,9 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.applyEnvAndConfig(cmd.Flags(), configPath); err != nil {
+				return err
+			}
+			if err := checkNumbers(cmd.Flags()); err != nil {
 				return err
 			}
 			var targets []*connFlags

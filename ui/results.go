@@ -184,7 +184,7 @@ func (p *resultsModel) progressView(width int) string {
 		b.WriteString(wrap(d.last, width, "    ", "    ", nil))
 	}
 	if p.general != "" {
-		b.WriteString("\n\n" + wrap(p.general, width, styles.Muted.Render("cleanup: "), "  ", nil))
+		b.WriteString("\n\n" + wrap(p.general, width, styles.Muted.Render("› "), "  ", nil))
 	}
 	b.WriteString("\n\n" + styles.Heading.Render("Events"))
 	const keep = 6

@@ -108,7 +108,7 @@ func TestRunFullScreen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitLog(t, logs, "wizard started")
+	waitLog(t, logs, "wizard ui started")
 	press("\r")
 	waitLog(t, logs, `"to":"Prerequisites"`)
 	press("\r")
@@ -179,7 +179,7 @@ func TestRunCtrlCBeforeResults(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- code
 	}()
-	waitLog(t, logs, "wizard started")
+	waitLog(t, logs, "wizard ui started")
 	inW.WriteString("\x03")
 	waitLog(t, logs, "quit asked")
 	inW.WriteString("y")

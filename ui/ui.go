@@ -127,7 +127,7 @@ func (m *Model) Report() *steps.Report { return m.report }
 
 // Init implements tea.Model.
 func (m *Model) Init() tea.Cmd {
-	m.log.Info("wizard started", "page", m.page.String(), "run_id", m.cfg.RunID,
+	m.log.Info("wizard ui started", "page", m.page.String(), "run_id", m.cfg.RunID,
 		"sql_server", m.cfg.SQLServer.Address(), "managed_instance", m.cfg.MI.Address())
 	return waitCtxCmd(m.ctx)
 }
