@@ -99,7 +99,7 @@ func (a *app) rootCmd() *cobra.Command {
 			}
 			cfg := steps.Config{SQLServer: wiz.sql.config(a.getenv("MILINK_SQL_PASSWORD")), MI: wiz.mi.config(a.getenv("MILINK_MI_PASSWORD")),
 				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout}
-			return a.runWizard(cfg, wiz.accessible, wiz.logFile, "")
+			return a.runWizard(cfg, wiz.accessible, wiz.logFile, "", nil)
 		},
 	}
 	wiz.register(root.Flags())
@@ -131,7 +131,7 @@ func (w *wizardFlags) register(fs *pflag.FlagSet) {
 }
 
 // runWizard runs the interactive wizard on the terminal: drawn on stderr, report on stdout.
-func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner string) error {
+func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner string, prober steps.Prober) error {
 	in, ok := a.stdin.(*os.File)
 	if !ok || !a.isTTY(int(in.Fd())) {
 		return usageError{errors.New("the wizard needs a terminal; use 'milink check' in scripts (see 'milink check --help')")}
@@ -150,7 +150,7 @@ func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner strin
 	defer stop()
 	dir, _ := os.Getwd()
 	code, err := ui.Run(ctx, ui.Options{Config: cfg, Accessible: accessible, In: in, Out: a.stderr, ReportOut: a.stdout,
-		ReportDir: dir, Logger: log, Banner: banner})
+		ReportDir: dir, Logger: log, Banner: banner, Prober: prober})
 	log.Info("wizard finished", "exit_code", code)
 	if err != nil {
 		return fmt.Errorf("wizard: %w", err)
@@ -207,7 +207,9 @@ func (a *app) demoCmd() *cobra.Command {
 				ProbeTimeout: probeTimeout,
 				JobTimeout:   time.Minute,
 			}
-			return a.runWizard(cfg, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name)
+			// Probes "from this machine" (SQL Server on Linux) go through the simulated
+			// network too, so the demo never sends traffic anywhere else.
+			return a.runWizard(cfg, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name, sqlsim.Prober{Network: p.Network})
 		},
 	}
 	fs := cmd.Flags()

@@ -178,27 +178,6 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-// simProber probes through the simulated network, as NetProber does through the real one.
-type simProber struct{ n *sqlsim.Network }
-
-func (s simProber) Probe(ctx context.Context, t sqlops.ProbeTarget) steps.ProbeResult {
-	r := s.n.Probe(ctx, t.Host, t.Port, t.Timeout)
-	pr := steps.ProbeResult{Host: t.Host, Port: t.Port, RemoteAddress: r.RemoteAddress}
-	switch r.Err {
-	case nil:
-		pr.Succeeded, pr.Verdict = true, sqlops.VerdictConnected
-	case sqlsim.ErrTimedOut:
-		pr.Verdict = sqlops.VerdictTimeout
-	case sqlsim.ErrRefused:
-		pr.Verdict = sqlops.VerdictRefused
-	case sqlsim.ErrNoSuchHost:
-		pr.Verdict = sqlops.VerdictDNS
-	default:
-		pr.Verdict = sqlops.VerdictFailed
-	}
-	return pr
-}
-
 // TestLinuxSQLServerProbesLocally: with SQL Server on Linux on this host, the SQL Server
 // → MI probes run from milink itself and no job is created on SQL Server.
 func TestLinuxSQLServerProbesLocally(t *testing.T) {
@@ -206,7 +185,7 @@ func TestLinuxSQLServerProbesLocally(t *testing.T) {
 	p.Network.SetRule(p.MI.Options().FQDN, 5022, sqlsim.RuleFiltered)
 	cfg := pairConfig(t, p)
 	var events []steps.Event
-	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) }, simProber{p.Network})
+	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) }, sqlsim.Prober{Network: p.Network})
 	var d steps.DirectionResult
 	for _, x := range rep.Directions {
 		if x.Direction == steps.SQLToMI {

@@ -273,7 +273,7 @@ func (a *accessible) run() (int, *steps.Report, error) {
 		a.log.Info("event", "kind", string(ev.Kind), "direction", string(ev.Direction), "message", ev.Message)
 		a.printf("  %s  %s\n", ev.Time.Format("15:04:05"), eventText(ev))
 	}
-	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll}
+	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: a.o.Prober}
 	res := r.Execute(a.ctx)
 	rep.SetResults(res)
 	rep.Duration = time.Since(begin)

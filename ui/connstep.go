@@ -35,8 +35,6 @@ type connStep struct {
 	gen       int    // generation of the running validation; stale replies are dropped
 	used      sqlops.ConnConfig
 	vp        viewport.Model
-	width     int
-	height    int
 	head      string // arranged form and status
 	outcome   string // arranged outcome ("" = none shown)
 }
@@ -144,7 +142,6 @@ func (s *connStep) handleKey(msg tea.Msg, keys keyMap, validate func() tea.Cmd) 
 // message): the form (or its summary line), the status, and the outcome viewport.
 // intro is a line above the form; outcome is the scrollable part.
 func (s *connStep) arrange(width, height int, intro, outcome string) {
-	s.width, s.height = width, height
 	s.form.setWidth(width)
 	var top strings.Builder
 	top.WriteString(wrap(intro, width, "", "", styles.Muted.Render))

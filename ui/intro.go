@@ -15,7 +15,6 @@ import (
 type introModel struct {
 	intro steps.Introduction
 	vp    viewport.Model
-	width int
 }
 
 func newIntroModel() introModel {
@@ -35,7 +34,6 @@ func (p *introModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
 }
 
 func (p *introModel) setSize(width, height int) {
-	p.width = width
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-1))
 	p.vp.SetContent(p.content(width))

@@ -32,6 +32,7 @@ type Options struct {
 	ReportDir  string       // where "save report" writes milink-report-<runid>.md / .json (0600); default current directory
 	Logger     *slog.Logger // never log passwords
 	Banner     string       // e.g. "DEMO · simulated instances · scenario default" shown in the header
+	Prober     steps.Prober // probes run from this machine (SQL Server on Linux); nil: real TCP connects
 }
 
 // The smallest terminal the wizard draws in.
@@ -372,7 +373,7 @@ func (m *Model) startRun() tea.Cmd {
 	runCtx, cancel := context.WithCancel(m.ctx)
 	h.cancel = cancel
 	m.run = h
-	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll}
+	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: m.opts.Prober}
 	m.runStart = time.Now()
 	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP)
 	spin := m.results.start(m.runStart, rep, m.prereq.pre.Platform())
