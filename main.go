@@ -445,7 +445,7 @@ func (a *app) checkCmd() *cobra.Command {
 	miF := &connFlags{prefix: "mi", role: "managed instance"}
 	var (
 		sqlIP, output, logFile, configPath string
-		probeFrom                          string
+		probeFrom, probeOutput             string
 		endpointPort                       int
 		probeTimeout, jobTimeout           time.Duration
 		databases                          []string
@@ -517,7 +517,28 @@ Exit codes:
 				}
 				fmt.Fprintf(a.stderr, "%s  %s%s\n", e.Time.Format("15:04:05"), prefix, e.Message)
 			}
+			var pasted string
+			if probeOutput != "" {
+				b, err := os.ReadFile(probeOutput)
+				if err != nil {
+					return usageError{fmt.Errorf("--probe-output: %w", err)}
+				}
+				pasted = string(b)
+			}
 			rep := steps.Check(ctx, cfg, sink)
+			if pasted != "" && rep.MIParams != nil {
+				for _, d := range rep.Directions {
+					if d.Direction != steps.SQLToMI || d.Status != steps.StatusNotRun {
+						continue
+					}
+					probes, err := steps.ParsePastedProbeResults(pasted, rep.MIParams.SQLToMITargets())
+					if err != nil {
+						fmt.Fprintf(a.stderr, "milink: --probe-output %s: %v\n", probeOutput, err)
+						break
+					}
+					rep.ApplyPastedProbes(steps.SQLToMI, probes, *rep.MIParams)
+				}
+			}
 			log.Info("check finished", "exit_code", rep.ExitCode, "outcome", rep.Outcome)
 			switch output {
 			case "json":
@@ -547,6 +568,7 @@ Exit codes:
 	fs.DurationVar(&probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
 	fs.StringVar(&probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; this host on Linux when it is the SQL Server host), agent, local or manual")
+	fs.StringVar(&probeOutput, "probe-output", "", "file with the output of the SQL Server → MI command milink printed for --probe-from manual, run on the SQL Server host")
 	fs.StringSliceVar(&databases, "database", nil, "database to check for the link (repeatable; default all user databases)")
 	fs.StringVarP(&output, "output", "o", "text", "report format: text, json or markdown")
 	fs.StringVar(&logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")

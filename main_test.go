@@ -732,3 +732,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("log file mode %v, want 0600", st.Mode().Perm())
 	}
 }
+
+func TestCheckManualProbeOutput(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) { o.Platform = "Linux" }, nil)
+	out := filepath.Join(t.TempDir(), "probe.txt")
+	body := p.miOpts.FQDN + ":5022 TcpTestSucceeded : True\n" + p.miOpts.NodeName + "." + p.miOpts.ClusterName + ":11002 TcpTestSucceeded : True\n"
+	if err := os.WriteFile(out, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, rep := runCheckJSON(t, p, "--probe-from", "manual", "--probe-output", out)
+	if d := direction(rep, steps.SQLToMI); d.Status != steps.StatusPassed || len(d.Probes) != 2 {
+		t.Errorf("SQL→MI with pasted output: %+v", d)
+	}
+	if r.code != steps.ExitOK {
+		t.Errorf("exit %d: %s", r.code, rep.Outcome)
+	}
+}

@@ -330,3 +330,33 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// ApplyPastedProbes records probe results that the user ran by hand on the SQL Server
+// host (ManualProbeCommand) and pasted back, and recomputes the outcome.
+func (r *Report) ApplyPastedProbes(dir Direction, probes []ProbeResult, opts NetworkOptions) {
+	for i := range r.Directions {
+		d := &r.Directions[i]
+		if d.Direction != dir {
+			continue
+		}
+		d.Probes = nil
+		d.Status = StatusPassed
+		for _, pr := range probes {
+			pr.Direction = dir
+			t := opts.MIToSQLTarget()
+			for _, c := range opts.SQLToMITargets() {
+				if c.Host == pr.Host && c.Port == pr.Port {
+					t = c
+				}
+			}
+			pr.Explanation, pr.Fixes = Explain(dir, t, pr.Verdict, opts)
+			if !pr.Succeeded {
+				d.Status = StatusFailed
+			}
+			d.Probes = append(d.Probes, pr)
+		}
+		d.Method = "command run by hand on the SQL Server host, output pasted"
+		d.Reason = ""
+	}
+	r.finish()
+}

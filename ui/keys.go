@@ -19,6 +19,7 @@ type keyMap struct {
 	Scroll    key.Binding // up / down / pgup / pgdown: scroll the findings
 	Start     key.Binding // enter on Summary: start the test
 	Save      key.Binding // s on Results: save the report
+	Paste     key.Binding // p on Results: paste the output of the command run by hand
 	Close     key.Binding // q / enter on Results: close
 	Quit      key.Binding // ctrl+c anywhere: quit (asks first)
 	Yes       key.Binding // y in the quit prompt
@@ -38,6 +39,7 @@ func newKeyMap() keyMap {
 		Scroll:    key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown", "home", "end"), key.WithHelp("↑/↓", "scroll")),
 		Start:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish: start the test")),
 		Save:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save report")),
+		Paste:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "paste the command's output")),
 		Close:     key.NewBinding(key.WithKeys("q", "enter"), key.WithHelp("q/enter", "close")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Yes:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),

@@ -34,6 +34,8 @@ type resultsModel struct {
 	saveErr    error
 	vp         viewport.Model
 	head       string
+	pasting    bool   // waiting for the pasted output of the manual probe command
+	pasteErr   string // why the last paste could not be read
 }
 
 type dirProgress struct {
@@ -96,11 +98,24 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		var cmd tea.Cmd
 		p.spinner, cmd = p.spinner.Update(msg)
 		return cmd, resultsNone
+	case tea.PasteMsg:
+		if p.pasting {
+			p.applyPaste(msg.Content)
+		}
+		return nil, resultsNone
 	case tea.KeyPressMsg:
 		if !p.finished {
 			return nil, resultsNone
 		}
+		if p.pasting {
+			if key.Matches(msg, keys.Back) {
+				p.pasting, p.pasteErr = false, ""
+			}
+			return nil, resultsNone
+		}
 		switch {
+		case key.Matches(msg, keys.Paste) && p.manualDirection() != "":
+			p.pasting, p.pasteErr = true, ""
 		case key.Matches(msg, keys.Save):
 			if !p.saving {
 				p.saving = true
@@ -113,6 +128,36 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		}
 	}
 	return nil, resultsNone
+}
+
+// manualDirection returns the direction whose probes wait for a command run by hand.
+func (p *resultsModel) manualDirection() steps.Direction {
+	if p.rep == nil || p.rep.MIParams == nil {
+		return ""
+	}
+	for _, d := range p.rep.Directions {
+		if d.ManualCommand != "" && d.Status == steps.StatusNotRun {
+			return d.Direction
+		}
+	}
+	return ""
+}
+
+// applyPaste reads the pasted output of the manual probe command into the report.
+func (p *resultsModel) applyPaste(text string) {
+	dir := p.manualDirection()
+	if dir == "" {
+		p.pasting = false
+		return
+	}
+	opts := *p.rep.MIParams
+	probes, err := steps.ParsePastedProbeResults(text, opts.SQLToMITargets())
+	if err != nil {
+		p.pasteErr = err.Error()
+		return
+	}
+	p.rep.ApplyPastedProbes(dir, probes, opts)
+	p.pasting, p.pasteErr = false, ""
 }
 
 type resultsAction int
@@ -143,6 +188,12 @@ func (p *resultsModel) setSize(width, height int) {
 	case p.saving:
 		head.WriteString("\n" + styles.Muted.Render("Saving the report …"))
 	}
+	if p.pasting {
+		head.WriteString("\n" + wrap("Paste the lines the command printed on the SQL Server host now (Esc cancels).", width, styles.Key.Render("▸ "), "  ", nil))
+		if p.pasteErr != "" {
+			head.WriteString("\n" + wrap(p.pasteErr, width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
+		}
+	}
 	p.head = head.String()
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-strings.Count(p.head, "\n")-3))
@@ -159,6 +210,12 @@ func (p *resultsModel) view(width, height int) string {
 func (p *resultsModel) help(keys keyMap) bindings {
 	if !p.finished {
 		return bindings{withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
+	}
+	if p.pasting {
+		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
+	}
+	if p.manualDirection() != "" {
+		return bindings{keys.Paste, keys.Save, keys.Close, keys.Scroll}
 	}
 	return bindings{keys.Save, keys.Close, keys.Scroll}
 }
