@@ -443,6 +443,7 @@ func (a *app) openLog(path string) (*slog.Logger, func(), error) {
 func (a *app) checkCmd() *cobra.Command {
 	sqlF := &connFlags{prefix: "sql", role: "SQL Server"}
 	miF := &connFlags{prefix: "mi", role: "managed instance"}
+	az := &azureFlags{}
 	var (
 		sqlIP, output, logFile, configPath string
 		probeFrom, probeOutput             string
@@ -485,19 +486,37 @@ Exit codes:
 			if err := checkNumbers(cmd.Flags()); err != nil {
 				return err
 			}
+			azs, err := az.setup(func(_ context.Context, message, _, _ string) error {
+				fmt.Fprintf(a.stderr, "milink: %s\n", message)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 			cfg := steps.Config{SQLServer: sqlF.config(""), MI: miF.config(""), SQLServerIP: sqlIP, EndpointPort: endpointPort,
-				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom}
+				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom, Azure: azs.checker}
+			cfg.MI.Token = azs.miToken
+			if azs.deviceCode && !cmd.Flags().Changed("mi-login-timeout") {
+				cfg.MI.LoginTimeout = 5 * time.Minute // a person signs in on another device
+			}
 			cfg.Defaults()
 			// Validate everything but the passwords before asking for them.
 			cfg.SQLServer.Password, cfg.MI.Password = "x", "x"
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			pw, err := a.passwords(sqlF, miF)
+			need := []*connFlags{sqlF}
+			if cfg.MI.Token == nil {
+				need = append(need, miF)
+			}
+			pw, err := a.passwords(need...)
 			if err != nil {
 				return err
 			}
-			cfg.SQLServer.Password, cfg.MI.Password = pw[0], pw[1]
+			cfg.SQLServer.Password, cfg.MI.Password = pw[0], ""
+			if cfg.MI.Token == nil {
+				cfg.MI.Password = pw[1]
+			}
 			log, closeLog, err := a.openLog(logFile)
 			if err != nil {
 				return usageError{err}
@@ -563,6 +582,7 @@ Exit codes:
 	fs := cmd.Flags()
 	sqlF.register(fs)
 	miF.register(fs)
+	az.register(fs)
 	fs.StringVar(&sqlIP, "sql-ip", "", "SQL Server address the managed instance probes (default: the address SQL Server reports for this connection)")
 	fs.IntVar(&endpointPort, "endpoint-port", 5022, "SQL Server database mirroring endpoint port")
 	fs.DurationVar(&probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")

@@ -748,3 +748,37 @@ func TestCheckManualProbeOutput(t *testing.T) {
 		t.Errorf("exit %d: %s", r.code, rep.Outcome)
 	}
 }
+
+func TestCheckChinaCloud(t *testing.T) {
+	p := startPair(t, nil, func(o *sqlsim.Options) { o.FQDN = "sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn" })
+	r := runApp(t, pwEnv, "", p.checkArgs("--cloud", "AzureChinaCloud")...)
+	if r.code != steps.ExitOK {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	i := strings.Index(r.stdout, "Allowlist (AzureChinaCloud)")
+	if i < 0 {
+		t.Fatalf("no China allowlist in the report:\n%s", r.stdout)
+	}
+	allow := r.stdout[i:strings.Index(r.stdout[i:], "\n\n")+i]
+	for _, want := range []string{"sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn", "login.chinacloudapi.cn", "management.chinacloudapi.cn"} {
+		if !strings.Contains(allow, want) {
+			t.Errorf("allowlist lacks %s:\n%s", want, allow)
+		}
+	}
+	if strings.Contains(allow, "windows.net") || strings.Contains(allow, "microsoftonline.com") {
+		t.Errorf("the China allowlist names public-cloud hosts:\n%s", allow)
+	}
+	if !strings.Contains(r.stdout, "[PASS] Azure: sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn is in AzureChinaCloud (.database.chinacloudapi.cn)") {
+		t.Errorf("no cloud finding:\n%s", r.stdout)
+	}
+	// A public-cloud managed instance checked as China is a clear failure.
+	q := startPair(t, nil, nil)
+	_, rep := runCheckJSON(t, q, "--cloud", "AzureChinaCloud")
+	if f := findingByID(rep, "cloud"); f == nil || f.Severity != steps.Fail || !strings.Contains(f.Detail, "AzureCloud") {
+		t.Errorf("cloud mismatch finding: %+v", f)
+	}
+	bad := runApp(t, pwEnv, "", p.checkArgs("--cloud", "Mars")...)
+	if bad.code != steps.ExitUsage || !strings.Contains(bad.stderr, "AzureChinaCloud") {
+		t.Errorf("--cloud Mars: exit %d, %q", bad.code, bad.stderr)
+	}
+}

@@ -76,6 +76,10 @@ func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Repor
 	if opts.SQLServerIP == "" {
 		opts.SQLServerIP = pre.LocalIP
 	}
+	if cfg.Azure != nil {
+		emit(EventStep, "checking the managed instance in Azure")
+		rep.SetAzure(cfg.Azure(ctx, mi.Params.FQDN, opts.SQLServerIP))
+	}
 	plan, err := BuildPlan(ctx, sqlc, mic, pre, mi, opts, cfg.RunID)
 	if err != nil {
 		code := ExitError

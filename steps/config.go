@@ -20,6 +20,7 @@ type Config struct {
 	ProbeFrom    string            `json:"probe_from,omitempty"`    // where SQL Server → MI probes run: auto, agent, local, manual
 	RunID        string            `json:"run_id,omitempty"`
 	Poll         sqlops.PollPolicy `json:"-"`
+	Azure        AzureChecker      `json:"-"` // Azure checks (cloud, allowlist, permissions, NSG); nil: none
 }
 
 // Defaults fills unset fields.

@@ -27,6 +27,8 @@ type Report struct {
 	SQLServer  ServerSummary     `json:"sql_server"`
 	MI         ServerSummary     `json:"managed_instance"`
 	MIParams   *NetworkOptions   `json:"network,omitempty"`
+	Cloud      string            `json:"cloud,omitempty"`
+	Allowlist  []AllowlistItem   `json:"allowlist,omitempty"`
 	Findings   []Finding         `json:"findings"`
 	Actions    []Action          `json:"actions,omitempty"`
 	Directions []DirectionResult `json:"directions,omitempty"`
@@ -82,6 +84,14 @@ func (r *Report) SetManagedInstance(m *ManagedInstance) {
 	r.MI.Version = m.Server.ProductVersion
 	r.MI.Edition = m.Server.Edition
 	r.Findings = append(r.Findings, m.Findings...)
+	r.finish()
+}
+
+// SetAzure adds the Azure checks' outcome: cloud, allowlist and findings.
+func (r *Report) SetAzure(a AzureInfo) {
+	r.Cloud = a.Cloud
+	r.Allowlist = a.Allowlist
+	r.Findings = append(r.Findings, a.Findings...)
 	r.finish()
 }
 
@@ -201,6 +211,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	if len(r.Allowlist) > 0 {
+		fmt.Fprintf(&b, "\nAllowlist (%s): let these through proxies and firewalls\n", r.Cloud)
+		for _, a := range r.Allowlist {
+			fmt.Fprintf(&b, "  %-34s %s\n", a.Name, a.URL)
+		}
+	}
 	if len(r.Directions) > 0 {
 		b.WriteString("\nConnectivity\n")
 		for _, d := range r.Directions {
@@ -293,6 +309,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				fixes = append(fixes, fmt.Sprintf("%s: `%s`", x.Platform, mdEscape(x.Command)))
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", marks[f.Severity], f.Server, mdEscape(f.Title), mdEscape(f.Detail), strings.Join(fixes, "<br>"))
+		}
+	}
+	if len(r.Allowlist) > 0 {
+		fmt.Fprintf(&b, "\n## Allowlist (%s)\n\n| What | Address | Why |\n|---|---|---|\n", r.Cloud)
+		for _, a := range r.Allowlist {
+			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mdEscape(a.Name), a.URL, mdEscape(a.Why))
 		}
 	}
 	if len(r.Directions) > 0 {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/spf13/pflag"
+
+	"github.com/milink/milink/azureops"
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
+)
+
+// azureFlags select the cloud, how milink signs in to Entra ID, and which managed
+// instance resource the Azure Resource Manager checks look at.
+type azureFlags struct {
+	cloud, miAuth, azureAuth string
+	tenantID, clientID, miID string
+	subscriptions            []string
+}
+
+func (f *azureFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cloud, "cloud", azureops.AzureCloud, "Azure cloud: "+strings.Join(azureops.CloudNames(), ", "))
+	fs.StringVar(&f.miAuth, "mi-auth", "sql", "managed instance login: sql, or Entra ID with device-code (works over SSH), azure-cli, environment, managed-identity or default")
+	fs.StringVar(&f.azureAuth, "azure-auth", "", "Entra ID sign-in for the Azure Resource Manager checks (permissions, NSG): same methods as --mi-auth, or none (default: --mi-auth when it is Entra, else none)")
+	fs.StringVar(&f.tenantID, "tenant-id", "", "Entra tenant (GUID or domain); default: the account's home tenant")
+	fs.StringVar(&f.clientID, "client-id", "", "application (client) ID for device code, or a user-assigned managed identity's client ID")
+	fs.StringVar(&f.miID, "mi-resource-id", "", "the managed instance's Azure resource ID (default: found by its FQDN in --subscription)")
+	fs.StringSliceVar(&f.subscriptions, "subscription", nil, "subscription(s) to look for the managed instance in (repeatable; default: all you can see)")
+}
+
+// azureSetup is what the Azure flags resolve to.
+type azureSetup struct {
+	cloud      azureops.Cloud
+	miToken    sqlops.TokenProvider // nil: SQL authentication to the managed instance
+	deviceCode bool                 // the managed instance login waits for a person to sign in
+	checker    steps.AzureChecker
+}
+
+// setup validates the Azure flags and builds the credentials; prompt shows device code
+// instructions. Nothing contacts Azure here.
+func (f *azureFlags) setup(prompt func(ctx context.Context, message, userCode, url string) error) (*azureSetup, error) {
+	c, err := azureops.LookupCloud(f.cloud)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	s := &azureSetup{cloud: c}
+	if f.tenantID != "" {
+		if err := azureops.ValidateTenantID(f.tenantID); err != nil {
+			return nil, usageError{fmt.Errorf("--tenant-id: %w", err)}
+		}
+	}
+	for _, sub := range f.subscriptions {
+		if err := azureops.ValidateSubscriptionID(sub); err != nil {
+			return nil, usageError{fmt.Errorf("--subscription: %w", err)}
+		}
+	}
+	var ref *azureops.MIRef
+	if f.miID != "" {
+		r, err := azureops.ParseMIResourceID(f.miID)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--mi-resource-id: %w", err)}
+		}
+		ref = &r
+	}
+	opts := azureops.CredentialOptions{TenantID: f.tenantID, ClientID: f.clientID, DeviceCodePrompt: prompt}
+	var miCred azcore.TokenCredential
+	if strings.ToLower(f.miAuth) != "sql" {
+		m, err := azureops.ParseAuthMethod(f.miAuth)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--mi-auth: %w", err)}
+		}
+		if miCred, err = azureops.NewCredential(m, c, opts); err != nil {
+			return nil, usageError{fmt.Errorf("--mi-auth %s: %w", m, err)}
+		}
+		s.miToken = azureops.SQLTokenProvider(miCred, c)
+		s.deviceCode = m == azureops.DeviceCode
+		if f.azureAuth == "" {
+			f.azureAuth = string(m)
+		}
+	}
+	var armCred azcore.TokenCredential
+	switch a := strings.ToLower(f.azureAuth); a {
+	case "", "none":
+	default:
+		m, err := azureops.ParseAuthMethod(a)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--azure-auth: %w", err)}
+		}
+		armCred = miCred
+		if armCred == nil || string(m) != strings.ToLower(f.miAuth) {
+			if armCred, err = azureops.NewCredential(m, c, opts); err != nil {
+				return nil, usageError{fmt.Errorf("--azure-auth %s: %w", m, err)}
+			}
+		}
+	}
+	s.checker = azureChecker(c, armCred, ref, f.subscriptions)
+	return s, nil
+}
+
+// azureChecker returns the Azure checks: the cloud's allowlist and FQDN suffix always;
+// with a credential, the caller's permissions on the managed instance and its subnet's
+// NSG. Every problem becomes a finding, never an error.
+func azureChecker(c azureops.Cloud, cred azcore.TokenCredential, ref *azureops.MIRef, subs []string) steps.AzureChecker {
+	return func(ctx context.Context, fqdn, sqlIP string) steps.AzureInfo {
+		info := steps.AzureInfo{Cloud: c.Name}
+		for _, e := range c.Allowlist(fqdn) {
+			info.Allowlist = append(info.Allowlist, steps.AllowlistItem{Name: e.Name, URL: e.URL, Why: e.Why})
+		}
+		add := func(sev steps.Severity, id, title, detail string) {
+			info.Findings = append(info.Findings, steps.Finding{ID: id, Server: "Azure", Severity: sev, Title: title, Detail: detail})
+		}
+		if err := c.CheckMIHost(fqdn); err != nil {
+			add(steps.Fail, "cloud", "The managed instance's name does not belong to "+c.Name, err.Error())
+		} else {
+			add(steps.Pass, "cloud", fmt.Sprintf("%s is in %s (%s)", fqdn, c.Name, c.MIDNSSuffix), "")
+		}
+		if cred == nil {
+			add(steps.Info, "azure-checks", "Azure permissions and NSG rules were not checked",
+				"Give --azure-auth (e.g. device-code or azure-cli) to check your permissions on the managed instance and its subnet's NSG rules for 5022 and 11000-11999.")
+			return info
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		mi := ref
+		if mi == nil {
+			found, err := azureops.FindMIByFQDN(ctx, cred, c, subs, fqdn)
+			if err != nil {
+				add(steps.Warn, "azure-mi", "Could not find the managed instance in Azure Resource Manager", azureProblem(err))
+				return info
+			}
+			mi = &found
+		}
+		if fs, err := azureops.CheckPermissions(ctx, cred, c, *mi); err != nil {
+			add(steps.Warn, "azure-permissions", "Could not check your permissions on "+mi.Name, azureProblem(err))
+		} else {
+			info.Findings = append(info.Findings, fs...)
+		}
+		if fs, err := azureops.CheckNSG(ctx, cred, c, *mi, sqlIP); err != nil {
+			add(steps.Warn, "nsg", "Could not check the NSG of "+mi.Name+"'s subnet", azureProblem(err))
+		} else {
+			info.Findings = append(info.Findings, fs...)
+		}
+		return info
+	}
+}
+
+func azureProblem(err error) string {
+	if s := azureops.ExplainAuthError(err); s != "" {
+		return s
+	}
+	if s := azureops.ARMErrorSummary(err); s != "" {
+		return s
+	}
+	if errors.Is(err, azureops.ErrMINotFound) {
+		return err.Error() + " (give --subscription or --mi-resource-id)"
+	}
+	return err.Error()
+}
