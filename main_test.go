@@ -759,7 +759,7 @@ func TestCheckChinaCloud(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("no China allowlist in the report:\n%s", r.stdout)
 	}
-	allow := r.stdout[i:strings.Index(r.stdout[i:], "\n\n")+i]
+	allow := r.stdout[i : strings.Index(r.stdout[i:], "\n\n")+i]
 	for _, want := range []string{"sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn", "login.chinacloudapi.cn", "management.chinacloudapi.cn"} {
 		if !strings.Contains(allow, want) {
 			t.Errorf("allowlist lacks %s:\n%s", want, allow)
