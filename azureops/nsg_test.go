@@ -198,3 +198,22 @@ func TestCheckNSGBadSQLAddress(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestCheckNSGUsesKnownSubnet(t *testing.T) {
+	a := &armFakes{t: t, nsgID: testNSGID}
+	tr := a.transport()
+	delete(tr, "ManagedInstancesClient.") // the instance must not be read again
+	ref := testMI
+	ref.SubnetID = testSubnetID
+	c, _ := LookupCloud(AzureCloud)
+	fs, err := CheckNSG(context.Background(), &fakeCred{}, c, ref, "10.1.2.3", WithTransport(tr), WithMaxRetries(-1))
+	if err != nil || len(fs) != 3 {
+		t.Fatalf("CheckNSG = %+v, %v", fs, err)
+	}
+	for _, f := range fs {
+		// a private SQL Server address is VirtualNetwork: the default rules allow it
+		if f.Severity != steps.Pass {
+			t.Errorf("%s: %+v", f.ID, f)
+		}
+	}
+}

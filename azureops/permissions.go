@@ -71,7 +71,7 @@ func (p Permission) Allows(action string) bool {
 	}
 	for _, n := range p.NotActions {
 		if MatchAction(n, action) {
-			return false
+			return true
 		}
 	}
 	return true
