@@ -266,9 +266,11 @@ var aadstsHelp = map[string]string{
 
 // ExplainAuthError turns a sign-in or Resource Manager authorization error into one
 // clear sentence with what to do. It never includes tokens or secrets. It returns ""
-// for a nil error.
+// for a nil error and for errors that are not about signing in or authorization (bad
+// input, not found, other Resource Manager errors): callers then fall back to
+// ARMErrorSummary or the error itself.
 func ExplainAuthError(err error) string {
-	if err == nil {
+	if err == nil || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrMINotFound) {
 		return ""
 	}
 	raw := err.Error()
@@ -291,9 +293,9 @@ func ExplainAuthError(err error) string {
 	var re *azcore.ResponseError
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "Entra sign-in was canceled before it completed"
+		return "the Azure request (sign-in or Resource Manager) was canceled before it completed"
 	case errors.Is(err, context.DeadlineExceeded):
-		return "Entra sign-in timed out: complete the device-code sign-in sooner, or check that this machine can reach the Entra authority"
+		return "the Azure request (sign-in or Resource Manager) timed out: complete the device-code sign-in sooner, and check that this machine can reach the Entra authority and Resource Manager"
 	case strings.Contains(lower, "code_expired") || strings.Contains(lower, "expired_token"):
 		return "Entra sign-in failed: the device code expired before the sign-in was completed (it is valid for 15 minutes): run milink again and enter the code promptly"
 	case strings.Contains(lower, "authorization_declined") || strings.Contains(lower, "access_denied"):
@@ -307,7 +309,7 @@ func ExplainAuthError(err error) string {
 		case re.StatusCode == 403:
 			return "Azure denied access (" + ARMErrorSummary(err) + "): you need at least Reader on the managed instance, its resource group or subscription"
 		}
-		return "Azure Resource Manager error: " + ARMErrorSummary(err)
+		return ""
 	}
 	var afe *azidentity.AuthenticationFailedError
 	var aue *azidentity.AuthenticationRequiredError
@@ -331,7 +333,10 @@ func ExplainAuthError(err error) string {
 	case isCredentialUnavailable(err):
 		return "this sign-in method is not available here: " + redact(shortMessage(raw))
 	}
-	return "Azure sign-in failed: " + redact(shortMessage(raw))
+	if strings.Contains(raw, "Credential") { // azidentity names every credential type *Credential
+		return "Azure sign-in failed: " + redact(shortMessage(raw))
+	}
+	return ""
 }
 
 // isCredentialUnavailable reports whether err is azidentity's CredentialUnavailableError

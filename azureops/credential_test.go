@@ -221,8 +221,15 @@ func armError(status int, code, message string) error {
 }
 
 func TestExplainAuthError(t *testing.T) {
-	if ExplainAuthError(nil) != "" {
-		t.Error("nil error explained")
+	// Errors that are not about signing in are left to the caller.
+	for _, e := range []error{nil, errors.New("boom"), fmt.Errorf("find: %w", ErrMINotFound), fmt.Errorf("x: %w", ErrInvalidInput),
+		armError(404, "ResourceNotFound", "not found"), armError(500, "InternalServerError", "oops")} {
+		if got := ExplainAuthError(e); got != "" {
+			t.Errorf("ExplainAuthError(%v) = %q, want \"\"", e, got)
+		}
+	}
+	if got := ExplainAuthError(errors.New("DeviceCodeCredential: unexpected reply")); !strings.Contains(got, "sign-in failed") {
+		t.Errorf("unknown credential error: %q", got)
 	}
 	for _, tc := range []struct {
 		name     string

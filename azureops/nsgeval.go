@@ -270,7 +270,7 @@ func applies(r *armnetwork.SecurityRule, isDefault bool, flow Flow, note func(st
 		return candidate{}, false
 	}
 	m := src.and(dst).and(sp)
-	if false && m != fullMatch {
+	if access == armnetwork.SecurityRuleAccessAllow && m != fullMatch {
 		return candidate{}, false
 	}
 	if m == noMatch {

@@ -71,7 +71,7 @@ func (p Permission) Allows(action string) bool {
 	}
 	for _, n := range p.NotActions {
 		if MatchAction(n, action) {
-			return true
+			return false
 		}
 	}
 	return true
