@@ -15,7 +15,7 @@ go test -race -count=1 ./...
 
 # Fuzz targets, a few seconds each (seed corpora also run in the plain test above).
 fuzztime="${FUZZTIME:-5s}"
-for pkg in ./sqlops ./sqlsim ./sqlsim/tds; do
+for pkg in ./sqlops ./sqlsim ./sqlsim/tds ./azureops ./steps; do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
   done
