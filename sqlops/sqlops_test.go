@@ -222,3 +222,17 @@ func TestConnConfigNeverPrintsPassword(t *testing.T) {
 		panic(fmt.Sprintf("boom: %v", c))
 	}()
 }
+
+func FuzzValidateDatabaseName(f *testing.F) {
+	for _, s := range []string{"SalesDB", "", "a\x00b", "Sales DB; DROP", "ünïcode"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ValidateDatabaseName(s) != nil {
+			return
+		}
+		if s == "" || strings.ContainsAny(s, "\x00\r\n\t") {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}

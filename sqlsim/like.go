@@ -2,68 +2,92 @@ package sqlsim
 
 import "strings"
 
-// like reports whether s matches the T-SQL LIKE pattern (%, _, [set], [^set]),
-// case-insensitively as under the default SQL_Latin1_General_CP1_CI_AS collation.
-func like(s, pattern string) bool {
-	return likeRunes([]rune(strings.ToLower(s)), []rune(strings.ToLower(pattern)))
+// likeToken is one element of a LIKE pattern.
+type likeToken struct {
+	kind byte // '%' any run, '_' any one, '[' set, 'c' literal
+	r    rune
+	set  []rune
+	neg  bool
 }
 
-func likeRunes(s, p []rune) bool {
-	for len(p) > 0 {
-		switch p[0] {
+// parseLike splits a T-SQL LIKE pattern into tokens; a '[' without a closing ']' is a
+// literal '['.
+func parseLike(p []rune) []likeToken {
+	var out []likeToken
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
 		case '%':
-			for len(p) > 0 && p[0] == '%' {
-				p = p[1:]
+			if len(out) == 0 || out[len(out)-1].kind != '%' {
+				out = append(out, likeToken{kind: '%'})
 			}
-			if len(p) == 0 {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if likeRunes(s[i:], p) {
-					return true
-				}
-			}
-			return false
 		case '_':
-			if len(s) == 0 {
-				return false
-			}
-			s, p = s[1:], p[1:]
+			out = append(out, likeToken{kind: '_'})
 		case '[':
 			end := -1
-			for i := 1; i < len(p); i++ {
-				if p[i] == ']' && i > 1 {
-					end = i
+			for k := i + 2; k < len(p); k++ {
+				if p[k] == ']' {
+					end = k
 					break
 				}
 			}
-			if end < 0 { // no closing bracket: a literal '['
-				if len(s) == 0 || s[0] != '[' {
-					return false
-				}
-				s, p = s[1:], p[1:]
+			if end < 0 {
+				out = append(out, likeToken{kind: 'c', r: '['})
 				continue
 			}
-			if len(s) == 0 {
-				return false
+			set := p[i+1 : end]
+			t := likeToken{kind: '['}
+			if len(set) > 1 && set[0] == '^' {
+				t.neg, set = true, set[1:]
 			}
-			set := p[1:end]
-			neg := len(set) > 0 && set[0] == '^'
-			if neg {
-				set = set[1:]
-			}
-			if matchSet(s[0], set) == neg {
-				return false
-			}
-			s, p = s[1:], p[end+1:]
+			t.set = set
+			out = append(out, t)
+			i = end
 		default:
-			if len(s) == 0 || s[0] != p[0] {
-				return false
-			}
-			s, p = s[1:], p[1:]
+			out = append(out, likeToken{kind: 'c', r: p[i]})
 		}
 	}
-	return len(s) == 0
+	return out
+}
+
+func (t likeToken) matches(r rune) bool {
+	switch t.kind {
+	case '_':
+		return true
+	case '[':
+		return matchSet(r, t.set) != t.neg
+	case 'c':
+		return t.r == r
+	}
+	return false
+}
+
+// like reports whether s matches the T-SQL LIKE pattern (%, _, [set], [^set]),
+// case-insensitively as under the default SQL_Latin1_General_CP1_CI_AS collation. It
+// runs in O(len(s)·len(pattern)) with the usual backtrack-to-last-% algorithm.
+func like(s, pattern string) bool {
+	str := []rune(strings.ToLower(s))
+	toks := parseLike([]rune(strings.ToLower(pattern)))
+	si, ti := 0, 0
+	star, mark := -1, 0
+	for si < len(str) {
+		switch {
+		case ti < len(toks) && toks[ti].kind == '%':
+			star, mark = ti, si
+			ti++
+		case ti < len(toks) && toks[ti].matches(str[si]):
+			si++
+			ti++
+		case star >= 0:
+			mark++
+			si, ti = mark, star+1
+		default:
+			return false
+		}
+	}
+	for ti < len(toks) && toks[ti].kind == '%' {
+		ti++
+	}
+	return ti == len(toks)
 }
 
 func matchSet(r rune, set []rune) bool {

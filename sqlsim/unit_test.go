@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,20 @@ func TestNetworkProbe(t *testing.T) {
 	}
 	l2.Close()
 	var _ net.Listener = l
+}
+
+func FuzzLike(f *testing.F) {
+	f.Add("abc [milink:0123abcd]", "%[[]milink:%]%")
+	f.Add("NetHelper", "N_t%")
+	f.Add("x", "[")
+	f.Fuzz(func(t *testing.T, s, p string) {
+		got := like(s, p)
+		// A pattern without wildcards or brackets matches exactly its own text.
+		if !strings.ContainsAny(p, "%_[") && got != strings.EqualFold(s, p) && strings.ToLower(s) == s && strings.ToLower(p) == p {
+			t.Fatalf("like(%q, %q) = %v", s, p, got)
+		}
+		if like(s, "%") != true {
+			t.Fatalf("%% does not match %q", s)
+		}
+	})
 }
