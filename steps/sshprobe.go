@@ -28,17 +28,18 @@ import (
 // Errors an SSHProber's connection can fail with, for errors.Is. The error's own text
 // is the full, actionable explanation.
 var (
-	// ErrSSHUnknownHost: the SQL Server host's key is not in the known hosts file.
+	// ErrSSHUnknownHost means the SQL Server host's key is not in the known hosts file.
 	ErrSSHUnknownHost = errors.New("SSH host key unknown")
-	// ErrSSHHostKeyChanged: the host presented a key other than the recorded one (or a
-	// revoked key); milink does not continue.
+	// ErrSSHHostKeyChanged means the host presented a key other than the recorded one,
+	// or a revoked key: possibly a man-in-the-middle, so milink does not continue.
 	ErrSSHHostKeyChanged = errors.New("SSH host key changed")
-	// ErrSSHAuth: no key to authenticate with, or the host accepted none of them.
+	// ErrSSHAuth means there was no key to authenticate with, or the host accepted none.
 	ErrSSHAuth = errors.New("SSH authentication failed")
-	// ErrSSHUnreachable: the SSH server could not be reached, or did not finish the
-	// handshake in time.
+	// ErrSSHUnreachable means the SSH server could not be reached, or did not finish
+	// the handshake in time.
 	ErrSSHUnreachable = errors.New("SSH server unreachable")
-	// ErrSSHRemoteTools: the SQL Server host lacks bash or timeout.
+	// ErrSSHRemoteTools means the SQL Server host lacks bash or timeout, or the SSH
+	// user's shell cannot run commands.
 	ErrSSHRemoteTools = errors.New("SQL Server host lacks a command the probe needs")
 )
 
@@ -87,6 +88,12 @@ type SSHProber struct {
 // is set.
 func NewSSHProber(addr string) *SSHProber {
 	return &SSHProber{Addr: addr, UseAgent: os.Getenv("SSH_AUTH_SOCK") != ""}
+}
+
+// Validate checks Addr (and that a user is known) without connecting.
+func (s *SSHProber) Validate() error {
+	_, err := s.target()
+	return err
 }
 
 // Probe runs one TCP probe of t on the SQL Server host and classifies it as NetProber
@@ -410,7 +417,11 @@ func classifySSHProbe(stdout, stderr string, exit int, timeout time.Duration) (s
 	}
 	for _, f := range dnsFailures {
 		if strings.Contains(lower, f) {
-			return sqlops.VerdictDNS, cleanDetail(lineWith(stderr, f)), addr
+			d := lineWith(stderr, f)
+			if d == "" {
+				d = "the name did not resolve on the SQL Server host"
+			}
+			return sqlops.VerdictDNS, d, addr
 		}
 	}
 	switch {
@@ -455,23 +466,26 @@ func noBash(stderr string, exit int) bool {
 		strings.Contains(l, "unknown command: bash") || strings.Contains(l, "bash: no such file")
 }
 
-// lineWith returns the first line of s containing sub (case-insensitively), without
-// a leading "bash: ", or "".
+// lineWith returns the first line of s containing sub (case-insensitively), cleaned
+// and without a leading "bash: ", or "".
 func lineWith(s, sub string) string {
 	sub = strings.ToLower(sub)
 	for _, line := range strings.Split(s, "\n") {
 		if strings.Contains(strings.ToLower(line), sub) {
-			return trimBashPrefix(line)
+			if l := cleanDetail(trimBashPrefix(line)); l != "" {
+				return l
+			}
 		}
 	}
 	return ""
 }
 
-// lastLine returns the last non-empty line of s, without a leading "bash: ".
+// lastLine returns the last line of s with something to show, cleaned and without a
+// leading "bash: ", or "".
 func lastLine(s string) string {
 	lines := strings.Split(s, "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		if l := trimBashPrefix(lines[i]); l != "" {
+		if l := cleanDetail(trimBashPrefix(lines[i])); l != "" {
 			return l
 		}
 	}
@@ -810,6 +824,9 @@ func (s *SSHProber) dial(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("SSH to %s: canceled: %w", tg, err)
+	}
 	timeout := s.dialTimeout()
 	hostKeys, khName, err := s.knownHosts(tg)
 	if err != nil {
@@ -826,18 +843,22 @@ func (s *SSHProber) dial(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, dialError(ctx, tg, timeout, err)
 	}
+	// What the host presented, for the error message (the callback runs on the
+	// handshake's goroutine).
+	var seenMu sync.Mutex
 	var presented ssh.PublicKey
 	var hostKeyErr error
 	cfg := &ssh.ClientConfig{
 		User: tg.user,
 		Auth: []ssh.AuthMethod{ssh.PublicKeys(a.signers...)},
 		HostKeyCallback: func(h string, r net.Addr, k ssh.PublicKey) error {
-			presented = k
-			hostKeyErr = hostKeys(h, r, k)
-			return hostKeyErr
+			err := hostKeys(h, r, k)
+			seenMu.Lock()
+			presented, hostKeyErr = k, err
+			seenMu.Unlock()
+			return err
 		},
 		HostKeyAlgorithms: hostKeyAlgorithms(hostKeys, tg.hostport(), conn.RemoteAddr()),
-		Timeout:           timeout,
 	}
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -851,6 +872,8 @@ func (s *SSHProber) dial(ctx context.Context) (*ssh.Client, error) {
 	}
 	if err != nil {
 		conn.Close()
+		seenMu.Lock()
+		defer seenMu.Unlock()
 		return nil, handshakeError(tg, khName, timeout, presented, hostKeyErr, a, err)
 	}
 	_ = conn.SetDeadline(time.Time{})

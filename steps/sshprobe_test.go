@@ -30,9 +30,9 @@ import (
 	"github.com/milink/milink/sqlops"
 )
 
-// guard bounds every wait in these tests; it is a failure deadline, never a way to
+// sshTestGuard bounds every wait in these tests; it is a failure deadline, never a way to
 // synchronise.
-const guard = 20 * time.Second
+const sshTestGuard = 20 * time.Second
 
 // testSSHServer is an in-process SSH server on loopback that accepts one public key
 // and runs each "exec" request with bash -c in the test's environment.
@@ -41,6 +41,7 @@ type testSSHServer struct {
 	port     int
 	cfg      *ssh.ServerConfig
 	ln       net.Listener
+	env      []string
 	execs    atomic.Int32 // exec requests received
 	conns    atomic.Int32 // TCP connections accepted
 	started  chan string  // commands, once running
@@ -115,7 +116,13 @@ func writeKnownHosts(t *testing.T, hostport string, keys ...ssh.PublicKey) strin
 
 func startTestSSHServer(t *testing.T, authorized ssh.PublicKey, hostKeys ...ssh.Signer) *testSSHServer {
 	t.Helper()
-	s := &testSSHServer{started: make(chan string, 64), finished: make(chan string, 64)}
+	return startTestSSHServerEnv(t, nil, authorized, hostKeys...)
+}
+
+// startTestSSHServerEnv runs the commands with env (nil: the test's environment).
+func startTestSSHServerEnv(t *testing.T, env []string, authorized ssh.PublicKey, hostKeys ...ssh.Signer) *testSSHServer {
+	t.Helper()
+	s := &testSSHServer{env: env, started: make(chan string, 64), finished: make(chan string, 64)}
 	s.cfg = &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
 			if string(k.Marshal()) == string(authorized.Marshal()) {
@@ -225,7 +232,7 @@ func (s *testSSHServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 func (s *testSSHServer) exec(ctx context.Context, ch ssh.Channel, command string) {
 	defer s.wg.Done()
 	cmd := exec.CommandContext(ctx, "bash", "-c", command)
-	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+	cmd.Stdout, cmd.Stderr, cmd.Env = ch, ch.Stderr(), s.env
 	cmd.WaitDelay = 5 * time.Second
 	status := 255
 	if err := cmd.Start(); err == nil {
@@ -269,7 +276,7 @@ func newSSHFixture(t *testing.T) sshFixture {
 }
 
 func (f sshFixture) prober(t *testing.T) *SSHProber {
-	p := &SSHProber{Addr: f.srv.addr, User: "tester", KeyFiles: []string{f.keyFile}, KnownHostsFile: f.knownHosts, DialTimeout: guard}
+	p := &SSHProber{Addr: f.srv.addr, User: "tester", KeyFiles: []string{f.keyFile}, KnownHostsFile: f.knownHosts, DialTimeout: sshTestGuard}
 	t.Cleanup(func() { p.Close() })
 	return p
 }
@@ -425,7 +432,7 @@ func TestSSHProberAsksForTheRecordedHostKeyType(t *testing.T) {
 	ed := newSigner(t, newEd25519(t))
 	keyFile, pub := writeClientKey(t, newEd25519(t), "")
 	srv := startTestSSHServer(t, pub, newSigner(t, ec), ed)
-	p := &SSHProber{Addr: srv.addr, User: "tester", KeyFiles: []string{keyFile}, DialTimeout: guard,
+	p := &SSHProber{Addr: srv.addr, User: "tester", KeyFiles: []string{keyFile}, DialTimeout: sshTestGuard,
 		KnownHostsFile: writeKnownHosts(t, "[127.0.0.1]:"+strconv.Itoa(srv.port), ed.PublicKey())}
 	defer p.Close()
 	if err := p.Check(context.Background()); err != nil {
@@ -550,6 +557,71 @@ func TestSSHProberUnreachable(t *testing.T) {
 	}
 }
 
+// A host without timeout(1): Check says so, and a probe fails with that explanation.
+func TestSSHProberRemoteWithoutTimeout(t *testing.T) {
+	requireBash(t)
+	bash, _ := exec.LookPath("bash")
+	bin := t.TempDir()
+	if err := os.Symlink(bash, filepath.Join(bin, "bash")); err != nil {
+		t.Skipf("no symlinks: %v", err)
+	}
+	host := newSigner(t, newEd25519(t))
+	keyFile, pub := writeClientKey(t, newEd25519(t), "")
+	srv := startTestSSHServerEnv(t, []string{"PATH=" + bin}, pub, host)
+	p := &SSHProber{Addr: srv.addr, User: "tester", KeyFiles: []string{keyFile}, DialTimeout: sshTestGuard,
+		KnownHostsFile: writeKnownHosts(t, "[127.0.0.1]:"+strconv.Itoa(srv.port), host.PublicKey())}
+	defer p.Close()
+	err := p.Check(context.Background())
+	if !errors.Is(err, ErrSSHRemoteTools) || !strings.Contains(err.Error(), "no timeout command") {
+		t.Errorf("Check: %v", err)
+	}
+	open, _ := loopbackPorts(t)
+	pr := p.Probe(context.Background(), sqlops.ProbeTarget{Label: "x", Host: "127.0.0.1", Port: open, Timeout: time.Second})
+	if pr.Verdict != sqlops.VerdictFailed || !strings.Contains(pr.Detail, "no timeout command") {
+		t.Errorf("Probe: %+v", pr)
+	}
+}
+
+// An SSH port that accepts TCP but never answers: the handshake times out.
+func TestSSHProberHandshakeTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	keyFile, _ := writeClientKey(t, newEd25519(t), "")
+	kh := writeKnownHosts(t, ln.Addr().String(), newSigner(t, newEd25519(t)).PublicKey())
+	p := &SSHProber{Addr: ln.Addr().String(), User: "tester", KeyFiles: []string{keyFile}, KnownHostsFile: kh, DialTimeout: 200 * time.Millisecond}
+	defer p.Close()
+	err = p.Check(context.Background())
+	if !errors.Is(err, ErrSSHUnreachable) || !strings.Contains(err.Error(), "did not finish within 200ms") {
+		t.Fatalf("Check: %v", err)
+	}
+}
+
 // runRemote gives up promptly when ctx is canceled during a long command, closes the
 // session (the server kills the command) and leaves the connection usable.
 func TestSSHRunRemoteCanceled(t *testing.T) {
@@ -571,7 +643,7 @@ func TestSSHRunRemoteCanceled(t *testing.T) {
 	}()
 	select {
 	case <-f.srv.started:
-	case <-time.After(guard):
+	case <-time.After(sshTestGuard):
 		t.Fatal("the command never started")
 	}
 	cancel()
@@ -580,7 +652,7 @@ func TestSSHRunRemoteCanceled(t *testing.T) {
 		if !errors.Is(r.err, context.Canceled) || errors.Is(r.err, errClientClosed) {
 			t.Errorf("runRemote: %v", r.err)
 		}
-	case <-time.After(guard):
+	case <-time.After(sshTestGuard):
 		t.Fatal("runRemote did not return after cancel")
 	}
 	select {
@@ -588,7 +660,7 @@ func TestSSHRunRemoteCanceled(t *testing.T) {
 		if cmd != "sleep 30" {
 			t.Errorf("finished %q", cmd)
 		}
-	case <-time.After(guard):
+	case <-time.After(sshTestGuard):
 		t.Fatal("the remote command was not ended")
 	}
 	out, err := runRemote(context.Background(), c, "echo still-here")
@@ -651,6 +723,9 @@ func TestParseSSHAddr(t *testing.T) {
 		{in: "sql host", bad: true},
 		{in: "sqlhost;id", bad: true},
 	} {
+		if err := (&SSHProber{Addr: c.in, User: "u"}).Validate(); (err != nil) != c.bad {
+			t.Errorf("Validate(%q): %v", c.in, err)
+		}
 		user, host, port, err := parseSSHAddr(c.in)
 		if c.bad {
 			if !errors.Is(err, sqlops.ErrInvalidInput) {
@@ -719,6 +794,7 @@ var sshClassifyCases = []sshClassifyCase{
 	{"bad rc", "milink-rc=zero\n", "", 0, sqlops.VerdictFailed, "the probe command on the SQL Server host printed no result (exit status 0)", ""},
 	{"bad addr ignored", "milink-addr=;id\nmilink-rc=0\n", "", 0, sqlops.VerdictConnected, "connected", ""},
 	{"ipv6 addr", "milink-addr=fd00::5\nmilink-rc=0\n", "", 0, sqlops.VerdictConnected, "connected", "fd00::5"},
+	{"only control characters", "milink-rc=1", "\x10", 0, sqlops.VerdictFailed, "connect failed (status 1)", ""},
 	{"control characters", "milink-rc=1\n", "bash: \x1b[31mboom\x07\xff\n", 0, sqlops.VerdictFailed, "[31mboom \uFFFD", ""},
 }
 
