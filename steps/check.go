@@ -72,7 +72,7 @@ func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Repor
 	}
 	rep.SetManagedInstance(mi)
 
-	opts := NetworkOptions{MI: mi.Params, SQLServerIP: cfg.SQLServerIP, EndpointPort: cfg.EndpointPort, ProbeTimeout: cfg.ProbeTimeout, ProbeFrom: cfg.ProbeFrom}
+	opts := NetworkOptions{MI: mi.Params, SQLServerIP: cfg.SQLServerIP, EndpointPort: cfg.EndpointPort, ProbeTimeout: cfg.ProbeTimeout, ProbeFrom: cfg.ProbeFrom, SSHHost: cfg.SSH.Host}
 	if opts.SQLServerIP == "" {
 		opts.SQLServerIP = pre.LocalIP
 	}
@@ -92,6 +92,11 @@ func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Repor
 	rep.SetPlan(plan)
 	for _, a := range plan.Actions {
 		emit(EventStep, "plan: %s: %s", a.Server, a.Description)
+	}
+	if plan.SQLToMIMode == ProbeSSH && prober == nil {
+		sp := cfg.SSH.Prober(cfg.SQLServer.Host)
+		defer sp.Close()
+		prober = sp
 	}
 	r := &Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	res := r.Execute(ctx)

@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,4 +254,35 @@ func BenchmarkFilteredPortVerdict(b *testing.B) {
 			b.ReportMetric((avg - 3*lat - timeout).Seconds(), "beyond-timeout-s")
 		})
 	}
+}
+
+// TestSSHProbeUnreachable: with --probe-from ssh and an SSH host that refuses, the SQL
+// Server → MI direction is an error that says so and offers the manual command; the
+// other direction still runs.
+func TestSSHProbeUnreachable(t *testing.T) {
+	p := startPair(t, "linux", 10*time.Millisecond, 10*time.Millisecond)
+	cfg := pairConfig(t, p)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	cfg.ProbeFrom = steps.ProbeSSH
+	cfg.SSH = steps.SSHConfig{Host: "dba@" + closed, KnownHosts: filepath.Join(t.TempDir(), "known_hosts"), NoAgent: true, Timeout: 2 * time.Second}
+	rep := steps.Check(context.Background(), cfg, nil)
+	var d steps.DirectionResult
+	for _, x := range rep.Directions {
+		if x.Direction == steps.SQLToMI {
+			d = x
+		}
+	}
+	if d.Status != steps.StatusError || d.ManualCommand == "" || !strings.Contains(strings.ToLower(d.Reason), "ssh") {
+		t.Errorf("SQL→MI over an unreachable SSH host: %+v", d)
+	}
+	if rep.ExitCode != steps.ExitConnectivity {
+		t.Errorf("exit %d: %s", rep.ExitCode, rep.Outcome)
+	}
+	t.Logf("reason: %s", d.Reason)
+	assertClean(t, p, cfg)
 }

@@ -21,6 +21,35 @@ type Config struct {
 	RunID        string            `json:"run_id,omitempty"`
 	Poll         sqlops.PollPolicy `json:"-"`
 	Azure        AzureChecker      `json:"-"` // Azure checks (cloud, allowlist, permissions, NSG); nil: none
+	SSH          SSHConfig         `json:"ssh,omitempty"`
+}
+
+// SSHConfig says how to reach the SQL Server host over SSH (ProbeSSH).
+type SSHConfig struct {
+	Host       string        `json:"host,omitempty"` // [user@]host[:port]; "" = the SQL Server host
+	User       string        `json:"user,omitempty"`
+	Keys       []string      `json:"keys,omitempty"`
+	KnownHosts string        `json:"known_hosts,omitempty"`
+	NoAgent    bool          `json:"no_agent,omitempty"`
+	Timeout    time.Duration `json:"timeout,omitempty"` // default 10s
+}
+
+// Prober returns the SSH prober for the SQL Server host (sqlHost when Host is empty).
+func (s SSHConfig) Prober(sqlHost string) *SSHProber {
+	addr := s.Host
+	if addr == "" {
+		addr = sqlHost
+	}
+	p := NewSSHProber(addr)
+	if s.User != "" {
+		p.User = s.User
+	}
+	p.KeyFiles, p.KnownHostsFile = s.Keys, s.KnownHosts
+	p.UseAgent = p.UseAgent && !s.NoAgent
+	if s.Timeout > 0 {
+		p.DialTimeout = s.Timeout
+	}
+	return p
 }
 
 // Defaults fills unset fields.
@@ -75,9 +104,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch c.ProbeFrom {
-	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual:
+	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual, ProbeSSH:
 	default:
-		errs = append(errs, fmt.Errorf("probe from: %w: %q is not auto, agent, local or manual", sqlops.ErrInvalidInput, c.ProbeFrom))
+		errs = append(errs, fmt.Errorf("probe from: %w: %q is not auto, agent, local, ssh or manual", sqlops.ErrInvalidInput, c.ProbeFrom))
+	}
+	if c.ProbeFrom == ProbeSSH || c.SSH.Host != "" {
+		if err := c.SSH.Prober(c.SQLServer.Host).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("ssh: %w", err))
+		}
 	}
 	if err := sqlops.ValidateRunID(c.RunID); err != nil {
 		errs = append(errs, err)

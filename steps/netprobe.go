@@ -25,9 +25,9 @@ type NetProber struct {
 }
 
 // Probe resolves t.Host and connects to it within t.Timeout, and classifies the outcome.
-func (n NetProber) Probe(ctx context.Context, t sqlops.ProbeTarget) ProbeResult {
+func (n NetProber) Probe(ctx context.Context, t sqlops.ProbeTarget) (pr ProbeResult) {
 	start := time.Now()
-	pr := ProbeResult{Step: t.Label, Host: t.Host, Port: t.Port}
+	pr = ProbeResult{Step: t.Label, Host: t.Host, Port: t.Port}
 	defer func() { pr.Duration = time.Since(start) }()
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()

@@ -19,8 +19,11 @@ type NetworkOptions struct {
 	// TEST_ENDPOINT (empty when milink creates its own).
 	ReuseEndpoint string `json:"reuse_endpoint,omitempty"`
 	// ProbeFrom says where the SQL Server → MI probes run: ProbeAuto (default),
-	// ProbeAgent, ProbeLocal or ProbeManual.
+	// ProbeAgent, ProbeLocal, ProbeSSH or ProbeManual.
 	ProbeFrom string `json:"probe_from,omitempty"`
+	// SSHHost is the SQL Server host for ProbeSSH ([user@]host[:port]); in auto mode a
+	// non-empty SSHHost makes a Linux SQL Server's probes run over SSH.
+	SSHHost string `json:"ssh_host,omitempty"`
 }
 
 // Where the SQL Server → managed instance probes run.
@@ -29,14 +32,15 @@ const (
 	ProbeAgent  = "agent"  // an Agent job on SQL Server (Windows only)
 	ProbeLocal  = "local"  // TCP connects from the machine milink runs on (the SQL Server host)
 	ProbeManual = "manual" // print a command to run on the SQL Server host
+	ProbeSSH    = "ssh"    // run the probes on the SQL Server host over SSH (SQL Server on Linux)
 )
 
 // Validate checks the options before they reach a job step.
 func (n NetworkOptions) Validate() error {
 	switch n.ProbeFrom {
-	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual:
+	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual, ProbeSSH:
 	default:
-		return fmt.Errorf("probe from: %w: %q is not auto, agent, local or manual", sqlops.ErrInvalidInput, n.ProbeFrom)
+		return fmt.Errorf("probe from: %w: %q is not auto, agent, local, ssh or manual", sqlops.ErrInvalidInput, n.ProbeFrom)
 	}
 	if err := sqlops.ValidateHost(n.SQLServerIP); err != nil {
 		return fmt.Errorf("SQL Server IP: %w", err)

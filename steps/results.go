@@ -194,15 +194,30 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 		r.emit(SQLToMI, EventDone, "not run: %s", d.Reason)
 		return d
 	}
-	if p.SQLToMIMode == ProbeLocal {
+	if p.SQLToMIMode == ProbeLocal || p.SQLToMIMode == ProbeSSH {
 		d.Job, d.Method = "", "TCP connects from this machine (the SQL Server host)"
+		where := "this host"
 		prober := r.Prober
+		if p.SQLToMIMode == ProbeSSH {
+			d.Method, where = "TCP connects from the SQL Server host over SSH", "SQL Server host (ssh)"
+			if prober == nil {
+				d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommand(targets)
+				return d
+			}
+			if c, ok := prober.(interface{ Check(context.Context) error }); ok {
+				r.emit(SQLToMI, EventStep, "connecting over SSH to the SQL Server host")
+				if err := c.Check(ctx); err != nil {
+					d.Status, d.Reason, d.ManualCommand = StatusError, err.Error(), ManualProbeCommand(targets)
+					return d
+				}
+			}
+		}
 		if prober == nil {
 			prober = NetProber{}
 		}
 		var probes []ProbeResult
 		for _, t := range targets {
-			r.emit(SQLToMI, EventStep, "this host: probing %s:%d", t.Host, t.Port)
+			r.emit(SQLToMI, EventStep, "%s: probing %s:%d", where, t.Host, t.Port)
 			pr := prober.Probe(ctx, t)
 			pr.Direction, pr.Step = SQLToMI, t.Label
 			pr.Explanation, pr.Fixes = Explain(SQLToMI, t, pr.Verdict, p.Options)

@@ -116,6 +116,8 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 			mode = ProbeAgent
 		case IsThisHost(sqlHost):
 			mode = ProbeLocal
+		case p.Options.SSHHost != "":
+			mode = ProbeSSH
 		default:
 			mode = ProbeManual
 		}
@@ -227,6 +229,9 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with two PowerShell steps", p.SQLJobName),
 			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
+	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
+		t := o.SQLToMITargets()
+		a = append(a, Action{serverSQL + " host", fmt.Sprintf("Over SSH, probe %s:%d and %s:%d from the SQL Server host", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "bash /dev/tcp connects; nothing is created"})
 	} else if p.RunSQLToMI {
 		t := o.SQLToMITargets()
 		a = append(a, Action{"This host", fmt.Sprintf("Probe %s:%d and %s:%d from this machine (the SQL Server host)", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "timed TCP connects; nothing is created"})
