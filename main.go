@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
@@ -83,6 +84,7 @@ func (a *app) run(args []string) int {
 
 func (a *app) rootCmd() *cobra.Command {
 	wiz := &wizardFlags{}
+	az := &azureFlags{}
 	root := &cobra.Command{
 		Use:           "milink",
 		Short:         "Prepare and test the network for an Azure SQL Managed Instance link",
@@ -99,10 +101,16 @@ func (a *app) rootCmd() *cobra.Command {
 			}
 			cfg := steps.Config{SQLServer: wiz.sql.config(a.getenv("MILINK_SQL_PASSWORD")), MI: wiz.mi.config(a.getenv("MILINK_MI_PASSWORD")),
 				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout}
-			return a.runWizard(cfg, wiz.accessible, wiz.logFile, "", nil)
+			azo := ui.AzureOptions{Cloud: az.cloud, MIAuth: az.miAuth, AzureAuth: az.azureAuth, TenantID: az.tenantID,
+				ClientID: az.clientID, Subscriptions: az.subscriptions, MIResourceID: az.miID}
+			if err := azo.Validate(); err != nil {
+				return usageError{err}
+			}
+			return a.runWizard(cfg, azo, wiz.accessible, wiz.logFile, "", nil)
 		},
 	}
 	wiz.register(root.Flags())
+	az.register(root.Flags())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.checkCmd(), a.cleanupCmd(), a.demoCmd(), a.simCmd())
 	return root
@@ -131,7 +139,7 @@ func (w *wizardFlags) register(fs *pflag.FlagSet) {
 }
 
 // runWizard runs the interactive wizard on the terminal: drawn on stderr, report on stdout.
-func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner string, prober steps.Prober) error {
+func (a *app) runWizard(cfg steps.Config, azo ui.AzureOptions, accessible bool, logFile, banner string, prober steps.Prober) error {
 	in, ok := a.stdin.(*os.File)
 	if !ok || !a.isTTY(int(in.Fd())) {
 		return usageError{errors.New("the wizard needs a terminal; use 'milink check' in scripts (see 'milink check --help')")}
@@ -150,7 +158,7 @@ func (a *app) runWizard(cfg steps.Config, accessible bool, logFile, banner strin
 	defer stop()
 	dir, _ := os.Getwd()
 	code, err := ui.Run(ctx, ui.Options{Config: cfg, Accessible: accessible, In: in, Out: a.stderr, ReportOut: a.stdout,
-		ReportDir: dir, Logger: log, Banner: banner, Prober: prober})
+		ReportDir: dir, Logger: log, Banner: banner, Prober: prober, Azure: azo})
 	log.Info("wizard finished", "exit_code", code)
 	if err != nil {
 		return fmt.Errorf("wizard: %w", err)
@@ -209,7 +217,8 @@ func (a *app) demoCmd() *cobra.Command {
 			}
 			// Probes "from this machine" (SQL Server on Linux) go through the simulated
 			// network too, so the demo never sends traffic anywhere else.
-			return a.runWizard(cfg, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name, sqlsim.Prober{Network: p.Network})
+			azo := ui.AzureOptions{Cloud: azureops.AzureCloud, MIAuth: "sql"}
+			return a.runWizard(cfg, azo, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name, sqlsim.Prober{Network: p.Network})
 		},
 	}
 	fs := cmd.Flags()
@@ -313,6 +322,16 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 		}
 	})
 	return err
+}
+
+// registerSSH adds the flags that reach a Linux SQL Server host over SSH.
+func registerSSH(fs *pflag.FlagSet, s *steps.SSHConfig) {
+	fs.StringVar(&s.Host, "ssh", "", "run the SQL Server → MI probes on the SQL Server host over SSH: [user@]host[:port] (SQL Server on Linux)")
+	fs.StringVar(&s.User, "ssh-user", "", "SSH user (default: from --ssh, else $USER)")
+	fs.StringSliceVar(&s.Keys, "ssh-key", nil, "SSH private key file (repeatable; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa and ssh-agent)")
+	fs.StringVar(&s.KnownHosts, "ssh-known-hosts", "", "known_hosts file (default ~/.ssh/known_hosts); host keys are always checked")
+	fs.BoolVar(&s.NoAgent, "ssh-no-agent", false, "do not use ssh-agent ($SSH_AUTH_SOCK)")
+	fs.DurationVar(&s.Timeout, "ssh-timeout", 10*time.Second, "SSH connect timeout")
 }
 
 // checkNumbers rejects ports and durations that are zero or negative and list flags
@@ -447,6 +466,7 @@ func (a *app) checkCmd() *cobra.Command {
 	var (
 		sqlIP, output, logFile, configPath string
 		probeFrom, probeOutput             string
+		ssh                                steps.SSHConfig
 		endpointPort                       int
 		probeTimeout, jobTimeout           time.Duration
 		databases                          []string
@@ -494,7 +514,7 @@ Exit codes:
 				return err
 			}
 			cfg := steps.Config{SQLServer: sqlF.config(""), MI: miF.config(""), SQLServerIP: sqlIP, EndpointPort: endpointPort,
-				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom, Azure: azs.checker}
+				ProbeTimeout: probeTimeout, JobTimeout: jobTimeout, Databases: databases, ProbeFrom: probeFrom, Azure: azs.checker, SSH: ssh}
 			cfg.MI.Token = azs.miToken
 			if azs.deviceCode && !cmd.Flags().Changed("mi-login-timeout") {
 				cfg.MI.LoginTimeout = 5 * time.Minute // a person signs in on another device
@@ -587,7 +607,8 @@ Exit codes:
 	fs.IntVar(&endpointPort, "endpoint-port", 5022, "SQL Server database mirroring endpoint port")
 	fs.DurationVar(&probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
-	fs.StringVar(&probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; this host on Linux when it is the SQL Server host), agent, local or manual")
+	fs.StringVar(&probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; on Linux this host when it is the SQL Server host, else ssh when --ssh is given, else manual), agent, local, ssh or manual")
+	registerSSH(fs, &ssh)
 	fs.StringVar(&probeOutput, "probe-output", "", "file with the output of the SQL Server → MI command milink printed for --probe-from manual, run on the SQL Server host")
 	fs.StringSliceVar(&databases, "database", nil, "database to check for the link (repeatable; default all user databases)")
 	fs.StringVarP(&output, "output", "o", "text", "report format: text, json or markdown")

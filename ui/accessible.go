@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"charm.land/huh/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
@@ -79,6 +81,21 @@ type accessible struct {
 	outMu sync.Mutex
 	log   *slog.Logger
 	cfg   steps.Config
+	az    azureSetup
+	azErr error
+	entra accEntra
+}
+
+// accEntra is the managed instance login's authentication in accessible mode.
+type accEntra struct {
+	label   string // authentication choice (authSQL or an entraChoices label)
+	cloud   string
+	tenant  string
+	cred    azcore.TokenCredential // Entra credential of the last Entra login
+	key     string
+	signed  bool                   // the managed instance login used cred
+	armCred azcore.TokenCredential // credential of the Azure checks when AzureAuth names another method
+	armKey  string
 }
 
 func runAccessible(ctx context.Context, o Options) (int, error) {
@@ -94,6 +111,8 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	a := &accessible{ctx: ctx, o: o, in: &lineReader{r: o.In}, out: &colorprofile.Writer{Forward: o.Out, Profile: colorprofile.NoTTY}, log: log, cfg: cfg}
+	a.az, a.azErr = parseAzureOptions(o.Azure)
+	a.entra = accEntra{label: authLabel(a.az.miMethod), cloud: a.az.cloud, tenant: a.az.tenant}
 	finished := make(chan struct{})
 	defer close(finished)
 	go func() {
@@ -176,6 +195,9 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	if a.o.Banner != "" {
 		a.printf("%s\n", a.o.Banner)
 	}
+	if a.azErr != nil {
+		a.printf("Azure options: %v (the defaults are used)\n", a.azErr)
+	}
 	a.printf("\nStep 1 of 6: Introduction\nWhat the test creates (and removes afterwards):\n")
 	for _, c := range intro.Creates {
 		a.printf("  - %s: %s (%s)\n", c.Server, c.Description, c.Detail)
@@ -187,7 +209,7 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	// Prerequisites.
 	a.printf("\nStep 2 of 6: Prerequisites (SQL Server)\n")
 	var pre *steps.Prerequisites
-	sqlc, code, err := a.connectLoop(&a.cfg.SQLServer, "SQL Server", "SQL Server", func(c *sqlops.Conn) error {
+	sqlc, code, err := a.connectLoop(&a.cfg.SQLServer, "SQL Server", "SQL Server", false, func(c *sqlops.Conn) error {
 		a.printf("Checking the link prerequisites on SQL Server …\n")
 		var err error
 		pre, err = steps.CheckPrerequisites(a.ctx, c, a.cfg.Databases)
@@ -203,7 +225,7 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	// Login.
 	a.printf("\nStep 3 of 6: Login (managed instance)\n")
 	var mi *steps.ManagedInstance
-	mic, code, err := a.connectLoop(&a.cfg.MI, "managed instance", "Managed instance", func(c *sqlops.Conn) error {
+	mic, code, err := a.connectLoop(&a.cfg.MI, "managed instance", "Managed instance", true, func(c *sqlops.Conn) error {
 		a.printf("Discovering the managed instance's FQDN, node and HADR port …\n")
 		var err error
 		mi, err = steps.DiscoverMI(a.ctx, c)
@@ -223,9 +245,20 @@ func (a *accessible) run() (int, *steps.Report, error) {
 		return a.abort(err)
 	}
 
+	// Azure checks (in the background while the plan is built).
+	a.printf("Checking the managed instance in Azure (cloud, allowlist, permissions, NSG rules) …\n")
+	azDone := make(chan steps.AzureInfo, 1)
+	go func() { azDone <- a.azureCheck(mi.Params.FQDN, opts.SQLServerIP) }()
+
 	// Summary.
 	a.printf("\nStep 5 of 6: Summary\nBuilding the plan …\n")
 	plan, err := steps.BuildPlan(a.ctx, sqlc, mic, pre, mi, opts, a.cfg.RunID)
+	var azInfo steps.AzureInfo
+	select {
+	case azInfo = <-azDone:
+		a.printAzure(azInfo)
+	case <-a.ctx.Done():
+	}
 	if err != nil {
 		if a.ctx.Err() != nil {
 			return a.abort(a.ctx.Err())
@@ -267,6 +300,9 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	rep := steps.NewReport(cfg)
 	rep.SetPrerequisites(pre)
 	rep.SetManagedInstance(mi)
+	if azInfo.Cloud != "" {
+		rep.SetAzure(azInfo)
+	}
 	rep.SetPlan(plan)
 	begin := time.Now()
 	sink := func(ev steps.Event) {
@@ -330,15 +366,29 @@ func (a *accessible) printFindings(fs []steps.Finding, platform string) {
 // connectLoop asks for one instance's connection settings, connects and runs after;
 // on failure it shows the error and offers to change the settings. It returns the
 // open connection, or nil with the exit code.
-func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, after func(*sqlops.Conn) error) (*sqlops.Conn, int, error) {
+func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, mi bool, after func(*sqlops.Conn) error) (*sqlops.Conn, int, error) {
 	for {
-		if err := a.askConn(cc, role, title); err != nil {
+		if err := a.askConn(cc, role, title, mi); err != nil {
 			code, _, err := a.abort(err)
 			return nil, code, err
 		}
-		a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
-		a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
-		c, err := sqlops.Open(a.ctx, *cc)
+		method := authMethodOf(a.entra.label)
+		var c *sqlops.Conn
+		var err error
+		if mi && method != "" {
+			a.printf("Connecting to %s %s with Entra ID (%s) …\n", role, cc.Address(), methodName(method))
+			a.log.Info("connecting", "role", role, "address", cc.Address(), "auth", a.entra.label)
+			c, err = a.openEntra(cc, method)
+			err = explainEntraError(err, lookupCloud(a.entra.cloud))
+		} else {
+			cc.Token = nil
+			if mi {
+				a.entra.signed = false
+			}
+			a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
+			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
+			c, err = sqlops.Open(a.ctx, *cc)
+		}
 		if err == nil {
 			if err = after(c); err == nil {
 				return c, 0, nil
@@ -355,7 +405,9 @@ func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, afte
 		switch {
 		case errors.Is(err, sqlops.ErrAuth):
 			code = steps.ExitAuth
-			cc.Password = "" // ask again
+			if cc.Token == nil {
+				cc.Password = "" // ask again
+			}
 		case errors.Is(err, sqlops.ErrInvalidInput):
 			code = steps.ExitUsage
 		}
@@ -373,10 +425,88 @@ func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, afte
 	}
 }
 
+// openEntra connects to the managed instance with an Entra access token: the credential
+// is built (or reused) and the device code message is printed as a plain line.
+func (a *accessible) openEntra(cc *sqlops.ConnConfig, method azureops.AuthMethod) (*sqlops.Conn, error) {
+	cloud := lookupCloud(a.entra.cloud)
+	opts := azureops.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
+	key := credKey(method, cloud.Name, opts.TenantID, opts.ClientID)
+	if a.entra.cred == nil || a.entra.key != key {
+		cred, err := a.az.newCred(method, cloud, opts)
+		if err != nil {
+			return nil, fmt.Errorf("Entra ID sign-in (%s): %w", methodName(method), err)
+		}
+		a.entra.cred, a.entra.key = cred, key
+	}
+	a.entra.signed = true
+	cc.User, cc.Password = "", ""
+	cc.Token = azureops.SQLTokenProvider(a.entra.cred, cloud)
+	if method == azureops.DeviceCode && cc.LoginTimeout < deviceCodeLoginTimeout {
+		cc.LoginTimeout = deviceCodeLoginTimeout // a person signs in on another device
+	}
+	return sqlops.Open(a.ctx, *cc)
+}
+
+// devicePrompt prints Entra's device code message as a plain line.
+func (a *accessible) devicePrompt(_ context.Context, message, userCode, url string) error {
+	if message == "" {
+		message = deviceCodeText(deviceCodeMsg{code: userCode, url: url})
+	}
+	a.printf("%s\n", message)
+	a.log.Info("Entra device code sign-in requested", "url", url)
+	return nil
+}
+
+// azureCheck runs the Azure checks with the sign-in AzureAuth asks for (see
+// Model.armSignIn).
+func (a *accessible) azureCheck(fqdn, ip string) steps.AzureInfo {
+	cloud := lookupCloud(a.entra.cloud)
+	var cred azcore.TokenCredential
+	var signInErr error
+	switch a.az.armAuth {
+	case armNone:
+	case armFollow:
+		if a.entra.signed {
+			cred = a.entra.cred
+		}
+	default:
+		opts := azureops.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
+		key := credKey(a.az.armMethod, cloud.Name, opts.TenantID, opts.ClientID)
+		switch {
+		case a.entra.signed && a.entra.key == key:
+			cred = a.entra.cred
+		case a.entra.armCred != nil && a.entra.armKey == key:
+			cred = a.entra.armCred
+		default:
+			cred, signInErr = a.az.newCred(a.az.armMethod, cloud, opts)
+			if signInErr == nil {
+				a.entra.armCred, a.entra.armKey = cred, key
+			}
+		}
+	}
+	info := azureops.Checker(cloud, cred, a.az.ref, a.az.subs)(a.ctx, fqdn, ip)
+	if signInErr != nil {
+		info.Findings = append(info.Findings, signInFinding(signInErr))
+	}
+	return info
+}
+
+// printAzure prints the Azure findings and the allowlist.
+func (a *accessible) printAzure(info steps.AzureInfo) {
+	a.printf("Azure (%s):\n", info.Cloud)
+	a.printFindings(info.Findings, "Windows")
+	if len(info.Allowlist) > 0 {
+		a.printf("Add to your allowlist (%s): proxies and firewalls between SQL Server and Azure must let these through\n", info.Cloud)
+		for _, e := range info.Allowlist {
+			a.printf("  %s: %s\n", e.Name, e.URL)
+		}
+	}
+}
+
 // askConn asks for one instance's connection settings with the current values as
-// defaults. Authentication is SQL login only for now (the Entra ID seam is authChoices
-// in form.go).
-func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string) error {
+// defaults. For the managed instance (mi) it also asks the authentication (SQL login
+// or an Entra ID method), the Azure cloud and, for Entra ID, the tenant.
+func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string, mi bool) error {
 	host, user, ca := cc.Host, cc.User, cc.CACertFile
 	port := ""
 	if cc.Port != 0 {
@@ -388,8 +518,7 @@ func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string) error {
 	for _, e := range encryptChoices {
 		encOpts = append(encOpts, huh.NewOption(e, e))
 	}
-	a.printf("Authentication: %s\n", authSQL)
-	err := a.ask(
+	first := []huh.Field{
 		huh.NewInput().Title(withDefault(title+" server (host name or IP)", host)).Value(&host).
 			Validate(orDefaultValidator(host, sqlops.ValidateHost)),
 		huh.NewInput().Title(withDefault("Port", orDefault(port, "1433"))).Value(&port).
@@ -400,26 +529,63 @@ func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string) error {
 				}
 				return sqlops.ValidatePort(n)
 			})),
-		huh.NewInput().Title(withDefault("User", user)).Value(&user).
+	}
+	label, cloud, tenant := authSQL, a.entra.cloud, a.entra.tenant
+	if mi {
+		label = a.entra.label
+		choices, notes := authChoicesFor(true, true)
+		var authOpts, cloudOpts []huh.Option[string]
+		for i, c := range choices {
+			authOpts = append(authOpts, huh.NewOption(c+": "+notes[i], c))
+		}
+		for _, c := range azureops.CloudNames() {
+			cloudOpts = append(cloudOpts, huh.NewOption(c, c))
+		}
+		first = append(first,
+			huh.NewSelect[string]().Title(fmt.Sprintf("Authentication (now %s):", label)).Options(authOpts...).Value(&label),
+			huh.NewSelect[string]().Title(fmt.Sprintf("Azure cloud (now %s):", cloud)).Options(cloudOpts...).Value(&cloud))
+	} else {
+		a.printf("Authentication: %s\n", authSQL)
+	}
+	if err := a.ask(first...); err != nil {
+		return err
+	}
+	entra := authMethodOf(label) != ""
+	var second []huh.Field
+	if !entra {
+		second = append(second, huh.NewInput().Title(withDefault("User", user)).Value(&user).
 			Validate(orDefaultValidator(user, func(s string) error {
 				if s == "" {
 					return errors.New("the user name is empty")
 				}
 				return nil
-			})),
+			})))
+	}
+	if mi && (entra || a.az.armSignsIn()) {
+		second = append(second, huh.NewInput().Title(withDefault("Entra tenant ID (GUID or domain; empty: your home tenant)", tenant)).Value(&tenant).
+			Validate(orDefaultValidator(tenant, func(s string) error { return azureops.ValidateTenantID(strings.TrimSpace(s)) })))
+	}
+	second = append(second,
 		huh.NewSelect[string]().Title(fmt.Sprintf("Encrypt (now %s):", enc)).Options(encOpts...).Value(&enc),
 		huh.NewConfirm().Title("Trust the server certificate without verifying it?").Value(&trust),
 		huh.NewInput().Title(withDefault("CA file (PEM; empty: system trust store)", ca)).Value(&ca),
 	)
-	if err != nil {
+	if err := a.ask(second...); err != nil {
 		return err
 	}
-	if a.in.ended() && (host == "" || user == "") {
+	if a.in.ended() && (host == "" || (!entra && user == "")) {
 		return errInputEnded
 	}
-	cc.Host, cc.User, cc.CACertFile = strings.TrimSpace(host), strings.TrimSpace(user), strings.TrimSpace(ca)
+	if mi {
+		a.entra.label, a.entra.cloud, a.entra.tenant = label, cloud, strings.TrimSpace(tenant)
+	}
+	cc.Host, cc.CACertFile = strings.TrimSpace(host), strings.TrimSpace(ca)
 	cc.Port, _ = strconv.Atoi(strings.TrimSpace(orDefault(port, "0")))
 	cc.Encrypt, cc.TrustServerCertificate = enc, trust
+	if entra {
+		return nil // no user or password: an Entra access token signs in
+	}
+	cc.User = strings.TrimSpace(user)
 	if cc.Password == "" {
 		pw, err := a.askPassword(role)
 		if err != nil {

@@ -15,9 +15,14 @@ import (
 )
 
 // Accessible mode asks, in order: SQL Server (server, port, user, encrypt, trust, CA
-// file), managed instance (the same six), network (SQL Server IP, probe timeout,
-// probes from), "Start the test now?" and "Save the report?".
-const acceptAllDefaults = "\n\n\n\n\n\n" + "\n\n\n\n\n\n" + "\n\n\n" + "\n" + "\n"
+// file), managed instance (server, port, authentication, cloud, then user — or the
+// tenant with Entra ID —, encrypt, trust, CA file), network (SQL Server IP, probe
+// timeout, probes from), "Start the test now?" and "Save the report?".
+const (
+	sqlDefaults       = "\n\n\n\n\n\n"
+	miDefaults        = "\n\n\n\n\n\n\n\n"
+	acceptAllDefaults = sqlDefaults + miDefaults + "\n\n\n" + "\n" + "\n"
+)
 
 func runAccessibleTest(t *testing.T, o Options, input string) (int, string, string, string, error) {
 	t.Helper()
@@ -78,7 +83,7 @@ func TestAccessibleValidatesAndKeepsDefaults(t *testing.T) {
 	p := startPair(t, "pass", 10*time.Millisecond)
 	dir := t.TempDir()
 	// A bad IP is refused and asked again; Enter then keeps the default. Save: yes.
-	input := "\n\n\n\n\n\n" + "\n\n\n\n\n\n" + "10.0.0.1;calc\n\n" + "2s\n" + "2\n" + "\n" + "y\n"
+	input := sqlDefaults + miDefaults + "10.0.0.1;calc\n\n" + "2s\n" + "2\n" + "\n" + "y\n"
 	code, out, _, _, err := runAccessibleTest(t, Options{Config: p.config(), ReportDir: dir}, input)
 	if err != nil || code != steps.ExitOK {
 		t.Fatalf("Run = %d, %v\n%s", code, err, out)

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
@@ -34,10 +36,21 @@ type prereqDoneMsg struct {
 
 // miConnectedMsg: the Login page's connection to the managed instance.
 type miConnectedMsg struct {
-	gen  int
-	cfg  sqlops.ConnConfig
-	conn *sqlops.Conn
-	err  error
+	gen     int
+	cfg     sqlops.ConnConfig
+	conn    *sqlops.Conn
+	err     error
+	method  azureops.AuthMethod    // Entra method ("" = SQL login)
+	cred    azcore.TokenCredential // the Entra credential used (built or reused), for the Azure checks
+	credKey string
+}
+
+// azureCheckedMsg: the Azure checks (azureops.Checker) finished.
+type azureCheckedMsg struct {
+	gen     int
+	info    steps.AzureInfo
+	cred    azcore.TokenCredential // a Resource Manager credential built for the check, or nil
+	credKey string
 }
 
 // miDiscoveredMsg: steps.DiscoverMI finished.
@@ -79,6 +92,86 @@ func connectCmd(ctx context.Context, cfg sqlops.ConnConfig, mk func(*sqlops.Conn
 			c, err = nil, ctx.Err()
 		}
 		return mk(c, err)
+	}
+}
+
+// entraLogin is how the managed instance login signs in to Entra ID.
+type entraLogin struct {
+	method  azureops.AuthMethod
+	cloud   azureops.Cloud
+	opts    azureops.CredentialOptions
+	cred    azcore.TokenCredential // reused credential, or nil: built here
+	key     string
+	newCred credFactory
+}
+
+// entraConnectCmd builds the Entra credential (it does not contact Entra yet) and
+// connects with an access token for Azure SQL: the sign-in (and a device code prompt)
+// happens when the login asks for the token.
+func entraConnectCmd(ctx context.Context, cfg sqlops.ConnConfig, e entraLogin, gen int) tea.Cmd {
+	return func() tea.Msg {
+		msg := miConnectedMsg{gen: gen, cfg: cfg, method: e.method, credKey: e.key}
+		cred := e.cred
+		if cred == nil {
+			var err error
+			if cred, err = e.newCred(e.method, e.cloud, e.opts); err != nil {
+				msg.err = fmt.Errorf("Entra ID sign-in (%s): %w", methodName(e.method), err)
+				return msg
+			}
+		}
+		msg.cred = cred
+		msg.cfg.User, msg.cfg.Password = "", ""
+		msg.cfg.Token = azureops.SQLTokenProvider(cred, e.cloud)
+		c, err := sqlops.Open(ctx, msg.cfg)
+		if err == nil && ctx.Err() != nil {
+			c.Close()
+			c, err = nil, ctx.Err()
+		}
+		msg.conn, msg.err = c, err
+		return msg
+	}
+}
+
+// azureCheck is one run of the Azure checks.
+type azureCheck struct {
+	cloud    azureops.Cloud
+	signIn   armSignIn
+	ref      *azureops.MIRef
+	subs     []string
+	fqdn, ip string
+}
+
+// azureCheckCmd runs the Azure checks: the cloud and its allowlist always; with a
+// Resource Manager credential the permissions and the NSG. It never fails: problems
+// are findings.
+func azureCheckCmd(ctx context.Context, a azureCheck, gen int) tea.Cmd {
+	return func() tea.Msg {
+		msg := azureCheckedMsg{gen: gen}
+		cred := a.signIn.cred
+		var buildErr error
+		if cred == nil && a.signIn.build != nil {
+			if cred, buildErr = a.signIn.build(); buildErr == nil {
+				msg.cred, msg.credKey = cred, a.signIn.key
+			}
+		}
+		msg.info = azureops.Checker(a.cloud, cred, a.ref, a.subs)(ctx, a.fqdn, a.ip)
+		if buildErr != nil {
+			msg.info.Findings = append(msg.info.Findings, signInFinding(buildErr))
+		}
+		return msg
+	}
+}
+
+// waitPromptCmd returns the next device code prompt of any credential the wizard built;
+// it is re-armed after every prompt and ends (nil) with the wizard's context.
+func waitPromptCmd(ctx context.Context, ch <-chan deviceCodeMsg) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case d := <-ch:
+			return d
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 )
 
@@ -34,17 +35,20 @@ type connStep struct {
 	err       error  // last connection / validation error, shown inline
 	gen       int    // generation of the running validation; stale replies are dropped
 	used      sqlops.ConnConfig
+	usedAuth  azureops.AuthMethod // Entra method of used ("" = SQL login)
+	notice    string              // shown under the busy line (a device code sign-in)
 	vp        viewport.Model
 	head      string // arranged form and status
 	outcome   string // arranged outcome ("" = none shown)
 }
 
-func newConnStep(base sqlops.ConnConfig, hostHint string) connStep {
-	s := connStep{form: newConnForm(base, hostHint), base: base, vp: newViewport()}
+func newConnStep(f form, base sqlops.ConnConfig) connStep {
+	s := connStep{form: f, base: base, vp: newViewport()}
 	// Start on the first empty field, so a pre-filled form only needs Enter.
 	first := 0
 	for i := range s.form.fields {
-		if !s.form.fields[i].isChoice() && s.form.fields[i].input.Value() == "" && i != cfCAFile && i != cfPort {
+		fl := &s.form.fields[i]
+		if !fl.hidden && !fl.isChoice() && fl.input.Value() == "" && i != cfCAFile && i != cfPort && i != cfTenant {
 			first = i
 			break
 		}
@@ -73,21 +77,31 @@ func (s *connStep) startValidation(busy string) (sqlops.ConnConfig, bool) {
 
 // failed records a connection or check error and gives the keyboard back to the form.
 func (s *connStep) failed(err error) tea.Cmd {
-	s.busy = ""
-	s.err = err
-	s.reviewing = false
 	field := s.form.focus
 	if errors.Is(err, sqlops.ErrAuth) {
 		field = cfPassword
+		if s.form.fields[cfPassword].hidden {
+			field = cfAuth
+		}
 	} else if errors.Is(err, sqlops.ErrConnect) {
 		field = cfServer
 	}
+	return s.failedAt(err, field)
+}
+
+// failedAt is failed with the field to focus.
+func (s *connStep) failedAt(err error, field int) tea.Cmd {
+	s.busy = ""
+	s.notice = ""
+	s.err = err
+	s.reviewing = false
 	return s.form.focusOn(field)
 }
 
 // succeeded switches to reviewing.
 func (s *connStep) succeeded() {
 	s.busy = ""
+	s.notice = ""
 	s.err = nil
 	s.reviewing = true
 	s.form.blur()
@@ -147,7 +161,7 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 	top.WriteString(wrap(intro, width, "", "", styles.Muted.Render))
 	top.WriteString("\n\n")
 	if s.reviewing {
-		top.WriteString(styles.Pass.Render("✓ ") + "Connected: " + styles.Value.Render(connSummary(s.used)))
+		top.WriteString(styles.Pass.Render("✓ ") + "Connected: " + styles.Value.Render(connSummary(s.used, s.usedAuth)))
 	} else {
 		top.WriteString(s.form.view(width))
 	}
@@ -155,7 +169,10 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 	case s.busy == "" && s.err == nil && !s.reviewing:
 		top.WriteString("\n\n" + styles.Muted.Render("Enter validates: milink connects and checks (nothing is created)."))
 	case s.busy != "":
-		top.WriteString("\n\n" + styles.Spinner.Render("… ") + s.busy)
+		top.WriteString("\n\n" + wrap(s.busy, width, styles.Spinner.Render("… "), "  ", nil))
+		if s.notice != "" {
+			top.WriteString("\n\n" + s.notice)
+		}
 	case s.err != nil:
 		top.WriteString("\n\n" + wrap(s.err.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
 	}
@@ -187,11 +204,14 @@ func newViewport() viewport.Model {
 }
 
 // scrolled renders a viewport and, below it, a hint when there is more to see.
-func scrolled(vp viewport.Model) string {
+func scrolled(vp viewport.Model) string { return scrolledHint(vp, "↑/↓ PgUp/PgDn to scroll") }
+
+// scrolledHint is scrolled with the page's scroll keys in the hint.
+func scrolledHint(vp viewport.Model, keys string) string {
 	hint := ""
 	switch {
 	case !vp.AtBottom():
-		hint = "↓ more below · ↑/↓ PgUp/PgDn to scroll"
+		hint = "↓ more below · " + keys
 	case vp.YOffset() > 0:
 		hint = "↑ more above"
 	}

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 )
 
@@ -19,7 +20,17 @@ type field struct {
 	input   textinput.Model // text fields
 	choices []string        // choice fields (len > 0)
 	choice  int
-	note    string // shown after a choice field's values
+	note    string   // shown after a choice field's values
+	notes   []string // per choice: shown instead of note when not empty
+	hidden  bool     // not shown and skipped by the focus (e.g. User/Password with Entra ID)
+}
+
+// currentNote is the note shown after a choice field.
+func (f *field) currentNote() string {
+	if f.choice < len(f.notes) && f.notes[f.choice] != "" {
+		return f.notes[f.choice]
+	}
+	return f.note
 }
 
 func (f *field) isChoice() bool { return len(f.choices) > 0 }
@@ -60,15 +71,25 @@ func newChoiceField(label string, choices []string, selected, note string) field
 type form struct {
 	fields  []field
 	focus   int
-	focused bool // false: no field has the keyboard (the page shows something else)
+	focused bool        // false: no field has the keyboard (the page shows something else)
+	refresh func(*form) // called after a value changed (shows or hides dependent fields)
 }
 
 const labelWidth = 26
 
-// focusOn gives field i the keyboard.
-func (f *form) focusOn(i int) tea.Cmd {
+// focusOn gives field i the keyboard (or the next visible field when i is hidden).
+func (f *form) focusOn(i int) tea.Cmd { return f.focusFrom(i, 1) }
+
+// focusFrom gives the keyboard to field i, or to the first visible field from i in
+// direction dir (+1 or -1).
+func (f *form) focusFrom(i, dir int) tea.Cmd {
+	n := len(f.fields)
 	f.focused = true
-	f.focus = (i + len(f.fields)) % len(f.fields)
+	i = (i%n + n) % n
+	for k := 0; k < n && f.fields[i].hidden; k++ {
+		i = ((i+dir)%n + n) % n
+	}
+	f.focus = i
 	var cmd tea.Cmd
 	for k := range f.fields {
 		if f.fields[k].isChoice() {
@@ -103,15 +124,18 @@ func (f *form) update(msg tea.Msg, keys keyMap) (cmd tea.Cmd, changed bool) {
 	if isKey {
 		switch {
 		case key.Matches(km, keys.NextField):
-			return f.focusOn(f.focus + 1), false
+			return f.focusFrom(f.focus+1, 1), false
 		case key.Matches(km, keys.PrevField):
-			return f.focusOn(f.focus - 1), false
+			return f.focusFrom(f.focus-1, -1), false
 		case cur.isChoice() && key.Matches(km, keys.Change):
 			n := len(cur.choices)
 			if km.String() == "left" {
 				cur.choice = (cur.choice + n - 1) % n
 			} else {
 				cur.choice = (cur.choice + 1) % n
+			}
+			if n > 1 {
+				f.changed()
 			}
 			return nil, n > 1
 		}
@@ -121,7 +145,18 @@ func (f *form) update(msg tea.Msg, keys keyMap) (cmd tea.Cmd, changed bool) {
 	}
 	before := cur.input.Value()
 	cur.input, cmd = cur.input.Update(msg)
-	return cmd, cur.input.Value() != before
+	if cur.input.Value() != before {
+		f.changed()
+		return cmd, true
+	}
+	return cmd, false
+}
+
+// changed runs the refresh hook after an edit.
+func (f *form) changed() {
+	if f.refresh != nil {
+		f.refresh(f)
+	}
 }
 
 // setWidth sizes the text inputs for a body of the given width.
@@ -134,11 +169,14 @@ func (f *form) setWidth(width int) {
 	}
 }
 
-// view renders one line per field.
+// view renders one line per visible field.
 func (f *form) view(width int) string {
-	var b strings.Builder
+	var lines []string
 	for k := range f.fields {
 		fl := &f.fields[k]
+		if fl.hidden {
+			continue
+		}
 		active := f.focused && k == f.focus
 		marker, label := "  ", styles.Label.Render(padRight(fl.label, labelWidth))
 		if active {
@@ -147,28 +185,35 @@ func (f *form) view(width int) string {
 		}
 		var value string
 		if fl.isChoice() {
-			var parts []string
-			for i, c := range fl.choices {
-				if i == fl.choice {
-					parts = append(parts, styles.ChoiceOn.Render("["+c+"]"))
-				} else {
-					parts = append(parts, styles.Choice.Render(" "+c+" "))
-				}
-			}
-			value = strings.Join(parts, " ")
-			if fl.note != "" {
-				value += "  " + styles.Muted.Render(fl.note)
-			}
+			value = fl.choiceView(width - 2 - labelWidth)
 		} else {
 			value = fl.input.View()
 		}
-		line := marker + label + value
-		b.WriteString(ansi.Truncate(line, width, "…"))
-		if k < len(f.fields)-1 {
-			b.WriteByte('\n')
+		lines = append(lines, ansi.Truncate(marker+label+value, width, "…"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// choiceView renders a choice field's values in avail cells: every value with the
+// chosen one in [brackets], or, when they do not fit, only the chosen one with its
+// neighbours hinted ("‹ [Entra device code] ›").
+func (fl *field) choiceView(avail int) string {
+	var parts []string
+	for i, c := range fl.choices {
+		if i == fl.choice {
+			parts = append(parts, styles.ChoiceOn.Render("["+c+"]"))
+		} else {
+			parts = append(parts, styles.Choice.Render(" "+c+" "))
 		}
 	}
-	return b.String()
+	value := strings.Join(parts, " ")
+	if ansi.StringWidth(value) > avail {
+		value = styles.Muted.Render("‹ ") + styles.ChoiceOn.Render("["+fl.choices[fl.choice]+"]") + styles.Muted.Render(" ›")
+	}
+	if note := fl.currentNote(); note != "" {
+		value += "  " + styles.Muted.Render(note)
+	}
+	return value
 }
 
 func padRight(s string, w int) string {
@@ -178,32 +223,60 @@ func padRight(s string, w int) string {
 	return s
 }
 
-// Connection form fields, in order.
+// Connection form fields, in order. Cloud and Tenant ID exist on both forms but are
+// shown only on the managed instance's.
 const (
 	cfServer = iota
 	cfPort
 	cfAuth
 	cfUser
 	cfPassword
+	cfCloud
+	cfTenant
 	cfEncrypt
 	cfTrust
 	cfCAFile
 )
 
-// Authentication methods offered by the connection form.
-//
-// ENTRA SEAM: only SQL authentication exists today. Microsoft Entra ID will be added as
-// a second choice here (e.g. "Entra ID (az login)", "Entra ID (device code)"); its
-// connection then sets sqlops.ConnConfig.Token from package azureops instead of
-// User/Password, and the User/Password fields are hidden for it (see connConfig).
+// Authentication methods offered by the connection form: SQL login, and for the
+// managed instance the Microsoft Entra ID methods of entraChoices (azure.go). With an
+// Entra method the User/Password fields are hidden and the connection sets
+// sqlops.ConnConfig.Token from package azureops instead (see connConfig and
+// loginModel.validate).
 const authSQL = "SQL login"
-
-var authChoices = []string{authSQL}
 
 var encryptChoices = []string{sqlops.EncryptTrue, sqlops.EncryptStrict, sqlops.EncryptFalse, sqlops.EncryptDisable}
 
-// newConnForm builds the connection form of one instance, pre-filled from c.
-func newConnForm(c sqlops.ConnConfig, hostHint string) form {
+// entraForm enables the Entra ID choices on a connection form (the managed instance's).
+type entraForm struct {
+	method       azureops.AuthMethod // pre-selected; "" = SQL login
+	cloud        string
+	tenant       string
+	tenantAlways bool // show the tenant with SQL login too (the Azure checks sign in)
+}
+
+// authChoicesFor returns the authentication choices and their notes (long: the
+// accessible mode's explanations).
+func authChoicesFor(entra, long bool) ([]string, []string) {
+	if !entra {
+		return []string{authSQL}, nil
+	}
+	choices, notes := []string{authSQL}, []string{"user and password"}
+	for _, c := range entraChoices {
+		choices = append(choices, c.label)
+		if long {
+			notes = append(notes, c.help)
+		} else {
+			notes = append(notes, c.note)
+		}
+	}
+	return choices, notes
+}
+
+// newConnForm builds the connection form of one instance, pre-filled from c; entra
+// (nil for SQL Server) adds the Entra ID authentication methods, the cloud and the
+// tenant.
+func newConnForm(c sqlops.ConnConfig, hostHint string, entra *entraForm) form {
 	port := ""
 	if c.Port != 0 {
 		port = strconv.Itoa(c.Port)
@@ -216,16 +289,50 @@ func newConnForm(c sqlops.ConnConfig, hostHint string) form {
 	if c.TrustServerCertificate {
 		trust = "yes"
 	}
-	return form{fields: []field{
+	var e entraForm
+	if entra != nil {
+		e = *entra
+	}
+	choices, notes := authChoicesFor(entra != nil, false)
+	auth := newChoiceField("Authentication", choices, authLabel(e.method), "")
+	auth.notes = notes
+	f := form{fields: []field{
 		newTextField("Server", c.Host, hostHint, false),
 		newTextField("Port", port, "1433", false),
-		newChoiceField("Authentication", authChoices, authSQL, "(Entra ID: not yet)"),
+		auth,
 		newTextField("User", c.User, "login name", false),
 		newTextField("Password", c.Password, "", true),
+		newChoiceField("Cloud", azureops.CloudNames(), orDefault(e.cloud, azureops.AzureCloud), ""),
+		newTextField("Tenant ID", e.tenant, "optional: GUID or contoso.onmicrosoft.com", false),
 		newChoiceField("Encrypt", encryptChoices, enc, ""),
 		newChoiceField("Trust server certificate", []string{"no", "yes"}, trust, ""),
 		newTextField("CA file (PEM)", c.CACertFile, "system trust store", false),
 	}}
+	if entra == nil {
+		f.fields[cfCloud].hidden, f.fields[cfTenant].hidden = true, true
+		return f
+	}
+	f.refresh = func(f *form) {
+		isEntra := authMethodOf(f.fields[cfAuth].value()) != ""
+		f.fields[cfUser].hidden, f.fields[cfPassword].hidden = isEntra, isEntra
+		f.fields[cfTenant].hidden = !isEntra && !e.tenantAlways
+	}
+	f.refresh(&f)
+	return f
+}
+
+// authMethod returns the form's Entra method, or "" for SQL login.
+func (f *form) authMethod() azureops.AuthMethod { return authMethodOf(f.fields[cfAuth].value()) }
+
+// cloud returns the form's Azure cloud.
+func (f *form) cloud() azureops.Cloud { return lookupCloud(f.fields[cfCloud].value()) }
+
+// tenant returns the tenant ID typed on the form ("" when the field is hidden).
+func (f *form) tenant() string {
+	if f.fields[cfTenant].hidden {
+		return ""
+	}
+	return f.fields[cfTenant].value()
 }
 
 // connConfig reads the form into a copy of base and validates it (no I/O).
@@ -240,17 +347,26 @@ func connConfig(f *form, base sqlops.ConnConfig) (sqlops.ConnConfig, error) {
 		}
 		c.Port = n
 	}
-	switch f.fields[cfAuth].value() {
-	case authSQL:
+	if m := f.authMethod(); m == "" {
 		c.Token = nil
 		c.User = f.fields[cfUser].value()
 		c.Password = f.fields[cfPassword].input.Value() // passwords are not trimmed
+	} else {
+		// Entra ID: no user or password; the connect command sets the real token provider.
+		c.Token = pendingToken
+		c.User, c.Password = "", ""
+		if m == azureops.DeviceCode && c.LoginTimeout < deviceCodeLoginTimeout {
+			c.LoginTimeout = deviceCodeLoginTimeout // a person signs in on another device
+		}
 	}
 	c.Encrypt = f.fields[cfEncrypt].value()
 	c.TrustServerCertificate = f.fields[cfTrust].value() == "yes"
 	c.CACertFile = f.fields[cfCAFile].value()
 	if err := c.Validate(); err != nil {
 		return c, err
+	}
+	if err := azureops.ValidateTenantID(f.tenant()); err != nil {
+		return c, fmt.Errorf("tenant ID: %w", err)
 	}
 	return c, nil
 }
@@ -259,6 +375,8 @@ func connConfig(f *form, base sqlops.ConnConfig) (sqlops.ConnConfig, error) {
 func invalidField(err error) int {
 	s := err.Error()
 	switch {
+	case strings.HasPrefix(s, "tenant ID:"):
+		return cfTenant
 	case strings.Contains(s, "host"):
 		return cfServer
 	case strings.Contains(s, "port"):
@@ -271,9 +389,14 @@ func invalidField(err error) int {
 	return -1
 }
 
-// connSummary is the one-line description of a connection (never the password).
-func connSummary(c sqlops.ConnConfig) string {
-	s := fmt.Sprintf("%s as %s · encrypt %s", c.Address(), c.User, orDefault(c.Encrypt, sqlops.EncryptTrue))
+// connSummary is the one-line description of a connection (never the password or
+// token); method is the Entra method of a token login.
+func connSummary(c sqlops.ConnConfig, method azureops.AuthMethod) string {
+	who := "as " + c.User
+	if c.Token != nil {
+		who = "with Entra ID (" + methodName(method) + ")"
+	}
+	s := fmt.Sprintf("%s %s · encrypt %s", c.Address(), who, orDefault(c.Encrypt, sqlops.EncryptTrue))
 	if c.TrustServerCertificate {
 		s += " · certificate not verified"
 	}

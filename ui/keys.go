@@ -17,6 +17,7 @@ type keyMap struct {
 	Rerun     key.Binding // r: run the checks again
 	Edit      key.Binding // tab / e: edit the connection form again
 	Scroll    key.Binding // up / down / pgup / pgdown: scroll the findings
+	Page      key.Binding // pgup / pgdown: scroll a page whose ↑/↓ move between fields
 	Start     key.Binding // enter on Summary: start the test
 	Save      key.Binding // s on Results: save the report
 	Paste     key.Binding // p on Results: paste the output of the command run by hand
@@ -37,6 +38,7 @@ func newKeyMap() keyMap {
 		Rerun:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
 		Edit:      key.NewBinding(key.WithKeys("tab", "e"), key.WithHelp("tab", "edit")),
 		Scroll:    key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown", "home", "end"), key.WithHelp("↑/↓", "scroll")),
+		Page:      key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "scroll")),
 		Start:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish: start the test")),
 		Save:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save report")),
 		Paste:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "paste the command's output")),

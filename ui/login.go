@@ -2,12 +2,15 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
@@ -16,26 +19,72 @@ import (
 // "Validate" (Enter) milink connects and discovers the instance's FQDN, current node
 // and HADR port (steps.DiscoverMI).
 //
-// Authentication offers "SQL login" only; the Entra ID seam is in form.go (authChoices).
+// Authentication is a SQL login or a Microsoft Entra ID method (device code, Azure CLI,
+// service principal, managed identity, default chain); with Entra the credential is
+// built and the token fetched inside the connect command, and a device code prompt is
+// shown on the page while milink waits for the sign-in. The Cloud choice also selects
+// the allowlist and the Azure checks of the Network Options page.
 type loginModel struct {
 	connStep
-	mi *steps.ManagedInstance
+	mi      *steps.ManagedInstance
+	az      azureSetup
+	prompt  func(ctx context.Context, message, userCode, url string) error // every credential's DeviceCodePrompt
+	cred    azcore.TokenCredential                                         // Entra credential of the last Entra validation (reused while its key is the same)
+	credKey string
+	devCode *deviceCodeMsg     // device code to show while signing in
+	cancel  context.CancelFunc // cancels the running validation
 }
 
-func newLoginModel(cfg steps.Config) loginModel {
-	return loginModel{connStep: newConnStep(cfg.MI, "<name>.<dns-zone>.database.windows.net")}
+func newLoginModel(cfg steps.Config, az azureSetup, prompt func(ctx context.Context, message, userCode, url string) error) loginModel {
+	ef := &entraForm{method: az.miMethod, cloud: az.cloud, tenant: az.tenant, tenantAlways: az.armSignsIn()}
+	return loginModel{
+		connStep: newConnStep(newConnForm(cfg.MI, "<name>.<dns-zone>.database.windows.net", ef), cfg.MI),
+		az:       az, prompt: prompt,
+	}
 }
 
 func (p *loginModel) validate(ctx context.Context) tea.Cmd {
-	cfg, ok := p.startValidation("Connecting to the managed instance " + p.formAddress() + " …")
+	method := p.form.authMethod()
+	busy := "Connecting to the managed instance " + p.formAddress() + " …"
+	if method != "" {
+		busy = "Signing in to Entra ID (" + methodName(method) + ") and connecting to the managed instance " + p.formAddress() + " …"
+	}
+	cfg, ok := p.startValidation(busy)
 	if !ok {
 		return nil
 	}
 	p.mi = nil
+	p.devCode = nil
+	if p.cancel != nil {
+		p.cancel()
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	p.cancel = cancel
 	gen := p.gen
-	return connectCmd(ctx, cfg, func(c *sqlops.Conn, err error) tea.Msg {
-		return miConnectedMsg{gen: gen, cfg: cfg, conn: c, err: err}
-	})
+	if method == "" {
+		return connectCmd(cctx, cfg, func(c *sqlops.Conn, err error) tea.Msg {
+			return miConnectedMsg{gen: gen, cfg: cfg, conn: c, err: err}
+		})
+	}
+	cloud := p.form.cloud()
+	opts := azureops.CredentialOptions{TenantID: p.form.tenant(), ClientID: p.az.clientID, DeviceCodePrompt: p.prompt}
+	e := entraLogin{method: method, cloud: cloud, opts: opts, key: credKey(method, cloud.Name, opts.TenantID, opts.ClientID), newCred: p.az.newCred}
+	if e.key == p.credKey {
+		e.cred = p.cred // signed in already (or signing in): no second device code
+	}
+	return entraConnectCmd(withPromptTag(cctx, promptTag{purpose: promptLogin, gen: gen}), cfg, e, gen)
+}
+
+// abandon stops a running validation (Esc while connecting or signing in).
+func (p *loginModel) abandon() {
+	if p.busy == "" {
+		return
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.gen++ // the reply of the abandoned validation is dropped
+	p.busy, p.devCode, p.notice = "", nil, ""
 }
 
 func (p *loginModel) formAddress() string {
@@ -43,11 +92,31 @@ func (p *loginModel) formAddress() string {
 	return c.Address()
 }
 
-func (p *loginModel) connected(ctx context.Context, msg miConnectedMsg) tea.Cmd {
-	if msg.err != nil {
-		return p.failed(msg.err)
+// showDeviceCode displays a device code prompt of the running validation.
+func (p *loginModel) showDeviceCode(msg deviceCodeMsg) {
+	if p.busy == "" || (msg.tag.purpose == promptLogin && msg.tag.gen != p.gen) {
+		return
 	}
-	p.used = msg.cfg
+	p.devCode = &msg
+}
+
+func (p *loginModel) connected(ctx context.Context, msg miConnectedMsg) tea.Cmd {
+	if msg.cred != nil {
+		p.cred, p.credKey = msg.cred, msg.credKey
+	}
+	p.devCode = nil
+	if msg.err != nil {
+		if msg.method == "" {
+			return p.failed(msg.err)
+		}
+		err := explainEntraError(msg.err, p.form.cloud())
+		var ex explainedError
+		if errors.As(err, &ex) {
+			return p.failedAt(err, cfAuth)
+		}
+		return p.failed(err)
+	}
+	p.used, p.usedAuth = msg.cfg, msg.method
 	p.busy = "Discovering the managed instance's FQDN, node and HADR port …"
 	return discoverMICmd(ctx, msg.conn, msg.gen)
 }
@@ -66,10 +135,26 @@ func (p *loginModel) update(ctx context.Context, msg tea.Msg, keys keyMap) (tea.
 	if n == navNext && p.mi == nil {
 		n = navNone
 	}
+	if n == navBack {
+		p.abandon()
+	}
 	return cmd, n
 }
 
+// entraUsed is the Entra method, credential and its key of the validated login (""
+// and nil for a SQL login).
+func (p *loginModel) entraUsed() (azureops.AuthMethod, azcore.TokenCredential, string) {
+	if p.usedAuth == "" || p.used.Token == nil {
+		return "", nil, ""
+	}
+	return p.usedAuth, p.cred, p.credKey
+}
+
 func (p *loginModel) setSize(width, height int) {
+	p.notice = ""
+	if p.busy != "" && p.devCode != nil {
+		p.notice = renderDeviceCode(*p.devCode, width, "milink waits for the sign-in (up to 5 minutes); Esc stops waiting.")
+	}
 	p.arrange(width, height, "Managed instance: milink connects, reads its current HADR parameters (they change after a failover) and checks the login.", p.outcome(width))
 }
 
@@ -84,6 +169,7 @@ func (p *loginModel) outcome(width int) string {
 		{"Current node", m.Params.Node},
 		{"HADR port", strconv.Itoa(m.Params.HadrPort)},
 		{"Version", strings.TrimSpace(m.Server.ProductVersion + " " + m.Server.Edition)},
+		{"Cloud", p.form.cloud().Name},
 	}, width))
 	b.WriteString("\n")
 	b.WriteString(renderFindings(m.Findings, "Windows", width))
@@ -95,7 +181,7 @@ func (p *loginModel) view(width, height int) string { return p.render(width, hei
 func (p *loginModel) help(keys keyMap) bindings {
 	switch {
 	case p.busy != "":
-		return bindings{keys.Back, keys.Quit}
+		return bindings{withHelp(keys.Back, "esc", "stop and go back"), keys.Quit}
 	case p.reviewing:
 		return bindings{keys.Next, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
 	}

@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
@@ -17,6 +21,11 @@ import (
 // parameters (read-only) and the SQL Server address the managed instance probes, plus
 // the probe timeout. The values are validated as they are typed; Next is refused while
 // they are invalid.
+//
+// Below the form the Azure section shows the checks of azureops.Checker (run in a Cmd
+// when the page is entered, and again before Summary when the address changed): the
+// cloud, the permissions and NSG findings, and the allowlist of the cloud chosen on the
+// Login page. A running or failing Azure check never blocks Next.
 type networkModel struct {
 	form         form
 	mi           sqlops.MIParams
@@ -26,7 +35,16 @@ type networkModel struct {
 	err          error  // validation error of the current values
 	warn         string // steps.AddressWarning of the current address
 	tried        bool   // Enter was pressed with invalid values
-	head         string
+	vp           viewport.Model
+
+	cloud    azureops.Cloud      // chosen on the Login page
+	azKey    string              // what the latest Azure check was started for
+	azGen    int                 // generation of the latest Azure check
+	azBusy   bool                // the latest Azure check is running
+	azInfo   *steps.AzureInfo    // outcome of the latest Azure check
+	azMethod azureops.AuthMethod // how the Azure check signs in ("" = not signed in)
+	azCancel context.CancelFunc
+	devCode  *deviceCodeMsg // device code sign-in of the Azure check
 }
 
 const (
@@ -53,15 +71,19 @@ func newNetworkModel(cfg steps.Config) networkModel {
 	}}}
 	n.ipEdited = cfg.SQLServerIP != ""
 	n.form.focusOn(nfIP)
+	n.vp = newViewport()
+	n.cloud = lookupCloud("")
 	return n
 }
 
-// enter refreshes the page from the earlier steps: the discovered parameters and,
-// unless the user typed one, the SQL Server address SQL Server itself reported.
-func (p *networkModel) enter(pre *steps.Prerequisites, mi *steps.ManagedInstance) tea.Cmd {
+// enter refreshes the page from the earlier steps: the discovered parameters, the
+// cloud and, unless the user typed one, the SQL Server address SQL Server itself
+// reported.
+func (p *networkModel) enter(pre *steps.Prerequisites, mi *steps.ManagedInstance, cloud azureops.Cloud) tea.Cmd {
 	if mi != nil {
 		p.mi = mi.Params
 	}
+	p.cloud = cloud
 	if pre != nil && !p.ipEdited {
 		p.defaultIP = pre.LocalIP
 		p.form.fields[nfIP].input.SetValue(pre.LocalIP)
@@ -114,9 +136,48 @@ func (p *networkModel) check() {
 // valid reports whether Next is allowed.
 func (p *networkModel) valid() bool { return p.err == nil }
 
+// beginAzure records a new Azure check for key and returns its generation and context
+// (a check still running for other values is canceled).
+func (p *networkModel) beginAzure(ctx context.Context, key string, method azureops.AuthMethod) (int, context.Context) {
+	if p.azCancel != nil {
+		p.azCancel()
+	}
+	ctx, p.azCancel = context.WithCancel(ctx)
+	p.azKey, p.azMethod = key, method
+	p.azGen++
+	p.azBusy, p.azInfo, p.devCode = true, nil, nil
+	return p.azGen, ctx
+}
+
+// azureDone records the outcome of the latest Azure check.
+func (p *networkModel) azureDone(info steps.AzureInfo) {
+	p.azBusy, p.devCode = false, nil
+	p.azInfo = &info
+}
+
+// azureResult is the outcome of the latest Azure check, or nil while it runs (or when
+// none ran).
+func (p *networkModel) azureResult() *steps.AzureInfo {
+	if p.azBusy {
+		return nil
+	}
+	return p.azInfo
+}
+
+// showDeviceCode displays a device code prompt of the running Azure check.
+func (p *networkModel) showDeviceCode(msg deviceCodeMsg) {
+	if !p.azBusy || (msg.tag.purpose == promptAzure && msg.tag.gen != p.azGen) {
+		return
+	}
+	p.devCode = &msg
+}
+
 func (p *networkModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
 	if km, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
+		case key.Matches(km, keys.Page):
+			scroll(&p.vp, km)
+			return nil, navNone
 		case key.Matches(km, keys.Back):
 			return nil, navBack
 		case key.Matches(km, keys.Next):
@@ -138,7 +199,7 @@ func (p *networkModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
 	return cmd, navNone
 }
 
-func (p *networkModel) setSize(width, _ int) {
+func (p *networkModel) setSize(width, height int) {
 	p.form.setWidth(width)
 	var b strings.Builder
 	b.WriteString(wrap("Give the address the managed instance's network reaches SQL Server on.", width, "", "", styles.Muted.Render))
@@ -171,11 +232,58 @@ func (p *networkModel) setSize(width, _ int) {
 			b.WriteString(wrap(p.warn, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", styles.Warn.Render))
 		}
 	}
-	p.head = b.String()
+	b.WriteString("\n\n")
+	b.WriteString(p.azureSection(width))
+	p.vp.SetWidth(width)
+	p.vp.SetHeight(max(1, height-1))
+	p.vp.SetContent(b.String())
 }
 
-func (p *networkModel) view(width, height int) string { return fitHeight(p.head, width, height) }
+// azureSection shows the Azure checks and the allowlist of the chosen cloud.
+func (p *networkModel) azureSection(width int) string {
+	var b strings.Builder
+	how := "Azure sign-in: none, so your permissions and the NSG rules are not checked."
+	if p.azMethod != "" {
+		how = "Azure sign-in: Entra ID (" + methodName(p.azMethod) + ")."
+	}
+	status := styles.Muted.Render("not checked yet")
+	switch {
+	case p.azBusy:
+		status = styles.Spinner.Render("checking …")
+	case p.azInfo != nil && len(p.azInfo.Findings) > 0:
+		status = countFindings(p.azInfo.Findings)
+	}
+	b.WriteString(ansi.Truncate(styles.Heading.Render("Azure ("+p.cloud.Name+"): ")+status, width, "…"))
+	b.WriteString("\n")
+	b.WriteString(wrap(how, width, "", "", styles.Muted.Render))
+	switch {
+	case p.azBusy:
+		b.WriteString("\n")
+		b.WriteString(wrap("Checking Azure … (cloud, your permissions on the managed instance, its subnet's NSG rules). Enter continues without waiting; the outcome goes into the report.", width, styles.Spinner.Render("… "), "  ", nil))
+		if p.devCode != nil {
+			b.WriteString("\n")
+			b.WriteString(renderDeviceCode(*p.devCode, width, "The Azure checks wait for the sign-in; the network test does not."))
+		}
+	case p.azInfo != nil && len(p.azInfo.Findings) > 0:
+		b.WriteString("\n")
+		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width))
+	}
+	allow := allowlistOf(p.cloud, p.mi.FQDN)
+	if info := p.azureResult(); info != nil && len(info.Allowlist) > 0 {
+		allow = info.Allowlist
+	}
+	b.WriteString("\n\n")
+	b.WriteString(wrap("Add to your allowlist ("+p.cloud.Name+"): proxies and firewalls between SQL Server and Azure must let these through", width, "", "", styles.Heading.Render))
+	b.WriteString("\n")
+	b.WriteString(renderAllowlist(allow, width))
+	return b.String()
+}
+
+func (p *networkModel) view(width, height int) string {
+	return fitHeight(scrolledHint(p.vp, "PgUp/PgDn to scroll"), width, height)
+}
 
 func (p *networkModel) help(keys keyMap) bindings {
+	// PgUp/PgDn are named by the hint under the page when there is more to see.
 	return bindings{withHelp(keys.Next, "enter", "next: summary"), keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

@@ -379,11 +379,20 @@ func TestLoginShowsDiscovery(t *testing.T) {
 	}
 }
 
-func TestLoginAuthenticationSeam(t *testing.T) {
+func TestLoginAuthenticationChoices(t *testing.T) {
 	m := newTestModel(t, testConfig(), 100, 30)
 	f := m.login.form.fields[cfAuth]
-	if !f.isChoice() || len(f.choices) != 1 || f.choices[0] != "SQL login" {
-		t.Fatalf("authentication choices = %v", f.choices)
+	want := []string{"SQL login", "Entra device code", "Entra Azure CLI", "Entra service principal", "Entra managed identity", "Entra default chain"}
+	if !f.isChoice() || strings.Join(f.choices, "|") != strings.Join(want, "|") || f.value() != "SQL login" {
+		t.Fatalf("managed instance authentication choices = %v (selected %q)", f.choices, f.value())
+	}
+	if c := m.login.form.fields[cfCloud]; c.hidden || strings.Join(c.choices, "|") != "AzureCloud|AzureUSGovernment|AzureChinaCloud" || c.value() != "AzureCloud" {
+		t.Errorf("cloud field: hidden %v, choices %v, value %q", c.hidden, c.choices, c.value())
+	}
+	// SQL Server: SQL login only, no cloud or tenant.
+	p := m.prereq.form
+	if a := p.fields[cfAuth]; len(a.choices) != 1 || a.choices[0] != "SQL login" || !p.fields[cfCloud].hidden || !p.fields[cfTenant].hidden {
+		t.Errorf("SQL Server form: auth %v, cloud hidden %v, tenant hidden %v", a.choices, p.fields[cfCloud].hidden, p.fields[cfTenant].hidden)
 	}
 }
 

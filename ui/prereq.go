@@ -21,7 +21,7 @@ type prereqModel struct {
 }
 
 func newPrereqModel(cfg steps.Config) prereqModel {
-	return prereqModel{connStep: newConnStep(cfg.SQLServer, "sqlprod01.contoso.local or 10.1.0.4"), databases: cfg.Databases}
+	return prereqModel{connStep: newConnStep(newConnForm(cfg.SQLServer, "sqlprod01.contoso.local or 10.1.0.4", nil), cfg.SQLServer), databases: cfg.Databases}
 }
 
 // validate starts connecting to SQL Server; the check follows in prereqDoneMsg.

@@ -36,6 +36,7 @@ type resultsModel struct {
 	head       string
 	pasting    bool   // waiting for the pasted output of the manual probe command
 	pasteErr   string // why the last paste could not be read
+	azureWait  bool   // the Azure checks still run; their outcome is added to the report when they end
 }
 
 type dirProgress struct {
@@ -375,6 +376,13 @@ func (p *resultsModel) resultsContent(width int) string {
 				b.WriteString("\n" + wrap(f.Server+": "+f.Title, width, badge(f.Severity)+"  ", "      ", nil))
 			}
 		}
+	}
+	if p.azureWait {
+		b.WriteString("\n\n" + wrap("Azure checks are still running; their findings and the allowlist are added to the report when they end.", width, styles.Spinner.Render("… "), "  ", styles.Muted.Render))
+	}
+	if len(rep.Allowlist) > 0 {
+		b.WriteString("\n\n" + wrap("Add to your allowlist ("+rep.Cloud+"): proxies and firewalls between SQL Server and Azure must let these through", width, "", "", styles.Heading.Render))
+		b.WriteString("\n" + renderAllowlist(rep.Allowlist, width))
 	}
 	for _, w := range rep.Warnings {
 		b.WriteString("\n\n" + wrap(w, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", nil))

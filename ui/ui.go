@@ -16,8 +16,10 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
@@ -33,6 +35,7 @@ type Options struct {
 	Logger     *slog.Logger // never log passwords
 	Banner     string       // e.g. "DEMO · simulated instances · scenario default" shown in the header
 	Prober     steps.Prober // probes run from this machine (SQL Server on Linux); nil: real TCP connects
+	Azure      AzureOptions // cloud, Entra ID sign-in of the managed instance login and of the Azure checks (see AzureOptions)
 }
 
 // The smallest terminal the wizard draws in.
@@ -85,6 +88,13 @@ type Model struct {
 	report          *steps.Report
 	runStart        time.Time
 
+	az           azureSetup                                                     // Options.Azure, parsed
+	prompts      chan deviceCodeMsg                                             // device code prompts of every credential
+	promptFn     func(ctx context.Context, message, userCode, url string) error // the DeviceCodePrompt of every credential
+	armCred      azcore.TokenCredential                                         // credential built for the Azure checks (AzureAuth differs from the login)
+	armKey       string
+	azurePending bool // the report waits for the running Azure check
+
 	confirmQuit bool // the "Quit?" prompt is shown
 	quitting    bool // quit confirmed while the test runs: waiting for cleanup
 	quit        bool // tea.Quit has been returned
@@ -103,16 +113,23 @@ func NewModel(ctx context.Context, o Options) *Model {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mctx, cancel := context.WithCancel(ctx)
+	az, azErr := parseAzureOptions(o.Azure)
+	prompts := make(chan deviceCodeMsg, promptBuffer)
 	m := &Model{
 		ctx: mctx, cancel: cancel, opts: o, cfg: cfg, log: log,
 		keys: newKeyMap(), help: newHelp(),
 		intro:    newIntroModel(),
 		prereq:   newPrereqModel(cfg),
-		login:    newLoginModel(cfg),
 		network:  newNetworkModel(cfg),
 		summary:  newSummaryModel(),
 		results:  newResultsModel(),
 		exitCode: steps.ExitInterrupted,
+		az:       az, prompts: prompts, promptFn: newPromptFunc(prompts),
+	}
+	m.login = newLoginModel(cfg, az, m.promptFn)
+	if azErr != nil {
+		log.Warn("Azure options", "error", azErr.Error())
+		m.login.err = azErr
 	}
 	m.login.form.blur()
 	m.network.form.blur()
@@ -129,8 +146,8 @@ func (m *Model) Report() *steps.Report { return m.report }
 // Init implements tea.Model.
 func (m *Model) Init() tea.Cmd {
 	m.log.Info("wizard ui started", "page", m.page.String(), "run_id", m.cfg.RunID,
-		"sql_server", m.cfg.SQLServer.Address(), "managed_instance", m.cfg.MI.Address())
-	return waitCtxCmd(m.ctx)
+		"sql_server", m.cfg.SQLServer.Address(), "managed_instance", m.cfg.MI.Address(), "cloud", m.az.cloud, "mi_auth", authLabel(m.az.miMethod))
+	return tea.Batch(waitCtxCmd(m.ctx), waitPromptCmd(m.ctx, m.prompts))
 }
 
 // Update implements tea.Model.
@@ -182,10 +199,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return closeCmd(msg.conn)
 		}
 		if msg.err != nil {
-			m.log.Warn("managed instance connection failed", "address", msg.cfg.Address(), "user", msg.cfg.User, "error", msg.err.Error())
+			m.log.Warn("managed instance connection failed", "address", msg.cfg.Address(), "auth", authLabel(msg.method), "user", msg.cfg.User, "error", msg.err.Error())
 			return m.login.connected(m.ctx, msg)
 		}
-		m.log.Info("connected to the managed instance", "address", msg.cfg.Address(), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
+		m.log.Info("connected to the managed instance", "address", msg.cfg.Address(), "auth", authLabel(msg.method), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
 		old := m.miConn
 		m.miConn = msg.conn
 		return tea.Batch(closeCmd(old), m.login.connected(m.ctx, msg))
@@ -200,6 +217,39 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.log.Info("managed instance discovered", "fqdn", msg.mi.Params.FQDN, "node", msg.mi.Params.Node, "hadr_port", msg.mi.Params.HadrPort)
 		}
 		return m.login.discovered(msg)
+
+	case deviceCodeMsg:
+		// The code is short-lived and useless without the user's own sign-in; it is
+		// not logged all the same.
+		m.log.Info("Entra device code sign-in requested", "url", msg.url, "for", msg.tag.purpose.String())
+		switch msg.tag.purpose {
+		case promptLogin:
+			m.login.showDeviceCode(msg)
+		case promptAzure:
+			m.network.showDeviceCode(msg)
+		default:
+			m.login.showDeviceCode(msg)
+			m.network.showDeviceCode(msg)
+		}
+		return waitPromptCmd(m.ctx, m.prompts)
+
+	case azureCheckedMsg:
+		if msg.cred != nil {
+			m.armCred, m.armKey = msg.cred, msg.credKey
+		}
+		if msg.gen != m.network.azGen {
+			return nil
+		}
+		m.log.Info("Azure checked", "cloud", msg.info.Cloud, "findings", len(msg.info.Findings), "worst", string(steps.Worst(msg.info.Findings)))
+		m.network.azureDone(msg.info)
+		if m.report != nil && m.azurePending {
+			m.azurePending, m.results.azureWait = false, false
+			m.report.SetAzure(msg.info)
+			if m.results.finished {
+				m.exitCode = m.report.ExitCode
+			}
+		}
+		return nil
 
 	case planBuiltMsg:
 		if msg.err != nil {
@@ -342,7 +392,7 @@ func (m *Model) goTo(p page) tea.Cmd {
 			return m.login.form.focusOn(m.login.form.focus)
 		}
 	case pageNetwork:
-		return m.network.enter(m.prereq.pre, m.login.mi)
+		return tea.Batch(m.network.enter(m.prereq.pre, m.login.mi, m.login.form.cloud()), m.startAzureCheck())
 	case pageSummary:
 		opts, err := m.network.options()
 		gen := m.summary.begin()
@@ -350,7 +400,9 @@ func (m *Model) goTo(p page) tea.Cmd {
 			m.summary.built(planBuiltMsg{gen: gen, err: err})
 			return nil
 		}
-		return buildPlanCmd(m.ctx, m.sqlConn, m.miConn, m.prereq.pre, m.login.mi, opts, m.cfg.RunID, gen)
+		// The SQL Server address may have changed: the Azure checks run again (in the
+		// background) for the NSG rules of the new one.
+		return tea.Batch(buildPlanCmd(m.ctx, m.sqlConn, m.miConn, m.prereq.pre, m.login.mi, opts, m.cfg.RunID, gen), m.startAzureCheck())
 	case pageResults:
 		return m.startRun()
 	}
@@ -366,6 +418,12 @@ func (m *Model) startRun() tea.Cmd {
 	rep := steps.NewReport(cfg)
 	rep.SetPrerequisites(m.prereq.pre)
 	rep.SetManagedInstance(m.login.mi)
+	m.azurePending = false
+	if info := m.network.azureResult(); info != nil {
+		rep.SetAzure(*info)
+	} else if m.network.azBusy {
+		m.azurePending = true // added when the check ends; the test does not wait for it
+	}
 	rep.SetPlan(plan)
 	m.report = rep
 
@@ -377,7 +435,62 @@ func (m *Model) startRun() tea.Cmd {
 	m.runStart = time.Now()
 	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP)
 	spin := m.results.start(m.runStart, rep, m.prereq.pre.Platform())
+	m.results.azureWait = m.azurePending
 	return tea.Batch(startRunCmd(runCtx, r, h), waitRunCmd(h), spin)
+}
+
+// startAzureCheck starts the Azure checks (azureops.Checker, in a Cmd) for the
+// discovered managed instance, the current SQL Server address, the cloud chosen on the
+// Login page and the Azure sign-in, unless they already ran or run for exactly these
+// values, or the address is invalid.
+func (m *Model) startAzureCheck() tea.Cmd {
+	if m.login.mi == nil {
+		return nil
+	}
+	o, err := m.network.options()
+	if err != nil {
+		return nil
+	}
+	cloud := m.login.form.cloud()
+	si := m.armSignIn(cloud)
+	fqdn := m.login.mi.Params.FQDN
+	key := strings.Join([]string{fqdn, o.SQLServerIP, cloud.Name, si.key}, "\x00")
+	if key == m.network.azKey {
+		return nil
+	}
+	gen, ctx := m.network.beginAzure(m.ctx, key, si.method)
+	m.log.Info("Azure check started", "cloud", cloud.Name, "fqdn", fqdn, "sql_server_ip", o.SQLServerIP, "signed_in", si.method != "")
+	a := azureCheck{cloud: cloud, signIn: si, ref: m.az.ref, subs: m.az.subs, fqdn: fqdn, ip: o.SQLServerIP}
+	return azureCheckCmd(withPromptTag(ctx, promptTag{purpose: promptAzure, gen: gen}), a, gen)
+}
+
+// armSignIn decides how the Azure checks sign in to Resource Manager: with the managed
+// instance login's Entra credential when AzureAuth is empty (or names the same
+// method); with a credential of their own when AzureAuth names another method; not at
+// all for "none" or a SQL login (the checker then still checks the cloud and returns
+// the allowlist).
+func (m *Model) armSignIn(cloud azureops.Cloud) armSignIn {
+	miMethod, miCred, miKey := m.login.entraUsed()
+	switch m.az.armAuth {
+	case armNone:
+		return armSignIn{}
+	case armFollow:
+		if miMethod == "" || miCred == nil {
+			return armSignIn{}
+		}
+		return armSignIn{cred: miCred, key: miKey, method: miMethod}
+	}
+	method, tenant, clientID := m.az.armMethod, m.login.form.tenant(), m.az.clientID
+	key := credKey(method, cloud.Name, tenant, clientID)
+	switch {
+	case miCred != nil && key == miKey:
+		return armSignIn{cred: miCred, key: key, method: method}
+	case m.armCred != nil && key == m.armKey:
+		return armSignIn{cred: m.armCred, key: key, method: method}
+	}
+	newCred := m.az.newCred
+	opts := azureops.CredentialOptions{TenantID: tenant, ClientID: clientID, DeviceCodePrompt: m.promptFn}
+	return armSignIn{key: key, method: method, build: func() (azcore.TokenCredential, error) { return newCred(method, cloud, opts) }}
 }
 
 // runDone records the runner's results; after a confirmed quit it quits with 130.
