@@ -100,7 +100,15 @@ func (a *app) rootCmd() *cobra.Command {
 				return err
 			}
 			cfg := steps.Config{SQLServer: wiz.sql.config(a.getenv("MILINK_SQL_PASSWORD")), MI: wiz.mi.config(a.getenv("MILINK_MI_PASSWORD")),
-				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout}
+				SQLServerIP: wiz.sqlIP, ProbeTimeout: wiz.probeTimeout, JobTimeout: wiz.jobTimeout, ProbeFrom: wiz.probeFrom, SSH: wiz.ssh}
+			if err := (steps.NetworkOptions{ProbeFrom: cfg.ProbeFrom}).Validate(); err != nil && strings.Contains(err.Error(), "probe from") {
+				return usageError{err}
+			}
+			if cfg.SSH.Host != "" {
+				if err := cfg.SSH.Prober(cfg.SQLServer.Host).Validate(); err != nil {
+					return usageError{fmt.Errorf("--ssh: %w", err)}
+				}
+			}
 			azo := ui.AzureOptions{Cloud: az.cloud, MIAuth: az.miAuth, AzureAuth: az.azureAuth, TenantID: az.tenantID,
 				ClientID: az.clientID, Subscriptions: az.subscriptions, MIResourceID: az.miID}
 			if err := azo.Validate(); err != nil {
@@ -123,6 +131,8 @@ type wizardFlags struct {
 	configPath               string
 	probeTimeout, jobTimeout time.Duration
 	accessible               bool
+	probeFrom                string
+	ssh                      steps.SSHConfig
 }
 
 func (w *wizardFlags) register(fs *pflag.FlagSet) {
@@ -133,6 +143,8 @@ func (w *wizardFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&w.sqlIP, "sql-ip", "", "SQL Server address the managed instance probes (default: discovered)")
 	fs.DurationVar(&w.probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&w.jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
+	fs.StringVar(&w.probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto, agent, local, ssh or manual")
+	registerSSH(fs, &w.ssh)
 	fs.BoolVar(&w.accessible, "accessible", false, "plain prompts and progress lines instead of the full-screen wizard (also when TERM=dumb)")
 	fs.StringVar(&w.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
 	fs.StringVar(&w.configPath, "config", "", "JSON file with flag values (no passwords)")

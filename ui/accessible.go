@@ -309,7 +309,13 @@ func (a *accessible) run() (int, *steps.Report, error) {
 		a.log.Info("event", "kind", string(ev.Kind), "direction", string(ev.Direction), "message", ev.Message)
 		a.printf("  %s  %s\n", ev.Time.Format("15:04:05"), eventText(ev))
 	}
-	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: a.o.Prober}
+	prober := a.o.Prober
+	if prober == nil && plan.SQLToMIMode == steps.ProbeSSH {
+		sp := cfg.SSH.Prober(cfg.SQLServer.Host)
+		defer sp.Close()
+		prober = sp
+	}
+	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	res := r.Execute(a.ctx)
 	rep.SetResults(res)
 	rep.Duration = time.Since(begin)
@@ -658,7 +664,7 @@ func (a *accessible) askNetwork(pre *steps.Prerequisites, mi *steps.ManagedInsta
 			return steps.NetworkOptions{}, err
 		}
 		ip, timeout = strings.TrimSpace(ip), strings.TrimSpace(timeout)
-		opts := steps.NetworkOptions{MI: mi.Params, SQLServerIP: ip, EndpointPort: a.cfg.EndpointPort, ProbeFrom: from}
+		opts := steps.NetworkOptions{MI: mi.Params, SQLServerIP: ip, EndpointPort: a.cfg.EndpointPort, ProbeFrom: from, SSHHost: a.cfg.SSH.Host}
 		d, err := parseTimeout(timeout)
 		if err == nil {
 			opts.ProbeTimeout = d

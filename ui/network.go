@@ -30,6 +30,7 @@ type networkModel struct {
 	form         form
 	mi           sqlops.MIParams
 	endpointPort int
+	sshHost      string
 	ipEdited     bool // the user typed an address: keep it when discovery changes
 	defaultIP    string
 	err          error  // validation error of the current values
@@ -54,17 +55,18 @@ const (
 )
 
 // probeFromChoices are where the SQL Server → managed instance probes can run.
-var probeFromChoices = []string{steps.ProbeAuto, steps.ProbeAgent, steps.ProbeLocal, steps.ProbeManual}
+var probeFromChoices = []string{steps.ProbeAuto, steps.ProbeAgent, steps.ProbeLocal, steps.ProbeSSH, steps.ProbeManual}
 
 var probeFromHelp = map[string]string{
 	steps.ProbeAuto:   "Agent job on Windows; on Linux from this machine if it is the SQL Server host, else a command to run there",
 	steps.ProbeAgent:  "an Agent job on SQL Server (Windows only)",
 	steps.ProbeLocal:  "TCP connects from this machine (run milink on the SQL Server host)",
 	steps.ProbeManual: "print a command to run on the SQL Server host",
+	steps.ProbeSSH:    "run the probes on the SQL Server host over SSH (--ssh host; known_hosts checked)",
 }
 
 func newNetworkModel(cfg steps.Config) networkModel {
-	n := networkModel{endpointPort: cfg.EndpointPort, form: form{fields: []field{
+	n := networkModel{endpointPort: cfg.EndpointPort, sshHost: cfg.SSH.Host, form: form{fields: []field{
 		newTextField("SQL Server IP", cfg.SQLServerIP, "address the managed instance reaches SQL Server on", false),
 		newTextField("Probe timeout", cfg.ProbeTimeout.String(), "5s", false),
 		newChoiceField("SQL Server → MI probes", probeFromChoices, orDefault(cfg.ProbeFrom, steps.ProbeAuto), ""),
@@ -115,7 +117,7 @@ func parseTimeout(s string) (time.Duration, error) {
 
 // options returns the validated network options (no I/O).
 func (p *networkModel) options() (steps.NetworkOptions, error) {
-	o := steps.NetworkOptions{MI: p.mi, SQLServerIP: p.form.fields[nfIP].value(), EndpointPort: p.endpointPort, ProbeFrom: p.form.fields[nfProbeFrom].value()}
+	o := steps.NetworkOptions{MI: p.mi, SQLServerIP: p.form.fields[nfIP].value(), EndpointPort: p.endpointPort, ProbeFrom: p.form.fields[nfProbeFrom].value(), SSHHost: p.sshHost}
 	d, err := parseTimeout(p.form.fields[nfTimeout].value())
 	if err != nil {
 		return o, err

@@ -65,13 +65,14 @@ func (p page) String() string { return pageNames[p] }
 // Model is the wizard's root model. It implements tea.Model; the pages are plain
 // structs whose view methods return strings.
 type Model struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	opts   Options
-	cfg    steps.Config
-	log    *slog.Logger
-	keys   keyMap
-	help   help.Model
+	sshProber *steps.SSHProber // the SSH connection for --probe-from ssh, closed on exit
+	ctx       context.Context
+	cancel    context.CancelFunc
+	opts      Options
+	cfg       steps.Config
+	log       *slog.Logger
+	keys      keyMap
+	help      help.Model
 
 	width, height int
 	page          page
@@ -337,6 +338,10 @@ func (m *Model) quitCmd() tea.Cmd {
 	m.quit = true
 	closing := closeCmd(m.sqlConn, m.miConn)
 	m.sqlConn, m.miConn = nil, nil
+	if sp := m.sshProber; sp != nil {
+		m.sshProber = nil
+		closing = tea.Batch(closing, func() tea.Msg { _ = sp.Close(); return nil })
+	}
 	m.cancel()
 	m.log.Info("wizard closed", "exit_code", m.exitCode)
 	return tea.Sequence(closing, tea.Quit)
@@ -431,7 +436,12 @@ func (m *Model) startRun() tea.Cmd {
 	runCtx, cancel := context.WithCancel(m.ctx)
 	h.cancel = cancel
 	m.run = h
-	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: m.opts.Prober}
+	prober := m.opts.Prober
+	if prober == nil && plan.SQLToMIMode == steps.ProbeSSH {
+		sp := cfg.SSH.Prober(cfg.SQLServer.Host) // connects lazily, inside the runner's Cmd
+		m.sshProber, prober = sp, sp
+	}
+	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	m.runStart = time.Now()
 	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP)
 	spin := m.results.start(m.runStart, rep, m.prereq.pre.Platform())
