@@ -2,6 +2,8 @@ package steps_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,5 +76,39 @@ func TestEntraLoginToSimulatedMI(t *testing.T) {
 				t.Errorf("rejected token: exit %d, %s", rep.ExitCode, rep.Error)
 			}
 		})
+	}
+}
+
+// failingCredential fails every token request as Entra does for an unknown tenant.
+type failingCredential struct{}
+
+func (failingCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{}, errors.New("AADSTS90002: Tenant 'contoso.invalid' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
+}
+
+// TestAzureProblemsAreFindingsAndTheNetworkTestRuns: a wrong tenant makes the Azure
+// checks a clear warning, and the network test still runs and passes.
+func TestAzureProblemsAreFindingsAndTheNetworkTestRuns(t *testing.T) {
+	p := startPair(t, "pass", 10*time.Millisecond, 10*time.Millisecond)
+	c, _ := azureops.LookupCloud(azureops.AzureCloud)
+	cfg := pairConfig(t, p)
+	cfg.Azure = azureops.Checker(c, failingCredential{}, nil, []string{"00000000-0000-0000-0000-000000000001"})
+	rep := steps.Check(context.Background(), cfg, nil)
+	var azureWarn *steps.Finding
+	for i, f := range rep.Findings {
+		if f.Server == "Azure" && f.Severity == steps.Warn {
+			azureWarn = &rep.Findings[i]
+		}
+	}
+	if azureWarn == nil || !strings.Contains(azureWarn.Detail, "tenant") {
+		t.Errorf("no clear Azure warning for a wrong tenant: %+v", rep.Findings)
+	}
+	for _, d := range rep.Directions {
+		if d.Status != steps.StatusPassed {
+			t.Errorf("%s: %s (%s)", d.Direction, d.Status, d.Reason)
+		}
+	}
+	if rep.ExitCode != steps.ExitOK || len(rep.Allowlist) == 0 {
+		t.Errorf("exit %d, allowlist %d entries", rep.ExitCode, len(rep.Allowlist))
 	}
 }
