@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -407,5 +406,3 @@ func (in *Instance) databaseExists(name string) bool {
 func errSim(num int32, format string, a ...any) *tds.Error {
 	return &tds.Error{Number: num, State: 1, Class: 16, Message: fmt.Sprintf(format, a...)}
 }
-
-var errClosed = errors.New("instance closed")

@@ -143,10 +143,6 @@ type DialResult struct {
 func (n *Network) Probe(ctx context.Context, host string, port int, timeout time.Duration) DialResult {
 	ip, ok := n.Resolve(host)
 	if !ok {
-		n.mu.Lock()
-		_, hasRule := n.rules[strings.ToLower(host)+":*"]
-		n.mu.Unlock()
-		_ = hasRule
 		return DialResult{Err: ErrNoSuchHost}
 	}
 	n.mu.Lock()

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/milink/milink/sqlops"
@@ -258,5 +257,3 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	}
 	return a
 }
-
-var errNoDirections = errors.New("no direction can be tested")
