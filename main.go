@@ -633,6 +633,7 @@ Exit codes:
 func (a *app) cleanupCmd() *cobra.Command {
 	sqlF := &connFlags{prefix: "sql", role: "SQL Server"}
 	miF := &connFlags{prefix: "mi", role: "managed instance"}
+	az := &azureFlags{}
 	var dryRun bool
 	var logFile, configPath string
 	cmd := &cobra.Command{
@@ -658,15 +659,38 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 			if len(targets) == 0 {
 				return usageError{errors.New("give --sql-server and/or --mi-server")}
 			}
-			for _, c := range targets {
-				cc := c.config("x")
-				if err := cc.Validate(); err != nil {
+			azs, err := az.setup(func(_ context.Context, message, _, _ string) error {
+				fmt.Fprintf(a.stderr, "milink: %s\n", message)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			configs := make([]sqlops.ConnConfig, len(targets))
+			var needPw []*connFlags
+			for i, c := range targets {
+				configs[i] = c.config("x")
+				if c == miF && azs.miToken != nil {
+					configs[i].Token, configs[i].Password = azs.miToken, ""
+					if azs.deviceCode && !cmd.Flags().Changed("mi-login-timeout") {
+						configs[i].LoginTimeout = 5 * time.Minute
+					}
+				} else {
+					needPw = append(needPw, c)
+				}
+				if err := configs[i].Validate(); err != nil {
 					return usageError{err}
 				}
 			}
-			pw, err := a.passwords(targets...)
+			pw, err := a.passwords(needPw...)
 			if err != nil {
 				return err
+			}
+			for i, k := 0, 0; i < len(targets); i++ {
+				if configs[i].Token == nil {
+					configs[i].Password = pw[k]
+					k++
+				}
 			}
 			_, closeLog, err := a.openLog(logFile)
 			if err != nil {
@@ -677,7 +701,7 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 			defer stop()
 			failed := false
 			for i, c := range targets {
-				conn, err := sqlops.Open(ctx, c.config(pw[i]))
+				conn, err := sqlops.Open(ctx, configs[i])
 				if err != nil {
 					fmt.Fprintf(a.stderr, "milink: %v\n", err)
 					failed = true
@@ -723,6 +747,7 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 	fs := cmd.Flags()
 	sqlF.register(fs)
 	miF.register(fs)
+	az.register(fs)
 	fs.BoolVar(&dryRun, "dry-run", false, "list what would be removed, remove nothing")
 	fs.StringVar(&logFile, "log-file", "", "log file ('-' for none)")
 	fs.StringVar(&configPath, "config", "", "JSON file with flag values (no passwords)")
