@@ -18,9 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
@@ -53,7 +53,7 @@ type app struct {
 }
 
 func main() {
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: term.IsTerminal}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: func(fd int) bool { return term.IsTerminal(uintptr(fd)) }}
 	os.Exit(a.run(os.Args[1:]))
 }
 
@@ -398,7 +398,7 @@ func (a *app) passwords(conns ...*connFlags) ([]string, error) {
 				return nil, usageError{fmt.Errorf("no password for the %s: set %s, use --%s-password-stdin, or run on a terminal to be prompted", c.role, env, c.prefix)}
 			}
 			fmt.Fprintf(a.stderr, "Password for %s@%s: ", c.user, c.server)
-			b, err := term.ReadPassword(int(f.Fd()))
+			b, err := term.ReadPassword(f.Fd())
 			fmt.Fprintln(a.stderr)
 			if err != nil {
 				return nil, fmt.Errorf("read password: %w", err)
