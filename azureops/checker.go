@@ -30,7 +30,7 @@ func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string) st
 		}
 		if cred == nil {
 			add(steps.Info, "azure-checks", "Azure permissions and NSG rules were not checked",
-				"Give --azure-auth (e.g. device-code or azure-cli) to check your permissions on the managed instance and its subnet's NSG rules for 5022 and 11000-11999.")
+				"Sign in to Azure (--azure-auth device-code or azure-cli on the command line, or an Entra ID sign-in on the wizard's Login page) to check your permissions on the managed instance and its subnet's NSG rules for 5022 and 11000-11999.")
 			return info
 		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
