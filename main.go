@@ -213,11 +213,8 @@ func (a *app) demoCmd() *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			sqlCA, miCA := filepath.Join(dir, "sqlserver-ca.pem"), filepath.Join(dir, "mi-ca.pem")
-			if err := os.WriteFile(sqlCA, p.SQL.CACertPEM(), 0o600); err != nil {
-				return err
-			}
-			if err := os.WriteFile(miCA, p.MI.CACertPEM(), 0o600); err != nil {
+			sqlCA, miCA, err := p.WriteCACerts(dir)
+			if err != nil {
 				return err
 			}
 			so, mo := p.SQL.Options(), p.MI.Options()

@@ -32,34 +32,13 @@ type pair struct {
 
 func startPair(t testing.TB, mutSQL, mutMI func(*sqlsim.Options)) *pair {
 	t.Helper()
-	p := &pair{net: sqlsim.NewNetwork()}
-	so, mo := sqlsim.SQLServerDefaults(), sqlsim.MIDefaults()
-	so.Network, mo.Network = p.net, p.net
-	so.JobStartLatency, so.StepLatency = 20*time.Millisecond, 20*time.Millisecond
-	mo.JobStartLatency, mo.StepLatency = 20*time.Millisecond, 20*time.Millisecond
-	if mutSQL != nil {
-		mutSQL(&so)
+	sp, err := sqlsim.StartPair(sqlsim.Scenario{Name: "test", SQL: mutSQL, MI: mutMI}, 20*time.Millisecond, 20*time.Millisecond)
+	if err != nil {
+		t.Fatalf("start the simulators: %v", err)
 	}
-	if mutMI != nil {
-		mutMI(&mo)
-	}
-	var err error
-	if p.sql, err = sqlsim.Start(so); err != nil {
-		t.Fatalf("start SQL Server simulator: %v", err)
-	}
-	t.Cleanup(func() { p.sql.Close() })
-	if p.mi, err = sqlsim.Start(mo); err != nil {
-		t.Fatalf("start MI simulator: %v", err)
-	}
-	t.Cleanup(func() { p.mi.Close() })
-	p.sqlOpts, p.miOpts = so, mo
-	dir := t.TempDir()
-	p.sqlCA = filepath.Join(dir, "sql-ca.pem")
-	p.miCA = filepath.Join(dir, "mi-ca.pem")
-	if err := os.WriteFile(p.sqlCA, p.sql.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p.miCA, p.mi.CACertPEM(), 0o600); err != nil {
+	t.Cleanup(sp.Close)
+	p := &pair{sql: sp.SQL, mi: sp.MI, net: sp.Network, sqlOpts: sp.SQL.Options(), miOpts: sp.MI.Options()}
+	if p.sqlCA, p.miCA, err = sp.WriteCACerts(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	return p

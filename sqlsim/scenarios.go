@@ -2,6 +2,8 @@ package sqlsim
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 )
@@ -128,4 +130,17 @@ func StartPair(s Scenario, jobLatency, stepLatency time.Duration) (*Pair, error)
 		s.Network(n, so, mo)
 	}
 	return p, nil
+}
+
+// WriteCACerts writes each instance's TLS certificate (PEM, 0600) to dir as
+// sqlserver-ca.pem and mi-ca.pem, for clients that verify the server certificate.
+func (p *Pair) WriteCACerts(dir string) (sqlCA, miCA string, err error) {
+	sqlCA, miCA = filepath.Join(dir, "sqlserver-ca.pem"), filepath.Join(dir, "mi-ca.pem")
+	if err := os.WriteFile(sqlCA, p.SQL.CACertPEM(), 0o600); err != nil {
+		return "", "", fmt.Errorf("write the SQL Server certificate: %w", err)
+	}
+	if err := os.WriteFile(miCA, p.MI.CACertPEM(), 0o600); err != nil {
+		return "", "", fmt.Errorf("write the managed instance certificate: %w", err)
+	}
+	return sqlCA, miCA, nil
 }

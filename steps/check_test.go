@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,12 +18,8 @@ const simPassword = "Sim-Passw0rd!"
 
 func pairConfig(tb testing.TB, p *sqlsim.Pair) steps.Config {
 	tb.Helper()
-	dir := tb.TempDir()
-	sqlCA, miCA := filepath.Join(dir, "sql.pem"), filepath.Join(dir, "mi.pem")
-	if err := os.WriteFile(sqlCA, p.SQL.CACertPEM(), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(miCA, p.MI.CACertPEM(), 0o600); err != nil {
+	sqlCA, miCA, err := p.WriteCACerts(tb.TempDir())
+	if err != nil {
 		tb.Fatal(err)
 	}
 	return steps.Config{
