@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -39,12 +37,8 @@ func startPair(t testing.TB, scenario string, latency time.Duration) *simPair {
 		t.Fatalf("start simulated pair: %v", err)
 	}
 	t.Cleanup(p.Close)
-	dir := t.TempDir()
-	sp := &simPair{Pair: p, sqlCA: filepath.Join(dir, "sql-ca.pem"), miCA: filepath.Join(dir, "mi-ca.pem")}
-	if err := os.WriteFile(sp.sqlCA, p.SQL.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sp.miCA, p.MI.CACertPEM(), 0o600); err != nil {
+	sp := &simPair{Pair: p}
+	if sp.sqlCA, sp.miCA, err = p.WriteCACerts(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	return sp
