@@ -96,6 +96,6 @@ func (f *azureFlags) setup(prompt func(ctx context.Context, message, userCode, u
 			}
 		}
 	}
-	s.checker = azureops.Checker(c, armCred, ref, f.subscriptions)
+	s.checker = steps.NewAzureChecker(c, armCred, ref, f.subscriptions)
 	return s, nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
 	"github.com/milink/milink/ui"
 )
 
@@ -227,7 +228,7 @@ func (a *app) demoCmd() *cobra.Command {
 			// Probes "from this machine" (SQL Server on Linux) go through the simulated
 			// network too, so the demo never sends traffic anywhere else.
 			azo := ui.AzureOptions{Cloud: azureops.AzureCloud, MIAuth: "sql"}
-			return a.runWizard(cfg, azo, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name, sqlsim.Prober{Network: p.Network})
+			return a.runWizard(cfg, azo, accessible, logFile, "DEMO · simulated instances · scenario "+sc.Name, simProber(p.Network))
 		},
 	}
 	fs := cmd.Flags()
@@ -828,4 +829,12 @@ func (a *app) simCmd() *cobra.Command {
 	fs.DurationVar(&stepLatency, "step-latency", 200*time.Millisecond, "simulated start-up time of each PowerShell step")
 	fs.StringVar(&caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
 	return cmd
+}
+
+// simProber probes "from this machine" through the simulated network n.
+func simProber(n *sqlsim.Network) steps.Prober {
+	return probe.Func(func(ctx context.Context, host string, port int, timeout time.Duration) (string, error) {
+		r := n.Probe(ctx, host, port, timeout)
+		return r.RemoteAddress, r.Err
+	})
 }

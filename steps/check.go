@@ -26,7 +26,7 @@ func Check(ctx context.Context, cfg Config, sink Sink) *Report {
 	return CheckWith(ctx, cfg, sink, nil)
 }
 
-// CheckWith is Check with the prober used for probes from this machine (nil: NetProber).
+// CheckWith is Check with the prober used for probes from this machine (nil: probe.Local).
 func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Report {
 	start := time.Now()
 	cfg.Defaults()
