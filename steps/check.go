@@ -24,7 +24,7 @@ func Check(ctx context.Context, cfg Config, sink Sink) *Report {
 	return CheckWith(ctx, cfg, sink, nil)
 }
 
-// CheckWith is Check with the prober used for probes from this machine (nil: NetProber).
+// CheckWith is Check with the prober used for probes from this machine (nil: probe.Local).
 // It drives a Session through every step (Session.RunAll).
 func CheckWith(ctx context.Context, cfg Config, sink Sink, prober Prober) *Report {
 	s := NewSession(cfg, SessionOptions{Prober: prober})

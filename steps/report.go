@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/milink/milink/steps/probe"
 )
 
 // ServerSummary names one instance in the report.
@@ -354,8 +356,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 }
 
 // ApplyPastedProbes records probe results that the user ran by hand on the SQL Server
-// host (ManualProbeCommand) and pasted back, and recomputes the outcome.
-func (r *Report) ApplyPastedProbes(dir Direction, probes []ProbeResult, opts NetworkOptions) {
+// host (ManualProbeCommand) and pasted back (ParsePastedProbeResults), and recomputes
+// the outcome.
+func (r *Report) ApplyPastedProbes(dir Direction, probes []probe.Result, opts NetworkOptions) {
 	for i := range r.Directions {
 		d := &r.Directions[i]
 		if d.Direction != dir {
@@ -363,8 +366,8 @@ func (r *Report) ApplyPastedProbes(dir Direction, probes []ProbeResult, opts Net
 		}
 		d.Probes = nil
 		d.Status = StatusPassed
-		for _, pr := range probes {
-			pr.Direction = dir
+		for _, res := range probes {
+			pr := ProbeResult{Direction: dir, Result: res}
 			t := opts.MIToSQLTarget()
 			for _, c := range opts.SQLToMITargets() {
 				if c.Host == pr.Host && c.Port == pr.Port {

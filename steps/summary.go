@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
 )
 
 // Default object names, as in Microsoft's scripts and SSMS's Network Checker.
@@ -113,7 +114,7 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 		switch {
 		case !pre.Linux():
 			mode = ProbeAgent
-		case IsThisHost(sqlHost):
+		case probe.IsThisHost(sqlHost):
 			mode = ProbeLocal
 		case p.Options.SSHHost != "":
 			mode = ProbeSSH

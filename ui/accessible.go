@@ -490,7 +490,7 @@ func (a *accessible) azureCheck(fqdn, ip string) steps.AzureInfo {
 			}
 		}
 	}
-	info := azureops.Checker(cloud, cred, a.az.ref, a.az.subs)(a.ctx, fqdn, ip)
+	info := steps.NewAzureChecker(cloud, cred, a.az.ref, a.az.subs)(a.ctx, fqdn, ip)
 	if signInErr != nil {
 		info.Findings = append(info.Findings, signInFinding(signInErr))
 	}

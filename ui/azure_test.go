@@ -314,7 +314,7 @@ func TestNetworkAllowlistFollowsCloud(t *testing.T) {
 	}
 	// The checker's outcome replaces "checking …".
 	c, _ := azureops.LookupCloud(azureops.AzureChinaCloud)
-	info := azureops.Checker(c, nil, nil, nil)(context.Background(), mi.Params.FQDN, "10.1.0.4")
+	info := steps.NewAzureChecker(c, nil, nil, nil)(context.Background(), mi.Params.FQDN, "10.1.0.4")
 	send(m, azureCheckedMsg{gen: m.network.azGen, info: info})
 	s = screenOf(m)
 	if m.network.azBusy || strings.Contains(s, "checking …") || !strings.Contains(s, "PASS  sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn is in AzureChinaCloud") {

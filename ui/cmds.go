@@ -45,7 +45,7 @@ type miConnectedMsg struct {
 	credKey string
 }
 
-// azureCheckedMsg: the Azure checks (azureops.Checker) finished.
+// azureCheckedMsg: the Azure checks (steps.NewAzureChecker) finished.
 type azureCheckedMsg struct {
 	gen     int
 	info    steps.AzureInfo
@@ -154,7 +154,7 @@ func azureCheckCmd(ctx context.Context, a azureCheck, gen int) tea.Cmd {
 				msg.cred, msg.credKey = cred, a.signIn.key
 			}
 		}
-		msg.info = azureops.Checker(a.cloud, cred, a.ref, a.subs)(ctx, a.fqdn, a.ip)
+		msg.info = steps.NewAzureChecker(a.cloud, cred, a.ref, a.subs)(ctx, a.fqdn, a.ip)
 		if buildErr != nil {
 			msg.info.Findings = append(msg.info.Findings, signInFinding(buildErr))
 		}

@@ -22,7 +22,7 @@ import (
 // the probe timeout. The values are validated as they are typed; Next is refused while
 // they are invalid.
 //
-// Below the form the Azure section shows the checks of azureops.Checker (run in a Cmd
+// Below the form the Azure section shows the checks of steps.NewAzureChecker (run in a Cmd
 // when the page is entered, and again before Summary when the address changed): the
 // cloud, the permissions and NSG findings, and the allowlist of the cloud chosen on the
 // Login page. A running or failing Azure check never blocks Next.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
 )
 
 func testConfig() steps.Config {
@@ -568,11 +569,11 @@ func TestResultsRendering(t *testing.T) {
 	res := &steps.Results{
 		Directions: []steps.DirectionResult{
 			{Direction: steps.SQLToMI, Status: steps.StatusFailed, Job: "TestMILinkConnection", Probes: []steps.ProbeResult{
-				{Direction: steps.SQLToMI, Host: t5022.Host, Port: 5022, Verdict: sqlops.VerdictTimeout, Explanation: expl, Fixes: fixes},
-				{Direction: steps.SQLToMI, Host: plan.Options.MI.Node, Port: 11002, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.0.0.11"},
+				{Direction: steps.SQLToMI, Result: probe.Result{Host: t5022.Host, Port: 5022, Verdict: sqlops.VerdictTimeout}, Explanation: expl, Fixes: fixes},
+				{Direction: steps.SQLToMI, Result: probe.Result{Host: plan.Options.MI.Node, Port: 11002, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.0.0.11"}},
 			}},
 			{Direction: steps.MIToSQL, Status: steps.StatusPassed, Job: "NetHelper_milink_01234567", Probes: []steps.ProbeResult{
-				{Direction: steps.MIToSQL, Host: "10.1.0.4", Port: 5022, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.1.0.4"},
+				{Direction: steps.MIToSQL, Result: probe.Result{Host: "10.1.0.4", Port: 5022, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.1.0.4"}},
 			}},
 		},
 		Cleanup: []steps.CleanupItem{

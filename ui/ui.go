@@ -449,7 +449,7 @@ func (m *Model) startRun() tea.Cmd {
 	return tea.Batch(startRunCmd(runCtx, r, h), waitRunCmd(h), spin)
 }
 
-// startAzureCheck starts the Azure checks (azureops.Checker, in a Cmd) for the
+// startAzureCheck starts the Azure checks (steps.NewAzureChecker, in a Cmd) for the
 // discovered managed instance, the current SQL Server address, the cloud chosen on the
 // Login page and the Azure sign-in, unless they already ran or run for exactly these
 // values, or the address is invalid.
