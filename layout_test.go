@@ -138,9 +138,6 @@ func TestImportGraph(t *testing.T) {
 	}
 	for _, r := range layoutRules {
 		t.Run(r.name, func(t *testing.T) {
-			if r.name == "ui" {
-				t.Skip("enabled by the lead when ui is rewired onto steps.Session")
-			}
 			for _, v := range r.violations(pkgs) {
 				t.Error(v)
 			}

@@ -356,11 +356,16 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 }
 
 // ApplyPastedProbes records probe results that the user ran by hand on the SQL Server
-// host (ManualProbeCommand) and pasted back (ParsePastedProbeResults), and recomputes
-// the outcome.
+// host (ManualProbeCommand) and pasted back, and recomputes the outcome.
 func (r *Report) ApplyPastedProbes(dir Direction, probes []probe.Result, opts NetworkOptions) {
-	for i := range r.Directions {
-		d := &r.Directions[i]
+	applyPastedProbes(r.Directions, dir, probes, opts)
+	r.finish()
+}
+
+// applyPastedProbes replaces dir's probes in dirs with the pasted ones.
+func applyPastedProbes(dirs []DirectionResult, dir Direction, probes []probe.Result, opts NetworkOptions) {
+	for i := range dirs {
+		d := &dirs[i]
 		if d.Direction != dir {
 			continue
 		}
@@ -383,5 +388,4 @@ func (r *Report) ApplyPastedProbes(dir Direction, probes []probe.Result, opts Ne
 		d.Method = "command run by hand on the SQL Server host, output pasted"
 		d.Reason = ""
 	}
-	r.finish()
 }

@@ -79,8 +79,8 @@ type Session struct {
 
 	mu       sync.Mutex
 	cfg      Config
-	step     Step     // the furthest step whose outcome is current
-	attempts [6]int   // attempt counters per step (supersede stale attempts)
+	step     Step   // the furthest step whose outcome is current
+	attempts [6]int // attempt counters per step (supersede stale attempts)
 	sqlConn  *sqlops.Conn
 	miConn   *sqlops.Conn
 	pre      *Prerequisites
@@ -265,9 +265,8 @@ func (s *Session) DiscoverMI(ctx context.Context) (*ManagedInstance, error) {
 	return mi, nil
 }
 
-// NetworkDefaults is the Network Options step's starting point: the discovered
-// parameters, the SQL Server address (the configured one, else the one SQL Server
-// reported) and the configured ports, timeout and prober choice.
+// NetworkDefaults is the Network Options step's starting point (see
+// DefaultNetworkOptions) for the session's prerequisites and managed instance.
 func (s *Session) NetworkDefaults() (NetworkOptions, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -277,13 +276,23 @@ func (s *Session) NetworkDefaults() (NetworkOptions, error) {
 	if s.mi == nil {
 		return NetworkOptions{}, &StepOrderError{Step: StepNetwork, Needs: StepLogin}
 	}
-	c := s.cfg
-	o := NetworkOptions{MI: s.mi.Params, SQLServerIP: c.SQLServerIP, EndpointPort: c.EndpointPort,
-		ProbeTimeout: c.ProbeTimeout, ProbeFrom: c.ProbeFrom, SSHHost: c.SSH.Host}
-	if o.SQLServerIP == "" {
-		o.SQLServerIP = s.pre.LocalIP
+	return DefaultNetworkOptions(s.cfg, s.pre, s.mi), nil
+}
+
+// DefaultNetworkOptions are the Network Options a run starts from: the managed
+// instance's discovered parameters, the SQL Server address (cfg's, else the one SQL
+// Server reported as local_net_address) and cfg's endpoint port, probe timeout and
+// prober choice. pre and mi may be nil (their parts stay empty).
+func DefaultNetworkOptions(cfg Config, pre *Prerequisites, mi *ManagedInstance) NetworkOptions {
+	o := NetworkOptions{SQLServerIP: cfg.SQLServerIP, EndpointPort: cfg.EndpointPort,
+		ProbeTimeout: cfg.ProbeTimeout, ProbeFrom: cfg.ProbeFrom, SSHHost: cfg.SSH.Host}
+	if mi != nil {
+		o.MI = mi.Params
 	}
-	return o, nil
+	if o.SQLServerIP == "" && pre != nil {
+		o.SQLServerIP = pre.LocalIP
+	}
+	return o
 }
 
 // CheckAzure runs the Azure checks (checker: cloud, allowlist, permissions, NSG rules)
@@ -420,6 +429,43 @@ func (s *Session) RerunNetwork(ctx context.Context, sink Sink) *Report {
 	return s.Run(ctx, sink)
 }
 
+// ManualDirection is the direction whose probes wait for a command run by hand on the
+// SQL Server host (DirectionResult.ManualCommand), or "".
+func (s *Session) ManualDirection() Direction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.results == nil {
+		return ""
+	}
+	for _, d := range s.results.Directions {
+		if d.ManualCommand != "" && d.Status == StatusNotRun {
+			return d.Direction
+		}
+	}
+	return ""
+}
+
+// ApplyPastedProbes reads the pasted output of the manual probe command (run by hand
+// on the SQL Server host) into the results and returns the updated report. An
+// unreadable paste changes nothing.
+func (s *Session) ApplyPastedProbes(text string) (*Report, error) {
+	dir := s.ManualDirection()
+	s.mu.Lock()
+	if dir == "" || s.plan == nil {
+		s.mu.Unlock()
+		return nil, errors.New("no direction waits for a command run by hand")
+	}
+	opts := s.plan.Options
+	probes, err := ParsePastedProbeResults(text, opts.SQLToMITargets())
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	applyPastedProbes(s.results.Directions, dir, probes, opts)
+	s.mu.Unlock()
+	return s.Report(), nil
+}
+
 // Back goes back one step and returns the step now current. Outcomes are kept (a
 // front-end shows them again); the steps after it are re-done when the user goes
 // forward. It fails with ErrBusy while the network test runs.
@@ -483,6 +529,13 @@ func (s *Session) Report() *Report {
 		rep.Fatal(s.fatalRC, s.fatal)
 	}
 	return rep
+}
+
+// Connected reports which connections the session holds open.
+func (s *Session) Connected() (sqlServer, mi bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sqlConn != nil, s.miConn != nil
 }
 
 // Close closes the connections and the SSH prober. The session can't be used after.

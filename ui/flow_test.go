@@ -111,7 +111,7 @@ func TestFlowPass(t *testing.T) {
 			t.Errorf("%s mode = %v, want 0600", fi.Name(), fi.Mode().Perm())
 		}
 	}
-	if fm.sqlConn != nil || fm.miConn != nil {
+	if sql, mi := fm.sess.Connected(); sql || mi {
 		t.Error("connections not closed on exit")
 	}
 	assertNoLeftovers(t, p)
@@ -244,7 +244,7 @@ func TestKilledProgramStillCleansUp(t *testing.T) {
 	if m.ExitCode() != steps.ExitInterrupted || m.Report() == nil || len(m.Report().Cleanup) == 0 {
 		t.Fatalf("exit code %d, report %+v", m.ExitCode(), m.Report())
 	}
-	if m.sqlConn != nil || m.miConn != nil {
+	if sql, mi := m.sess.Connected(); sql || mi {
 		t.Error("connections left open")
 	}
 	assertNoLeftovers(t, p)
