@@ -26,20 +26,20 @@ type Fix struct {
 // permissions or its subnet's NSG, with why it matters and how to fix it. ID is stable
 // ("cloud", "azure-permissions", "nsg:inbound-5022", ...) for reports and tests.
 type Finding struct {
-	ID       string
-	Severity Severity
-	Title    string // one line
-	Detail   string // what was found and why it matters; "" when the title says it all
-	Fixes    []Fix
+	ID       string   // stable identifier of the check
+	Severity Severity // how bad it is
+	Title    string   // one line
+	Detail   string   // what was found and why it matters; "" when the title says it all
+	Fixes    []Fix    // az commands that fix it, if any
 }
 
 // Info is what the Azure checks of Checker found: the cloud's name, its allowlist for
 // the managed instance, and the findings (cloud/FQDN mismatch, missing permissions,
 // NSG gaps, or why Azure could not be checked).
 type Info struct {
-	Cloud     string
-	Allowlist []AllowlistEntry
-	Findings  []Finding
+	Cloud     string           // the cloud's name, e.g. AzureCloud
+	Allowlist []AllowlistEntry // hosts a proxy or firewall must let through
+	Findings  []Finding        // in the order the checks ran
 }
 
 // CheckFunc runs the Azure checks for the managed instance whose FQDN is miFQDN, with

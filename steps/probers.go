@@ -17,10 +17,10 @@ type SSHProber = probe.SSH
 // ran, where, how long, the verdict), the direction it belongs to, and what the verdict
 // means for the link with the fixes (Explain). Its JSON has the Result's fields inline.
 type ProbeResult struct {
-	Direction Direction `json:"direction"`
-	probe.Result
-	Explanation string `json:"explanation,omitempty"`
-	Fixes       []Fix  `json:"fixes,omitempty"`
+	Direction    Direction `json:"direction"` // the direction the probe tested
+	probe.Result           // what ran, where, how long, and the verdict
+	Explanation  string    `json:"explanation,omitempty"` // what the verdict means for the link ("" when connected)
+	Fixes        []Fix     `json:"fixes,omitempty"`       // the remedies, per platform
 }
 
 // explainResults turns a prober's results for targets (in the same order) into the

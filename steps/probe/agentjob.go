@@ -19,8 +19,8 @@ import (
 // it does not delete the job: the caller's cleanup does, which is why Track must record
 // the job before it is created.
 type AgentJob struct {
-	Conn   *sqlops.Conn
-	Server string // the server's name in messages: "SQL Server" or "Managed instance"
+	Conn   *sqlops.Conn // the server the job is created and run on
+	Server string       // the server's name in messages: "SQL Server" or "Managed instance"
 	// Name is the job's name; Description must carry the run's marker
 	// (sqlops.JobDescription), or the job is not created.
 	Name, Description string

@@ -44,11 +44,11 @@ type Prober interface {
 // Result is the outcome of probing one target. The JSON names are those of milink's
 // report (steps.ProbeResult embeds Result).
 type Result struct {
-	Step          string              `json:"step"` // the target's label (sqlops.ProbeTarget.Label)
-	Host          string              `json:"host"`
-	Port          int                 `json:"port"`
-	Verdict       sqlops.ProbeVerdict `json:"verdict"`
-	Succeeded     bool                `json:"succeeded"`
+	Step          string              `json:"step"`                     // the target's label (sqlops.ProbeTarget.Label)
+	Host          string              `json:"host"`                     // the target's host: a name or an IP address
+	Port          int                 `json:"port"`                     // the target's TCP port
+	Verdict       sqlops.ProbeVerdict `json:"verdict"`                  // connected, timeout, refused, dns, failed or unknown
+	Succeeded     bool                `json:"succeeded"`                // the TCP connection was made
 	RemoteAddress string              `json:"remote_address,omitempty"` // the address the host resolved to, when known
 	Detail        string              `json:"detail,omitempty"`         // one line: why, as the probing side saw it
 	Duration      time.Duration       `json:"duration"`                 // how long the probe took (nanoseconds in JSON)
@@ -68,8 +68,8 @@ const (
 
 // Note is one progress report of a Prober, a line a user can read.
 type Note struct {
-	Kind    NoteKind
-	Message string
+	Kind    NoteKind // NoteStep or NoteVerdict
+	Message string   // one line, e.g. "this host: probing 10.0.0.4:5022"
 }
 
 // Notify receives a Prober's progress notes; it must be safe to call from several
