@@ -6,7 +6,7 @@ import (
 )
 
 // Prober runs the TCP probes of one direction; see probe.Prober. The front-ends pass
-// one to Runner and CheckWith for probes from this machine (nil: probe.Local).
+// one to Session and CheckWith for probes from this machine (nil: probe.Local).
 type Prober = probe.Prober
 
 // SSHProber runs the SQL Server → managed instance probes on the SQL Server host over

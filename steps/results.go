@@ -89,8 +89,8 @@ func (c *created) setJob(name string, j *sqlops.Job) {
 	}
 }
 
-// Runner executes a plan. Sink may be nil.
-type Runner struct {
+// runner executes a plan (the Results step; only Session.Run starts it). Sink may be nil.
+type runner struct {
 	SQL, MI        *sqlops.Conn
 	Plan           *Plan
 	Prober         Prober // the SQL Server → MI prober for ProbeLocal (default probe.Local) and ProbeSSH (required)
@@ -101,7 +101,7 @@ type Runner struct {
 	mu             sync.Mutex
 }
 
-func (r *Runner) emit(d Direction, k EventKind, format string, a ...any) {
+func (r *runner) emit(d Direction, k EventKind, format string, a ...any) {
 	if r.Sink == nil {
 		return
 	}
@@ -112,7 +112,7 @@ func (r *Runner) emit(d Direction, k EventKind, format string, a ...any) {
 
 // Execute runs both directions concurrently, then always cleans up, with its own
 // context, whether the test passed, failed or ctx was canceled.
-func (r *Runner) Execute(ctx context.Context) *Results {
+func (r *runner) Execute(ctx context.Context) *Results {
 	if r.JobTimeout <= 0 {
 		r.JobTimeout = 2 * time.Minute
 	}
@@ -147,7 +147,7 @@ func (r *Runner) Execute(ctx context.Context) *Results {
 	return res
 }
 
-func (r *Runner) removeLeftovers(ctx context.Context, res *Results) {
+func (r *runner) removeLeftovers(ctx context.Context, res *Results) {
 	for _, side := range []struct {
 		server string
 		c      *sqlops.Conn
@@ -167,7 +167,7 @@ func (r *Runner) removeLeftovers(ctx context.Context, res *Results) {
 	}
 }
 
-func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) {
+func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
 	d = DirectionResult{Direction: SQLToMI, Job: p.SQLJobName}
 	start := time.Now()
@@ -202,7 +202,7 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 	return r.runProber(ctx, d, prober, targets)
 }
 
-func (r *Runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) {
+func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
 	d = DirectionResult{Direction: MIToSQL, Job: p.MIJobName, Method: "Agent job on the managed instance"}
 	start := time.Now()
@@ -233,7 +233,7 @@ func (r *Runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 
 // agentJob is the Agent-job prober for one side; every job it creates is registered
 // in reg before it is created.
-func (r *Runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLPS bool, reg *created) *probe.AgentJob {
+func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLPS bool, reg *created) *probe.AgentJob {
 	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: sqlops.JobDescription(purpose, r.Plan.RunID),
 		SkipSQLPS: skipSQLPS, Timeout: r.JobTimeout, Poll: r.Poll,
 		Track: func(name string, j *sqlops.Job) {
@@ -247,7 +247,7 @@ func (r *Runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLP
 
 // runProber runs prober on targets for d's direction, relaying its notes as events, and
 // fills in d. When a prober other than an Agent job fails, d offers the manual command.
-func (r *Runner) runProber(ctx context.Context, d DirectionResult, prober Prober, targets []sqlops.ProbeTarget) DirectionResult {
+func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober, targets []sqlops.ProbeTarget) DirectionResult {
 	dir := d.Direction
 	rs, err := prober.Probe(ctx, targets, func(n probe.Note) {
 		k := EventStep
@@ -304,7 +304,7 @@ func summarize(ps []ProbeResult) string {
 
 // cleanup removes everything this run registered, in reverse order of creation, each
 // only if it carries this run's marker.
-func (r *Runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
+func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	reg.mu.Lock()
 	items := append([]createdItem(nil), reg.items...)
 	reg.mu.Unlock()

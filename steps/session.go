@@ -193,7 +193,7 @@ func (s *Session) CheckPrerequisites(ctx context.Context) (*Prerequisites, error
 	if c == nil {
 		return nil, &StepOrderError{Step: StepPrerequisites, Needs: StepPrerequisites}
 	}
-	pre, err := CheckPrerequisites(ctx, c, dbs)
+	pre, err := checkPrerequisites(ctx, c, dbs)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (s *Session) DiscoverMI(ctx context.Context) (*ManagedInstance, error) {
 	if c == nil {
 		return nil, &StepOrderError{Step: StepLogin, Needs: StepLogin}
 	}
-	mi, err := DiscoverMI(ctx, c)
+	mi, err := discoverMI(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (s *Session) BuildPlan(ctx context.Context, opts NetworkOptions) (*Plan, er
 	case mi == nil || mic == nil:
 		return nil, &StepOrderError{Step: StepSummary, Needs: StepLogin}
 	}
-	plan, err := BuildPlan(ctx, sqlc, mic, pre, mi, opts, runID)
+	plan, err := buildPlan(ctx, sqlc, mic, pre, mi, opts, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +383,7 @@ func (s *Session) Run(ctx context.Context, sink Sink) *Report {
 	}
 	s.mu.Unlock()
 
-	r := &Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
+	r := &runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	res := r.Execute(runCtx)
 
 	s.mu.Lock()

@@ -14,7 +14,7 @@ import (
 
 // loginModel is the Login page: the managed instance's connection form; after
 // "Validate" (Enter) milink connects and discovers the instance's FQDN, current node
-// and HADR port (steps.DiscoverMI).
+// and HADR port (Session.DiscoverMI).
 //
 // Authentication is a SQL login or a Microsoft Entra ID method (device code, Azure CLI,
 // service principal, managed identity, default chain); with Entra the credential is

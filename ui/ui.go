@@ -1,8 +1,9 @@
 // Package ui is milink's terminal wizard: a Bubble Tea v2 state machine over the
 // pages Introduction › Prerequisites › Login › Network Options › Summary › Results,
-// built on package steps. Every database call runs in a tea.Cmd and comes back as a
-// typed message; the root model owns the frame (header, body, footer) and the
-// connections. Accessible mode (plain prompts and progress lines) is in accessible.go.
+// driving one steps.Session: every step's work runs as a Session call inside a tea.Cmd
+// and comes back as a typed message; the pages only ask for input and render. The
+// root model owns the frame (header, body, footer) and the session. Accessible mode
+// (plain prompts and progress lines) is in accessible.go.
 package ui
 
 import (
