@@ -160,24 +160,33 @@ func (s *Session) reached(step Step) {
 // SQL Server with cc and keeps it (closing the previous one). Errors wrap
 // sqlops.ErrAuth, ErrConnect, ErrTLS or ErrInvalidInput.
 func (s *Session) ConnectSQLServer(ctx context.Context, cc sqlops.ConnConfig) error {
+	return s.connect(ctx, StepPrerequisites, cc, func(c *sqlops.Conn) *sqlops.Conn {
+		old := s.sqlConn
+		s.sqlConn, s.cfg.SQLServer, s.pre = c, cc, nil
+		s.reached(StepIntroduction)
+		return old
+	})
+}
+
+// connect opens a connection for step's attempt and, unless a later attempt
+// superseded it, lets keep store it (with s.mu held; keep returns the connection it
+// replaced, closed here).
+func (s *Session) connect(ctx context.Context, step Step, cc sqlops.ConnConfig, keep func(*sqlops.Conn) *sqlops.Conn) error {
 	if err := s.idle(); err != nil {
 		return err
 	}
-	att := s.begin(StepPrerequisites)
+	att := s.begin(step)
 	c, err := sqlops.Open(ctx, cc)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.attempts[StepPrerequisites] != att || ctx.Err() != nil {
+	if s.attempts[step] != att || ctx.Err() != nil {
 		_ = c.Close()
 		return ErrSuperseded
 	}
-	old := s.sqlConn
-	s.sqlConn, s.cfg.SQLServer, s.pre = c, cc, nil
-	s.reached(StepIntroduction)
-	if old != nil {
+	if old := keep(c); old != nil {
 		go old.Close()
 	}
 	return nil
@@ -214,29 +223,14 @@ func (s *Session) CheckPrerequisites(ctx context.Context) (*Prerequisites, error
 // instance with cc (a SQL login, or cc.Token for Entra ID: see ConnectMIEntra) and
 // keeps it (closing the previous one).
 func (s *Session) ConnectMI(ctx context.Context, cc sqlops.ConnConfig) error {
-	if err := s.idle(); err != nil {
-		return err
-	}
-	att := s.begin(StepLogin)
-	c, err := sqlops.Open(ctx, cc)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.attempts[StepLogin] != att || ctx.Err() != nil {
-		_ = c.Close()
-		return ErrSuperseded
-	}
-	old := s.miConn
-	s.miConn, s.cfg.MI, s.mi, s.azure = c, cc, nil, nil
-	if s.step > StepPrerequisites {
-		s.reached(StepPrerequisites)
-	}
-	if old != nil {
-		go old.Close()
-	}
-	return nil
+	return s.connect(ctx, StepLogin, cc, func(c *sqlops.Conn) *sqlops.Conn {
+		old := s.miConn
+		s.miConn, s.cfg.MI, s.mi, s.azure = c, cc, nil, nil
+		if s.step > StepPrerequisites {
+			s.reached(StepPrerequisites)
+		}
+		return old
+	})
 }
 
 // DiscoverMI is the Login step: it reads the managed instance's identity and current

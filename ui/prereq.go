@@ -48,6 +48,17 @@ func (p *prereqModel) connected(ctx context.Context, sess *steps.Session, msg sq
 	return checkPrereqCmd(ctx, sess, msg.gen)
 }
 
+// recheck checks the prerequisites again on the session's open connection (from the
+// Results page, after the user fixed something): no new connection, no password.
+func (p *prereqModel) recheck(ctx context.Context, sess *steps.Session) tea.Cmd {
+	p.gen++
+	p.err = nil
+	p.busy = "Checking the link prerequisites again on " + p.used.Address() + " …"
+	p.reviewing = false
+	p.form.blur()
+	return checkPrereqCmd(ctx, sess, p.gen)
+}
+
 // checked handles prereqDoneMsg.
 func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 	if msg.err != nil {

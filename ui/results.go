@@ -126,6 +126,8 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			}
 		case key.Matches(msg, keys.Retest):
 			return nil, resultsRerun
+		case key.Matches(msg, keys.Recheck):
+			return nil, resultsRecheck
 		case key.Matches(msg, keys.Close):
 			return nil, resultsClose
 		case key.Matches(msg, keys.Scroll):
@@ -165,8 +167,9 @@ const (
 	resultsNone resultsAction = iota
 	resultsSave
 	resultsClose
-	resultsRerun // re-run the network test on the same connections
-	resultsPaste // the user pasted the manual command's output (in pasted)
+	resultsRerun   // re-run the network test on the same connections
+	resultsRecheck // back to Prerequisites, checked again on the same connection
+	resultsPaste   // the user pasted the manual command's output (in pasted)
 )
 
 func (p *resultsModel) savedReport(msg reportSavedMsg) {
@@ -216,9 +219,9 @@ func (p *resultsModel) help(keys keyMap) bindings {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
 	}
 	if p.manualDirection() != "" {
-		return bindings{keys.Paste, keys.Retest, keys.Save, keys.Close, keys.Scroll}
+		return bindings{keys.Paste, keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
 	}
-	return bindings{keys.Retest, keys.Save, keys.Close, keys.Scroll}
+	return bindings{keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }

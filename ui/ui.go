@@ -323,7 +323,7 @@ func (m *Model) interrupt(reason string) tea.Cmd {
 		m.results.cleaningUp = true
 		m.cancelRun()
 		return nil // runDoneMsg quits
-	case m.results.finished:
+	case m.results.finished && m.page == pageResults:
 		// Nothing was interrupted: the test had finished and cleaned up.
 		m.exitCode = m.report.ExitCode
 	default:
@@ -362,6 +362,10 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 			return saveReportCmd(m.report, m.opts.ReportDir)
 		case resultsRerun:
 			return m.startRun(true)
+		case resultsRecheck:
+			m.log.Info("page", "from", m.page.String(), "to", pagePrereq.String(), "recheck", true)
+			m.page = pagePrereq
+			return m.prereq.recheck(m.ctx, m.sess)
 		case resultsPaste:
 			rep, err := m.sess.ApplyPastedProbes(m.results.pasted)
 			m.results.pasteApplied(rep, err)
