@@ -105,24 +105,16 @@ func (x *execCtx) runStmts(stmts []tsql.Stmt) error {
 		ee := asExecError(err)
 		if x.tryDepth > 0 && ee.last().Class > 10 {
 			if ee.last().Line == 0 {
-				ee.last().Line = int32(st.(interface{ stmtLine() int }).stmtLine())
+				ee.last().Line = int32(st.StmtLine())
 			}
 			return ee
 		}
-		x.report(ee, stmtLineOf(st))
+		x.report(ee, st.StmtLine())
 		if ee.abort {
 			return errBatchAborted{}
 		}
 	}
 	return nil
-}
-
-func stmtLineOf(st tsql.Stmt) int {
-	type liner interface{ stmtLine() int }
-	if l, ok := st.(liner); ok {
-		return l.stmtLine()
-	}
-	return 1
 }
 
 // runStmt runs one statement.

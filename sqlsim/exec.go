@@ -148,7 +148,9 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 	}
 	var status int64
 	var outputs map[string]any
+	var order []string // parameter names in order, for positional OUTPUT arguments
 	if pname, bp, ok := resolveBuiltin(name, x.s.db); ok {
+		order = bp.params
 		p := params{}
 		for i, a := range args {
 			key := a.name
@@ -172,6 +174,9 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 		if err != nil {
 			return err
 		}
+		for _, p := range up.def.Params {
+			order = append(order, strings.ToLower(p.Name))
+		}
 		pa := map[string]any{}
 		pos := []any{}
 		dflt := map[string]bool{}
@@ -190,11 +195,14 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 		}
 		status, outputs = st, out
 	}
-	for _, a := range args {
+	for i, a := range args {
 		if !a.output {
 			continue
 		}
 		key := a.name
+		if key == "" && i < len(order) {
+			key = order[i]
+		}
 		if v, ok := outputs[key]; ok {
 			if err := x.assign(a.varRef, v); err != nil {
 				return err

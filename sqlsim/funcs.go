@@ -616,6 +616,9 @@ func unitOf(p string) time.Duration {
 
 // aggregate computes COUNT/MAX/MIN/SUM/AVG over e's group.
 func (x *execCtx) aggregate(c *tsql.Call, e *env) (any, error) {
+	if e.rel == nil {
+		e = &env{rel: &relation{}, row: []any{}, parent: e.parent, probe: e.probe}
+	}
 	rows := e.group
 	if !e.grouped && !e.probe {
 		rows = [][]any{e.row}

@@ -1,7 +1,7 @@
 package tsql
 
-// Stmt is one T-SQL statement.
-type Stmt interface{ stmtLine() int }
+// Stmt is one T-SQL statement; StmtLine is the line of the batch it starts on.
+type Stmt interface{ StmtLine() int }
 
 // Expr is a scalar expression.
 type Expr interface{ expr() }
@@ -9,7 +9,8 @@ type Expr interface{ expr() }
 // Pos carries the line a statement starts on (1-based, within its batch).
 type Pos struct{ Line int }
 
-func (p Pos) stmtLine() int { return p.Line }
+// StmtLine returns the 1-based line the statement starts on.
+func (p Pos) StmtLine() int { return p.Line }
 
 // Name is a possibly qualified object name, e.g. msdb.dbo.sysjobs or master..x; an
 // omitted part is "".
