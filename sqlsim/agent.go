@@ -145,8 +145,19 @@ func (a *agent) deleteJobLocked(j *job) {
 func (a *agent) startLocked(j *job, user string) {
 	ctx, cancel := context.WithCancel(a.in.ctx)
 	j.cancel = cancel
-	act := &activityRow{sessionID: a.sessionID, jobID: j.id, requested: time.Now()}
-	a.activity = append(a.activity, act)
+	// sysjobactivity has one row per Agent session and job (its key): a new run in
+	// the same session resets that row (msdb's sp_sqlagent_log_jobhistory/sp_start_job).
+	var act *activityRow
+	for _, r := range a.activity {
+		if r.sessionID == a.sessionID && r.jobID == j.id {
+			act = r
+		}
+	}
+	if act == nil {
+		act = &activityRow{sessionID: a.sessionID, jobID: j.id}
+		a.activity = append(a.activity, act)
+	}
+	act.requested, act.start, act.stop, act.lastStep = time.Now(), nil, nil, 0
 	a.running.Add(1)
 	go func() {
 		defer a.running.Done()
@@ -210,7 +221,7 @@ func (a *agent) run(ctx context.Context, j *job, act *activityRow, user string) 
 		act.lastStep = cur.id
 		in.mu.Unlock()
 		stepStart := time.Now()
-		ok, output, canceled := a.runStep(ctx, cur)
+		ok, output, canceled := a.runStep(ctx, cur, j.owner)
 		if canceled {
 			a.finishCanceled(j, act, user, jobStart, lastStep, lastName)
 			return
@@ -324,17 +335,27 @@ var (
 
 // runStep runs one step; it returns whether the step succeeded, its output, and whether
 // it was canceled.
-func (a *agent) runStep(ctx context.Context, s *jobStep) (bool, string, bool) {
+func (a *agent) runStep(ctx context.Context, s *jobStep, owner string) (bool, string, bool) {
 	in := a.in
 	switch strings.ToLower(s.subsystem) {
 	case "tsql":
-		return true, "", ctx.Err() != nil
+		return a.runTSQLStep(ctx, s, owner)
 	case "powershell":
 	default:
 		return false, fmt.Sprintf("Subsystem %s is not supported by the simulator.", s.subsystem), false
 	}
 	if in.opts.Platform == "Linux" {
 		return false, "Unable to start execution of step 1 (reason: The PowerShell subsystem is not supported on SQL Server on Linux).", false
+	}
+	in.mu.Lock()
+	ownerIsSysadmin := in.isSysadminLocked(owner)
+	in.mu.Unlock()
+	if !ownerIsSysadmin {
+		// Steps other than T-SQL run as the Agent service account only for sysadmin
+		// owners; others need a proxy, and the simulator has none
+		// (https://learn.microsoft.com/ssms/agent/configure-a-user-to-create-and-manage-sql-server-agent-jobs;
+		// the text is SQL Server Agent's message for this case).
+		return false, "Non-SysAdmins have been denied permission to run PowerShell job steps without a proxy account.", false
 	}
 	if !sleepCtx(ctx, in.opts.StepLatency) {
 		return false, "", true
@@ -394,4 +415,32 @@ func (a *agent) runStep(ctx context.Context, s *jobStep) (bool, string, bool) {
 		name = word[0]
 	}
 	return false, fmt.Sprintf("A job step received an error at line 1 in a PowerShell script. The corresponding line is '%s'. Correct the script and reschedule the job. The error information returned by PowerShell is: 'The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program.'", line, name), false
+}
+
+// runTSQLStep runs a T-SQL job step through the evaluator, as the job owner in the
+// step's database; an error fails the step with Agent's "[SQLSTATE …] (Error n)" text.
+func (a *agent) runTSQLStep(ctx context.Context, s *jobStep, owner string) (bool, string, bool) {
+	in := a.in
+	db := s.database
+	if db == "" {
+		db = "master"
+	}
+	rec := &recorder{}
+	sess := &session{in: in, loginName: owner, db: db, spid: 0, traceFlags: map[int]bool{}}
+	sess.runBatch(ctx, s.command, rec, nil)
+	sess.Close()
+	if ctx.Err() != nil {
+		return false, "", true
+	}
+	var b strings.Builder
+	for _, m := range rec.infos {
+		fmt.Fprintf(&b, "%s [SQLSTATE 01000] ", m)
+	}
+	if len(rec.errs) > 0 {
+		for _, e := range rec.errs {
+			fmt.Fprintf(&b, "%s [SQLSTATE 42000] (Error %d) ", e.Message, e.Number)
+		}
+		return false, strings.TrimSpace(b.String()), false
+	}
+	return true, strings.TrimSpace(b.String()), false
 }

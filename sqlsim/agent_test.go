@@ -21,6 +21,12 @@ func openSim(t *testing.T, mut func(*Options)) (*Instance, *sqlops.Conn) {
 	if mut != nil {
 		mut(&o)
 	}
+	return startConn(t, o)
+}
+
+// startConn starts an instance with o and connects to it as its first login.
+func startConn(t *testing.T, o Options) (*Instance, *sqlops.Conn) {
+	t.Helper()
 	in, err := Start(o)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func openSim(t *testing.T, mut func(*Options)) (*Instance, *sqlops.Conn) {
 	t.Cleanup(func() { in.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "sim", Host: in.Host(), Port: in.Port(), User: "sa", Password: o.Logins[0].Password, TrustServerCertificate: true})
+	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "sim", Host: in.Host(), Port: in.Port(), User: o.Logins[0].Name, Password: o.Logins[0].Password, TrustServerCertificate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +96,8 @@ func TestMsdbErrorNumbers(t *testing.T) {
 	wantErr(t, err, 7862)
 	_, err = db.ExecContext(ctx, "DROP CERTIFICATE [C1]")
 	wantErr(t, err, 15352) // bound to an endpoint
-	_, err = db.ExecContext(ctx, "SELECT name FROM sys.tables")
-	wantErr(t, err, 50000)
+	_, err = db.ExecContext(ctx, "SELECT name FROM sys.no_such_view")
+	wantErr(t, err, 208)
 }
 
 func TestEndpointPortInUse(t *testing.T) {

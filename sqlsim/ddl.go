@@ -2,409 +2,590 @@ package sqlsim
 
 import (
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
-	"unicode"
+	"time"
+
+	"github.com/milink/milink/sqlsim/tsql"
 )
 
-// token is one lexical token of a DDL statement.
-type token struct {
-	kind byte // 'w' word/identifier, 's' string literal, 'n' number, 'p' punctuation
-	text string
+// errNoPerm is Msg 15247, what DDL a login may not run reports.
+func errNoPerm() error {
+	return sqlErr(15247, 16, "User does not have permission to perform this action.")
 }
 
-// tokenize splits T-SQL into tokens, skipping comments; bracketed identifiers lose their
-// brackets, N'..' strings their prefix and doubled quotes.
-func tokenize(src string) ([]token, error) {
-	var out []token
-	r := []rune(src)
-	for i := 0; i < len(r); {
-		c := r[i]
-		switch {
-		case unicode.IsSpace(c):
-			i++
-		case c == '-' && i+1 < len(r) && r[i+1] == '-':
-			for i < len(r) && r[i] != '\n' {
-				i++
+// runDDL runs the DDL and server commands a DBA uses to set up the state milink
+// checks. Each follows its T-SQL reference page under
+// https://learn.microsoft.com/sql/t-sql/statements/ and the error numbers SQL Server
+// raises for it.
+func (x *execCtx) runDDL(st tsql.Stmt) error {
+	s := x.s
+	in := s.in
+	var disk any
+	if b, ok := st.(*tsql.Backup); ok {
+		v, err := x.eval(b.Disk, nil)
+		if err != nil {
+			return err
+		}
+		disk = v
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.isSysadminLocked(s.loginName) {
+		if b, ok := st.(*tsql.Backup); ok {
+			what := "DATABASE"
+			if b.Log {
+				what = "LOG"
 			}
-		case c == '/' && i+1 < len(r) && r[i+1] == '*':
-			end := strings.Index(string(r[i+2:]), "*/")
-			if end < 0 {
-				return nil, fmt.Errorf("Missing end comment mark '*/'.")
-			}
-			i += 2 + len([]rune(string(r[i+2:])[:end])) + 2
-		case c == '[':
-			var b strings.Builder
-			i++
-			for {
-				if i >= len(r) {
-					return nil, fmt.Errorf("Unclosed quotation mark after the character string '%s'.", b.String())
+			return sqlErr(262, 14, fmt.Sprintf("BACKUP %s permission denied in database '%s'.", what, b.DB))
+		}
+		return errNoPerm()
+	}
+	switch n := st.(type) {
+	case *tsql.CreateDatabase:
+		if in.dbByNameLocked(n.Name) != nil {
+			return sqlErr(1801, 16, fmt.Sprintf("Database '%s' already exists. Choose a different database name.", n.Name))
+		}
+		id := 5
+		for _, d := range in.dbs {
+			id = max(id, d.id+1)
+		}
+		in.newDatabaseLocked(n.Name, id)
+		return nil
+	case *tsql.AlterDatabase:
+		d := in.dbByNameLocked(n.Name)
+		if d == nil {
+			return sqlErr(5011, 14, fmt.Sprintf("User does not have permission to alter database '%s', the database does not exist, or the database is not in a state that allows access checks.", n.Name))
+		}
+		switch n.Option {
+		case "RECOVERY":
+			switch n.Value {
+			case "FULL", "SIMPLE", "BULK_LOGGED":
+				if strings.EqualFold(d.name, "tempdb") {
+					return sqlErr(5058, 16, "Option 'RECOVERY' cannot be set in database 'tempdb'.")
 				}
-				if r[i] == ']' {
-					if i+1 < len(r) && r[i+1] == ']' {
-						b.WriteRune(']')
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				b.WriteRune(r[i])
-				i++
+				d.recovery = n.Value
+				return nil
 			}
-			out = append(out, token{'w', b.String()})
-		case c == '\'' || ((c == 'N' || c == 'n') && i+1 < len(r) && r[i+1] == '\''):
-			if c != '\'' {
-				i++
+			return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Value))
+		}
+		return nil
+	case *tsql.Backup:
+		return x.backupLocked(n, disk)
+	case *tsql.Endpoint:
+		if n.Alter {
+			return in.alterEndpointLocked(n)
+		}
+		return in.createEndpointLocked(n)
+	case *tsql.CreateCertificate:
+		if !strings.EqualFold(s.db, "master") {
+			return sqlErr(50000, 16, "sqlsim: certificates are modelled in master only; run USE master first.")
+		}
+		if in.certByNameLocked(n.Name) != nil {
+			return sqlErr(15232, 16, fmt.Sprintf("A certificate with name '%s' already exists or this certificate already has been added to the database.", n.Name))
+		}
+		if n.Password == "" && !in.masterKey {
+			return sqlErr(15581, 16, "Please create a master key in the database or open the master key in the session before performing this operation.")
+		}
+		start := time.Now().UTC()
+		expiry := start.AddDate(1, 0, 0)
+		var err error
+		if n.StartDate != "" {
+			if start, err = toTime(n.StartDate); err != nil {
+				return abortOf(err)
 			}
-			i++
-			var b strings.Builder
-			for {
-				if i >= len(r) {
-					return nil, fmt.Errorf("Unclosed quotation mark after the character string '%s'.", b.String())
-				}
-				if r[i] == '\'' {
-					if i+1 < len(r) && r[i+1] == '\'' {
-						b.WriteRune('\'')
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				b.WriteRune(r[i])
-				i++
+		}
+		if n.ExpiryDate != "" {
+			if expiry, err = toTime(n.ExpiryDate); err != nil {
+				return abortOf(err)
 			}
-			out = append(out, token{'s', b.String()})
-		case unicode.IsDigit(c):
-			j := i
-			for j < len(r) && unicode.IsDigit(r[j]) {
-				j++
+		}
+		c := &certificate{id: in.newID(), name: n.Name, subject: n.Subject, start: start, expiry: expiry, byPassword: n.Password != "",
+			thumbprint: newGUID(), serial: newGUID()}
+		in.certs = append(in.certs, c)
+		return nil
+	case *tsql.CreateMasterKey:
+		if !strings.EqualFold(s.db, "master") {
+			return sqlErr(50000, 16, "sqlsim: the database master key is modelled in master only; run USE master first.")
+		}
+		if in.masterKey {
+			return sqlErr(15578, 16, "There is already a master key in the database. Please drop it before performing this statement.")
+		}
+		if n.Password == "" && !in.pers.MI {
+			return abortErr(102, 15, "Incorrect syntax near 'KEY'.")
+		}
+		in.masterKey = true
+		in.masterKeyCreated = time.Now().UTC()
+		return nil
+	case *tsql.CreateLogin:
+		if in.loginByNameLocked(n.Name) != nil {
+			return sqlErr(15025, 16, fmt.Sprintf("The server principal '%s' already exists.", n.Name))
+		}
+		in.addLoginLocked(n.Name, n.Password)
+		return nil
+	case *tsql.CreateUser:
+		d := in.dbByNameLocked(s.db)
+		if d.userByNameLocked(n.Name) != nil {
+			return sqlErr(15023, 16, fmt.Sprintf("User, group, or role '%s' already exists in the current database.", n.Name))
+		}
+		u := &dbUser{id: in.nextPrincipalIDLocked(d), name: n.Name, typ: "S"}
+		if n.Login != "" {
+			l := in.loginByNameLocked(n.Login)
+			if l == nil {
+				return sqlErr(15007, 16, fmt.Sprintf("'%s' is not a valid login or you do not have permission.", n.Login))
 			}
-			out = append(out, token{'n', string(r[i:j])})
-			i = j
-		case unicode.IsLetter(c) || c == '_' || c == '@' || c == '#':
-			j := i
-			for j < len(r) && (unicode.IsLetter(r[j]) || unicode.IsDigit(r[j]) || r[j] == '_' || r[j] == '@' || r[j] == '#' || r[j] == '$') {
-				j++
+			u.login, u.sid = l.name, l.sid
+		}
+		d.users = append(d.users, u)
+		return nil
+	case *tsql.AlterRole:
+		if n.Server {
+			role := strings.ToLower(n.Role)
+			if !fixedServerRoles[role] || role == "public" {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot alter the server role '%s', because it does not exist or you do not have permission.", n.Role))
 			}
-			out = append(out, token{'w', string(r[i:j])})
-			i = j
-		default:
-			out = append(out, token{'p', string(c)})
-			i++
+			l := in.loginByNameLocked(n.Member)
+			if l == nil {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot add the principal '%s', because it does not exist or you do not have permission.", n.Member))
+			}
+			members := slices.DeleteFunc(in.serverRoles[role], func(m string) bool { return strings.EqualFold(m, l.name) })
+			if n.Add {
+				members = append(members, l.name)
+			}
+			in.serverRoles[role] = members
+			return nil
+		}
+		d := in.dbByNameLocked(s.db)
+		r := d.userByNameLocked(n.Role)
+		if r == nil || r.typ != "R" {
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot alter the role '%s', because it does not exist or you do not have permission.", n.Role))
+		}
+		u := d.userByNameLocked(n.Member)
+		if u == nil {
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot add the principal '%s', because it does not exist or you do not have permission.", n.Member))
+		}
+		d.roleMembers = slices.DeleteFunc(d.roleMembers, func(m [2]int) bool { return m[0] == r.id && m[1] == u.id })
+		if n.Add {
+			d.roleMembers = append(d.roleMembers, [2]int{r.id, u.id})
+		}
+		return nil
+	case *tsql.Grant:
+		return x.grantLocked(n)
+	case *tsql.Drop:
+		return x.dropLocked(n)
+	}
+	return sqlErr(50000, 16, fmt.Sprintf("sqlsim: statement %T is not supported by the simulator.", st))
+}
+
+func (x *execCtx) grantLocked(n *tsql.Grant) error {
+	in := x.s.in
+	if n.On.Object == "" || strings.EqualFold(n.OnClass, "SERVER") {
+		for _, to := range n.To {
+			if in.loginByNameLocked(to) == nil {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot find the login '%s', because it does not exist or you do not have permission.", to))
+			}
+			key := n.Permission + "|" + strings.ToLower(to)
+			delete(in.serverGrant, key)
+			delete(in.serverDeny, key)
+			switch n.Verb {
+			case "GRANT":
+				in.serverGrant[key] = true
+			case "DENY":
+				in.serverDeny[key] = true
+			}
+		}
+		return nil
+	}
+	dbName := n.On.Database
+	if dbName == "" {
+		dbName = x.s.db
+	}
+	d := in.dbByNameLocked(dbName)
+	if d == nil {
+		return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
+	}
+	if d.procs[strings.ToLower(n.On.Object)] == nil {
+		if _, bp, ok := resolveBuiltin(tsql.Name{Database: dbName, Schema: n.On.Schema, Object: n.On.Object}, dbName); !ok || bp.db == "" {
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
 		}
 	}
-	return out, nil
-}
-
-// parser walks tokens.
-type parser struct {
-	toks []token
-	pos  int
-}
-
-func (p *parser) peek() token {
-	if p.pos < len(p.toks) {
-		return p.toks[p.pos]
-	}
-	return token{}
-}
-
-func (p *parser) next() token {
-	t := p.peek()
-	if p.pos < len(p.toks) {
-		p.pos++
-	}
-	return t
-}
-
-func (p *parser) done() bool {
-	for p.pos < len(p.toks) && p.toks[p.pos].kind == 'p' && p.toks[p.pos].text == ";" {
-		p.pos++
-	}
-	return p.pos >= len(p.toks)
-}
-
-// accept consumes the keyword (case-insensitive) or punctuation if it is next.
-func (p *parser) accept(word string) bool {
-	t := p.peek()
-	if (t.kind == 'w' || t.kind == 'p') && strings.EqualFold(t.text, word) {
-		p.pos++
-		return true
-	}
-	return false
-}
-
-func (p *parser) expect(words ...string) error {
-	for _, w := range words {
-		if !p.accept(w) {
-			return syntaxError(p.peek())
+	for _, to := range n.To {
+		if d.userByNameLocked(to) == nil {
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot find the user '%s', because it does not exist or you do not have permission.", to))
 		}
+		key := n.Permission + "|" + strings.ToLower(n.On.Object) + "|" + strings.ToLower(to)
+		d.grants[key] = n.Verb == "GRANT"
 	}
 	return nil
 }
 
-func (p *parser) ident() (string, error) {
-	t := p.next()
-	if t.kind != 'w' {
-		return "", syntaxError(t)
-	}
-	return t.text, nil
-}
-
-func (p *parser) str() (string, error) {
-	t := p.next()
-	if t.kind != 's' {
-		return "", syntaxError(t)
-	}
-	return t.text, nil
-}
-
-func (p *parser) num() (int, error) {
-	t := p.next()
-	if t.kind != 'n' {
-		return 0, syntaxError(t)
-	}
-	return strconv.Atoi(t.text)
-}
-
-type syntaxErr struct{ near string }
-
-func (e syntaxErr) Error() string { return fmt.Sprintf("Incorrect syntax near '%s'.", e.near) }
-
-func syntaxError(t token) error {
-	if t.text == "" {
-		return syntaxErr{near: "end of statement"}
-	}
-	return syntaxErr{near: t.text}
-}
-
-// ddl is a parsed DDL statement.
-type ddl struct {
-	verb, object string // CREATE/DROP, CERTIFICATE/ENDPOINT/MASTER KEY
-	name         string
-	subject      string
-	expiry       string
-	password     string
-	state        string
-	port         int
-	protocolFor  string // DATABASE_MIRRORING, TSQL
-	role         string
-	auth         string
-	certName     string
-	encryption   string
-	algorithm    string
-}
-
-// parseDDL recognizes the statements milink sends: CREATE/DROP CERTIFICATE, CREATE/DROP
-// ENDPOINT, CREATE MASTER KEY. ok is false when the text is not one of them.
-func parseDDL(src string) (d ddl, ok bool, err error) {
-	toks, err := tokenize(src)
-	if err != nil {
-		return d, true, err
-	}
-	p := &parser{toks: toks}
-	if p.accept("USE") {
-		if _, err := p.ident(); err != nil {
-			return d, true, err
+func (x *execCtx) dropLocked(n *tsql.Drop) error {
+	in := x.s.in
+	name := n.Name.Object
+	missing := func(what string) error {
+		if n.IfExists {
+			return nil
 		}
-		p.done()
+		return sqlErr(3701, 11, fmt.Sprintf("Cannot drop the %s '%s', because it does not exist or you do not have permission.", what, name))
 	}
-	switch {
-	case p.accept("CREATE"):
-		d.verb = "CREATE"
-	case p.accept("DROP"):
-		d.verb = "DROP"
-	default:
-		return d, false, nil
-	}
-	switch {
-	case p.accept("CERTIFICATE"):
-		d.object = "CERTIFICATE"
-	case p.accept("ENDPOINT"):
-		d.object = "ENDPOINT"
-	case p.accept("MASTER"):
-		if err := p.expect("KEY"); err != nil {
-			return d, true, err
+	switch n.Kind {
+	case "PROCEDURE":
+		d := in.dbByNameLocked(x.s.db)
+		if n.Name.Database != "" {
+			d = in.dbByNameLocked(n.Name.Database)
 		}
-		d.object = "MASTER KEY"
-	default:
-		return d, false, nil
-	}
-	if d.object != "MASTER KEY" {
-		if d.name, err = p.ident(); err != nil {
-			return d, true, err
+		if d == nil || d.procs[strings.ToLower(name)] == nil {
+			return missing("procedure")
 		}
-	}
-	if d.verb == "DROP" {
-		if !p.done() {
-			return d, true, syntaxError(p.peek())
+		delete(d.procs, strings.ToLower(name))
+	case "DATABASE":
+		d := in.dbByNameLocked(name)
+		if d == nil {
+			return missing("database")
 		}
-		return d, true, nil
-	}
-	switch d.object {
-	case "MASTER KEY":
-		if err := p.expect("ENCRYPTION", "BY", "PASSWORD", "="); err != nil {
-			return d, true, err
+		if d.id <= 4 {
+			return sqlErr(3708, 16, fmt.Sprintf("Cannot drop the database '%s' because it is a system database.", d.name))
 		}
-		if d.password, err = p.str(); err != nil {
-			return d, true, err
-		}
-	case "CERTIFICATE":
-		if p.accept("ENCRYPTION") {
-			if err := p.expect("BY", "PASSWORD", "="); err != nil {
-				return d, true, err
-			}
-			if d.password, err = p.str(); err != nil {
-				return d, true, err
-			}
-		}
-		if err := p.expect("WITH"); err != nil {
-			return d, true, err
-		}
-		for {
-			switch {
-			case p.accept("SUBJECT"):
-				if err := p.expect("="); err != nil {
-					return d, true, err
-				}
-				if d.subject, err = p.str(); err != nil {
-					return d, true, err
-				}
-			case p.accept("EXPIRY_DATE"):
-				if err := p.expect("="); err != nil {
-					return d, true, err
-				}
-				if d.expiry, err = p.str(); err != nil {
-					return d, true, err
-				}
-			case p.accept("START_DATE"):
-				if err := p.expect("="); err != nil {
-					return d, true, err
-				}
-				if _, err = p.str(); err != nil {
-					return d, true, err
-				}
-			default:
-				return d, true, syntaxError(p.peek())
-			}
-			if !p.accept(",") {
-				break
-			}
-		}
-		if d.subject == "" {
-			return d, true, syntaxErr{near: d.name}
-		}
+		in.dbs = slices.DeleteFunc(in.dbs, func(x *dbState) bool { return x == d })
 	case "ENDPOINT":
-		if err := parseEndpointBody(p, &d); err != nil {
-			return d, true, err
+		e := in.endpointByNameLocked(name)
+		if e == nil {
+			if n.IfExists {
+				return nil
+			}
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot drop the endpoint '%s', because it does not exist or you do not have permission.", name))
 		}
+		if e.listener != nil {
+			e.listener.Close()
+		}
+		in.endpoints = slices.DeleteFunc(in.endpoints, func(x *endpoint) bool { return x == e })
+	case "CERTIFICATE":
+		c := in.certByNameLocked(name)
+		if c == nil {
+			if n.IfExists {
+				return nil
+			}
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot drop the certificate '%s', because it does not exist or you do not have permission.", name))
+		}
+		for _, e := range in.endpoints {
+			if e.certID == c.id {
+				return sqlErr(15352, 16, "The certificate cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the problem and retry.")
+			}
+		}
+		in.certs = slices.DeleteFunc(in.certs, func(x *certificate) bool { return x == c })
+	case "MASTER KEY":
+		if !in.masterKey {
+			return sqlErr(15151, 16, "Cannot drop the master key because it does not exist or you do not have permission.")
+		}
+		for _, c := range in.certs {
+			if !c.byPassword {
+				return sqlErr(15580, 16, fmt.Sprintf("Cannot drop master key because certificate '%s' is encrypted by it.", c.name))
+			}
+		}
+		in.masterKey = false
+	case "LOGIN":
+		l := in.loginByNameLocked(name)
+		if l == nil {
+			if n.IfExists {
+				return nil
+			}
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot drop the login '%s', because it does not exist or you do not have permission.", name))
+		}
+		in.logins = slices.DeleteFunc(in.logins, func(x *loginState) bool { return x == l })
+		for r := range in.serverRoles {
+			in.serverRoles[r] = slices.DeleteFunc(in.serverRoles[r], func(m string) bool { return strings.EqualFold(m, l.name) })
+		}
+	case "USER":
+		d := in.dbByNameLocked(x.s.db)
+		u := d.userByNameLocked(name)
+		if u == nil || u.typ != "S" || u.id < 5 {
+			if n.IfExists && u == nil {
+				return nil
+			}
+			return sqlErr(15151, 16, fmt.Sprintf("Cannot drop the user '%s', because it does not exist or you do not have permission.", name))
+		}
+		d.users = slices.DeleteFunc(d.users, func(x *dbUser) bool { return x == u })
+		d.roleMembers = slices.DeleteFunc(d.roleMembers, func(m [2]int) bool { return m[1] == u.id })
+	default:
+		return missing(strings.ToLower(n.Kind))
 	}
-	if !p.done() {
-		return d, true, syntaxError(p.peek())
-	}
-	return d, true, nil
+	return nil
 }
 
-func parseEndpointBody(p *parser, d *ddl) error {
-	var err error
-	d.state = "STOPPED"
-	if p.accept("STATE") {
-		if err := p.expect("="); err != nil {
+// backupLocked runs BACKUP DATABASE/LOG and records the backup in msdb.dbo.backupset
+// (https://learn.microsoft.com/sql/t-sql/statements/backup-transact-sql,
+// https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
+func (x *execCtx) backupLocked(n *tsql.Backup, dv any) error {
+	in := x.s.in
+	d := in.dbByNameLocked(n.DB)
+	if d == nil {
+		return sqlErr(911, 16, fmt.Sprintf("Database '%s' does not exist. Make sure that the name is entered correctly.", n.DB))
+	}
+	typ := "D"
+	if n.Log {
+		typ = "L"
+		if d.recovery == "SIMPLE" {
+			return sqlErr(4208, 16, "The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.")
+		}
+		full := false
+		for _, b := range in.backups {
+			full = full || (strings.EqualFold(b.database, d.name) && b.dbGUID == d.guid && b.typ == "D" && !b.copyOnly)
+		}
+		if !full {
+			return sqlErr(4214, 16, "BACKUP LOG cannot be performed because there is no current database backup.")
+		}
+	}
+	if strings.EqualFold(d.name, "tempdb") {
+		return sqlErr(3147, 16, "Backup and restore operations are not allowed on database tempdb.")
+	}
+	now := time.Now()
+	in.nextBackup++
+	in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, typ: typ, copyOnly: n.CopyOnly,
+		start: now, finish: now, device: toStr(dv)})
+	pages := 400
+	if n.Log {
+		pages = 2
+		x.w.Info(4035, 1, 0, fmt.Sprintf("Processed %d pages for database '%s', file '%s_log' on file 1.", pages, d.name, d.name))
+		x.w.Info(3014, 1, 0, fmt.Sprintf("BACKUP LOG successfully processed %d pages in 0.010 seconds (1.562 MB/sec).", pages))
+		return nil
+	}
+	x.w.Info(4035, 1, 0, fmt.Sprintf("Processed %d pages for database '%s', file '%s' on file 1.", pages, d.name, d.name))
+	x.w.Info(4035, 1, 0, fmt.Sprintf("Processed 2 pages for database '%s', file '%s_log' on file 1.", d.name, d.name))
+	x.w.Info(3014, 1, 0, fmt.Sprintf("BACKUP DATABASE successfully processed %d pages in 0.020 seconds (156.250 MB/sec).", pages+2))
+	return nil
+}
+
+func (in *Instance) createEndpointLocked(n *tsql.Endpoint) error {
+	if !n.HasAsClause || n.Protocol == "" {
+		return abortErr(102, 15, "Incorrect syntax near the end of the batch.")
+	}
+	if in.endpointByNameLocked(n.Name) != nil {
+		return sqlErr(7856, 16, fmt.Sprintf("Endpoint '%s' already exists.", n.Name))
+	}
+	if n.Protocol == "DATABASE_MIRRORING" {
+		for _, e := range in.endpoints {
+			if e.typ == "DATABASE_MIRRORING" {
+				return sqlErr(7862, 16, "An endpoint of the requested type already exists.  Only one endpoint of this type is supported.  Use ALTER ENDPOINT or DROP the existing endpoint and execute the CREATE ENDPOINT statement.")
+			}
+		}
+	}
+	state := n.State
+	if state == "" {
+		state = "STOPPED"
+	}
+	e := &endpoint{id: in.newID(), name: n.Name, typ: n.Protocol, state: state, port: n.Port, role: n.Role}
+	if err := in.applyEndpointLocked(e, n); err != nil {
+		return err
+	}
+	if e.state == "STARTED" {
+		if err := in.listenEndpointLocked(e); err != nil {
 			return err
 		}
-		if d.state, err = p.ident(); err != nil {
-			return err
+	}
+	in.endpoints = append(in.endpoints, e)
+	return nil
+}
+
+// applyEndpointLocked copies the FOR DATABASE_MIRRORING options onto e.
+func (in *Instance) applyEndpointLocked(e *endpoint, n *tsql.Endpoint) error {
+	if n.Role != "" {
+		e.role = n.Role
+	}
+	if e.role == "" {
+		e.role = "ALL"
+	}
+	if n.Auth != "" {
+		e.auth = n.Auth
+		if n.Auth == "CERTIFICATE" {
+			c := in.certByNameLocked(n.CertName)
+			if c == nil {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot find the certificate '%s', because it does not exist or you do not have permission.", n.CertName))
+			}
+			e.certID = c.id
+		} else {
+			e.certID = 0
 		}
-		d.state = strings.ToUpper(d.state)
 	}
-	if err := p.expect("AS", "TCP", "("); err != nil {
-		return err
+	if e.auth == "" && e.typ == "DATABASE_MIRRORING" {
+		e.auth = "NEGOTIATE"
 	}
-	for !p.accept(")") {
-		switch {
-		case p.accept("LISTENER_PORT"):
-			if err := p.expect("="); err != nil {
-				return err
-			}
-			if d.port, err = p.num(); err != nil {
-				return err
-			}
-		case p.accept("LISTENER_IP"):
-			if err := p.expect("="); err != nil {
-				return err
-			}
-			if !p.accept("ALL") {
-				if p.accept("(") {
-					for !p.accept(")") {
-						if p.next().text == "" {
-							return syntaxErr{near: "LISTENER_IP"}
-						}
-					}
-				} else {
-					return syntaxError(p.peek())
-				}
-			}
-		default:
-			return syntaxError(p.peek())
+	if n.Encryption != "" {
+		e.encryption = n.Algorithm
+		if e.encryption == "" {
+			e.encryption = "RC4"
 		}
-		p.accept(",")
+		if n.Encryption == "DISABLED" {
+			e.encryption = "NONE"
+		}
 	}
-	if err := p.expect("FOR"); err != nil {
+	if e.encryption == "" && e.typ == "DATABASE_MIRRORING" {
+		e.encryption = "RC4"
+	}
+	return nil
+}
+
+func (in *Instance) listenEndpointLocked(e *endpoint) error {
+	l, err := in.net.Listen(in.opts.IP, e.port)
+	if err != nil {
+		return sqlErr(7890, 16, fmt.Sprintf("An error occurred while attempting to register the endpoint '%s'. One or more of the ports specified in the CREATE ENDPOINT statement may be bound to another process. Attempt the statement again with a different port or use netstat to find the application currently using the port and resolve the conflict.", e.name))
+	}
+	e.listener = l
+	go acceptAndClose(l)
+	return nil
+}
+
+func (in *Instance) alterEndpointLocked(n *tsql.Endpoint) error {
+	e := in.endpointByNameLocked(n.Name)
+	if e == nil {
+		return sqlErr(15151, 16, fmt.Sprintf("Cannot alter the endpoint '%s', because it does not exist or you do not have permission.", n.Name))
+	}
+	if n.Port != 0 && n.Port != e.port {
+		if e.listener != nil {
+			e.listener.Close()
+			e.listener = nil
+		}
+		e.port = n.Port
+	}
+	if err := in.applyEndpointLocked(e, n); err != nil {
 		return err
 	}
-	if d.protocolFor, err = p.ident(); err != nil {
+	if n.State != "" {
+		e.state = n.State
+	}
+	if e.state == "STARTED" && e.listener == nil && e.port != 0 {
+		return in.listenEndpointLocked(e)
+	}
+	if e.state != "STARTED" && e.listener != nil {
+		e.listener.Close()
+		e.listener = nil
+	}
+	return nil
+}
+
+// dbcc runs DBCC TRACEON/TRACEOFF/TRACESTATUS
+// (https://learn.microsoft.com/sql/t-sql/database-console-commands/dbcc-tracestatus-transact-sql).
+func (x *execCtx) dbcc(n *tsql.Dbcc) error {
+	in := x.s.in
+	args, err := x.evalArgs(n.Args, nil)
+	if err != nil {
 		return err
 	}
-	d.protocolFor = strings.ToUpper(d.protocolFor)
-	if err := p.expect("("); err != nil {
-		return err
+	quiet := slices.Contains(n.With, "NO_INFOMSGS")
+	done := func() {
+		if !quiet {
+			x.w.Info(2528, 1, 10, "DBCC execution completed. If DBCC printed error messages, contact your system administrator.")
+		}
 	}
-	for !p.accept(")") {
-		switch {
-		case p.accept("ROLE"):
-			if err := p.expect("="); err != nil {
-				return err
-			}
-			if d.role, err = p.ident(); err != nil {
-				return err
-			}
-		case p.accept("AUTHENTICATION"):
-			if err := p.expect("="); err != nil {
-				return err
-			}
-			if p.accept("CERTIFICATE") {
-				d.auth = "CERTIFICATE"
-				if d.certName, err = p.ident(); err != nil {
-					return err
-				}
-			} else {
-				w, err := p.ident()
-				if err != nil {
-					return err
-				}
-				d.auth = strings.ToUpper(w)
-			}
-		case p.accept("ENCRYPTION"):
-			if err := p.expect("="); err != nil {
-				return err
-			}
-			w, err := p.ident()
+	switch n.Command {
+	case "TRACEON", "TRACEOFF":
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if !in.isSysadminLocked(x.s.loginName) {
+			return sqlErr(2571, 14, fmt.Sprintf("User '%s' does not have permission to run DBCC %s.", x.userNameLockedDB(), strings.ToLower(n.Command)))
+		}
+		global := false
+		var flags []int
+		for _, a := range args {
+			v, err := toInt(a)
 			if err != nil {
 				return err
 			}
-			d.encryption = strings.ToUpper(w)
-			if p.accept("ALGORITHM") {
-				if d.algorithm, err = p.ident(); err != nil {
-					return err
-				}
-				d.algorithm = strings.ToUpper(d.algorithm)
+			if v == -1 {
+				global = true
+				continue
 			}
-		default:
-			return syntaxError(p.peek())
+			flags = append(flags, int(v))
 		}
-		p.accept(",")
+		for _, f := range flags {
+			if global {
+				in.traceFlags[f] = n.Command == "TRACEON"
+				if n.Command == "TRACEOFF" {
+					delete(in.traceFlags, f)
+				}
+			} else if n.Command == "TRACEON" {
+				x.s.traceFlags[f] = true
+			} else {
+				delete(x.s.traceFlags, f)
+			}
+		}
+		done()
+		return nil
+	case "TRACESTATUS":
+		in.mu.Lock()
+		type tf struct{ flag, global, session int64 }
+		var rows [][]any
+		seen := map[int]bool{}
+		var all []int
+		for f := range in.traceFlags {
+			all = append(all, f)
+		}
+		for f := range x.s.traceFlags {
+			all = append(all, f)
+		}
+		slices.Sort(all)
+		onlyGlobal := false
+		var want []int
+		for _, a := range args {
+			v, _ := toInt(a)
+			if v == -1 {
+				onlyGlobal = true
+			} else {
+				want = append(want, int(v))
+			}
+		}
+		for _, f := range all {
+			if seen[f] || (len(want) > 0 && !slices.Contains(want, f)) {
+				continue
+			}
+			seen[f] = true
+			g := in.traceFlags[f]
+			se := x.s.traceFlags[f]
+			if onlyGlobal && !g {
+				continue
+			}
+			st := int64(0)
+			if g || se {
+				st = 1
+			}
+			rows = append(rows, []any{int64(f), st, b2i(g), b2i(se)})
+		}
+		for _, f := range want {
+			if !seen[f] {
+				rows = append(rows, []any{int64(f), int64(0), int64(0), int64(0)})
+			}
+		}
+		in.mu.Unlock()
+		x.writeResult(&relation{cols: []relCol{{name: "TraceFlag", typ: 5}, {name: "Status", typ: 5}, {name: "Global", typ: 5}, {name: "Session", typ: 5}}, rows: rows})
+		done()
+		return nil
+	}
+	return sqlErr(2526, 16, fmt.Sprintf("Incorrect DBCC statement. Check the documentation for the correct DBCC syntax and options."))
+}
+
+func (x *execCtx) userNameLockedDB() string {
+	if d := x.s.in.dbByNameLocked(x.s.db); d != nil {
+		return x.userNameLocked(d)
+	}
+	return "guest"
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// reconfigure is RECONFIGURE: configured values become the running values.
+func (x *execCtx) reconfigure() error {
+	in := x.s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.isSysadminLocked(x.s.loginName) && !in.hasServerPermLocked(x.s.loginName, "ALTER SETTINGS") {
+		return sqlErr(5812, 14, "You do not have permission to run the RECONFIGURE statement.")
+	}
+	for _, c := range in.configs {
+		c.inUse = c.value
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/milink/milink/sqlsim/catalog"
 	"github.com/milink/milink/sqlsim/tds"
 )
 
@@ -29,9 +30,14 @@ type endpoint struct {
 }
 
 type certificate struct {
-	id      int
-	name    string
-	subject string
+	id         int
+	name       string
+	subject    string
+	start      time.Time
+	expiry     time.Time
+	byPassword bool // private key encrypted by a password rather than the master key
+	thumbprint [16]byte
+	serial     [16]byte
 }
 
 // Instance is a running simulated instance.
@@ -46,16 +52,34 @@ type Instance struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	masterKey  bool
-	agentOn    bool
-	endpoints  []*endpoint
-	certs      []*certificate
-	nextID     int
-	agent      *agent
-	fixed      []net.Listener // MI's own 5022 and HADR listeners
-	loginHook  func(ctx context.Context, user string) error
-	tokenCheck func(token string) (string, bool)
+	pers    catalog.Personality
+	started time.Time
+
+	mu               sync.Mutex
+	masterKey        bool
+	masterKeyCreated time.Time
+	smkGUID, dmkGUID [16]byte
+	partitionID      [16]byte
+	otherPartID      [16]byte
+	dbs              []*dbState
+	logins           []*loginState
+	serverRoles      map[string][]string // fixed server role → member logins
+	serverGrant      map[string]bool     // "PERMISSION|login"
+	serverDeny       map[string]bool
+	traceFlags       map[int]bool // global trace flags
+	configs          []*configOption
+	backups          []*backupRow
+	nextBackup       int
+	locks            map[string]*lockState
+	nextSPID         int
+	agentOn          bool
+	endpoints        []*endpoint
+	certs            []*certificate
+	nextID           int
+	agent            *agent
+	fixed            []net.Listener // MI's own 5022 and HADR listeners
+	loginHook        func(ctx context.Context, user string) error
+	tokenCheck       func(token string) (string, bool)
 }
 
 // Start starts a simulated instance: its TDS listener, its endpoints' listeners and its Agent.
@@ -75,9 +99,22 @@ func Start(opts Options) (*Instance, error) {
 	if opts.TncTimeout <= 0 {
 		opts.TncTimeout = 21 * time.Second
 	}
+	if p := opts.Personality; p.ProductVersion != "" {
+		opts.ProductVersion, opts.Edition = p.ProductVersion, p.Edition
+		opts.Platform = string(p.Platform)
+		if p.Distribution != "" {
+			opts.Distribution = p.Distribution
+		}
+		if p.MI {
+			opts.Role = RoleMI
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &Instance{opts: opts, log: opts.Logger.With("sim", opts.ServerName), net: opts.Network,
-		ctx: ctx, cancel: cancel, masterKey: opts.MasterKey, agentOn: opts.AgentRunning, nextID: 65536}
+		ctx: ctx, cancel: cancel, agentOn: opts.AgentRunning, nextID: 65536,
+		pers: personalityFromOptions(opts), started: time.Now().UTC(), smkGUID: newGUID(), dmkGUID: newGUID(),
+		partitionID: newGUID(), otherPartID: newGUID(), serverRoles: map[string][]string{}, serverGrant: map[string]bool{},
+		serverDeny: map[string]bool{}, traceFlags: map[int]bool{}, configs: defaultConfigurations(), locks: map[string]*lockState{}, nextSPID: 51}
 	if opts.IP != "" {
 		in.net.AddHost(opts.IP, opts.IP)
 		for _, h := range opts.HostNames {
@@ -85,8 +122,9 @@ func Start(opts Options) (*Instance, error) {
 		}
 	}
 	in.agent = newAgent(in)
-	for _, c := range opts.Certificates {
-		in.certs = append(in.certs, &certificate{id: in.newID(), name: c.Name, subject: c.Subject})
+	if err := in.bootstrap(); err != nil {
+		in.Close()
+		return nil, err
 	}
 	for _, e := range opts.Endpoints {
 		if err := in.addEndpoint(e); err != nil {
@@ -112,6 +150,9 @@ func Start(opts Options) (*Instance, error) {
 		}
 		in.caPEM = caPEM
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if opts.NoEncryption {
+		tlsCfg = nil
 	}
 	in.srv = tds.NewServer(tds.Config{
 		TLSConfig:   tlsCfg,
@@ -303,7 +344,8 @@ func (in *Instance) addEndpoint(s EndpointSpec) error {
 	if s.CertName != "" {
 		c := in.certByNameLocked(s.CertName)
 		if c == nil {
-			c = &certificate{id: in.newID(), name: s.CertName, subject: "Certificate for " + s.Name}
+			now := time.Now().UTC()
+			c = &certificate{id: in.newID(), name: s.CertName, subject: "Certificate for " + s.Name, start: now, expiry: now.AddDate(1, 0, 0)}
 			in.certs = append(in.certs, c)
 		}
 		e.certID = c.id
@@ -347,7 +389,9 @@ func (in *Instance) endpointByNameLocked(name string) *endpoint {
 	return nil
 }
 
-// Login implements tds.Handler.
+// Login implements tds.Handler: SQL logins are checked against the logins created
+// with CREATE LOGIN (Options.Logins at start-up); token logins map through the
+// validator to an external login that is sysadmin.
 func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Session, error) {
 	in.mu.Lock()
 	hook, tokenCheck := in.loginHook, in.tokenCheck
@@ -357,25 +401,33 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: fmt.Sprintf("Login failed for user '%s'.", req.UserName)}
 		}
 	}
-	var login Login
+	var name string
 	if req.FedAuthToken != "" {
 		if tokenCheck == nil {
 			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: "Login failed for user '<token-identified principal>'."}
 		}
-		name, ok := tokenCheck(req.FedAuthToken)
+		n, ok := tokenCheck(req.FedAuthToken)
 		if !ok {
 			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: "Login failed for user '<token-identified principal>'."}
 		}
-		login = Login{Name: name, Sysadmin: true}
-	} else {
-		found := false
-		for _, l := range in.opts.Logins {
-			if strings.EqualFold(l.Name, req.UserName) && l.Password == req.Password {
-				login, found = l, true
-				break
-			}
+		in.mu.Lock()
+		l := in.loginByNameLocked(n)
+		if l == nil {
+			l = in.addLoginLocked(n, "")
+			l.external = true
+			in.serverRoles["sysadmin"] = append(in.serverRoles["sysadmin"], l.name)
 		}
-		if !found {
+		name = l.name
+		in.mu.Unlock()
+	} else {
+		in.mu.Lock()
+		l := in.loginByNameLocked(req.UserName)
+		ok := l != nil && !l.external && l.password == req.Password && l.password != ""
+		if ok {
+			name = l.name
+		}
+		in.mu.Unlock()
+		if !ok {
 			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: fmt.Sprintf("Login failed for user '%s'.", req.UserName)}
 		}
 	}
@@ -383,26 +435,17 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 	if db == "" {
 		db = "master"
 	}
-	if !in.databaseExists(db) {
+	in.mu.Lock()
+	d := in.dbByNameLocked(db)
+	in.nextSPID++
+	spid := in.nextSPID
+	in.mu.Unlock()
+	if d == nil {
 		return nil, &tds.Error{Number: 4060, State: 1, Class: 11, Message: fmt.Sprintf("Cannot open database \"%s\" requested by the login. The login failed.", db)}
 	}
-	return &session{in: in, login: login}, nil
-}
-
-func (in *Instance) databaseExists(name string) bool {
-	switch strings.ToLower(name) {
-	case "master", "msdb", "model", "tempdb":
-		return true
+	var remote any
+	if req.RemoteAddr != nil {
+		remote, _, _ = strings.Cut(req.RemoteAddr.String(), ":")
 	}
-	for _, d := range in.opts.Databases {
-		if strings.EqualFold(d.Name, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// errSim makes a class-16 user error.
-func errSim(num int32, format string, a ...any) *tds.Error {
-	return &tds.Error{Number: num, State: 1, Class: 16, Message: fmt.Sprintf(format, a...)}
+	return &session{in: in, loginName: name, db: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{}}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"time"
+
+	"github.com/milink/milink/sqlsim/catalog"
 )
 
 // Role is the personality of a simulated instance.
@@ -58,7 +60,14 @@ type JobSpec struct {
 }
 
 // Options describe a simulated instance.
+//
+// Personality, when set (see FindPersonality), overrides ProductVersion, Edition,
+// Platform, Distribution and Role; otherwise the personality is derived from them.
+// NoEncryption makes the instance answer ENCRYPT_NOT_SUP in PRELOGIN, for clients that
+// cannot verify the simulator's certificate (milink sim --encrypt off).
 type Options struct {
+	Personality     catalog.Personality
+	NoEncryption    bool
 	Role            Role
 	ServerName      string // @@SERVERNAME
 	ProductVersion  string // e.g. 16.0.4135.4

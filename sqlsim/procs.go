@@ -1,9 +1,7 @@
 package sqlsim
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -11,24 +9,24 @@ import (
 	"github.com/milink/milink/sqlsim/tds"
 )
 
-type procHandler func(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error)
-
-// procHandlers implements msdb's Agent procedures with their real error numbers.
-var procHandlers = map[string]procHandler{
-	"sp_add_job":       spAddJob,
-	"sp_add_jobstep":   jobProc("sp_add_jobstep", spAddJobStep),
-	"sp_add_jobserver": jobProc("sp_add_jobserver", spAddJobServer),
-	"sp_update_job":    jobProc("sp_update_job", spUpdateJob),
-	"sp_start_job":     jobProc("sp_start_job", spStartJob),
-	"sp_stop_job":      jobProc("sp_stop_job", spStopJob),
-	"sp_delete_job":    jobProc("sp_delete_job", spDeleteJob),
-}
-
 func guidString(g [16]byte) string { return strings.ToUpper(uuid.UUID(g).String()) }
 
+// requireAgentRights allows sysadmin and members of msdb's SQL Server Agent roles
+// (https://learn.microsoft.com/sql/ssms/agent/sql-server-agent-fixed-database-roles);
+// others get Msg 229 as SQL Server gives for EXECUTE on msdb's procedures.
 func (s *session) requireAgentRights(proc string) *tds.Error {
-	if s.login.Sysadmin || s.login.AgentOperator {
+	in := s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.isSysadminLocked(s.loginName) {
 		return nil
+	}
+	if d := in.dbByNameLocked("msdb"); d != nil {
+		for _, r := range []string{"SQLAgentUserRole", "SQLAgentReaderRole", "SQLAgentOperatorRole"} {
+			if d.isRoleMemberLocked(r, s.loginName) {
+				return nil
+			}
+		}
 	}
 	return &tds.Error{Number: 229, State: 5, Class: 14, Message: fmt.Sprintf("The EXECUTE permission was denied on the object '%s', database 'msdb', schema 'dbo'.", proc)}
 }
@@ -51,7 +49,7 @@ func (s *session) findJobLocked(p params) (*job, *tds.Error) {
 	return nil, errSim(14294, "Supply either @job_id or @job_name to identify the job.")
 }
 
-func spAddJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
+func spAddJob(s *session, p params, w writer) (int32, *tds.Error) {
 	if e := s.requireAgentRights("sp_add_job"); e != nil {
 		return 1, e
 	}
@@ -73,10 +71,15 @@ func spAddJob(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
 	desc, _ := p.str("description")
 	owner, ok := p.str("owner_login_name")
 	if !ok {
-		owner = s.login.Name
+		owner = s.loginName
+	} else if l := in.loginByNameLocked(owner); l == nil {
+		return 1, errSim(14262, "The specified @owner_login_name ('%s') does not exist.", owner)
+	} else {
+		owner = l.name
 	}
 	j := &job{id: newGUID(), name: name, description: desc, enabled: p.int("enabled", 1) == 1, owner: owner, startStep: 1, created: time.Now()}
 	in.agent.jobs = append(in.agent.jobs, j)
+	s.setOutput("job_id", j.id)
 	return 0, nil
 }
 
@@ -85,8 +88,8 @@ var validSubsystems = map[string]bool{"tsql": true, "powershell": true, "cmdexec
 
 // jobProc wraps a procedure that acts on an existing job: it checks the caller's
 // rights, locks the instance and resolves @job_id / @job_name.
-func jobProc(name string, f func(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error)) procHandler {
-	return func(s *session, p params, w *tds.ResponseWriter) (int32, *tds.Error) {
+func jobProc(name string, f func(s *session, p params, w writer, j *job) (int32, *tds.Error)) procHandler {
+	return func(s *session, p params, w writer) (int32, *tds.Error) {
 		if e := s.requireAgentRights(name); e != nil {
 			return 1, e
 		}
@@ -100,7 +103,7 @@ func jobProc(name string, f func(s *session, p params, w *tds.ResponseWriter, j 
 	}
 }
 
-func spAddJobStep(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spAddJobStep(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	stepName, ok := p.str("step_name")
 	if !ok || stepName == "" {
 		return 1, errSim(14234, "The specified '@step_name' is invalid.")
@@ -145,7 +148,7 @@ func sortSteps(steps []*jobStep) {
 	}
 }
 
-func spAddJobServer(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spAddJobServer(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	in := s.in
 	srv, ok := p.str("server_name")
 	if !ok || srv == "" {
@@ -160,7 +163,7 @@ func spAddJobServer(s *session, p params, w *tds.ResponseWriter, j *job) (int32,
 	return 0, nil
 }
 
-func spUpdateJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spUpdateJob(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	if v, ok := p["start_step_id"]; ok && v != nil {
 		j.startStep = int(p.int("start_step_id", 1))
 	}
@@ -173,7 +176,7 @@ func spUpdateJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *t
 	return 0, nil
 }
 
-func spStartJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spStartJob(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	in := s.in
 	if !in.agentOn {
 		return 1, errSim(22022, "SQLServerAgent is not currently running so it cannot be notified of this action.")
@@ -182,126 +185,24 @@ func spStartJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *td
 		return 1, errSim(14256, "Cannot start job '%s' (ID %s) because it does not have any job server or servers defined. Associate the job with a job server by calling sp_add_jobserver.", j.name, guidString(j.id))
 	}
 	if j.cancel != nil {
-		return 1, errSim(22022, "SQLServerAgent Error: Request to run job %s (from User %s) refused because the job is already running from a request by User %s.", j.name, s.login.Name, s.login.Name)
+		return 1, errSim(22022, "SQLServerAgent Error: Request to run job %s (from User %s) refused because the job is already running from a request by User %s.", j.name, s.loginName, s.loginName)
 	}
-	in.agent.startLocked(j, s.login.Name)
+	in.agent.startLocked(j, s.loginName)
 	w.Info(14243, 1, 0, fmt.Sprintf("Job '%s' started successfully.", j.name))
 	return 0, nil
 }
 
-func spStopJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spStopJob(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	if j.cancel == nil {
-		return 1, errSim(22022, "SQLServerAgent Error: Request to stop job %s (from User %s) refused because the job is not currently running.", j.name, s.login.Name)
+		return 1, errSim(22022, "SQLServerAgent Error: Request to stop job %s (from User %s) refused because the job is not currently running.", j.name, s.loginName)
 	}
 	j.cancel()
 	w.Info(0, 1, 0, fmt.Sprintf("Job '%s' stopped successfully.", j.name))
 	return 0, nil
 }
 
-func spDeleteJob(s *session, p params, w *tds.ResponseWriter, j *job) (int32, *tds.Error) {
+func spDeleteJob(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	in := s.in
 	in.agent.deleteJobLocked(j)
 	return 0, nil
-}
-
-// execDDL runs a parsed DDL statement against the model.
-func (s *session) execDDL(d ddl) *tds.Error {
-	if !s.login.Sysadmin {
-		return &tds.Error{Number: 15247, State: 1, Class: 16, Message: "User does not have permission to perform this action."}
-	}
-	in := s.in
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	switch d.verb + " " + d.object {
-	case "CREATE MASTER KEY":
-		if in.masterKey {
-			return errSim(15578, "There is already a master key in the database. Please drop it before performing this statement.")
-		}
-		in.masterKey = true
-	case "CREATE CERTIFICATE":
-		if in.certByNameLocked(d.name) != nil {
-			return errSim(15232, "A certificate with name '%s' already exists or this certificate already has been added to the database.", d.name)
-		}
-		if d.password == "" && !in.masterKey {
-			return errSim(15581, "Please create a master key in the database or open the master key in the session before performing this operation.")
-		}
-		if d.expiry != "" {
-			if _, err := parseSQLDate(d.expiry); err != nil {
-				return errSim(241, "Conversion failed when converting date and/or time from character string.")
-			}
-		}
-		in.certs = append(in.certs, &certificate{id: in.newID(), name: d.name, subject: d.subject})
-	case "DROP CERTIFICATE":
-		c := in.certByNameLocked(d.name)
-		if c == nil {
-			return errSim(15151, "Cannot drop the certificate '%s', because it does not exist or you do not have permission.", d.name)
-		}
-		for _, e := range in.endpoints {
-			if e.certID == c.id {
-				return errSim(15352, "The certificate cannot be dropped because one or more entities are either signed or encrypted using it. To continue, correct the problem and retry.")
-			}
-		}
-		in.certs = slices.DeleteFunc(in.certs, func(x *certificate) bool { return x == c })
-	case "CREATE ENDPOINT":
-		return in.createEndpointLocked(d)
-	case "DROP ENDPOINT":
-		e := in.endpointByNameLocked(d.name)
-		if e == nil {
-			return errSim(15151, "Cannot drop the endpoint '%s', because it does not exist or you do not have permission.", d.name)
-		}
-		if e.listener != nil {
-			e.listener.Close()
-		}
-		in.endpoints = slices.DeleteFunc(in.endpoints, func(x *endpoint) bool { return x == e })
-	default:
-		return errSim(50000, "sqlsim: %s %s is not supported by the simulator", d.verb, d.object)
-	}
-	return nil
-}
-
-func parseSQLDate(s string) (time.Time, error) {
-	for _, layout := range []string{"20060102", "2006-01-02", "1/2/2006", "01/02/2006"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errors.New("bad date")
-}
-
-func (in *Instance) createEndpointLocked(d ddl) *tds.Error {
-	if in.endpointByNameLocked(d.name) != nil {
-		return errSim(7856, "Endpoint '%s' already exists.", d.name)
-	}
-	if d.protocolFor == "DATABASE_MIRRORING" {
-		for _, e := range in.endpoints {
-			if e.typ == "DATABASE_MIRRORING" {
-				return errSim(7862, "An endpoint of the requested type already exists.  Only one endpoint of this type is supported.  Use ALTER ENDPOINT or DROP the existing endpoint and execute the CREATE ENDPOINT statement.")
-			}
-		}
-	}
-	e := &endpoint{id: in.newID(), name: d.name, typ: d.protocolFor, state: d.state, port: d.port,
-		auth: d.auth, encryption: d.algorithm, role: strings.ToUpper(d.role)}
-	if d.encryption == "DISABLED" {
-		e.encryption = "NONE"
-	}
-	if e.role == "" {
-		e.role = "ALL"
-	}
-	if d.auth == "CERTIFICATE" {
-		c := in.certByNameLocked(d.certName)
-		if c == nil {
-			return errSim(15151, "Cannot find the certificate '%s', because it does not exist or you do not have permission.", d.certName)
-		}
-		e.certID = c.id
-	}
-	if e.state == "STARTED" {
-		l, err := in.net.Listen(in.opts.IP, d.port)
-		if err != nil {
-			return errSim(7890, "An error occurred while attempting to register the endpoint '%s'. One or more of the ports specified in the CREATE ENDPOINT statement may be bound to another process. Attempt the statement again with a different port or use netstat to find the application currently using the port and resolve the conflict.", d.name)
-		}
-		e.listener = l
-		go acceptAndClose(l)
-	}
-	in.endpoints = append(in.endpoints, e)
-	return nil
 }

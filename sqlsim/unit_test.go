@@ -11,23 +11,6 @@ import (
 	"github.com/milink/milink/sqlops"
 )
 
-func TestEveryTagHasAHandler(t *testing.T) {
-	for _, tag := range sqlops.Tags() {
-		if _, ok := queryHandlers[tag]; !ok {
-			t.Errorf("sqlops uses tag %q but the simulator has no handler for it", tag)
-		}
-	}
-	for tag := range queryHandlers {
-		found := false
-		for _, u := range sqlops.Tags() {
-			found = found || u == tag
-		}
-		if !found {
-			t.Errorf("handler for tag %q that sqlops never sends", tag)
-		}
-	}
-}
-
 func TestLike(t *testing.T) {
 	cases := []struct {
 		s, p string
@@ -49,46 +32,6 @@ func TestLike(t *testing.T) {
 			t.Errorf("like(%q, %q) = %v", c.s, c.p, got)
 		}
 	}
-}
-
-func TestParseDDL(t *testing.T) {
-	spec := sqlops.TestEndpointSpec{RunID: "0123456789abcdef", NoMasterKey: true}
-	cert, _ := sqlops.CreateCertificateSQL(spec, time.Now())
-	d, ok, err := parseDDL(cert)
-	if !ok || err != nil || d.object != "CERTIFICATE" || d.name != "TEST_CERT" || d.password == "" || d.subject != sqlops.CertificateSubject(spec.RunID) {
-		t.Errorf("certificate: %+v %v %v", d, ok, err)
-	}
-	ep, _ := sqlops.CreateEndpointSQL(spec)
-	d, ok, err = parseDDL(ep)
-	if !ok || err != nil || d.object != "ENDPOINT" || d.port != 5022 || d.state != "STARTED" || d.protocolFor != "DATABASE_MIRRORING" || d.certName != "TEST_CERT" || d.algorithm != "AES" {
-		t.Errorf("endpoint: %+v %v %v", d, ok, err)
-	}
-	// The documented script, with comments, USE and N'' strings.
-	doc := "-- Run on SQL Server\nUSE MASTER\nCREATE CERTIFICATE TEST_CERT\nWITH SUBJECT = N'Certificate for SQL Server',\nEXPIRY_DATE = N'3/30/2051'"
-	if d, ok, err = parseDDL(doc); !ok || err != nil || d.name != "TEST_CERT" || d.expiry != "3/30/2051" {
-		t.Errorf("doc script: %+v %v %v", d, ok, err)
-	}
-	if d, ok, err = parseDDL("DROP ENDPOINT [TEST_ENDPOINT];"); !ok || err != nil || d.verb != "DROP" || d.name != "TEST_ENDPOINT" {
-		t.Errorf("drop: %+v %v %v", d, ok, err)
-	}
-	if _, ok, _ = parseDDL("SELECT 1"); ok {
-		t.Error("SELECT parsed as DDL")
-	}
-	if _, ok, err = parseDDL("CREATE ENDPOINT x STATE = STARTED AS TCP (LISTENER_PORT = 'a')"); !ok || err == nil {
-		t.Error("bad endpoint accepted")
-	}
-	if _, _, err = parseDDL("CREATE CERTIFICATE [unterminated"); err == nil {
-		t.Error("unterminated identifier accepted")
-	}
-}
-
-func FuzzParseDDL(f *testing.F) {
-	f.Add("CREATE CERTIFICATE [TEST_CERT] WITH SUBJECT = N'x', EXPIRY_DATE = N'20300101'")
-	f.Add("CREATE ENDPOINT [E] STATE = STARTED AS TCP (LISTENER_PORT = 5022, LISTENER_IP = ALL) FOR DATABASE_MIRRORING (ROLE = ALL)")
-	f.Add("/* c */ DROP CERTIFICATE x")
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _, _ = parseDDL(s) // must not panic
-	})
 }
 
 func TestNetworkProbe(t *testing.T) {

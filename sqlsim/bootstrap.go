@@ -1,0 +1,130 @@
+package sqlsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/milink/milink/sqlsim/tds"
+)
+
+// addLoginLocked creates a SQL login with a fresh SID.
+func (in *Instance) addLoginLocked(name, password string) *loginState {
+	id := 256
+	for _, l := range in.logins {
+		id = max(id, l.id+1)
+	}
+	sid := make([]byte, 16)
+	_, _ = rand.Read(sid)
+	if strings.EqualFold(name, "sa") {
+		sid, id = []byte{1}, 1
+	}
+	l := &loginState{id: id, name: name, password: password, sid: sid, created: time.Now().UTC()}
+	in.logins = append(in.logins, l)
+	return l
+}
+
+// quoteName is QUOTENAME for identifiers and quoteString a N'…' literal, for the
+// start-up script only (it runs values the test or demo author chose).
+func quoteName(s string) string   { return "[" + strings.ReplaceAll(s, "]", "]]") + "]" }
+func quoteString(s string) string { return "N'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "Aa1!" + hex.EncodeToString(b)
+}
+
+// bootstrap creates the system databases and the sa login, then applies Options the
+// way a DBA would: with T-SQL run through the evaluator (logins and role members,
+// databases and their recovery model, trace flags, the master key, 'Agent XPs',
+// certificates). Facts T-SQL cannot set — a database's extra log or FILESTREAM files,
+// TDE, the date of an earlier full backup — are then written into the state.
+func (in *Instance) bootstrap() error {
+	o := in.opts
+	in.mu.Lock()
+	for i, n := range []string{"master", "tempdb", "model", "msdb"} {
+		in.newDatabaseLocked(n, i+1)
+	}
+	sa := in.addLoginLocked("sa", "")
+	in.serverRoles["sysadmin"] = []string{sa.name}
+	in.mu.Unlock()
+
+	var b strings.Builder
+	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	for _, l := range o.Logins {
+		if strings.EqualFold(l.Name, "sa") {
+			in.mu.Lock()
+			sa.password = l.Password
+			in.mu.Unlock()
+		} else {
+			line("CREATE LOGIN %s WITH PASSWORD = %s;", quoteName(l.Name), quoteString(l.Password))
+		}
+		if l.Sysadmin && !strings.EqualFold(l.Name, "sa") {
+			line("ALTER SERVER ROLE sysadmin ADD MEMBER %s;", quoteName(l.Name))
+		}
+		if l.AgentOperator {
+			line("USE msdb; CREATE USER %s FOR LOGIN %s; ALTER ROLE SQLAgentOperatorRole ADD MEMBER %s; USE master;", quoteName(l.Name), quoteName(l.Name), quoteName(l.Name))
+		}
+	}
+	for _, d := range o.Databases {
+		rm := d.RecoveryModel
+		if rm == "" {
+			rm = "FULL"
+		}
+		line("CREATE DATABASE %s; ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), quoteName(d.Name), strings.ToUpper(rm))
+	}
+	for _, f := range o.TraceFlags {
+		line("DBCC TRACEON(%d, -1) WITH NO_INFOMSGS;", f)
+	}
+	if o.MasterKey {
+		line("CREATE MASTER KEY ENCRYPTION BY PASSWORD = %s;", quoteString(randomPassword()))
+	}
+	if o.AgentXPs {
+		line("EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'Agent XPs', 1; RECONFIGURE; EXEC sp_configure 'show advanced options', 0; RECONFIGURE;")
+	}
+	for _, c := range o.Certificates {
+		enc := ""
+		if !o.MasterKey {
+			enc = " ENCRYPTION BY PASSWORD = " + quoteString(randomPassword())
+		}
+		line("CREATE CERTIFICATE %s%s WITH SUBJECT = %s;", quoteName(c.Name), enc, quoteString(c.Subject))
+	}
+	if err := in.runScript(b.String()); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, spec := range o.Databases {
+		d := in.dbByNameLocked(spec.Name)
+		d.logFiles = max(spec.LogFiles, 1)
+		d.filestreamFiles = spec.FilestreamFiles
+		d.encryptionState = spec.EncryptionState
+		if spec.LastFullBackup != nil {
+			in.nextBackup++
+			in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, typ: "D",
+				start: spec.LastFullBackup.Add(-time.Minute), finish: *spec.LastFullBackup, device: in.dataPath(d.name + ".bak")})
+		}
+	}
+	return nil
+}
+
+// runScript runs T-SQL as sa and fails on the first error.
+func (in *Instance) runScript(sql string) error {
+	if strings.TrimSpace(sql) == "" {
+		return nil
+	}
+	rec := &recorder{}
+	s := &session{in: in, loginName: "sa", db: "master", spid: 1, traceFlags: map[int]bool{}}
+	s.runBatch(context.Background(), sql, rec, nil)
+	if len(rec.errs) > 0 {
+		e := rec.errs[0]
+		return fmt.Errorf("sqlsim: start-up script: Msg %d: %s", e.Number, e.Message)
+	}
+	return nil
+}
+
+var _ = tds.Int

@@ -1,0 +1,111 @@
+package sqlsim
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+)
+
+// TestDBASetsStatesWithTSQL sets the instance states milink checks the way a DBA
+// would, with T-SQL over TDS, and reads them back through milink's own queries.
+func TestDBASetsStatesWithTSQL(t *testing.T) {
+	in, c := openSim(t, nil)
+	ctx := context.Background()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := c.DB.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("USE master; DROP MASTER KEY;")
+	if ok, err := c.HasMasterKey(ctx); err != nil || ok {
+		t.Errorf("master key after DROP MASTER KEY: %v %v", ok, err)
+	}
+	exec("CREATE DATABASE Shop; ALTER DATABASE Shop SET RECOVERY SIMPLE;")
+	exec("CREATE DATABASE Ledger; BACKUP DATABASE Ledger TO DISK = N'/var/opt/mssql/backup/Ledger.bak' WITH COPY_ONLY;")
+	dbs, err := c.Databases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]sqlops.Database{}
+	for _, d := range dbs {
+		byName[d.Name] = d
+	}
+	if byName["Shop"].RecoveryModel != "SIMPLE" || byName["Shop"].LastFullBackup != nil {
+		t.Errorf("Shop: %+v", byName["Shop"])
+	}
+	if byName["Ledger"].RecoveryModel != "FULL" || byName["Ledger"].LastFullBackup == nil {
+		t.Errorf("Ledger: %+v", byName["Ledger"])
+	}
+	var copyOnly int
+	if err := c.DB.QueryRowContext(ctx, "SELECT CAST(is_copy_only AS int) FROM msdb.dbo.backupset WHERE database_name = N'Ledger' AND type = 'D'").Scan(&copyOnly); err != nil || copyOnly != 1 {
+		t.Errorf("backupset is_copy_only: %d %v", copyOnly, err)
+	}
+	// A log backup needs a full backup that starts a log chain (copy-only does not).
+	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Ledger TO DISK = N'/var/opt/mssql/backup/Ledger.trn'")
+	wantErr(t, err, 4214)
+	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Shop TO DISK = N'/var/opt/mssql/backup/Shop.trn'")
+	wantErr(t, err, 4208)
+
+	exec("DBCC TRACEOFF(9567, -1)")
+	flags, err := c.TraceFlags(ctx)
+	if err != nil || len(flags) != 1 || flags[0].Flag != 1800 {
+		t.Errorf("trace flags after TRACEOFF: %+v %v", flags, err)
+	}
+	exec("EXEC sp_configure 'show advanced options', 1; RECONFIGURE;")
+	exec("EXEC sp_configure 'Agent XPs', 0; RECONFIGURE;")
+	if a, err := c.Agent(ctx); err != nil || a.AgentXPs {
+		t.Errorf("Agent XPs after sp_configure 0: %+v %v", a, err)
+	}
+	_, err = c.DB.ExecContext(ctx, "CREATE CERTIFICATE UserCert WITH SUBJECT = N'x'")
+	wantErr(t, err, 15581) // no master key, no password
+	exec("CREATE MASTER KEY ENCRYPTION BY PASSWORD = N'Str0ng-Passw0rd!'")
+	exec("CREATE CERTIFICATE UserCert WITH SUBJECT = N'the DBA''s certificate', START_DATE = '20240101', EXPIRY_DATE = '20300101'")
+	exec("CREATE ENDPOINT Hadr_endpoint STATE = STARTED AS TCP (LISTENER_PORT = 5022) FOR DATABASE_MIRRORING (ROLE = ALL, AUTHENTICATION = CERTIFICATE UserCert, ENCRYPTION = REQUIRED ALGORITHM AES)")
+	eps, err := c.MirroringEndpoints(ctx)
+	if err != nil || len(eps) != 1 || eps[0].Name != "Hadr_endpoint" || eps[0].Port != 5022 || eps[0].CertificateName != "UserCert" {
+		t.Errorf("user's endpoint: %+v %v", eps, err)
+	}
+	if r := in.Network().Probe(ctx, in.Options().IP, 5022, time.Second); r.Err != nil {
+		t.Errorf("the endpoint does not listen: %v", r.Err)
+	}
+
+	// A login without VIEW SERVER STATE: Msg 300 (then 297) on sys.dm_server_services.
+	exec("CREATE LOGIN probe WITH PASSWORD = N'Pr0be-Passw0rd!'")
+	pc, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "probe", Host: in.Host(), Port: in.Port(), User: "probe", Password: "Pr0be-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	_, err = pc.Agent(ctx)
+	if sqlops.SQLError(err) != 297 && sqlops.SQLError(err) != 300 || !strings.Contains(err.Error(), "permission") {
+		t.Errorf("Agent() without VIEW SERVER STATE: %v", err)
+	}
+	perms, err := pc.Permissions(ctx)
+	if err != nil || perms.Sysadmin || perms.AgentOperator || perms.Login != "probe" {
+		t.Errorf("probe permissions: %+v %v", perms, err)
+	}
+	_, err = pc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", mssqlNamed("job_name", "J"))
+	wantErr(t, err, 229)
+	exec("GRANT VIEW SERVER STATE TO probe")
+	if _, err := pc.Agent(ctx); err != nil {
+		t.Errorf("Agent() after GRANT VIEW SERVER STATE: %v", err)
+	}
+	exec("USE msdb; CREATE USER probe FOR LOGIN probe; ALTER ROLE SQLAgentOperatorRole ADD MEMBER probe; USE master;")
+	if perms, err := pc.Permissions(ctx); err != nil || !perms.AgentOperator {
+		t.Errorf("probe after ALTER ROLE: %+v %v", perms, err)
+	}
+	if _, err := pc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", mssqlNamed("job_name", "J")); err != nil {
+		t.Errorf("sp_add_job as SQLAgentOperatorRole member: %v", err)
+	}
+	exec("ALTER SERVER ROLE sysadmin ADD MEMBER probe")
+	if perms, err := pc.Permissions(ctx); err != nil || !perms.Sysadmin {
+		t.Errorf("probe after ALTER SERVER ROLE: %+v %v", perms, err)
+	}
+}
+
+func mssqlNamed(name string, v any) any { return sql.Named(name, v) }

@@ -1,0 +1,16 @@
+-- Source: Microsoft Learn, "Prepare your environment for a link - Azure SQL Managed Instance"
+-- https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation
+-- (azure-sql-docs markdown, ms.date 10/03/2024; copy in /work/shared/seeds/001_3cd45d1f036b0d33.txt).
+-- Verbatim except the documented placeholders, which tests substitute: <strong_password>,
+-- <SQL_SERVER_IP_ADDRESS>, and the empty N'' values of @node/@port/@serverName.
+-- Run on SQL Server
+-- Is the availability groups feature enabled on this SQL Server
+DECLARE @IsHadrEnabled sql_variant = (select SERVERPROPERTY('IsHadrEnabled'))
+SELECT
+    @IsHadrEnabled as 'Is HADR enabled',
+    CASE @IsHadrEnabled
+        WHEN 0 THEN 'Availability groups DISABLED.'
+        WHEN 1 THEN 'Availability groups ENABLED.'
+        ELSE 'Unknown status.'
+    END
+    as 'HADR status'
