@@ -388,3 +388,43 @@ func TestSpecParsersRejectGarbage(t *testing.T) {
 		}()
 	}
 }
+
+func TestPersonalityObjectsAndTypes(t *testing.T) {
+	p2016 := mustFind(t, "2016", Windows, false)
+	p2017 := mustFind(t, "2017", Windows, false)
+	mi := mustFind(t, "", Windows, true)
+	has := func(p Personality, name string) bool {
+		for _, o := range p.Objects() {
+			if o.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if has(p2016, "dm_os_host_info") || !has(p2017, "dm_os_host_info") || has(p2017, "dm_hadr_fabric_nodes") || !has(mi, "dm_hadr_fabric_nodes") {
+		t.Error("Personality.Objects does not follow availability")
+	}
+	ids := map[int32]string{}
+	for _, o := range Objects() {
+		id := o.ObjectID()
+		if other, dup := ids[id]; dup {
+			t.Errorf("%s and %s share object_id %d", o.FullName(), other, id)
+		}
+		ids[id] = o.FullName()
+		if (o.Schema == "sys" || o.Schema == "") != (id < 0) {
+			t.Errorf("%s: object_id %d has the wrong sign", o.FullName(), id)
+		}
+	}
+	for _, c := range []struct{ db, schema, name, code, desc string }{
+		{"", "sys", "databases", "V", "VIEW"},
+		{"", "sys", "dm_server_services", "V", "VIEW"},
+		{"msdb", "dbo", "sysjobs", "U", "USER_TABLE"},
+		{"msdb", "dbo", "sp_add_job", "P", "SQL_STORED_PROCEDURE"},
+		{"", "sys", "xp_fileexist", "X", "EXTENDED_STORED_PROCEDURE"},
+	} {
+		o, ok := p2017.Lookup(c.db, c.schema, c.name)
+		if !ok || o.TypeCode() != c.code || o.TypeDesc() != c.desc {
+			t.Errorf("%s: type %q %q (found %v), want %q %q", c.name, o.TypeCode(), o.TypeDesc(), ok, c.code, c.desc)
+		}
+	}
+}

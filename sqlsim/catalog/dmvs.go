@@ -32,6 +32,8 @@ os_language_version int
 	{
 		Schema: "sys", Name: "dm_server_services", Kind: DMV,
 		// Applies to: SQL Server (Windows and Linux); not listed for the managed instance.
+		// Permissions: 2019 and earlier VIEW SERVER STATE, 2022 and later VIEW SERVER
+		// SECURITY STATE (page revision of 02/09/2024).
 		Avail: boxOnly,
 		Columns: cols(`
 servicename nvarchar(256)
@@ -54,6 +56,9 @@ instant_file_initialization_enabled nvarchar(1)?
 	},
 	{
 		Schema: "sys", Name: "dm_database_encryption_keys", Kind: DMV, Avail: everywhere,
+		// Permission: VIEW SERVER STATE (the page's revision read here, 2019). From 2022
+		// the security-related DMVs need VIEW SERVER SECURITY STATE (implied by VIEW
+		// SERVER STATE); that 2022 value is modelled on the split, not read on this page.
 		// encryption_state: 0 none, 1 unencrypted, 2 in progress, 3 encrypted, 4 key
 		// change, 5 decryption, 6 protection change.
 		Columns: cols(`

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 )
@@ -242,3 +243,63 @@ func (o Object) ColumnOn(p Personality, name string) (Column, bool) {
 
 // On reports whether personality p has column c.
 func (c Column) On(p Personality) bool { return p.MI || c.MinMajor == 0 || p.Major >= c.MinMajor }
+
+// Objects returns the objects personality p has, in catalog order (what its
+// sys.all_objects lists, together with the functions, which it does not).
+func (p Personality) Objects() []Object {
+	var out []Object
+	for _, o := range objects {
+		if o.Avail.Has(p) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// TypeCode is the sys.objects / sys.all_objects type of o: "V" for catalog views and
+// DMVs (system views), "U" for msdb's tables, "P" for stored procedures, "X" for
+// extended stored procedures (xp_*), "FN" for functions
+// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-objects-transact-sql,
+// column type).
+func (o Object) TypeCode() string {
+	switch o.Kind {
+	case View, DMV:
+		return "V"
+	case Table:
+		return "U"
+	case Procedure:
+		if strings.HasPrefix(strings.ToLower(o.Name), "xp_") {
+			return "X"
+		}
+		return "P"
+	}
+	return "FN"
+}
+
+// TypeDesc is sys.objects.type_desc for TypeCode.
+func (o Object) TypeDesc() string {
+	switch o.TypeCode() {
+	case "V":
+		return "VIEW"
+	case "U":
+		return "USER_TABLE"
+	case "P":
+		return "SQL_STORED_PROCEDURE"
+	case "X":
+		return "EXTENDED_STORED_PROCEDURE"
+	}
+	return "SQL_SCALAR_FUNCTION"
+}
+
+// ObjectID is a stable object_id for o: negative for the sys schema's objects (as SQL
+// Server numbers its system objects), positive for msdb's. The numbers are the
+// simulator's own: SQL Server's real ids are not documented.
+func (o Object) ObjectID() int32 {
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(strings.ToLower(o.Database + "." + o.Schema + "." + o.Name)))
+	id := int32(f.Sum32()&0x3fffffff) + 1
+	if strings.EqualFold(o.Schema, "sys") || o.Schema == "" {
+		return -id
+	}
+	return id
+}
