@@ -112,7 +112,8 @@ type Personality struct {
 	EngineEdition  int      // SERVERPROPERTY('EngineEdition'): 3 Enterprise, 2 Standard, 8 MI
 	ProductLevel   string   // SERVERPROPERTY('ProductLevel'), e.g. "SP3", "RTM"
 	UpdateLevel    string   // SERVERPROPERTY('ProductUpdateLevel'), e.g. "CU31", "" when none
-	Distribution   string   // sys.dm_os_host_info.host_distribution
+	Distribution   string   // sys.dm_os_host_info.host_distribution, e.g. "Windows Server 2022 Datacenter", "Ubuntu"
+	HostRelease    string   // sys.dm_os_host_info.host_release, e.g. "10.0", "22.04"
 	// VersionText is the whole @@VERSION text as that build prints it (lines separated
 	// by "\n\t" as SQL Server does); it holds no format verbs.
 	VersionText string

@@ -189,6 +189,10 @@ func TestRequiredPermission(t *testing.T) {
 		{"16.0.4135.4", false, "sp_add_job", PermAgentUser},
 		{"16.0.4135.4", false, "databases", ""},
 		{"14.0.3490.10", false, "dm_os_host_info", ""},
+		{"15.0.4312.2", false, "dm_os_host_info", ""},
+		{"16.0.4135.4", false, "dm_os_host_info", PermViewServerPerformanceState},
+		{"15.0.4312.2", false, "dm_tran_locks", PermViewServerState},
+		{"17.0.1000.7", false, "dm_tran_locks", PermViewServerPerformanceState},
 	}
 	for _, c := range cases {
 		p := mustFind(t, c.version, Windows, c.mi)
@@ -248,7 +252,7 @@ func TestPersonalities(t *testing.T) {
 		t.Errorf("the last personality is not the managed instance: %+v", ps[len(ps)-1])
 	}
 	for i, p := range ps {
-		if p.Name == "" || p.Edition == "" || p.ProductLevel == "" || p.Distribution == "" || !learnURL.MatchString(p.Source) {
+		if p.Name == "" || p.Edition == "" || p.ProductLevel == "" || p.Distribution == "" || p.HostRelease == "" || !learnURL.MatchString(p.Source) {
 			t.Errorf("%d: incomplete personality %+v", i, p)
 		}
 		if !strings.Contains(p.VersionText, p.ProductVersion) || strings.Contains(p.VersionText, "%") {

@@ -17,8 +17,14 @@ var dmvs = []Object{
 	{
 		Schema: "sys", Name: "dm_os_host_info", Kind: DMV,
 		// Applies to: SQL Server 2017 (14.x) and later, and the managed instance. On 2016
-		// a query naming it fails with Msg 208. SELECT is granted to public.
-		Avail: Availability{MinMajor: 14, Windows: true, Linux: true, MI: true},
+		// a query naming it fails with Msg 208. Permissions: through 2019 SELECT is
+		// granted to public; "On SQL Server 2022 and later versions, you require VIEW
+		// SERVER PERFORMANCE STATE permission on the server". Samples: Windows
+		// "Windows Server 2019 Standard" / "10.0"; Linux "Ubuntu" / "22.04".
+		Avail:            Availability{MinMajor: 14, Windows: true, Linux: true, MI: true},
+		Permission:       PermViewServerPerformanceState,
+		PermissionFrom:   16,
+		PermissionBefore: "",
 		Columns: cols(`
 host_platform nvarchar(256)
 host_distribution nvarchar(256)
@@ -225,6 +231,7 @@ open_transaction_count int
 	},
 	{
 		Schema: "sys", Name: "dm_tran_locks", Kind: DMV, Avail: everywhere,
+		// Permissions: VIEW SERVER STATE; 2022 and later VIEW SERVER PERFORMANCE STATE.
 		// Application locks (sp_getapplock) show as resource_type APPLICATION.
 		Columns: cols(`
 resource_type nvarchar(60)

@@ -24,7 +24,12 @@ const (
 	engineEntBox  = 3
 	windowsHost   = "Windows Server 2022 Datacenter"
 	windowsHost16 = "Windows Server 2019 Datacenter"
-	linuxHost     = "Ubuntu 22.04.4 LTS"
+	windowsRel    = "10.0"
+	// On Linux sys.dm_os_host_info says "Ubuntu" / "22.04" while @@VERSION names the
+	// full release ("on Linux (Ubuntu 22.04.4 LTS)").
+	linuxHost        = "Ubuntu"
+	linuxRel         = "22.04"
+	linuxVersionHost = "Ubuntu 22.04.4 LTS"
 )
 
 // build is one servicing build of SQL Server.
@@ -96,7 +101,7 @@ func productName(major int) string { return fmt.Sprintf("SQL Server %d", product
 // hostLine is what @@VERSION prints after "<edition> on " for a host.
 func hostLine(platform Platform, distribution string) string {
 	if platform == Linux {
-		return "Linux (" + distribution + ") <X64>"
+		return "Linux (" + linuxVersionHost + ") <X64>"
 	}
 	build := "20348" // Windows Server 2022
 	if distribution == windowsHost16 {
@@ -120,12 +125,12 @@ func versionText(major int, label, kb, version, date, ed, host string) string {
 
 // personality builds the box personality of b on platform pl.
 func (b build) personality(pl Platform) Personality {
-	dist := windowsHost
+	dist, rel := windowsHost, windowsRel
 	if b.major == 13 {
 		dist = windowsHost16
 	}
 	if pl == Linux {
-		dist = linuxHost
+		dist, rel = linuxHost, linuxRel
 	}
 	name := b.name
 	if pl == Linux {
@@ -134,9 +139,9 @@ func (b build) personality(pl Platform) Personality {
 	return Personality{
 		Name: name, ProductVersion: b.version, Major: b.major, Platform: pl,
 		Edition: edition, EngineEdition: engineEntBox, ProductLevel: b.level, UpdateLevel: b.update,
-		Distribution: dist,
-		VersionText:  versionText(b.major, b.label, b.kb, b.version, b.date, edition, hostLine(pl, dist)),
-		Source:       b.source,
+		Distribution: dist, HostRelease: rel,
+		VersionText: versionText(b.major, b.label, b.kb, b.version, b.date, edition, hostLine(pl, dist)),
+		Source:      b.source,
 	}
 }
 
@@ -170,9 +175,9 @@ func (p Personality) withBuild(version string) Personality {
 var managedInstance = Personality{
 	Name: "Azure SQL Managed Instance", ProductVersion: "12.0.2000.8", Major: 16, Platform: Windows, MI: true,
 	Edition: "SQL Azure", EngineEdition: 8, ProductLevel: "RTM", UpdateLevel: "",
-	Distribution: windowsHost,
-	VersionText:  "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tOct  1 2025 00:00:00 \n\tCopyright (C) 2025 Microsoft Corporation\n",
-	Source:       "https://learn.microsoft.com/azure/azure-sql/managed-instance/sql-managed-instance-paas-overview",
+	Distribution: windowsHost, HostRelease: windowsRel,
+	VersionText: "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tOct  1 2025 00:00:00 \n\tCopyright (C) 2025 Microsoft Corporation\n",
+	Source:      "https://learn.microsoft.com/azure/azure-sql/managed-instance/sql-managed-instance-paas-overview",
 }
 
 func init() {
