@@ -6,8 +6,12 @@ package catalog
 // an explicit GRANT SELECT (the Agent roles read jobs through sysjobs_view and the
 // sp_help_* procedures,
 // https://learn.microsoft.com/sql/ssms/agent/sql-server-agent-fixed-database-roles).
-// Permission PermSelect says so. They exist on every personality (Agent runs on
-// Windows, Linux and the managed instance).
+// Permission PermSelect says so (dbo.sysjobs' page, Security: "Grant SELECT access
+// only to users who need it"). The pages say "Applies to: SQL Server"; the managed
+// instance has them too: the link preparation page's NetHelper script, run on the
+// managed instance, reads msdb.dbo.sysjobs, sysjobactivity, sysjobsteps and
+// sysjobstepslogs. So they exist on every personality (Agent runs on Windows, Linux
+// and the managed instance).
 
 // msdbTable is a msdb dbo table readable with PermSelect.
 func msdbTable(name, page string, columns []Column) Object {
