@@ -109,11 +109,17 @@ type Personality struct {
 	Platform       Platform // Windows or Linux (MI: Windows)
 	MI             bool     // Azure SQL Managed Instance (EngineEdition 8)
 	Edition        string   // SERVERPROPERTY('Edition')
+	EditionID      int64    // SERVERPROPERTY('EditionID'), e.g. 1872460670 (Enterprise: Core-based)
 	EngineEdition  int      // SERVERPROPERTY('EngineEdition'): 3 Enterprise, 2 Standard, 8 MI
 	ProductLevel   string   // SERVERPROPERTY('ProductLevel'), e.g. "SP3", "RTM"
-	UpdateLevel    string   // SERVERPROPERTY('ProductUpdateLevel'), e.g. "CU31", "" when none
-	Distribution   string   // sys.dm_os_host_info.host_distribution, e.g. "Windows Server 2022 Datacenter", "Ubuntu"
-	HostRelease    string   // sys.dm_os_host_info.host_release, e.g. "10.0", "22.04"
+	// UpdateLevel is SERVERPROPERTY('ProductUpdateLevel'), e.g. "CU31"; "" when none
+	// (SERVERPROPERTY returns NULL).
+	UpdateLevel string
+	// UpdateReference is SERVERPROPERTY('ProductUpdateReference'), the KB article of
+	// the build, e.g. "KB5038325"; "" when unknown (NULL).
+	UpdateReference string
+	Distribution    string // sys.dm_os_host_info.host_distribution, e.g. "Windows Server 2022 Datacenter", "Ubuntu"
+	HostRelease     string // sys.dm_os_host_info.host_release, e.g. "10.0", "22.04"
 	// VersionText is the whole @@VERSION text as that build prints it (lines separated
 	// by "\n\t" as SQL Server does); it holds no format verbs.
 	VersionText string

@@ -264,8 +264,11 @@ func TestPersonalities(t *testing.T) {
 		if p.MI {
 			continue
 		}
-		if p.EngineEdition != 3 || !strings.HasPrefix(p.ProductVersion, itoa(p.Major)+".0.") {
+		if p.EngineEdition != 3 || p.EditionID != 1872460670 || !strings.HasPrefix(p.ProductVersion, itoa(p.Major)+".0.") {
 			t.Errorf("%s: EngineEdition %d, version %s", p.Name, p.EngineEdition, p.ProductVersion)
+		}
+		if p.UpdateReference != "" && !strings.Contains(p.VersionText, "("+p.UpdateReference+")") {
+			t.Errorf("%s: @@VERSION %q does not name %s", p.Name, p.VersionText, p.UpdateReference)
 		}
 		if p.Platform == Linux && !strings.Contains(p.VersionText, "on Linux (") {
 			t.Errorf("%s: @@VERSION %q does not say Linux", p.Name, p.VersionText)
@@ -351,6 +354,9 @@ func TestServerPropertyOn(t *testing.T) {
 		{p2019, "InstanceDefaultBackupPath", true},
 		{mi, "EngineEdition", true},
 		{p2019, "NoSuchProperty", false},
+		{p2019, "IsExternalAuthenticationOnly", false},
+		{mi, "IsExternalAuthenticationOnly", true},
+		{mustFind(t, "2022", Linux, false), "IsExternalGovernanceEnabled", true},
 	} {
 		if _, ok := ServerPropertyOn(c.p, c.name); ok != c.want {
 			t.Errorf("%s: ServerPropertyOn(%q) = %v, want %v", c.p.Name, c.name, ok, c.want)

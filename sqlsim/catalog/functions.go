@@ -70,6 +70,7 @@ type ServerProperty struct {
 	Type     string // base type of the sql_variant it returns, e.g. "nvarchar(128)", "int"
 	MinMajor int    // first major version with the property; 0 = every simulated one
 	BoxOnly  bool   // NULL on a managed instance
+	MIOnly   bool   // NULL on SQL Server (Azure SQL Database and managed instance only)
 	Source   string
 }
 
@@ -77,8 +78,10 @@ type ServerProperty struct {
 // line gives its first version.
 const serverPropertyPage = "https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql"
 
-// ServerProperties lists the SERVERPROPERTY names (page's Arguments table) with the
-// version they appeared in where it is after SQL Server 2016.
+// ServerProperties lists the SERVERPROPERTY names (the page's Arguments table,
+// revision of 11/22/2022) with the version they appeared in where it is after SQL
+// Server 2016. "Use of a propertyname that is invalid or not supported on that version
+// of the Database Engine will return NULL"; all users can query them.
 var ServerProperties = []ServerProperty{
 	{Name: "BuildClrVersion", Type: "nvarchar(128)"},
 	{Name: "Collation", Type: "nvarchar(128)"},
@@ -99,13 +102,16 @@ var ServerProperties = []ServerProperty{
 	{Name: "IsAdvancedAnalyticsInstalled", Type: "int"},
 	{Name: "IsBigDataCluster", Type: "int", MinMajor: 15},
 	{Name: "IsClustered", Type: "int"},
-	{Name: "IsExternalAuthenticationOnly", Type: "int", MinMajor: 16},
+	{Name: "IsExternalAuthenticationOnly", Type: "int", MIOnly: true}, // "Applies to: Azure SQL Database and Azure SQL Managed Instance"
+	{Name: "IsExternalGovernanceEnabled", Type: "int", MinMajor: 16},
 	{Name: "IsFullTextInstalled", Type: "int"},
 	// IsHadrEnabled: 1 when the Always On availability groups feature is enabled.
 	{Name: "IsHadrEnabled", Type: "int"},
 	{Name: "IsIntegratedSecurityOnly", Type: "int"},
 	{Name: "IsLocalDB", Type: "int"},
 	{Name: "IsPolyBaseInstalled", Type: "int"},
+	// The page gives no version for the snapshot-backup properties; T-SQL snapshot
+	// backup (ALTER SERVER CONFIGURATION SET SUSPEND_FOR_SNAPSHOT_BACKUP) came with 2022.
 	{Name: "IsServerSuspendedForSnapshotBackup", Type: "int", MinMajor: 16},
 	{Name: "IsSingleUser", Type: "int"},
 	{Name: "IsTempDbMetadataMemoryOptimized", Type: "int", MinMajor: 15},
@@ -131,6 +137,7 @@ var ServerProperties = []ServerProperty{
 	{Name: "SqlCharSetName", Type: "nvarchar(128)"},
 	{Name: "SqlSortOrder", Type: "tinyint"},
 	{Name: "SqlSortOrderName", Type: "nvarchar(128)"},
+	{Name: "SuspendedDatabaseCount", Type: "int", MinMajor: 16},
 }
 
 func init() {
@@ -150,7 +157,7 @@ func ServerPropertyOn(p Personality, name string) (ServerProperty, bool) {
 		if p.MI {
 			return sp, !sp.BoxOnly
 		}
-		return sp, p.Major >= sp.MinMajor
+		return sp, !sp.MIOnly && p.Major >= sp.MinMajor
 	}
 	return ServerProperty{}, false
 }

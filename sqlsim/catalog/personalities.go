@@ -21,6 +21,7 @@ import "fmt"
 // (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
 const (
 	edition       = "Enterprise Edition: Core-based Licensing (64-bit)"
+	editionID     = 1872460670 // EditionID of "Enterprise Edition: Core-based Licensing"
 	engineEntBox  = 3
 	windowsHost   = "Windows Server 2022 Datacenter"
 	windowsHost16 = "Windows Server 2019 Datacenter"
@@ -138,7 +139,8 @@ func (b build) personality(pl Platform) Personality {
 	}
 	return Personality{
 		Name: name, ProductVersion: b.version, Major: b.major, Platform: pl,
-		Edition: edition, EngineEdition: engineEntBox, ProductLevel: b.level, UpdateLevel: b.update,
+		Edition: edition, EditionID: editionID, EngineEdition: engineEntBox,
+		ProductLevel: b.level, UpdateLevel: b.update, UpdateReference: b.kb,
 		Distribution: dist, HostRelease: rel,
 		VersionText: versionText(b.major, b.label, b.kb, b.version, b.date, edition, hostLine(pl, dist)),
 		Source:      b.source,
@@ -153,7 +155,7 @@ func (p Personality) withBuild(version string) Personality {
 	q := p
 	q.Name = fmt.Sprintf("%s (build %s)", productName(p.Major), version)
 	q.ProductVersion = version
-	q.UpdateLevel = ""
+	q.UpdateLevel, q.UpdateReference = "", ""
 	date := "Jan  1 2000 00:00:00"
 	for _, b := range builds {
 		if b.major == p.Major {
@@ -174,7 +176,7 @@ func (p Personality) withBuild(version string) Personality {
 // used only for RequiredPermission; Availability.Has decides MI objects by the MI flag.
 var managedInstance = Personality{
 	Name: "Azure SQL Managed Instance", ProductVersion: "12.0.2000.8", Major: 16, Platform: Windows, MI: true,
-	Edition: "SQL Azure", EngineEdition: 8, ProductLevel: "RTM", UpdateLevel: "",
+	Edition: "SQL Azure", EditionID: 1674378470, EngineEdition: 8, ProductLevel: "RTM", UpdateLevel: "",
 	Distribution: windowsHost, HostRelease: windowsRel,
 	VersionText: "Microsoft SQL Azure (RTM) - 12.0.2000.8 \n\tOct  1 2025 00:00:00 \n\tCopyright (C) 2025 Microsoft Corporation\n",
 	Source:      "https://learn.microsoft.com/azure/azure-sql/managed-instance/sql-managed-instance-paas-overview",
