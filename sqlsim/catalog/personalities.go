@@ -51,14 +51,18 @@ type build struct {
 var builds = []build{
 	{
 		// SQL Server 2016 SP3 + Azure Connect feature pack, KB5014242, May 2022; Windows
-		// only. The build date line is not printed on the page: modelled on the release date.
-		major: 13, version: "13.0.7000.253", level: "SP3", update: "", label: "SP3-Azure Connect Pack", kb: "KB5014242",
+		// only. The build date line is not printed on the page: modelled on the release
+		// date. The servicing label is that of SP3's own @@VERSION ("Microsoft SQL Server
+		// 2016 (SP3) (KB5003279) - 13.0.6300.2 (X64) Aug  7 2021 ... Copyright (c)
+		// Microsoft Corporation"); the pack's exact label was not found in a source.
+		major: 13, version: "13.0.7000.253", level: "SP3", update: "", label: "SP3", kb: "KB5014242",
 		date: "May 19 2022 00:00:00", name: "SQL Server 2016 SP3 + Azure Connect pack",
 		source: "https://learn.microsoft.com/troubleshoot/sql/releases/sqlserver-2016/servicepack3-azureconnect",
 	},
 	{
 		// SQL Server 2017 Azure Connect feature pack (on CU31), KB5050533, 6 March 2025,
-		// Windows and Linux. Build date line modelled on the release date.
+		// Windows and Linux. Build date line modelled on the release date; the label is
+		// that of the CU31 security builds ("(RTM-CU31-GDR) (KB5046858) - 14.0.3485.1").
 		major: 14, version: "14.0.3490.10", level: "RTM", update: "CU31", label: "RTM-CU31-GDR", kb: "KB5050533",
 		date: "Mar  6 2025 00:00:00", name: "SQL Server 2017 CU31 + Azure Connect pack",
 		source: "https://learn.microsoft.com/troubleshoot/sql/releases/sqlserver-2017/azureconnect", linux: true,
@@ -99,9 +103,14 @@ func productYear(major int) int {
 // productName is "SQL Server <year>".
 func productName(major int) string { return fmt.Sprintf("SQL Server %d", productYear(major)) }
 
-// hostLine is what @@VERSION prints after "<edition> on " for a host.
-func hostLine(platform Platform, distribution string) string {
+// hostLine is what @@VERSION prints after "<edition> on " for a host. SQL Server
+// 2017 on Linux prints no "<X64>" after the distribution ("Developer Edition (64-bit)
+// on Linux (Ubuntu 16.04.7 LTS)"), later versions do.
+func hostLine(major int, platform Platform, distribution string) string {
 	if platform == Linux {
+		if major == 14 {
+			return "Linux (" + linuxVersionHost + ")"
+		}
 		return "Linux (" + linuxVersionHost + ") <X64>"
 	}
 	build := "20348" // Windows Server 2022
@@ -142,7 +151,7 @@ func (b build) personality(pl Platform) Personality {
 		Edition: edition, EditionID: editionID, EngineEdition: engineEntBox,
 		ProductLevel: b.level, UpdateLevel: b.update, UpdateReference: b.kb,
 		Distribution: dist, HostRelease: rel,
-		VersionText: versionText(b.major, b.label, b.kb, b.version, b.date, edition, hostLine(pl, dist)),
+		VersionText: versionText(b.major, b.label, b.kb, b.version, b.date, edition, hostLine(b.major, pl, dist)),
 		Source:      b.source,
 	}
 }
@@ -162,7 +171,7 @@ func (p Personality) withBuild(version string) Personality {
 			date = b.date
 		}
 	}
-	q.VersionText = versionText(p.Major, q.ProductLevel, "", version, date, p.Edition, hostLine(p.Platform, p.Distribution))
+	q.VersionText = versionText(p.Major, q.ProductLevel, "", version, date, p.Edition, hostLine(p.Major, p.Platform, p.Distribution))
 	return q
 }
 
