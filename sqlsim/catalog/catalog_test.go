@@ -438,3 +438,39 @@ func TestPersonalityObjectsAndTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestStatements(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Statements {
+		if seen[s.Name] || s.Name != strings.ToUpper(s.Name) {
+			t.Errorf("%s: duplicate or not upper case", s.Name)
+		}
+		seen[s.Name] = true
+		if !learnURL.MatchString(s.Source) {
+			t.Errorf("%s: Source %q", s.Name, s.Source)
+		}
+		if s.Scope != "server" && s.Scope != "database" && s.Scope != "object" {
+			t.Errorf("%s: scope %q", s.Name, s.Scope)
+		}
+		if s.MI != "" && !strings.Contains(s.MI, "https://learn.microsoft.com/azure/azure-sql/managed-instance/") {
+			t.Errorf("%s: MI note without its source", s.Name)
+		}
+	}
+	s, ok := StatementNamed("  dbcc   traceon ")
+	if !ok || s.Permission != PermSysadmin {
+		t.Fatalf("StatementNamed(dbcc traceon) = %+v, %v", s, ok)
+	}
+	if got := s.Alternatives(); len(got) != 1 || got[0] != PermSysadmin {
+		t.Errorf("Alternatives %q", got)
+	}
+	b, _ := StatementNamed("BACKUP DATABASE")
+	if got := b.Alternatives(); strings.Join(got, ",") != "sysadmin,db_owner,db_backupoperator" {
+		t.Errorf("BACKUP DATABASE alternatives %q", got)
+	}
+	if st, _ := StatementNamed("DBCC TRACESTATUS"); st.Alternatives() != nil {
+		t.Errorf("DBCC TRACESTATUS needs %q, want nothing", st.Permission)
+	}
+	if _, ok := StatementNamed("SELECT"); ok {
+		t.Error("SELECT is not a listed statement")
+	}
+}
