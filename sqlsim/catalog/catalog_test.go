@@ -188,6 +188,7 @@ func TestRequiredPermission(t *testing.T) {
 		{"16.0.4135.4", false, "sysjobhistory", PermSelect},
 		{"16.0.4135.4", false, "sp_add_job", PermAgentUser},
 		{"16.0.4135.4", false, "databases", ""},
+		{"", true, "xp_sqlagent_notify", PermExecute},
 		{"14.0.3490.10", false, "dm_os_host_info", ""},
 		{"15.0.4312.2", false, "dm_os_host_info", ""},
 		{"16.0.4135.4", false, "dm_os_host_info", PermViewServerPerformanceState},
@@ -472,5 +473,30 @@ func TestStatements(t *testing.T) {
 	}
 	if _, ok := StatementNamed("SELECT"); ok {
 		t.Error("SELECT is not a listed statement")
+	}
+}
+
+func TestSubsystems(t *testing.T) {
+	win := mustFind(t, "2022", Windows, false)
+	lin := mustFind(t, "2022", Linux, false)
+	mi := mustFind(t, "", Windows, true)
+	for _, c := range []struct {
+		p    Personality
+		name string
+		want bool
+	}{
+		{win, "powershell", true}, {lin, "PowerShell", false}, {mi, "PowerShell", true},
+		{win, "TSQL", true}, {lin, "tsql", true}, {mi, "TSQL", true},
+		{win, "CmdExec", true}, {lin, "CmdExec", false}, {mi, "CmdExec", true},
+		{win, "NoSuch", false},
+	} {
+		if _, ok := SubsystemOn(c.p, c.name); ok != c.want {
+			t.Errorf("%s: SubsystemOn(%q) = %v, want %v", c.p.Name, c.name, ok, c.want)
+		}
+	}
+	for _, s := range Subsystems {
+		if !learnURL.MatchString(s.Source) {
+			t.Errorf("%s: Source %q", s.Name, s.Source)
+		}
 	}
 }

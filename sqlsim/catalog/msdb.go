@@ -1,5 +1,7 @@
 package catalog
 
+import "strings"
+
 // msdb's SQL Server Agent and backup-history tables. Their pages are under
 // system-tables (dbo.sysjobs ...) and have no Permissions section granting anything
 // to public: reading them directly takes sysadmin, db_owner/db_datareader in msdb, or
@@ -226,4 +228,44 @@ device_type tinyint?
 physical_block_size int?
 mirror tinyint
 `)),
+}
+
+// Subsystem is a SQL Server Agent job-step subsystem (sp_add_jobstep @subsystem) and
+// where Agent can run it. A step whose subsystem the personality lacks cannot start.
+type Subsystem struct {
+	Name   string // as sp_add_jobstep takes it, e.g. "TSQL", "PowerShell", "CmdExec"
+	Avail  Availability
+	Source string
+}
+
+// Subsystems are the job-step subsystems milink and the link scripts use.
+//   - TSQL runs everywhere.
+//   - PowerShell: not on Linux ("Executing PowerShell scripts by the SQL Server Agent
+//     on SQL Server on Linux is not currently supported", the link preparation page);
+//     on the managed instance it runs (the same page's NetHelper job is a PowerShell
+//     step run there).
+//   - CmdExec: not on Linux (FACTS.md: Agent on Linux runs only T-SQL steps); on the
+//     managed instance "OS command/PowerShell steps that can execute custom OS script"
+//     are available (job automation page), though it has no proxies, so only sysadmin
+//     owners can run them.
+var Subsystems = []Subsystem{
+	{Name: "TSQL", Avail: everywhere, Source: procPage("sp-add-jobstep-transact-sql")},
+	{Name: "PowerShell", Avail: Availability{MinMajor: 13, Windows: true, MI: true}, Source: linkPreparation},
+	{Name: "CmdExec", Avail: Availability{MinMajor: 13, Windows: true, MI: true}, Source: jobAutomationMI},
+}
+
+// jobAutomationMI is "Automate management tasks using SQL Agent jobs in Azure SQL
+// Managed Instance".
+const jobAutomationMI = "https://learn.microsoft.com/azure/azure-sql/managed-instance/job-automation-managed-instance"
+
+// SubsystemOn returns the subsystem called name (case-insensitive) if personality p's
+// Agent can run it. sp_add_jobstep accepts the names of the page; a name it does not
+// know fails there, one p cannot run fails when the step starts.
+func SubsystemOn(p Personality, name string) (Subsystem, bool) {
+	for _, s := range Subsystems {
+		if strings.EqualFold(s.Name, name) {
+			return s, s.Avail.Has(p)
+		}
+	}
+	return Subsystem{}, false
 }

@@ -19,6 +19,13 @@ func sysProc(name, page, ps, perm string, avail Availability) Object {
 		Params: params(ps), Permission: perm, Source: procPage(page)}
 }
 
+// agentXP is one of the Agent's extended procedures in master, executable only with
+// an explicit EXECUTE permission (or sysadmin). Their parameters are not documented.
+func agentXP(name string) Object {
+	return Object{Database: "master", Schema: "sys", Name: name, Kind: Procedure, Avail: everywhere,
+		Permission: PermExecute, Source: jobAutomationMI}
+}
+
 // jobRef are the parameters that name a job (either, not both).
 const jobRef = `
 @job_id uniqueidentifier
@@ -178,6 +185,13 @@ var procedures = []Object{
 		Permission: PermControlServer, // modelled: the pages do not say
 		Source:     "https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-configure-how-to-scripts",
 	},
+	// The Agent's extended procedures in master. On a managed instance a login that is
+	// only in an msdb Agent role needs an explicit GRANT EXECUTE on these three, or the
+	// Agent procedures fail with Error 229 (job automation page, "SQL Agent fixed
+	// database role membership"; FACTS.md).
+	agentXP("xp_sqlagent_enum_jobs"),
+	agentXP("xp_sqlagent_is_starting"),
+	agentXP("xp_sqlagent_notify"),
 	{
 		// xp_fileexist is undocumented: no Microsoft page describes it. Its widely used
 		// shape: EXEC xp_fileexist 'path' returns one row (File Exists, File is a
