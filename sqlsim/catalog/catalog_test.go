@@ -343,11 +343,7 @@ func TestServerPropertyOn(t *testing.T) {
 	p2016 := mustFind(t, "2016", Windows, false)
 	p2019 := mustFind(t, "2019", Windows, false)
 	mi := mustFind(t, "", Windows, true)
-	for _, c := range []struct {
-		p    Personality
-		name string
-		want bool
-	}{
+	checkPresence(t, "ServerPropertyOn", []presence{
 		{p2016, "isHadrEnabled", true},
 		{p2016, "ProductUpdateLevel", true},
 		{p2016, "PathSeparator", false},
@@ -358,11 +354,7 @@ func TestServerPropertyOn(t *testing.T) {
 		{p2019, "IsExternalAuthenticationOnly", false},
 		{mi, "IsExternalAuthenticationOnly", true},
 		{mustFind(t, "2022", Linux, false), "IsExternalGovernanceEnabled", true},
-	} {
-		if _, ok := ServerPropertyOn(c.p, c.name); ok != c.want {
-			t.Errorf("%s: ServerPropertyOn(%q) = %v, want %v", c.p.Name, c.name, ok, c.want)
-		}
-	}
+	}, func(p Personality, name string) bool { _, ok := ServerPropertyOn(p, name); return ok })
 }
 
 func TestCompareBuilds(t *testing.T) {
@@ -480,23 +472,32 @@ func TestSubsystems(t *testing.T) {
 	win := mustFind(t, "2022", Windows, false)
 	lin := mustFind(t, "2022", Linux, false)
 	mi := mustFind(t, "", Windows, true)
-	for _, c := range []struct {
-		p    Personality
-		name string
-		want bool
-	}{
+	checkPresence(t, "SubsystemOn", []presence{
 		{win, "powershell", true}, {lin, "PowerShell", false}, {mi, "PowerShell", true},
 		{win, "TSQL", true}, {lin, "tsql", true}, {mi, "TSQL", true},
 		{win, "CmdExec", true}, {lin, "CmdExec", false}, {mi, "CmdExec", true},
 		{win, "NoSuch", false},
-	} {
-		if _, ok := SubsystemOn(c.p, c.name); ok != c.want {
-			t.Errorf("%s: SubsystemOn(%q) = %v, want %v", c.p.Name, c.name, ok, c.want)
-		}
-	}
+	}, func(p Personality, name string) bool { _, ok := SubsystemOn(p, name); return ok })
 	for _, s := range Subsystems {
 		if !learnURL.MatchString(s.Source) {
 			t.Errorf("%s: Source %q", s.Name, s.Source)
+		}
+	}
+}
+
+// presence is one expectation that personality p has (or lacks) something called name.
+type presence struct {
+	p    Personality
+	name string
+	want bool
+}
+
+// checkPresence checks has against every case.
+func checkPresence(t *testing.T, what string, cases []presence, has func(Personality, string) bool) {
+	t.Helper()
+	for _, c := range cases {
+		if got := has(c.p, c.name); got != c.want {
+			t.Errorf("%s: %s(%q) = %v, want %v", c.p.Name, what, c.name, got, c.want)
 		}
 	}
 }
