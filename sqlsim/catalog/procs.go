@@ -19,10 +19,11 @@ func sysProc(name, page, ps, perm string, avail Availability) Object {
 		Params: params(ps), Permission: perm, Source: procPage(page)}
 }
 
-// agentXP is one of the Agent's extended procedures in master, executable only with
-// an explicit EXECUTE permission (or sysadmin). Their parameters are not documented.
+// agentXP is one of the Agent's extended procedures (master.dbo.xp_sqlagent_*; like
+// every system extended procedure it resolves from any database), executable only
+// with an explicit EXECUTE permission (or sysadmin). Its parameters are not documented.
 func agentXP(name string) Object {
-	return Object{Database: "master", Schema: "sys", Name: name, Kind: Procedure, Avail: everywhere,
+	return Object{Schema: "sys", Name: name, Kind: Procedure, Avail: everywhere,
 		Permission: PermExecute, Source: jobAutomationMI}
 }
 
