@@ -352,7 +352,7 @@ var majorYear = map[int]string{13: "2016", 14: "2017", 15: "2019", 16: "2022", 1
 func (in *Instance) versionText() string {
 	p := in.pers
 	o := in.opts
-	if p.MI {
+	if p.MI && p.VersionText == "" {
 		return fmt.Sprintf("Microsoft SQL Azure (RTM) - %s (X64) \n\tCopyright (C) 2025 Microsoft Corporation\n", p.ProductVersion)
 	}
 	host := fmt.Sprintf("%s on %s <X64> (simulated)", p.Edition, o.Distribution)
