@@ -71,7 +71,7 @@ func TestEveryMilinkQueryRuns(t *testing.T) {
 				switch {
 				case tag == sqlops.TagMIParams && !p.MI, // sys.dm_hadr_fabric_* exist only on the MI
 					tag == sqlops.TagServerInfo && p.Major == 13 && !p.MI, // sys.dm_os_host_info is 2017+
-					tag == sqlops.TagAgent && p.MI: // sys.dm_server_services is not on the MI
+					tag == sqlops.TagAgent && p.MI:                        // sys.dm_server_services is not on the MI
 					want = 208
 				}
 				if err == nil {
