@@ -31,15 +31,17 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(s.loginName) {
-		if b, ok := st.(*tsql.Backup); ok {
-			what := "DATABASE"
-			if b.Log {
-				what = "LOG"
-			}
-			return sqlErr(262, 14, fmt.Sprintf("BACKUP %s permission denied in database '%s'.", what, b.DB))
-		}
-		return errNoPerm()
+	target := s.db
+	switch n := st.(type) {
+	case *tsql.Backup:
+		target = n.DB
+	case *tsql.AlterDatabase:
+		target = n.Name
+	case *tsql.CreateDatabase:
+		target = "master"
+	}
+	if name := statementName(st); !x.allowedLocked(name, in.dbByNameLocked(target)) {
+		return denied(name, target)
 	}
 	switch n := st.(type) {
 	case *tsql.CreateDatabase:
@@ -179,6 +181,16 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 
 func (x *execCtx) grantLocked(n *tsql.Grant) error {
 	in := x.s.in
+	if n.On.Object == "" && !serverPermissions[n.Permission] {
+		d := in.dbByNameLocked(x.s.db)
+		for _, to := range n.To {
+			if d.userByNameLocked(to) == nil {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot find the user '%s', because it does not exist or you do not have permission.", to))
+			}
+			d.grants[n.Permission+"||"+strings.ToLower(to)] = n.Verb == "GRANT"
+		}
+		return nil
+	}
 	if n.On.Object == "" || strings.EqualFold(n.OnClass, "SERVER") {
 		for _, to := range n.To {
 			if in.loginByNameLocked(to) == nil {
@@ -205,7 +217,9 @@ func (x *execCtx) grantLocked(n *tsql.Grant) error {
 		return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
 	}
 	if d.procs[strings.ToLower(n.On.Object)] == nil {
-		if _, bp, ok := resolveBuiltin(tsql.Name{Database: dbName, Schema: n.On.Schema, Object: n.On.Object}, dbName); !ok || bp.db == "" {
+		_, _, builtin := resolveBuiltin(tsql.Name{Database: dbName, Schema: n.On.Schema, Object: n.On.Object}, dbName)
+		_, inCatalog := in.pers.Lookup(strings.ToLower(d.name), strings.ToLower(n.On.Schema), strings.ToLower(n.On.Object))
+		if !builtin && !inCatalog {
 			return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
 		}
 	}
@@ -581,7 +595,7 @@ func (x *execCtx) reconfigure() error {
 	in := x.s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(x.s.loginName) && !in.hasServerPermLocked(x.s.loginName, "ALTER SETTINGS") {
+	if !x.allowedLocked("RECONFIGURE", nil) {
 		return sqlErr(5812, 14, "You do not have permission to run the RECONFIGURE statement.")
 	}
 	for _, c := range in.configs {

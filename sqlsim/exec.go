@@ -355,10 +355,10 @@ func (x *execCtx) createProc(n *tsql.CreateProc) error {
 	in := x.s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(x.s.loginName) {
-		return sqlErr(262, 14, fmt.Sprintf("CREATE PROCEDURE permission denied in database '%s'.", x.s.db))
-	}
 	d := in.dbByNameLocked(x.s.db)
+	if !x.allowedLocked("CREATE PROCEDURE", d) {
+		return denied("CREATE PROCEDURE", x.s.db)
+	}
 	key := strings.ToLower(n.Name.Object)
 	old := d.procs[key]
 	switch {

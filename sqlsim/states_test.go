@@ -109,3 +109,68 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 }
 
 func mssqlNamed(name string, v any) any { return sql.Named(name, v) }
+
+// TestMIAgentRoleNeedsXPGrants: on a managed instance a login that is only in msdb's
+// SQLAgentOperatorRole cannot use the Agent procedures until it is granted EXECUTE on
+// the xp_sqlagent_* procedures in master (Msg 229 before).
+func TestMIAgentRoleNeedsXPGrants(t *testing.T) {
+	mi, err := FindPersonality("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, c := openPersonality(t, mi, nil)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE LOGIN op WITH PASSWORD = N'0p-Passw0rd!'",
+		"USE msdb; CREATE USER op FOR LOGIN op; ALTER ROLE SQLAgentOperatorRole ADD MEMBER op; USE master;",
+	} {
+		if _, err := c.DB.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	oc, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "op", Host: in.Host(), Port: in.Port(), User: "op", Password: "0p-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	_, err = oc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", sql.Named("job_name", "J"))
+	if sqlops.SQLError(err) != 229 || !strings.Contains(err.Error(), "xp_sqlagent_") {
+		t.Errorf("Agent role member without the xp grants: %v", err)
+	}
+	if _, err := c.DB.ExecContext(ctx, `USE master; CREATE USER op FOR LOGIN op;
+GRANT EXECUTE ON xp_sqlagent_enum_jobs TO op; GRANT EXECUTE ON xp_sqlagent_is_starting TO op; GRANT EXECUTE ON xp_sqlagent_notify TO op;`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", sql.Named("job_name", "J")); err != nil {
+		t.Errorf("Agent role member with the xp grants: %v", err)
+	}
+}
+
+// TestStatementPermissions: DDL needs the permission its page names (package catalog's
+// Statements), not sysadmin alone.
+func TestStatementPermissions(t *testing.T) {
+	in, c := openSim(t, nil)
+	ctx := context.Background()
+	if _, err := c.DB.ExecContext(ctx, "CREATE LOGIN ops WITH PASSWORD = N'0ps-Passw0rd!'; USE SalesDB; CREATE USER ops FOR LOGIN ops; USE master;"); err != nil {
+		t.Fatal(err)
+	}
+	oc, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "ops", Host: in.Host(), Port: in.Port(), User: "ops", Password: "0ps-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	const ep = "CREATE ENDPOINT E1 STATE = STOPPED AS TCP (LISTENER_PORT = 5023) FOR DATABASE_MIRRORING (ROLE = ALL)"
+	_, err = oc.DB.ExecContext(ctx, ep)
+	wantErr(t, err, 15247)
+	_, err = oc.DB.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'")
+	wantErr(t, err, 262)
+	if _, err := c.DB.ExecContext(ctx, "GRANT CREATE ENDPOINT TO ops; USE SalesDB; ALTER ROLE db_backupoperator ADD MEMBER ops; USE master;"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, ep); err != nil {
+		t.Errorf("CREATE ENDPOINT with the permission: %v", err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'"); err != nil {
+		t.Errorf("BACKUP as db_backupoperator: %v", err)
+	}
+}

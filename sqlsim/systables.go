@@ -112,7 +112,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 		if !ok || (obj.Kind != catalog.View && obj.Kind != catalog.DMV && obj.Kind != catalog.Table && obj.Kind != "") {
 			return nil, invalid()
 		}
-		cols = obj.Columns
+		cols = obj.ColumnsOn(p)
 		perm = obj.RequiredPermission(p)
 	} else {
 		if def == nil || !def.avail.Has(p) {
@@ -399,16 +399,23 @@ func systemTables() []*sysTable {
 			cols:   "name sysname, object_id int, principal_id int, schema_id int, parent_object_id int, type char(2), type_desc nvarchar(60), create_date datetime, modify_date datetime, is_ms_shipped bit",
 			source: learn + "system-catalog-views/sys-all-objects-transact-sql",
 			rows: func(x *execCtx, d *dbState) []map[string]any {
+				in := x.s.in
 				out := procRows(d, true)
-				id := int64(-1000)
-				sys := []string{"sp_configure", "sp_executesql", "sp_getapplock", "sp_releaseapplock", "xp_fileexist"}
-				if x.s.in.opts.AddIssuerProc {
-					sys = append(sys, "sp_certificate_add_issuer")
-				}
-				for _, n := range sys {
-					id--
-					out = append(out, map[string]any{"name": n, "object_id": id, "schema_id": int64(4), "parent_object_id": int64(0), "type": "P",
-						"type_desc": "SQL_STORED_PROCEDURE", "create_date": x.s.in.started, "modify_date": x.s.in.started, "is_ms_shipped": int64(1)})
+				// The system objects are the personality's (package catalog); a database
+				// sees the objects of every database plus its own.
+				for _, o := range in.pers.Objects() {
+					if o.Kind == catalog.Function || (o.Database != "" && !strings.EqualFold(o.Database, d.name)) {
+						continue
+					}
+					if strings.EqualFold(o.Name, "sp_certificate_add_issuer") && !in.opts.AddIssuerProc {
+						continue
+					}
+					schemaID := int64(4)
+					if strings.EqualFold(o.Schema, "dbo") {
+						schemaID = 1
+					}
+					out = append(out, map[string]any{"name": o.Name, "object_id": int64(o.ObjectID()), "schema_id": schemaID, "parent_object_id": int64(0),
+						"type": o.TypeCode(), "type_desc": o.TypeDesc(), "create_date": in.started, "modify_date": in.started, "is_ms_shipped": int64(1)})
 				}
 				return out
 			}},
