@@ -98,6 +98,8 @@ func TestErrorsAsSQLServer(t *testing.T) {
 		{"SELECT nosuchfn(1)", 195, "'nosuchfn' is not a recognized built-in function name."},
 		{"SELECT 1; SELECT 2\nCREATE PROCEDURE p AS SELECT 1", 111, "must be the first statement in a query batch"},
 		{"USE nosuchdb", 911, "Database 'nosuchdb' does not exist."},
+		{"EXEC msdb.dbo.sp_add_job @job_name = N'x', @nosuch = 1", 8145, "@nosuch is not a parameter for procedure sp_add_job."},
+		{"EXEC msdb.dbo.sp_delete_job @job_name = N'nosuch'", 14262, "The specified @job_name ('nosuch') does not exist."},
 	}
 	for _, tc := range cases {
 		_, err := c.DB.ExecContext(ctx, tc.q)

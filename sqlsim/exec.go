@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/milink/milink/sqlsim/catalog"
 	"github.com/milink/milink/sqlsim/tds"
 	"github.com/milink/milink/sqlsim/tsql"
 )
@@ -53,6 +54,25 @@ func (s *session) setOutput(name string, v any) {
 	if s.out != nil {
 		s.out[name] = v
 	}
+}
+
+// withCatalogParams replaces bp's parameter list by the one package catalog documents
+// for the procedure on personality p, when it has one.
+func withCatalogParams(p catalog.Personality, name string, bp builtinProc) builtinProc {
+	db, schema := "msdb", "dbo"
+	if bp.db == "" {
+		db, schema = "master", "sys"
+	}
+	obj, ok := p.Lookup(db, schema, name)
+	if !ok || len(obj.Params) == 0 {
+		return bp
+	}
+	names := make([]string, len(obj.Params))
+	for i, prm := range obj.Params {
+		names[i] = strings.ToLower(strings.TrimPrefix(prm.Name, "@"))
+	}
+	bp.params = names
+	return bp
 }
 
 // resolveBuiltin finds a built-in procedure by name as the caller wrote it, in the
@@ -150,6 +170,7 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 	var outputs map[string]any
 	var order []string // parameter names in order, for positional OUTPUT arguments
 	if pname, bp, ok := resolveBuiltin(name, x.s.db); ok {
+		bp = withCatalogParams(x.s.in.pers, pname, bp)
 		order = bp.params
 		p := params{}
 		for i, a := range args {

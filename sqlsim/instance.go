@@ -447,5 +447,5 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 	if req.RemoteAddr != nil {
 		remote, _, _ = strings.Cut(req.RemoteAddr.String(), ":")
 	}
-	return &session{in: in, loginName: name, db: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{}}, nil
+	return &session{in: in, loginName: name, db: d.name, loginDB: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{}}, nil
 }

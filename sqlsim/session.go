@@ -24,6 +24,7 @@ type session struct {
 	in         *Instance
 	loginName  string
 	db         string
+	loginDB    string // the database the session logged in to
 	spid       int
 	remote     any
 	tranCount  int
@@ -70,6 +71,18 @@ func (p params) guid(name string) ([16]byte, bool) {
 	return g, err == nil
 }
 
+// ResetSession implements tds.SessionResetter (a pooled connection's reset,
+// sp_reset_connection): the database context returns to the one of the login, SET
+// NOCOUNT and session trace flags are cleared and an open transaction ends with its
+// transaction-owned application locks. Session-owned application locks stay.
+func (s *session) ResetSession(ctx context.Context) {
+	s.db = s.loginDB
+	s.nocount = false
+	s.tranCount = 0
+	s.traceFlags = map[int]bool{}
+	s.releaseLocks(true)
+}
+
 // Close implements tds.Session: the session's application locks are released.
 func (s *session) Close() { s.releaseLocks(false) }
 
@@ -95,6 +108,7 @@ func (s *session) RPC(ctx context.Context, req *tds.RPCRequest, w *tds.ResponseW
 	var status int32
 	var outputs map[string]any
 	if bname, bp, ok := resolveBuiltin(pn, s.db); ok {
+		bp = withCatalogParams(s.in.pers, bname, bp)
 		p := params{}
 		for i, prm := range req.Params {
 			key := strings.ToLower(strings.TrimPrefix(prm.Name, "@"))
