@@ -105,12 +105,6 @@ func (a *agent) restartLocked() {
 	a.newSessionLocked()
 }
 
-func (a *agent) addUserJob(s JobSpec) {
-	a.jobs = append(a.jobs, &job{id: newGUID(), name: s.Name, description: s.Description, enabled: true,
-		owner: "sa", startStep: 1, created: time.Now(), servers: []string{"(local)"},
-		steps: []*jobStep{{id: 1, uid: newGUID(), name: "Step 1", subsystem: "TSQL", command: "SELECT 1", database: "master", onSuccess: 1, onFail: 2}}})
-}
-
 func (a *agent) jobByNameLocked(name string) *job {
 	for _, j := range a.jobs {
 		if strings.EqualFold(j.name, name) {

@@ -409,7 +409,13 @@ func (in *Instance) applyEndpointLocked(e *endpoint, n *tsql.Endpoint) error {
 		e.role = "ALL"
 	}
 	if n.Auth != "" {
-		e.auth = n.Auth
+		// sys.database_mirroring_endpoints.connection_auth_desc names the Windows
+		// protocol alone: AUTHENTICATION = WINDOWS [NEGOTIATE] shows as NEGOTIATE
+		// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-mirroring-endpoints-transact-sql).
+		e.auth = strings.TrimPrefix(n.Auth, "WINDOWS ")
+		if e.auth == "WINDOWS" {
+			e.auth = "NEGOTIATE"
+		}
 		if n.Auth == "CERTIFICATE" {
 			c := in.certByNameLocked(n.CertName)
 			if c == nil {

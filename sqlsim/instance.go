@@ -126,15 +126,6 @@ func Start(opts Options) (*Instance, error) {
 		in.Close()
 		return nil, err
 	}
-	for _, e := range opts.Endpoints {
-		if err := in.addEndpoint(e); err != nil {
-			in.Close()
-			return nil, err
-		}
-	}
-	for _, j := range opts.Jobs {
-		in.agent.addUserJob(j)
-	}
 	if opts.Role == RoleMI {
 		if err := in.startMIListeners(); err != nil {
 			in.Close()
@@ -320,46 +311,6 @@ func newGUID() [16]byte {
 	g[6] = (g[6] & 0x0f) | 0x40
 	g[8] = (g[8] & 0x3f) | 0x80
 	return g
-}
-
-// addEndpoint adds a pre-existing endpoint from options (a user's object).
-func (in *Instance) addEndpoint(s EndpointSpec) error {
-	e := &endpoint{id: in.newID(), name: s.Name, typ: s.Type, state: s.State, port: s.Port,
-		auth: s.Auth, encryption: s.Encryption, role: s.Role}
-	if e.typ == "" {
-		e.typ = "DATABASE_MIRRORING"
-	}
-	if e.state == "" {
-		e.state = "STARTED"
-	}
-	if e.auth == "" {
-		e.auth = "CERTIFICATE"
-	}
-	if e.encryption == "" {
-		e.encryption = "AES"
-	}
-	if e.role == "" {
-		e.role = "ALL"
-	}
-	if s.CertName != "" {
-		c := in.certByNameLocked(s.CertName)
-		if c == nil {
-			now := time.Now().UTC()
-			c = &certificate{id: in.newID(), name: s.CertName, subject: "Certificate for " + s.Name, start: now, expiry: now.AddDate(1, 0, 0)}
-			in.certs = append(in.certs, c)
-		}
-		e.certID = c.id
-	}
-	if e.state == "STARTED" && e.port != 0 {
-		l, err := in.net.Listen(in.opts.IP, e.port)
-		if err != nil {
-			return fmt.Errorf("sqlsim: endpoint %s: %w", e.name, err)
-		}
-		e.listener = l
-		go acceptAndClose(l)
-	}
-	in.endpoints = append(in.endpoints, e)
-	return nil
 }
 
 func (in *Instance) certByNameLocked(name string) *certificate {
