@@ -281,7 +281,7 @@ func (x *execCtx) runStmt(st tsql.Stmt) error {
 	case *tsql.Reconfigure:
 		return x.reconfigure()
 	case *tsql.Unsupported:
-		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: %s is not supported by the simulator.", n.Text))
+		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: %s statements are not supported by the simulator (it models the catalog, not user data).", n.Text))
 	}
 	return x.runDDL(st)
 }

@@ -78,6 +78,10 @@ func xpFileExist(s *session, p params, w writer) (int32, *tds.Error) {
 	name, _ := p.str("filename")
 	in := s.in
 	in.mu.Lock()
+	if !in.isSysadminLocked(s.loginName) {
+		in.mu.Unlock()
+		return 1, &tds.Error{Number: 229, State: 5, Class: 14, Message: "The EXECUTE permission was denied on the object 'xp_fileexist', database 'mssqlsystemresource', schema 'sys'."}
+	}
 	exists := false
 	for _, b := range in.backups {
 		exists = exists || strings.EqualFold(b.device, name)
