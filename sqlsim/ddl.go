@@ -43,6 +43,11 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 	if name := statementName(st); !x.allowedLocked(name, in.dbByNameLocked(target)) {
 		return denied(name, target)
 	}
+	if in.pers.MI {
+		if err := miUnsupported(st); err != nil {
+			return err
+		}
+	}
 	switch n := st.(type) {
 	case *tsql.CreateDatabase:
 		if in.dbByNameLocked(n.Name) != nil {
@@ -606,6 +611,38 @@ func (x *execCtx) reconfigure() error {
 	}
 	for _, c := range in.configs {
 		c.inUse = c.value
+	}
+	return nil
+}
+
+// miUnsupported refuses what a managed instance does not allow
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server):
+// CREATE ENDPOINT … FOR DATABASE_MIRRORING, changing the recovery model (databases are
+// always in FULL), and backups other than COPY_ONLY full backups TO URL. The number is
+// the one Azure SQL uses for unsupported statement options (Msg 40517); its exact text
+// for each statement is not documented.
+func miUnsupported(st tsql.Stmt) error {
+	unsupported := func(what string) error {
+		return sqlErr(40517, 16, fmt.Sprintf("Keyword or statement option '%s' is not supported in this version of SQL Server.", what))
+	}
+	switch n := st.(type) {
+	case *tsql.Endpoint:
+		if n.Protocol == "DATABASE_MIRRORING" {
+			return unsupported("DATABASE_MIRRORING")
+		}
+	case *tsql.AlterDatabase:
+		if n.Option == "RECOVERY" {
+			return unsupported("RECOVERY")
+		}
+	case *tsql.Backup:
+		switch {
+		case n.Log:
+			return unsupported("LOG")
+		case !n.URL:
+			return unsupported("DISK")
+		case !n.CopyOnly:
+			return unsupported("BACKUP DATABASE without COPY_ONLY")
+		}
 	}
 	return nil
 }

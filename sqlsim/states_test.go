@@ -174,3 +174,30 @@ func TestStatementPermissions(t *testing.T) {
 		t.Errorf("BACKUP as db_backupoperator: %v", err)
 	}
 }
+
+// TestMIRefusesWhatItDoesNotSupport: a managed instance has no mirroring endpoints of
+// its own making, no recovery model choice and only COPY_ONLY backups to URL.
+func TestMIRefusesWhatItDoesNotSupport(t *testing.T) {
+	mi, err := FindPersonality("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := openPersonality(t, mi, nil)
+	ctx := context.Background()
+	if _, err := c.DB.ExecContext(ctx, "CREATE DATABASE Shop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE ENDPOINT E STATE = STARTED AS TCP (LISTENER_PORT = 5023) FOR DATABASE_MIRRORING (ROLE = ALL)",
+		"ALTER DATABASE Shop SET RECOVERY SIMPLE",
+		"BACKUP DATABASE Shop TO DISK = N'x.bak' WITH COPY_ONLY",
+		"BACKUP DATABASE Shop TO URL = N'https://acct.blob.core.windows.net/c/x.bak'",
+		"BACKUP LOG Shop TO URL = N'https://acct.blob.core.windows.net/c/x.trn' WITH COPY_ONLY",
+	} {
+		_, err := c.DB.ExecContext(ctx, q)
+		wantErr(t, err, 40517)
+	}
+	if _, err := c.DB.ExecContext(ctx, "BACKUP DATABASE Shop TO URL = N'https://acct.blob.core.windows.net/c/x.bak' WITH COPY_ONLY"); err != nil {
+		t.Errorf("COPY_ONLY backup to URL: %v", err)
+	}
+}

@@ -922,7 +922,11 @@ func (p *parser) backup(pos Pos) Stmt {
 	}
 	b.DB = p.ident()
 	p.expect("TO")
-	if !p.accept("DISK") && !p.accept("URL") {
+	switch {
+	case p.accept("DISK"):
+	case p.accept("URL"):
+		b.URL = true
+	default:
 		p.fail()
 	}
 	p.expect("=")
