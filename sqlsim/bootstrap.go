@@ -73,7 +73,10 @@ func (in *Instance) bootstrap() error {
 		if rm == "" {
 			rm = "FULL"
 		}
-		line("CREATE DATABASE %s; ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), quoteName(d.Name), strings.ToUpper(rm))
+		line("CREATE DATABASE %s;", quoteName(d.Name))
+		if !in.pers.MI { // a managed instance's databases are always FULL
+			line("ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), strings.ToUpper(rm))
+		}
 	}
 	for _, f := range o.TraceFlags {
 		line("DBCC TRACEON(%d, -1) WITH NO_INFOMSGS;", f)
