@@ -361,12 +361,7 @@ func (x *execCtx) writeResult(r *relation) {
 		}
 		cols[i] = tds.Column{Name: c.name, Type: t, Size: c.size, Nullable: true}
 		if t == tds.NVarChar && c.size == 0 {
-			cols[i].Size = tds.MaxSize
-			for _, row := range r.rows {
-				if s, ok := row[i].(string); ok && len([]rune(s)) > 4000 {
-					break
-				}
-			}
+			// An expression's type: nvarchar(4000), or nvarchar(max) when a value is longer.
 			cols[i].Size = 4000
 			for _, row := range r.rows {
 				if s, ok := row[i].(string); ok && len([]rune(s)) > 4000 {
