@@ -208,9 +208,9 @@ func systemTables() []*sysTable {
 			source: learn + "system-dynamic-management-views/sys-dm-os-host-info-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				p := x.s.in.pers
-				rel := "10.0"
-				if p.Platform == catalog.Linux {
-					rel = "5.15.0"
+				rel := p.HostRelease
+				if rel == "" {
+					rel = "10.0"
 				}
 				return []map[string]any{{"host_platform": string(p.Platform), "host_distribution": x.s.in.opts.Distribution, "host_release": rel,
 					"host_service_pack_level": "", "host_sku": int64(8), "os_language_version": int64(1033), "host_architecture": "X64"}}
