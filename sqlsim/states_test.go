@@ -102,6 +102,19 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 	if _, err := pc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", mssqlNamed("job_name", "J")); err != nil {
 		t.Errorf("sp_add_job as SQLAgentOperatorRole member: %v", err)
 	}
+	// msdb's Agent tables grant nothing to public; the roles read sysjobs_view.
+	var n int
+	if err := pc.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM msdb.dbo.sysjobs_view WHERE name = N'J'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("sysjobs_view as an Agent role member: %d %v", n, err)
+	}
+	_, err = pc.DB.ExecContext(ctx, "SELECT name FROM msdb.dbo.sysjobs")
+	if sqlops.SQLError(err) != 229 || !strings.Contains(err.Error(), "The SELECT permission was denied on the object 'sysjobs', database 'msdb', schema 'dbo'.") {
+		t.Errorf("sysjobs without SELECT: %v", err)
+	}
+	exec("USE msdb; GRANT SELECT ON dbo.sysjobs TO probe; USE master;")
+	if _, err := pc.DB.ExecContext(ctx, "SELECT name FROM msdb.dbo.sysjobs"); err != nil {
+		t.Errorf("sysjobs after GRANT SELECT: %v", err)
+	}
 	exec("ALTER SERVER ROLE sysadmin ADD MEMBER probe")
 	if perms, err := pc.Permissions(ctx); err != nil || !perms.Sysadmin {
 		t.Errorf("probe after ALTER SERVER ROLE: %+v %v", perms, err)

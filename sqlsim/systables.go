@@ -124,7 +124,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 			perm = def.permBefore
 		}
 	}
-	if perm != "" && !in.hasServerPermLocked(s.loginName, perm) && !in.isSysadminLocked(s.loginName) {
+	if perm != "" && !x.objectPermLocked(perm, d, name) {
 		if strings.HasPrefix(perm, "VIEW SERVER") || strings.HasPrefix(perm, "VIEW DATABASE") {
 			return nil, &execError{msgs: []*tds.Error{
 				{Number: 300, State: 1, Class: 14, Message: fmt.Sprintf("%s permission was denied on object 'server', database 'master'.", perm)},
@@ -566,3 +566,45 @@ func (x *execCtx) objectName(id int) any {
 }
 
 var _ = time.Now
+
+// agentRoles are msdb's SQL Server Agent roles, each including the ones before it
+// (https://learn.microsoft.com/sql/ssms/agent/sql-server-agent-fixed-database-roles).
+var agentRoles = []string{"SQLAgentUserRole", "SQLAgentReaderRole", "SQLAgentOperatorRole"}
+
+// objectPermLocked reports whether the session's login holds perm (a catalog
+// Permission value) for object name in database d: sysadmin holds everything; server
+// permissions as granted; an msdb Agent role by membership of it or a role that
+// includes it; SELECT and EXECUTE as granted on the object to the login's user (SELECT
+// also through db_datareader or db_owner).
+func (x *execCtx) objectPermLocked(perm string, d *dbState, name string) bool {
+	in := x.s.in
+	login := x.s.loginName
+	if in.isSysadminLocked(login) {
+		return true
+	}
+	user := "guest"
+	if u := d.userForLoginLocked(login); u != nil {
+		user = u.name
+	}
+	switch perm {
+	case catalog.PermSysadmin:
+		return false
+	case catalog.PermSelect, catalog.PermExecute:
+		if perm == catalog.PermSelect && (d.isRoleMemberLocked("db_datareader", login) || d.isRoleMemberLocked("db_owner", login)) {
+			return true
+		}
+		return d.grants[perm+"|"+strings.ToLower(name)+"|"+strings.ToLower(user)]
+	}
+	for i, r := range agentRoles {
+		if strings.EqualFold(perm, r) {
+			msdb := in.dbByNameLocked("msdb")
+			for _, held := range agentRoles[i:] {
+				if msdb.isRoleMemberLocked(held, login) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return in.hasServerPermLocked(login, perm)
+}
