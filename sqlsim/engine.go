@@ -120,6 +120,9 @@ func (x *execCtx) runStmts(stmts []tsql.Stmt) error {
 // runStmt runs one statement.
 func (x *execCtx) runStmt(st tsql.Stmt) error {
 	s := x.s
+	if err := x.bindTables(st); err != nil {
+		return err
+	}
 	switch n := st.(type) {
 	case *tsql.SelectStmt:
 		return x.runSelect(n)

@@ -269,3 +269,17 @@ func TestAppLocksAreSessionOwned(t *testing.T) {
 		t.Errorf("waiter after the holder's session ended: %s", got)
 	}
 }
+
+// TestNamesBindAtCompileTime: a statement naming a missing object fails as a whole,
+// even where the reference is in a branch that would not run.
+func TestNamesBindAtCompileTime(t *testing.T) {
+	_, c := openSim(t, nil)
+	for _, q := range []string{
+		"SELECT CASE WHEN 1 = 0 THEN (SELECT COUNT(*) FROM sys.no_such_view) ELSE 1 END",
+		"IF 1 = 0 OR EXISTS (SELECT 1 FROM sys.databases WHERE 1 = 0 AND database_id IN (SELECT x FROM dbo.nothing)) PRINT 'x'",
+		"DECLARE @n int = (SELECT TOP (0) 1 FROM sys.databases d JOIN sys.missing m ON 1 = 1)",
+	} {
+		_, err := c.DB.ExecContext(context.Background(), q)
+		wantErr(t, err, 208)
+	}
+}

@@ -77,7 +77,11 @@ func catalogKnows(schema, name string) bool {
 
 // scanObject resolves a table name and returns its rows: Msg 208 when the
 // personality has no such object, Msg 300/297 without the permission it needs.
-func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
+func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) { return x.openObject(t, true) }
+
+// openObject resolves t and checks the permission it needs; with rows false it only
+// binds the name (the compile-time check of a statement).
+func (x *execCtx) openObject(t *tsql.TableName, rows bool) (*relation, error) {
 	s := x.s
 	in := s.in
 	written := t.Name.String()
@@ -142,7 +146,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 		typ, size := colTypeForSQL(parseTypeName(c.Type))
 		rel.cols = append(rel.cols, relCol{table: alias, name: c.Name, typ: typ, size: size})
 	}
-	if def != nil && def.rows != nil {
+	if rows && def != nil && def.rows != nil {
 		for _, m := range def.rows(x, d) {
 			row := make([]any, len(cols))
 			for i, c := range cols {
