@@ -283,3 +283,23 @@ func TestNamesBindAtCompileTime(t *testing.T) {
 		wantErr(t, err, 208)
 	}
 }
+
+// TestNoEncryption: with Options.NoEncryption the instance offers no TLS, so a client
+// that does not encrypt (encrypt=disable) connects without the simulator's CA.
+func TestNoEncryption(t *testing.T) {
+	o := SQLServerDefaults()
+	o.NoEncryption = true
+	in, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	db, err := sql.Open("sqlserver", "sqlserver://sa:Sim-Passw0rd%21@"+in.Addr()+"?encrypt=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := queryString(t, db, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))"); got != "16.0.4135.4" {
+		t.Errorf("ProductVersion %q", got)
+	}
+}
