@@ -1,7 +1,7 @@
 // Package azureops holds milink's Azure side: the Azure clouds and their endpoints,
 // Microsoft Entra credentials that work over SSH (device code by default), Entra access
-// tokens for SQL logins, and read-only Azure Resource Manager checks that turn into
-// steps.Finding values:
+// tokens for SQL logins, and read-only Azure Resource Manager checks that return
+// Finding values (package steps turns them into the report's findings):
 //
 //   - CheckPermissions compares the caller's effective RBAC permissions on the managed
 //     instance with the actions the link needs ("SQL Managed Instance Contributor" or a

@@ -65,3 +65,13 @@ type unrouted struct{ name, path string }
 func (u *unrouted) Error() string { return "test transport: no fake for " + u.name + " " + u.path }
 
 func ptr[T any](v T) *T { return &v }
+
+// azureFix returns f's "Azure" fix, or the zero Fix when it has none.
+func azureFix(f Finding) Fix {
+	for _, x := range f.Fixes {
+		if x.Platform == "Azure" {
+			return x
+		}
+	}
+	return Fix{}
+}

@@ -11,8 +11,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v6"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql"
-
-	"github.com/milink/milink/steps"
 )
 
 // LinkFlow is one flow the link needs through the managed instance subnet's NSG.
@@ -42,7 +40,7 @@ func LinkFlows() []LinkFlow {
 // instance sees SQL Server). It returns a Pass or Fail finding per flow, naming the rule
 // that allows or blocks it, with an az command that opens it; a Warn finding when the
 // subnet has no NSG or Azure refuses to show it (403).
-func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRef, sqlServerIP string, opts ...Option) ([]steps.Finding, error) {
+func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRef, sqlServerIP string, opts ...Option) ([]Finding, error) {
 	if err := mi.Validate(); err != nil {
 		return nil, err
 	}
@@ -51,12 +49,11 @@ func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRe
 		return nil, fmt.Errorf("SQL Server address: %w", err)
 	}
 	ao := armOptions(c, opts)
-	unreadable := func(what string, err error) ([]steps.Finding, error) {
+	unreadable := func(what string, err error) ([]Finding, error) {
 		if sc := statusCode(err); sc == http.StatusForbidden || sc == http.StatusUnauthorized {
-			return []steps.Finding{{
+			return []Finding{{
 				ID:       "nsg:unreadable",
-				Server:   "Azure",
-				Severity: steps.Warn,
+				Severity: SeverityWarn,
 				Title:    fmt.Sprintf("cannot read %s of %s: %s", what, mi.Name, ARMErrorSummary(err)),
 				Detail: "milink could not check the network security group rules for the link. " + ExplainAuthError(err) +
 					". Ask someone with Reader (or Network Contributor) on the managed instance's virtual network to check that its NSG allows " +
@@ -101,10 +98,9 @@ func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRe
 		return nil, fmt.Errorf("NSG check for %s: subnet %s: %w", mi, sid.Name, err)
 	}
 	if sub.Properties.NetworkSecurityGroup == nil || deref(sub.Properties.NetworkSecurityGroup.ID) == "" {
-		return []steps.Finding{{
+		return []Finding{{
 			ID:       "nsg:none",
-			Server:   "Azure",
-			Severity: steps.Warn,
+			Severity: SeverityWarn,
 			Title:    fmt.Sprintf("the managed instance subnet %s has no network security group", sid.Name),
 			Detail: "No NSG filters the link's traffic on the subnet " + subnetPrefix.String() + ", so it does not block ports 5022 and 11000-11999. " +
 				"Managed instance subnets normally have one: check that the subnet is the one of " + mi.Name + ", and that firewalls or route tables do not block the traffic.",
@@ -128,7 +124,7 @@ func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRe
 	}
 	miEP := Endpoint{Prefix: subnetPrefix, InVirtualNetwork: true}
 	target := nsgTarget{rg: nid.ResourceGroupName, nsg: nid.Name, sql: sqlEP, subnet: miEP}
-	var fs []steps.Finding
+	var fs []Finding
 	for _, lf := range LinkFlows() {
 		f := Flow{Direction: lf.Direction, Ports: lf.Ports, Source: sqlEP, Destination: miEP}
 		if lf.Direction == armnetwork.SecurityRuleDirectionOutbound {
@@ -179,7 +175,7 @@ func flowText(lf LinkFlow, f Flow) string {
 	return fmt.Sprintf("inbound TCP %s from %s to the managed instance subnet %s", lf.Ports, f.Source, f.Destination)
 }
 
-func flowFinding(lf LinkFlow, f Flow, v Verdict, rules []*armnetwork.SecurityRule, t nsgTarget) steps.Finding {
+func flowFinding(lf LinkFlow, f Flow, v Verdict, rules []*armnetwork.SecurityRule, t nsgTarget) Finding {
 	notes := ""
 	if len(v.Notes) > 0 {
 		notes = " Note: " + strings.Join(v.Notes, "; ") + "."
@@ -189,10 +185,9 @@ func flowFinding(lf LinkFlow, f Flow, v Verdict, rules []*armnetwork.SecurityRul
 		for _, r := range v.Rules(true) {
 			names = append(names, r.String())
 		}
-		return steps.Finding{
+		return Finding{
 			ID:       lf.ID,
-			Server:   "Azure",
-			Severity: steps.Pass,
+			Severity: SeverityPass,
 			Title:    fmt.Sprintf("NSG %s allows %s TCP %s (%s)", t.nsg, directionWord(lf.Direction), lf.Ports, strings.Join(names, ", ")),
 			Detail:   fmt.Sprintf("%s is allowed by %s: %s.%s", capitalize(flowText(lf, f)), strings.Join(names, " and "), lf.Why, notes),
 		}
@@ -235,13 +230,12 @@ func flowFinding(lf LinkFlow, f Flow, v Verdict, rules []*armnetwork.SecurityRul
 		detail += fmt.Sprintf(" Every priority below %d is taken in this direction, so an allow rule cannot be placed before the blocking rule: narrow or move that rule first.", minPrio)
 		cmd = fmt.Sprintf("az network nsg rule list --resource-group %s --nsg-name %s --include-default -o table", shellWord(t.rg), shellWord(t.nsg))
 	}
-	return steps.Finding{
+	return Finding{
 		ID:       lf.ID,
-		Server:   "Azure",
-		Severity: steps.Fail,
+		Severity: SeverityFail,
 		Title:    title,
 		Detail:   detail,
-		Fixes:    []steps.Fix{{Platform: "Azure", Command: cmd}},
+		Fixes:    []Fix{{Platform: "Azure", Command: cmd}},
 	}
 }
 

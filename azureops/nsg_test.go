@@ -11,8 +11,6 @@ import (
 	netfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v6/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql"
 	sqlfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/fake"
-
-	"github.com/milink/milink/steps"
 )
 
 const (
@@ -85,7 +83,7 @@ func (a *armFakes) transport() routeTransport {
 	}
 }
 
-func (a *armFakes) check(sqlIP string) []steps.Finding {
+func (a *armFakes) check(sqlIP string) []Finding {
 	a.t.Helper()
 	c, _ := LookupCloud(AzureCloud)
 	fs, err := CheckNSG(context.Background(), &fakeCred{}, c, testMI, sqlIP, WithTransport(a.transport()), WithMaxRetries(-1))
@@ -95,8 +93,8 @@ func (a *armFakes) check(sqlIP string) []steps.Finding {
 	return fs
 }
 
-func byID(fs []steps.Finding) map[string]steps.Finding {
-	m := map[string]steps.Finding{}
+func byID(fs []Finding) map[string]Finding {
+	m := map[string]Finding{}
 	for _, f := range fs {
 		m[f.ID] = f
 	}
@@ -120,28 +118,28 @@ func TestCheckNSGEndToEnd(t *testing.T) {
 	m := byID(fs)
 
 	in := m["nsg:inbound-5022"]
-	if in.Severity != steps.Pass || in.Server != "Azure" || !strings.Contains(in.Title, `rule "allow-5022" (priority 110)`) {
+	if in.Severity != SeverityPass || !strings.Contains(in.Title, `rule "allow-5022" (priority 110)`) {
 		t.Errorf("inbound 5022: %+v", in)
 	}
 
 	hadr := m["nsg:inbound-11000-11999"]
-	if hadr.Severity != steps.Fail || !strings.Contains(hadr.Title, "11500-11599") || !strings.Contains(hadr.Title, `rule "deny-some-hadr" (priority 150)`) {
+	if hadr.Severity != SeverityFail || !strings.Contains(hadr.Title, "11500-11599") || !strings.Contains(hadr.Title, `rule "deny-some-hadr" (priority 150)`) {
 		t.Errorf("inbound HADR title: %q", hadr.Title)
 	}
 	if !strings.Contains(hadr.Detail, `rule "allow-hadr" (priority 300)`) {
 		t.Errorf("inbound HADR detail should name the allowing rule for the other ports: %q", hadr.Detail)
 	}
-	fix := hadr.FixFor("Azure")
+	fix := azureFix(hadr)
 	wantFix := "az network nsg rule create --resource-group rg-net --nsg-name nsg-mi --name allow-milink-link-in-11000-11999 --priority 149 --direction Inbound --access Allow --protocol Tcp --source-address-prefixes 203.0.113.10 --destination-address-prefixes 10.20.0.0/24 --destination-port-ranges 11000-11999"
 	if fix.Platform != "Azure" || fix.Command != wantFix {
 		t.Errorf("HADR fix =\n%q\nwant\n%q", fix.Command, wantFix)
 	}
 
 	out := m["nsg:outbound-5022"]
-	if out.Severity != steps.Fail || !strings.Contains(out.Title, `rule "deny-out-5022" (priority 200)`) {
+	if out.Severity != SeverityFail || !strings.Contains(out.Title, `rule "deny-out-5022" (priority 200)`) {
 		t.Errorf("outbound: %+v", out)
 	}
-	if c := out.FixFor("Azure").Command; !strings.Contains(c, "--priority 199 --direction Outbound") ||
+	if c := azureFix(out).Command; !strings.Contains(c, "--priority 199 --direction Outbound") ||
 		!strings.Contains(c, "--source-address-prefixes 10.20.0.0/24 --destination-address-prefixes 203.0.113.10 --destination-port-ranges 5022") {
 		t.Errorf("outbound fix = %q", c)
 	}
@@ -152,15 +150,15 @@ func TestCheckNSGDefaultRulesOnly(t *testing.T) {
 	m := byID(fs)
 	for _, id := range []string{"nsg:inbound-5022", "nsg:inbound-11000-11999"} {
 		f := m[id]
-		if f.Severity != steps.Fail || !strings.Contains(f.Title, `default rule "DenyAllInBound" (priority 65500)`) {
+		if f.Severity != SeverityFail || !strings.Contains(f.Title, `default rule "DenyAllInBound" (priority 65500)`) {
 			t.Errorf("%s: %+v", id, f)
 		}
 		// the highest free custom priority is 4096
-		if c := f.FixFor("Azure").Command; !strings.Contains(c, "--priority 4096 ") {
+		if c := azureFix(f).Command; !strings.Contains(c, "--priority 4096 ") {
 			t.Errorf("%s fix = %q", id, c)
 		}
 	}
-	if f := m["nsg:outbound-5022"]; f.Severity != steps.Pass || !strings.Contains(f.Title, "AllowInternetOutBound") {
+	if f := m["nsg:outbound-5022"]; f.Severity != SeverityPass || !strings.Contains(f.Title, "AllowInternetOutBound") {
 		t.Errorf("outbound: %+v", f)
 	}
 }
@@ -171,22 +169,22 @@ func TestCheckNSGNoFreePriority(t *testing.T) {
 		rule("deny-all-tcp", 100, inbound, deny, tcp, "*", "*", "*"),
 	}}).check("10.1.2.3")
 	f := byID(fs)["nsg:inbound-5022"]
-	if f.Severity != steps.Fail || !strings.Contains(f.Detail, "Every priority below 100 is taken") ||
-		strings.Contains(f.FixFor("Azure").Command, "rule create") {
+	if f.Severity != SeverityFail || !strings.Contains(f.Detail, "Every priority below 100 is taken") ||
+		strings.Contains(azureFix(f).Command, "rule create") {
 		t.Errorf("finding: %+v", f)
 	}
 }
 
 func TestCheckNSGNoNSG(t *testing.T) {
 	fs := (&armFakes{t: t}).check("203.0.113.10")
-	if len(fs) != 1 || fs[0].Severity != steps.Warn || fs[0].ID != "nsg:none" || !strings.Contains(fs[0].Title, "snet-mi") {
+	if len(fs) != 1 || fs[0].Severity != SeverityWarn || fs[0].ID != "nsg:none" || !strings.Contains(fs[0].Title, "snet-mi") {
 		t.Fatalf("findings: %+v", fs)
 	}
 }
 
 func TestCheckNSGForbidden(t *testing.T) {
 	fs := (&armFakes{t: t, nsgID: testNSGID, nsgCode: http.StatusForbidden}).check("203.0.113.10")
-	if len(fs) != 1 || fs[0].Severity != steps.Warn || !strings.Contains(fs[0].Title, "403") || !strings.Contains(fs[0].Title, "nsg-mi") {
+	if len(fs) != 1 || fs[0].Severity != SeverityWarn || !strings.Contains(fs[0].Title, "403") || !strings.Contains(fs[0].Title, "nsg-mi") {
 		t.Fatalf("findings: %+v", fs)
 	}
 }
@@ -212,7 +210,7 @@ func TestCheckNSGUsesKnownSubnet(t *testing.T) {
 	}
 	for _, f := range fs {
 		// a private SQL Server address is VirtualNetwork: the default rules allow it
-		if f.Severity != steps.Pass {
+		if f.Severity != SeverityPass {
 			t.Errorf("%s: %+v", f.ID, f)
 		}
 	}

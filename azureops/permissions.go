@@ -11,8 +11,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
-
-	"github.com/milink/milink/steps"
 )
 
 // RequiredAction is one Azure RBAC action the link needs on the managed instance.
@@ -123,7 +121,7 @@ func globMatch(p, s string) bool {
 // CheckPermissions reads the caller's effective permissions on the managed instance and
 // returns one Fail finding per required action that is missing, or one Pass finding. When
 // Azure refuses to show the permissions (403), it returns a Warn finding, not an error.
-func CheckPermissions(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRef, opts ...Option) ([]steps.Finding, error) {
+func CheckPermissions(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRef, opts ...Option) ([]Finding, error) {
 	if err := mi.Validate(); err != nil {
 		return nil, err
 	}
@@ -132,23 +130,22 @@ func CheckPermissions(ctx context.Context, cred azcore.TokenCredential, c Cloud,
 		return nil, fmt.Errorf("permissions on %s: %w", mi, err)
 	}
 	assignee := callerName(ctx, cred, c)
-	fix := steps.Fix{Platform: "Azure", Command: fmt.Sprintf(`az role assignment create --assignee %s --role "SQL Managed Instance Contributor" --scope %s`, assignee, mi.ResourceID())}
+	fix := Fix{Platform: "Azure", Command: fmt.Sprintf(`az role assignment create --assignee %s --role "SQL Managed Instance Contributor" --scope %s`, assignee, mi.ResourceID())}
 	var perms []Permission
 	pager := client.NewListForResourcePager(mi.ResourceGroup, "Microsoft.Sql", "", "managedInstances", mi.Name, nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			if sc := statusCode(err); sc == http.StatusForbidden || sc == http.StatusUnauthorized {
-				return []steps.Finding{{
+				return []Finding{{
 					ID:       "azure-permissions",
-					Server:   "Azure",
-					Severity: steps.Warn,
+					Severity: SeverityWarn,
 					Title:    fmt.Sprintf("cannot read your permissions on %s: %s", mi.Name, ARMErrorSummary(err)),
 					Detail: "milink could not list your effective Azure permissions on " + mi.ResourceID() +
 						", so it cannot tell whether you may create the link. " + ExplainAuthError(err) +
 						". Creating the link needs the role \"SQL Managed Instance Contributor\" (or a custom role with the " +
 						fmt.Sprint(len(RequiredActions())) + " Microsoft.Sql/managedInstances actions of the preparation guide).",
-					Fixes: []steps.Fix{fix},
+					Fixes: []Fix{fix},
 				}}, nil
 			}
 			return nil, fmt.Errorf("permissions on %s: %s: %w", mi, ARMErrorSummary(err), err)
@@ -160,27 +157,25 @@ func CheckPermissions(ctx context.Context, cred azcore.TokenCredential, c Cloud,
 			perms = append(perms, Permission{Actions: derefAll(p.Actions), NotActions: derefAll(p.NotActions)})
 		}
 	}
-	var fs []steps.Finding
+	var fs []Finding
 	for _, ra := range RequiredActions() {
 		if Allowed(perms, ra.Action) {
 			continue
 		}
-		fs = append(fs, steps.Finding{
+		fs = append(fs, Finding{
 			ID:       "azure-permission:" + ra.Action,
-			Server:   "Azure",
-			Severity: steps.Fail,
+			Severity: SeverityFail,
 			Title:    fmt.Sprintf("missing Azure permission %s on %s", ra.Action, mi.Name),
 			Detail: fmt.Sprintf("The link needs %s to %s. None of your role assignments grants it on %s "+
 				"(it is not in your effective Actions, or it is excluded by NotActions). Assign the built-in role "+
 				"\"SQL Managed Instance Contributor\", or add the action to your custom role.", ra.Action, ra.Why, mi.ResourceID()),
-			Fixes: []steps.Fix{fix},
+			Fixes: []Fix{fix},
 		})
 	}
 	if len(fs) == 0 {
-		fs = append(fs, steps.Finding{
+		fs = append(fs, Finding{
 			ID:       "azure-permissions",
-			Server:   "Azure",
-			Severity: steps.Pass,
+			Severity: SeverityPass,
 			Title:    fmt.Sprintf("you have all %d Azure permissions the link needs on %s", len(RequiredActions()), mi.Name),
 			Detail:   "Checked your effective permissions on " + mi.ResourceID() + " (deny assignments are not included in this check).",
 		})

@@ -13,8 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	authfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2/fake"
-
-	"github.com/milink/milink/steps"
 )
 
 var testMI = MIRef{SubscriptionID: "11111111-2222-3333-4444-555555555555", ResourceGroup: "rg-link", Name: "sqlmi-demo"}
@@ -74,7 +72,7 @@ func (s parentPathShim) Do(req *http.Request) (*http.Response, error) {
 	return s.next.Do(r)
 }
 
-func checkPerms(t *testing.T, srv *authfake.PermissionsServer) []steps.Finding {
+func checkPerms(t *testing.T, srv *authfake.PermissionsServer) []Finding {
 	t.Helper()
 	c, _ := LookupCloud(AzureCloud)
 	cred := &fakeCred{}
@@ -92,11 +90,11 @@ func checkPerms(t *testing.T, srv *authfake.PermissionsServer) []steps.Finding {
 }
 
 // missing returns the actions named by Fail findings.
-func missing(t *testing.T, fs []steps.Finding) []string {
+func missing(t *testing.T, fs []Finding) []string {
 	t.Helper()
 	var out []string
 	for _, f := range fs {
-		if f.Severity != steps.Fail {
+		if f.Severity != SeverityFail {
 			t.Errorf("unexpected %s finding %q", f.Severity, f.Title)
 			continue
 		}
@@ -107,10 +105,10 @@ func missing(t *testing.T, fs []steps.Finding) []string {
 		if !strings.Contains(f.Title, a) {
 			t.Errorf("finding title %q does not name %s", f.Title, a)
 		}
-		fix := f.FixFor("Azure").Command
-		if f.Server != "Azure" || !strings.Contains(fix, "az role assignment create") ||
+		fix := azureFix(f).Command
+		if !strings.Contains(fix, "az role assignment create") ||
 			!strings.Contains(fix, `--role "SQL Managed Instance Contributor"`) || !strings.Contains(fix, "--scope "+testMI.ResourceID()) {
-			t.Errorf("finding %q: server %q, fix %q", f.ID, f.Server, fix)
+			t.Errorf("finding %q: fix %q", f.ID, fix)
 		}
 		out = append(out, a)
 	}
@@ -119,7 +117,7 @@ func missing(t *testing.T, fs []steps.Finding) []string {
 
 func TestCheckPermissionsOwnerWildcard(t *testing.T) {
 	fs := checkPerms(t, permServer(t, 0, "", []*armauthorization.Permission{perm([]string{"*"})}))
-	if len(fs) != 1 || fs[0].Severity != steps.Pass || fs[0].ID != "azure-permissions" || fs[0].Server != "Azure" {
+	if len(fs) != 1 || fs[0].Severity != SeverityPass || fs[0].ID != "azure-permissions" {
 		t.Fatalf("want one Pass finding, got %+v", fs)
 	}
 }
@@ -128,7 +126,7 @@ func TestCheckPermissionsContributorWildcard(t *testing.T) {
 	fs := checkPerms(t, permServer(t, 0, "", []*armauthorization.Permission{
 		perm([]string{"Microsoft.Sql/managedInstances/*", "Microsoft.Insights/metrics/read"}),
 	}))
-	if len(fs) != 1 || fs[0].Severity != steps.Pass {
+	if len(fs) != 1 || fs[0].Severity != SeverityPass {
 		t.Fatalf("want one Pass finding, got %+v", fs)
 	}
 }
@@ -195,7 +193,7 @@ func TestCheckPermissionsReaderOnly(t *testing.T) {
 
 func TestCheckPermissions403IsAWarning(t *testing.T) {
 	fs := checkPerms(t, permServer(t, http.StatusForbidden, "AuthorizationFailed"))
-	if len(fs) != 1 || fs[0].Severity != steps.Warn {
+	if len(fs) != 1 || fs[0].Severity != SeverityWarn {
 		t.Fatalf("want one Warn finding, got %+v", fs)
 	}
 	f := fs[0]
@@ -234,7 +232,7 @@ func TestCheckPermissionsAssigneeFromToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := fs[0].FixFor("Azure").Command
+	cmd := azureFix(fs[0]).Command
 	if !strings.Contains(cmd, "--assignee ada@contoso.com ") {
 		t.Errorf("fix = %q, want the signed-in user as assignee", cmd)
 	}

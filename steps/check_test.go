@@ -12,6 +12,7 @@ import (
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
 )
 
 const simPassword = "Sim-Passw0rd!"
@@ -181,7 +182,11 @@ func TestLinuxSQLServerProbesLocally(t *testing.T) {
 	p.Network.SetRule(p.MI.Options().FQDN, 5022, sqlsim.RuleFiltered)
 	cfg := pairConfig(t, p)
 	var events []steps.Event
-	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) }, sqlsim.Prober{Network: p.Network})
+	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) },
+		probe.Func(func(ctx context.Context, host string, port int, timeout time.Duration) (string, error) {
+			r := p.Network.Probe(ctx, host, port, timeout)
+			return r.RemoteAddress, r.Err
+		}))
 	var d steps.DirectionResult
 	for _, x := range rep.Directions {
 		if x.Direction == steps.SQLToMI {
@@ -203,24 +208,6 @@ func TestLinuxSQLServerProbesLocally(t *testing.T) {
 		t.Errorf("exit %d", rep.ExitCode)
 	}
 	assertClean(t, p, cfg)
-}
-
-func TestParsePastedProbeResults(t *testing.T) {
-	targets := []sqlops.ProbeTarget{{Label: "a", Host: "mi.example", Port: 5022, Timeout: time.Second}, {Label: "b", Host: "node.example", Port: 11002, Timeout: time.Second}}
-	cmd := steps.ManualProbeCommand(targets)
-	if !strings.Contains(cmd, "/dev/tcp/mi.example/5022") || !strings.Contains(cmd, "/dev/tcp/node.example/11002") {
-		t.Errorf("command: %s", cmd)
-	}
-	got, err := steps.ParsePastedProbeResults("$ ...\nmi.example:5022 TcpTestSucceeded : True\nnode.example:11002 TcpTestSucceeded : False\n", targets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got[0].Succeeded || got[1].Succeeded {
-		t.Errorf("parsed: %+v", got)
-	}
-	if _, err := steps.ParsePastedProbeResults("mi.example:5022 TcpTestSucceeded : True", targets); err == nil {
-		t.Error("a missing line was accepted")
-	}
 }
 
 // BenchmarkFilteredPortVerdict measures how long a check takes when the managed

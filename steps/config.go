@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
 )
 
 // Config is everything a run needs: the two connections and the network options.
@@ -40,7 +41,7 @@ func (s SSHConfig) Prober(sqlHost string) *SSHProber {
 	if addr == "" {
 		addr = sqlHost
 	}
-	p := NewSSHProber(addr)
+	p := probe.NewSSH(addr)
 	if s.User != "" {
 		p.User = s.User
 	}

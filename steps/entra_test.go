@@ -92,7 +92,7 @@ func TestAzureProblemsAreFindingsAndTheNetworkTestRuns(t *testing.T) {
 	p := startPair(t, "pass", 10*time.Millisecond, 10*time.Millisecond)
 	c, _ := azureops.LookupCloud(azureops.AzureCloud)
 	cfg := pairConfig(t, p)
-	cfg.Azure = azureops.Checker(c, failingCredential{}, nil, []string{"00000000-0000-0000-0000-000000000001"})
+	cfg.Azure = steps.NewAzureChecker(c, failingCredential{}, nil, []string{"00000000-0000-0000-0000-000000000001"})
 	rep := steps.Check(context.Background(), cfg, nil)
 	var azureWarn *steps.Finding
 	for i, f := range rep.Findings {

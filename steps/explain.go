@@ -54,20 +54,3 @@ func Explain(dir Direction, t sqlops.ProbeTarget, v sqlops.ProbeVerdict, o Netwo
 		}
 	}
 }
-
-// ManualProbeCommand is a one-line shell command that runs the SQL Server → managed
-// instance probes on a Linux host and prints lines milink can read back.
-func ManualProbeCommand(targets []sqlops.ProbeTarget) string {
-	var parts []string
-	for _, t := range targets {
-		if sqlops.ValidateHost(t.Host) != nil || sqlops.ValidatePort(t.Port) != nil {
-			continue
-		}
-		secs := int(t.Timeout.Seconds())
-		if secs < 1 {
-			secs = 1
-		}
-		parts = append(parts, fmt.Sprintf(`if timeout %d bash -c '</dev/tcp/%s/%d' 2>/dev/null; then r=True; else r=False; fi; echo "%s:%d TcpTestSucceeded : $r"`, secs, t.Host, t.Port, t.Host, t.Port))
-	}
-	return strings.Join(parts, "; ")
-}

@@ -18,9 +18,9 @@ type ManagedInstance struct {
 
 const serverMI = "Managed instance"
 
-// DiscoverMI reads the managed instance's identity and HADR parameters (FQDN, current
+// discoverMI reads the managed instance's identity and HADR parameters (FQDN, current
 // node, HADR port); they can change after any failover, so they are read every run.
-func DiscoverMI(ctx context.Context, c *sqlops.Conn) (*ManagedInstance, error) {
+func discoverMI(ctx context.Context, c *sqlops.Conn) (*ManagedInstance, error) {
 	m := &ManagedInstance{}
 	var err error
 	if m.Server, err = c.ServerInfo(ctx); err != nil {

@@ -46,9 +46,9 @@ func (p *Prerequisites) MirroringEndpoint() *sqlops.MirroringEndpoint {
 
 const serverSQL = "SQL Server"
 
-// CheckPrerequisites runs every prerequisite query on SQL Server and grades the answers.
+// checkPrerequisites runs every prerequisite query on SQL Server and grades the answers.
 // databases limits the database checks to those names (all user databases when empty).
-func CheckPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string) (*Prerequisites, error) {
+func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string) (*Prerequisites, error) {
 	p := &Prerequisites{}
 	var err error
 	if p.Server, err = c.ServerInfo(ctx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/milink/milink/steps/probe"
 )
 
 // ServerSummary names one instance in the report.
@@ -355,16 +357,22 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 // ApplyPastedProbes records probe results that the user ran by hand on the SQL Server
 // host (ManualProbeCommand) and pasted back, and recomputes the outcome.
-func (r *Report) ApplyPastedProbes(dir Direction, probes []ProbeResult, opts NetworkOptions) {
-	for i := range r.Directions {
-		d := &r.Directions[i]
+func (r *Report) ApplyPastedProbes(dir Direction, probes []probe.Result, opts NetworkOptions) {
+	applyPastedProbes(r.Directions, dir, probes, opts)
+	r.finish()
+}
+
+// applyPastedProbes replaces dir's probes in dirs with the pasted ones.
+func applyPastedProbes(dirs []DirectionResult, dir Direction, probes []probe.Result, opts NetworkOptions) {
+	for i := range dirs {
+		d := &dirs[i]
 		if d.Direction != dir {
 			continue
 		}
 		d.Probes = nil
 		d.Status = StatusPassed
-		for _, pr := range probes {
-			pr.Direction = dir
+		for _, res := range probes {
+			pr := ProbeResult{Direction: dir, Result: res}
 			t := opts.MIToSQLTarget()
 			for _, c := range opts.SQLToMITargets() {
 				if c.Host == pr.Host && c.Port == pr.Port {
@@ -380,5 +388,4 @@ func (r *Report) ApplyPastedProbes(dir Direction, probes []ProbeResult, opts Net
 		d.Method = "command run by hand on the SQL Server host, output pasted"
 		d.Reason = ""
 	}
-	r.finish()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
 )
 
 // Direction statuses.
@@ -18,22 +19,6 @@ const (
 	StatusNotRun = "not run" // the direction could not be tested
 	StatusError  = "error"   // milink could not complete the test
 )
-
-// ProbeResult is the outcome of one TCP probe.
-type ProbeResult struct {
-	Direction     Direction           `json:"direction"`
-	Step          string              `json:"step"`
-	Host          string              `json:"host"`
-	Port          int                 `json:"port"`
-	Verdict       sqlops.ProbeVerdict `json:"verdict"`
-	Succeeded     bool                `json:"succeeded"`
-	RemoteAddress string              `json:"remote_address,omitempty"`
-	Detail        string              `json:"detail,omitempty"`
-	Duration      time.Duration       `json:"duration"`
-	Explanation   string              `json:"explanation,omitempty"`
-	Fixes         []Fix               `json:"fixes,omitempty"`
-	Output        string              `json:"output,omitempty"`
-}
 
 // DirectionResult is the outcome of one direction.
 type DirectionResult struct {
@@ -104,11 +89,11 @@ func (c *created) setJob(name string, j *sqlops.Job) {
 	}
 }
 
-// Runner executes a plan. Sink may be nil.
-type Runner struct {
+// runner executes a plan (the Results step; only Session.Run starts it). Sink may be nil.
+type runner struct {
 	SQL, MI        *sqlops.Conn
 	Plan           *Plan
-	Prober         Prober // probes from this machine (ProbeLocal); default NetProber
+	Prober         Prober // the SQL Server → MI prober for ProbeLocal (default probe.Local) and ProbeSSH (required)
 	Sink           Sink
 	JobTimeout     time.Duration
 	Poll           sqlops.PollPolicy
@@ -116,7 +101,7 @@ type Runner struct {
 	mu             sync.Mutex
 }
 
-func (r *Runner) emit(d Direction, k EventKind, format string, a ...any) {
+func (r *runner) emit(d Direction, k EventKind, format string, a ...any) {
 	if r.Sink == nil {
 		return
 	}
@@ -127,7 +112,7 @@ func (r *Runner) emit(d Direction, k EventKind, format string, a ...any) {
 
 // Execute runs both directions concurrently, then always cleans up, with its own
 // context, whether the test passed, failed or ctx was canceled.
-func (r *Runner) Execute(ctx context.Context) *Results {
+func (r *runner) Execute(ctx context.Context) *Results {
 	if r.JobTimeout <= 0 {
 		r.JobTimeout = 2 * time.Minute
 	}
@@ -162,7 +147,7 @@ func (r *Runner) Execute(ctx context.Context) *Results {
 	return res
 }
 
-func (r *Runner) removeLeftovers(ctx context.Context, res *Results) {
+func (r *runner) removeLeftovers(ctx context.Context, res *Results) {
 	for _, side := range []struct {
 		server string
 		c      *sqlops.Conn
@@ -182,7 +167,7 @@ func (r *Runner) removeLeftovers(ctx context.Context, res *Results) {
 	}
 }
 
-func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) {
+func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
 	d = DirectionResult{Direction: SQLToMI, Job: p.SQLJobName}
 	start := time.Now()
@@ -194,58 +179,30 @@ func (r *Runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 		r.emit(SQLToMI, EventDone, "not run: %s", d.Reason)
 		return d
 	}
-	if p.SQLToMIMode == ProbeLocal || p.SQLToMIMode == ProbeSSH {
+	var prober Prober
+	switch p.SQLToMIMode {
+	case ProbeLocal:
 		d.Job, d.Method = "", "TCP connects from this machine (the SQL Server host)"
-		where := "this host"
-		prober := r.Prober
-		if p.SQLToMIMode == ProbeSSH {
-			d.Method, where = "TCP connects from the SQL Server host over SSH", "SQL Server host (ssh)"
-			if prober == nil {
-				d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommand(targets)
-				return d
-			}
-			if c, ok := prober.(interface{ Check(context.Context) error }); ok {
-				r.emit(SQLToMI, EventStep, "connecting over SSH to the SQL Server host")
-				if err := c.Check(ctx); err != nil {
-					d.Status, d.Reason, d.ManualCommand = StatusError, err.Error(), ManualProbeCommand(targets)
-					return d
-				}
-			}
-		}
+		prober = r.Prober
 		if prober == nil {
-			prober = NetProber{}
+			prober = probe.Local{}
 		}
-		var probes []ProbeResult
-		for _, t := range targets {
-			r.emit(SQLToMI, EventStep, "%s: probing %s:%d", where, t.Host, t.Port)
-			pr := prober.Probe(ctx, t)
-			pr.Direction, pr.Step = SQLToMI, t.Label
-			pr.Explanation, pr.Fixes = Explain(SQLToMI, t, pr.Verdict, p.Options)
-			r.emit(SQLToMI, EventProbe, "%s:%d: %s", t.Host, t.Port, pr.Verdict)
-			probes = append(probes, pr)
-		}
-		if ctx.Err() != nil {
-			return finishDirection(d, probes, ctx.Err())
-		}
-		r.emit(SQLToMI, EventDone, "%s", summarize(probes))
-		return finishDirection(d, probes, nil)
-	}
-	d.Method = "Agent job on SQL Server"
-	var steps []sqlops.JobStep
-	for _, t := range targets {
-		script, err := sqlops.ProbeScript(t, p.SkipSQLPS)
-		if err != nil {
-			d.Status, d.Reason = StatusError, err.Error()
+	case ProbeSSH:
+		d.Job, d.Method = "", "TCP connects from the SQL Server host over SSH"
+		if r.Prober == nil {
+			d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommand(targets)
 			return d
 		}
-		steps = append(steps, sqlops.JobStep{Name: t.Label, Subsystem: "PowerShell", Command: script, GoToNext: true})
+		prober = r.Prober
+	default:
+		d.Method = "Agent job on SQL Server"
+		prober = r.agentJob(r.SQL, serverSQL, p.SQLJobName,
+			"Tests network connectivity from SQL Server to the managed instance on 5022 and the HADR port.", p.SkipSQLPS, reg)
 	}
-	spec := sqlops.JobSpec{Name: p.SQLJobName, Description: sqlops.JobDescription("Tests network connectivity from SQL Server to the managed instance on 5022 and the HADR port.", p.RunID), Steps: steps}
-	probes, err := r.runJob(ctx, SQLToMI, r.SQL, serverSQL, spec, targets, reg)
-	return finishDirection(d, probes, err)
+	return r.runProber(ctx, d, prober, targets)
 }
 
-func (r *Runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) {
+func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) {
 	p := r.Plan
 	d = DirectionResult{Direction: MIToSQL, Job: p.MIJobName, Method: "Agent job on the managed instance"}
 	start := time.Now()
@@ -270,15 +227,45 @@ func (r *Runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 			return d
 		}
 	}
-	t := p.Options.MIToSQLTarget()
-	script, err := sqlops.ProbeScript(t, true)
-	if err != nil {
-		d.Status, d.Reason = StatusError, err.Error()
-		return d
+	job := r.agentJob(r.MI, serverMI, p.MIJobName, "Test SQL Managed Instance to SQL Server network connectivity on port 5022.", true, reg)
+	return r.runProber(ctx, d, job, []sqlops.ProbeTarget{p.Options.MIToSQLTarget()})
+}
+
+// agentJob is the Agent-job prober for one side; every job it creates is registered
+// in reg before it is created.
+func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLPS bool, reg *created) *probe.AgentJob {
+	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: sqlops.JobDescription(purpose, r.Plan.RunID),
+		SkipSQLPS: skipSQLPS, Timeout: r.JobTimeout, Poll: r.Poll,
+		Track: func(name string, j *sqlops.Job) {
+			if j == nil {
+				reg.add(createdItem{server: server, kind: "job", name: name})
+				return
+			}
+			reg.setJob(name, j)
+		}}
+}
+
+// runProber runs prober on targets for d's direction, relaying its notes as events, and
+// fills in d. When a prober other than an Agent job fails, d offers the manual command.
+func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober, targets []sqlops.ProbeTarget) DirectionResult {
+	dir := d.Direction
+	rs, err := prober.Probe(ctx, targets, func(n probe.Note) {
+		k := EventStep
+		if n.Kind == probe.NoteVerdict {
+			k = EventProbe
+		}
+		r.emit(dir, k, "%s", n.Message)
+	})
+	if _, job := prober.(*probe.AgentJob); err != nil && !job {
+		d.ManualCommand = ManualProbeCommand(targets)
 	}
-	spec := sqlops.JobSpec{Name: p.MIJobName, Description: sqlops.JobDescription("Test SQL Managed Instance to SQL Server network connectivity on port 5022.", p.RunID),
-		Steps: []sqlops.JobStep{{Name: t.Label, Subsystem: "PowerShell", Command: script}}}
-	probes, err := r.runJob(ctx, MIToSQL, r.MI, serverMI, spec, []sqlops.ProbeTarget{t}, reg)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	probes := explainResults(dir, targets, rs, r.Plan.Options)
+	if err == nil {
+		r.emit(dir, EventDone, "%s", summarize(probes))
+	}
 	return finishDirection(d, probes, err)
 }
 
@@ -307,63 +294,6 @@ func finishDirection(d DirectionResult, probes []ProbeResult, err error) Directi
 	return d
 }
 
-// runJob creates, starts and waits for a probe job, and reads each step's verdict.
-func (r *Runner) runJob(ctx context.Context, dir Direction, c *sqlops.Conn, server string, spec sqlops.JobSpec, targets []sqlops.ProbeTarget, reg *created) ([]ProbeResult, error) {
-	r.emit(dir, EventStep, "%s: creating Agent job %s", server, spec.Name)
-	reg.add(createdItem{server: server, kind: "job", name: spec.Name})
-	job, err := c.CreateJob(ctx, spec)
-	if job != nil {
-		reg.setJob(spec.Name, job)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.emit(dir, EventStep, "%s: starting job %s", server, spec.Name)
-	if err := c.StartJob(ctx, job); err != nil {
-		if sqlops.SQLError(err) == sqlops.ErrNumAgentNotRunning {
-			return nil, fmt.Errorf("SQL Server Agent on the %s is not running or the job is busy: %w", strings.ToLower(server), err)
-		}
-		return nil, err
-	}
-	r.emit(dir, EventStep, "%s: waiting for job %s", server, spec.Name)
-	deadline := time.Now().Add(r.JobTimeout)
-	run, err := c.WaitJob(ctx, job, deadline, r.Poll, func(s sqlops.StepResult) {
-		out := sqlops.ParseProbeOutput(s.Output())
-		r.emit(dir, EventProbe, "step %d (%s): %s", s.StepID, s.Name, out.Verdict)
-	})
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("job %s gave no outcome within %s: is SQL Server Agent on the %s healthy? (%w)", spec.Name, r.JobTimeout, strings.ToLower(server), err)
-		}
-		return nil, err
-	}
-	var out []ProbeResult
-	for i, t := range targets {
-		pr := ProbeResult{Direction: dir, Step: t.Label, Host: t.Host, Port: t.Port, Verdict: sqlops.VerdictUnknown}
-		var step *sqlops.StepResult
-		for k := range run.Steps {
-			if run.Steps[k].StepID == i+1 {
-				step = &run.Steps[k]
-			}
-		}
-		if step == nil {
-			pr.Detail = "the step did not run"
-		} else {
-			po := sqlops.ParseProbeOutput(step.Output())
-			pr.Output = step.Output()
-			pr.Duration = step.Duration
-			pr.Succeeded, pr.Verdict, pr.RemoteAddress, pr.Detail = po.Succeeded, po.Verdict, po.RemoteAddress, po.Detail
-			if !po.Known {
-				pr.Detail = "could not read the probe's output: " + firstLine(step.Message)
-			}
-		}
-		pr.Explanation, pr.Fixes = Explain(dir, t, pr.Verdict, r.Plan.Options)
-		out = append(out, pr)
-	}
-	r.emit(dir, EventDone, "%s", summarize(out))
-	return out, nil
-}
-
 func summarize(ps []ProbeResult) string {
 	var parts []string
 	for _, p := range ps {
@@ -374,7 +304,7 @@ func summarize(ps []ProbeResult) string {
 
 // cleanup removes everything this run registered, in reverse order of creation, each
 // only if it carries this run's marker.
-func (r *Runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
+func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	reg.mu.Lock()
 	items := append([]createdItem(nil), reg.items...)
 	reg.mu.Unlock()

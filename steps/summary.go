@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
 )
 
 // Default object names, as in Microsoft's scripts and SSMS's Network Checker.
@@ -48,10 +49,10 @@ type Plan struct {
 	Actions  []Action  `json:"actions"`
 }
 
-// BuildPlan decides object names (never taking over a user's object), whether an
+// buildPlan decides object names (never taking over a user's object), whether an
 // existing mirroring endpoint is reused, which directions can run, and lists the exact
 // actions. It only reads from the instances.
-func BuildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
+func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
 	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true}
 	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
 		p.SkipSQLPS = true
@@ -113,7 +114,7 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 		switch {
 		case !pre.Linux():
 			mode = ProbeAgent
-		case IsThisHost(sqlHost):
+		case probe.IsThisHost(sqlHost):
 			mode = ProbeLocal
 		case p.Options.SSHHost != "":
 			mode = ProbeSSH

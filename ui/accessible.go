@@ -11,15 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"charm.land/huh/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -81,6 +77,7 @@ type accessible struct {
 	outMu sync.Mutex
 	log   *slog.Logger
 	cfg   steps.Config
+	sess  *steps.Session
 	az    azureSetup
 	azErr error
 	entra accEntra
@@ -91,10 +88,10 @@ type accEntra struct {
 	label   string // authentication choice (authSQL or an entraChoices label)
 	cloud   string
 	tenant  string
-	cred    azcore.TokenCredential // Entra credential of the last Entra login
+	cred    steps.Credential // Entra credential of the last Entra login
 	key     string
-	signed  bool                   // the managed instance login used cred
-	armCred azcore.TokenCredential // credential of the Azure checks when AzureAuth names another method
+	signed  bool             // the managed instance login used cred
+	armCred steps.Credential // credential of the Azure checks when AzureAuth names another method
 	armKey  string
 }
 
@@ -111,6 +108,8 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	a := &accessible{ctx: ctx, o: o, in: &lineReader{r: o.In}, out: &colorprofile.Writer{Forward: o.Out, Profile: colorprofile.NoTTY}, log: log, cfg: cfg}
+	a.sess = steps.NewSession(cfg, steps.SessionOptions{Prober: o.Prober})
+	defer a.sess.Close()
 	a.az, a.azErr = parseAzureOptions(o.Azure)
 	a.entra = accEntra{label: authLabel(a.az.miMethod), cloud: a.az.cloud, tenant: a.az.tenant}
 	finished := make(chan struct{})
@@ -190,7 +189,7 @@ func orDefaultValidator(def string, check func(string) error) func(string) error
 }
 
 func (a *accessible) run() (int, *steps.Report, error) {
-	intro := steps.NewIntroduction()
+	intro := a.sess.Introduction()
 	a.printf("milink · Azure SQL Managed Instance link · network check\n")
 	if a.o.Banner != "" {
 		a.printf("%s\n", a.o.Banner)
@@ -209,38 +208,38 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	// Prerequisites.
 	a.printf("\nStep 2 of 6: Prerequisites (SQL Server)\n")
 	var pre *steps.Prerequisites
-	sqlc, code, err := a.connectLoop(&a.cfg.SQLServer, "SQL Server", "SQL Server", false, func(c *sqlops.Conn) error {
+	if code, err := a.connectLoop(&a.cfg.SQLServer, "SQL Server", "SQL Server", false, func() error {
 		a.printf("Checking the link prerequisites on SQL Server …\n")
 		var err error
-		pre, err = steps.CheckPrerequisites(a.ctx, c, a.cfg.Databases)
+		pre, err = a.sess.CheckPrerequisites(a.ctx)
 		return err
-	})
-	if sqlc == nil {
+	}); pre == nil {
 		return code, nil, err
 	}
-	defer sqlc.Close()
 	a.printf("SQL Server %s %s, %s, %s\n", pre.Server.ServerName, pre.Server.ProductVersion, pre.Server.Edition, pre.Platform())
 	a.printFindings(pre.Findings, pre.Platform())
 
 	// Login.
 	a.printf("\nStep 3 of 6: Login (managed instance)\n")
 	var mi *steps.ManagedInstance
-	mic, code, err := a.connectLoop(&a.cfg.MI, "managed instance", "Managed instance", true, func(c *sqlops.Conn) error {
+	if code, err := a.connectLoop(&a.cfg.MI, "managed instance", "Managed instance", true, func() error {
 		a.printf("Discovering the managed instance's FQDN, node and HADR port …\n")
 		var err error
-		mi, err = steps.DiscoverMI(a.ctx, c)
+		mi, err = a.sess.DiscoverMI(a.ctx)
 		return err
-	})
-	if mic == nil {
+	}); mi == nil {
 		return code, nil, err
 	}
-	defer mic.Close()
 	a.printf("Managed instance %s: node %s, HADR port %d, version %s\n", mi.Params.FQDN, mi.Params.Node, mi.Params.HadrPort, mi.Server.ProductVersion)
 	a.printFindings(mi.Findings, "Windows")
 
 	// Network options.
 	a.printf("\nStep 4 of 6: Network Options\n")
-	opts, err := a.askNetwork(pre, mi)
+	defaults, err := a.sess.NetworkDefaults()
+	if err != nil {
+		return steps.ExitError, nil, err
+	}
+	opts, err := a.askNetwork(defaults)
 	if err != nil {
 		return a.abort(err)
 	}
@@ -248,15 +247,15 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	// Azure checks (in the background while the plan is built).
 	a.printf("Checking the managed instance in Azure (cloud, allowlist, permissions, NSG rules) …\n")
 	azDone := make(chan steps.AzureInfo, 1)
-	go func() { azDone <- a.azureCheck(mi.Params.FQDN, opts.SQLServerIP) }()
+	go func() { azDone <- a.azureCheck(opts) }()
 
 	// Summary.
 	a.printf("\nStep 5 of 6: Summary\nBuilding the plan …\n")
-	plan, err := steps.BuildPlan(a.ctx, sqlc, mic, pre, mi, opts, a.cfg.RunID)
-	var azInfo steps.AzureInfo
+	plan, err := a.sess.BuildPlan(a.ctx, opts)
 	select {
-	case azInfo = <-azDone:
-		a.printAzure(azInfo)
+	case info := <-azDone:
+		a.sess.SetAzure(info)
+		a.printAzure(info)
 	case <-a.ctx.Done():
 	}
 	if err != nil {
@@ -265,7 +264,7 @@ func (a *accessible) run() (int, *steps.Report, error) {
 		}
 		a.printf("The plan could not be built: %v\n", err)
 		code := steps.ExitError
-		if errors.Is(err, sqlops.ErrInvalidInput) {
+		if errors.Is(err, steps.ErrInvalidInput) {
 			code = steps.ExitUsage
 		}
 		return code, nil, nil
@@ -295,30 +294,11 @@ func (a *accessible) run() (int, *steps.Report, error) {
 
 	// Results.
 	a.printf("\nStep 6 of 6: Results\n")
-	cfg := a.cfg
-	cfg.SQLServerIP, cfg.ProbeTimeout = plan.Options.SQLServerIP, plan.Options.ProbeTimeout
-	rep := steps.NewReport(cfg)
-	rep.SetPrerequisites(pre)
-	rep.SetManagedInstance(mi)
-	if azInfo.Cloud != "" {
-		rep.SetAzure(azInfo)
-	}
-	rep.SetPlan(plan)
-	begin := time.Now()
 	sink := func(ev steps.Event) {
 		a.log.Info("event", "kind", string(ev.Kind), "direction", string(ev.Direction), "message", ev.Message)
 		a.printf("  %s  %s\n", ev.Time.Format("15:04:05"), eventText(ev))
 	}
-	prober := a.o.Prober
-	if prober == nil && plan.SQLToMIMode == steps.ProbeSSH {
-		sp := cfg.SSH.Prober(cfg.SQLServer.Host)
-		defer sp.Close()
-		prober = sp
-	}
-	r := &steps.Runner{SQL: sqlc, MI: mic, Plan: plan, Sink: sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
-	res := r.Execute(a.ctx)
-	rep.SetResults(res)
-	rep.Duration = time.Since(begin)
+	rep := a.sess.Run(a.ctx, sink)
 	a.printf("Result: %s (exit code %d)\n", rep.Outcome, rep.ExitCode)
 	if a.ctx.Err() == nil {
 		dir := a.o.ReportDir
@@ -371,20 +351,19 @@ func (a *accessible) printFindings(fs []steps.Finding, platform string) {
 
 // connectLoop asks for one instance's connection settings, connects and runs after;
 // on failure it shows the error and offers to change the settings. It returns the
-// open connection, or nil with the exit code.
-func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, mi bool, after func(*sqlops.Conn) error) (*sqlops.Conn, int, error) {
+// exit code when it gives up (the session keeps the connection).
+func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bool, after func() error) (int, error) {
 	for {
 		if err := a.askConn(cc, role, title, mi); err != nil {
 			code, _, err := a.abort(err)
-			return nil, code, err
+			return code, err
 		}
 		method := authMethodOf(a.entra.label)
-		var c *sqlops.Conn
 		var err error
 		if mi && method != "" {
 			a.printf("Connecting to %s %s with Entra ID (%s) …\n", role, cc.Address(), methodName(method))
 			a.log.Info("connecting", "role", role, "address", cc.Address(), "auth", a.entra.label)
-			c, err = a.openEntra(cc, method)
+			err = a.connectEntra(cc, method)
 			err = explainEntraError(err, lookupCloud(a.entra.cloud))
 		} else {
 			cc.Token = nil
@@ -393,64 +372,62 @@ func (a *accessible) connectLoop(cc *sqlops.ConnConfig, role, title string, mi b
 			}
 			a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
 			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
-			c, err = sqlops.Open(a.ctx, *cc)
+			if mi {
+				err = a.sess.ConnectMI(a.ctx, *cc)
+			} else {
+				err = a.sess.ConnectSQLServer(a.ctx, *cc)
+			}
 		}
 		if err == nil {
-			if err = after(c); err == nil {
-				return c, 0, nil
+			if err = after(); err == nil {
+				return 0, nil
 			}
-			c.Close()
 		}
 		if a.ctx.Err() != nil {
 			code, _, err := a.abort(a.ctx.Err())
-			return nil, code, err
+			return code, err
 		}
 		a.printf("Error: %v\n", err)
 		a.log.Warn("connection failed", "role", role, "address", cc.Address(), "error", err.Error())
 		code := steps.ExitError
 		switch {
-		case errors.Is(err, sqlops.ErrAuth):
+		case errors.Is(err, steps.ErrAuth):
 			code = steps.ExitAuth
 			if cc.Token == nil {
 				cc.Password = "" // ask again
 			}
-		case errors.Is(err, sqlops.ErrInvalidInput):
+		case errors.Is(err, steps.ErrInvalidInput):
 			code = steps.ExitUsage
 		}
 		if a.in.ended() {
-			return nil, code, nil
+			return code, nil
 		}
 		again, aerr := a.confirm("Change the settings and try again?", true)
 		if aerr != nil {
 			code, _, err := a.abort(aerr)
-			return nil, code, err
+			return code, err
 		}
 		if !again || a.in.ended() {
-			return nil, code, nil
+			return code, nil
 		}
 	}
 }
 
-// openEntra connects to the managed instance with an Entra access token: the credential
-// is built (or reused) and the device code message is printed as a plain line.
-func (a *accessible) openEntra(cc *sqlops.ConnConfig, method azureops.AuthMethod) (*sqlops.Conn, error) {
+// connectEntra connects the session to the managed instance with an Entra access
+// token: the credential is built (or reused) and the device code message is printed as
+// a plain line.
+func (a *accessible) connectEntra(cc *steps.ConnConfig, method steps.AuthMethod) error {
 	cloud := lookupCloud(a.entra.cloud)
-	opts := azureops.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
+	opts := steps.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
 	key := credKey(method, cloud.Name, opts.TenantID, opts.ClientID)
-	if a.entra.cred == nil || a.entra.key != key {
-		cred, err := a.az.newCred(method, cloud, opts)
-		if err != nil {
-			return nil, fmt.Errorf("Entra ID sign-in (%s): %w", methodName(method), err)
-		}
-		a.entra.cred, a.entra.key = cred, key
+	if a.entra.key != key {
+		a.entra.cred = nil
 	}
-	a.entra.signed = true
-	cc.User, cc.Password = "", ""
-	cc.Token = azureops.SQLTokenProvider(a.entra.cred, cloud)
-	if method == azureops.DeviceCode && cc.LoginTimeout < deviceCodeLoginTimeout {
-		cc.LoginTimeout = deviceCodeLoginTimeout // a person signs in on another device
+	cred, err := a.sess.ConnectMIEntra(a.ctx, *cc, steps.EntraSignIn{Method: method, Cloud: cloud, Options: opts, Credential: a.entra.cred, New: a.az.newCred})
+	if cred != nil {
+		a.entra.cred, a.entra.key, a.entra.signed = cred, key, true
 	}
-	return sqlops.Open(a.ctx, *cc)
+	return err
 }
 
 // devicePrompt prints Entra's device code message as a plain line.
@@ -465,9 +442,9 @@ func (a *accessible) devicePrompt(_ context.Context, message, userCode, url stri
 
 // azureCheck runs the Azure checks with the sign-in AzureAuth asks for (see
 // Model.armSignIn).
-func (a *accessible) azureCheck(fqdn, ip string) steps.AzureInfo {
+func (a *accessible) azureCheck(opts steps.NetworkOptions) steps.AzureInfo {
 	cloud := lookupCloud(a.entra.cloud)
-	var cred azcore.TokenCredential
+	var cred steps.Credential
 	var signInErr error
 	switch a.az.armAuth {
 	case armNone:
@@ -476,7 +453,7 @@ func (a *accessible) azureCheck(fqdn, ip string) steps.AzureInfo {
 			cred = a.entra.cred
 		}
 	default:
-		opts := azureops.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
+		opts := steps.CredentialOptions{TenantID: a.entra.tenant, ClientID: a.az.clientID, DeviceCodePrompt: a.devicePrompt}
 		key := credKey(a.az.armMethod, cloud.Name, opts.TenantID, opts.ClientID)
 		switch {
 		case a.entra.signed && a.entra.key == key:
@@ -490,7 +467,7 @@ func (a *accessible) azureCheck(fqdn, ip string) steps.AzureInfo {
 			}
 		}
 	}
-	info := azureops.Checker(cloud, cred, a.az.ref, a.az.subs)(a.ctx, fqdn, ip)
+	info, _ := a.sess.CheckAzure(a.ctx, steps.NewAzureChecker(cloud, cred, a.az.ref, a.az.subs), opts)
 	if signInErr != nil {
 		info.Findings = append(info.Findings, signInFinding(signInErr))
 	}
@@ -512,13 +489,13 @@ func (a *accessible) printAzure(info steps.AzureInfo) {
 // askConn asks for one instance's connection settings with the current values as
 // defaults. For the managed instance (mi) it also asks the authentication (SQL login
 // or an Entra ID method), the Azure cloud and, for Entra ID, the tenant.
-func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string, mi bool) error {
+func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) error {
 	host, user, ca := cc.Host, cc.User, cc.CACertFile
 	port := ""
 	if cc.Port != 0 {
 		port = strconv.Itoa(cc.Port)
 	}
-	enc := orDefault(cc.Encrypt, sqlops.EncryptTrue)
+	enc := orDefault(cc.Encrypt, steps.EncryptTrue)
 	trust := cc.TrustServerCertificate
 	var encOpts []huh.Option[string]
 	for _, e := range encryptChoices {
@@ -526,14 +503,14 @@ func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string, mi bool)
 	}
 	first := []huh.Field{
 		huh.NewInput().Title(withDefault(title+" server (host name or IP)", host)).Value(&host).
-			Validate(orDefaultValidator(host, sqlops.ValidateHost)),
+			Validate(orDefaultValidator(host, steps.ValidateHost)),
 		huh.NewInput().Title(withDefault("Port", orDefault(port, "1433"))).Value(&port).
 			Validate(orDefaultValidator(orDefault(port, "1433"), func(s string) error {
 				n, err := strconv.Atoi(s)
 				if err != nil {
 					return fmt.Errorf("port %q is not a number", s)
 				}
-				return sqlops.ValidatePort(n)
+				return steps.ValidatePort(n)
 			})),
 	}
 	label, cloud, tenant := authSQL, a.entra.cloud, a.entra.tenant
@@ -544,7 +521,7 @@ func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string, mi bool)
 		for i, c := range choices {
 			authOpts = append(authOpts, huh.NewOption(c+": "+notes[i], c))
 		}
-		for _, c := range azureops.CloudNames() {
+		for _, c := range steps.CloudNames() {
 			cloudOpts = append(cloudOpts, huh.NewOption(c, c))
 		}
 		first = append(first,
@@ -569,7 +546,7 @@ func (a *accessible) askConn(cc *sqlops.ConnConfig, role, title string, mi bool)
 	}
 	if mi && (entra || a.az.armSignsIn()) {
 		second = append(second, huh.NewInput().Title(withDefault("Entra tenant ID (GUID or domain; empty: your home tenant)", tenant)).Value(&tenant).
-			Validate(orDefaultValidator(tenant, func(s string) error { return azureops.ValidateTenantID(strings.TrimSpace(s)) })))
+			Validate(orDefaultValidator(tenant, func(s string) error { return steps.ValidateTenantID(strings.TrimSpace(s)) })))
 	}
 	second = append(second,
 		huh.NewSelect[string]().Title(fmt.Sprintf("Encrypt (now %s):", enc)).Options(encOpts...).Value(&enc),
@@ -638,15 +615,12 @@ func (a *accessible) askPassword(role string) (string, error) {
 
 // askNetwork asks for the SQL Server address the managed instance probes, the probe
 // timeout and where the SQL Server → managed instance probes run.
-func (a *accessible) askNetwork(pre *steps.Prerequisites, mi *steps.ManagedInstance) (steps.NetworkOptions, error) {
+func (a *accessible) askNetwork(d steps.NetworkOptions) (steps.NetworkOptions, error) {
 	a.printf("Managed instance (discovered): FQDN %s, node %s, HADR port %d; SQL Server endpoint port %d\n",
-		mi.Params.FQDN, mi.Params.Node, mi.Params.HadrPort, a.cfg.EndpointPort)
-	ip := a.cfg.SQLServerIP
-	if ip == "" {
-		ip = pre.LocalIP
-	}
-	timeout := a.cfg.ProbeTimeout.String()
-	from := orDefault(a.cfg.ProbeFrom, steps.ProbeAuto)
+		d.MI.FQDN, d.MI.Node, d.MI.HadrPort, d.EndpointPort)
+	ip := d.SQLServerIP
+	timeout := d.ProbeTimeout.String()
+	from := orDefault(d.ProbeFrom, steps.ProbeAuto)
 	var fromOpts []huh.Option[string]
 	for _, c := range probeFromChoices {
 		fromOpts = append(fromOpts, huh.NewOption(c+": "+probeFromHelp[c], c))
@@ -655,7 +629,7 @@ func (a *accessible) askNetwork(pre *steps.Prerequisites, mi *steps.ManagedInsta
 		defIP, defTimeout := ip, timeout
 		err := a.ask(
 			huh.NewInput().Title(withDefault("SQL Server IP (as the managed instance reaches it)", defIP)).Value(&ip).
-				Validate(orDefaultValidator(defIP, sqlops.ValidateHost)),
+				Validate(orDefaultValidator(defIP, steps.ValidateHost)),
 			huh.NewInput().Title(withDefault("Probe timeout", defTimeout)).Value(&timeout).
 				Validate(orDefaultValidator(defTimeout, func(s string) error { _, err := parseTimeout(s); return err })),
 			huh.NewSelect[string]().Title(fmt.Sprintf("Where the SQL Server → MI probes run (now %s):", from)).Options(fromOpts...).Value(&from),
@@ -664,7 +638,8 @@ func (a *accessible) askNetwork(pre *steps.Prerequisites, mi *steps.ManagedInsta
 			return steps.NetworkOptions{}, err
 		}
 		ip, timeout = strings.TrimSpace(ip), strings.TrimSpace(timeout)
-		opts := steps.NetworkOptions{MI: mi.Params, SQLServerIP: ip, EndpointPort: a.cfg.EndpointPort, ProbeFrom: from, SSHHost: a.cfg.SSH.Host}
+		opts := d
+		opts.SQLServerIP, opts.ProbeFrom = ip, from
 		d, err := parseTimeout(timeout)
 		if err == nil {
 			opts.ProbeTimeout = d

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -25,10 +21,10 @@ type AzureOptions struct {
 	Subscriptions []string // where to look for the managed instance; nil = every visible subscription
 	MIResourceID  string   // the managed instance's Azure resource ID; "" = found by its FQDN
 
-	// NewCredential builds Entra credentials; nil means azureops.NewCredential (tests
+	// NewCredential builds Entra credentials; nil means steps.NewCredential (tests
 	// inject a fake). It must not contact Entra: sign-in happens at the first token
 	// request, inside a tea.Cmd.
-	NewCredential func(m azureops.AuthMethod, c azureops.Cloud, o azureops.CredentialOptions) (azcore.TokenCredential, error)
+	NewCredential func(m steps.AuthMethod, c steps.Cloud, o steps.CredentialOptions) (steps.Credential, error)
 }
 
 // Validate checks the Azure options (no I/O); main turns an error into exit code 2.
@@ -37,18 +33,18 @@ func (o AzureOptions) Validate() error {
 	return err
 }
 
-type credFactory = func(m azureops.AuthMethod, c azureops.Cloud, o azureops.CredentialOptions) (azcore.TokenCredential, error)
+type credFactory = func(m steps.AuthMethod, c steps.Cloud, o steps.CredentialOptions) (steps.Credential, error)
 
 // azureSetup is AzureOptions parsed.
 type azureSetup struct {
-	cloud     string              // default cloud name
-	miMethod  azureops.AuthMethod // "" = SQL login
-	armAuth   string              // "" (follow the managed instance login), "none", or "method"
-	armMethod azureops.AuthMethod // when armAuth == "method"
+	cloud     string           // default cloud name
+	miMethod  steps.AuthMethod // "" = SQL login
+	armAuth   string           // "" (follow the managed instance login), "none", or "method"
+	armMethod steps.AuthMethod // when armAuth == "method"
 	tenant    string
 	clientID  string
 	subs      []string
-	ref       *azureops.MIRef
+	ref       *steps.MIRef
 	newCred   credFactory
 }
 
@@ -61,12 +57,12 @@ const (
 // parseAzureOptions parses o. On an error the returned setup holds the defaults for the
 // values that could not be parsed, so the wizard can still start and show the error.
 func parseAzureOptions(o AzureOptions) (azureSetup, error) {
-	s := azureSetup{cloud: azureops.AzureCloud, tenant: strings.TrimSpace(o.TenantID), clientID: strings.TrimSpace(o.ClientID), newCred: o.NewCredential}
+	s := azureSetup{cloud: steps.AzureCloud, tenant: strings.TrimSpace(o.TenantID), clientID: strings.TrimSpace(o.ClientID), newCred: o.NewCredential}
 	if s.newCred == nil {
-		s.newCred = azureops.NewCredential
+		s.newCred = steps.NewCredential
 	}
 	var errs []error
-	if c, err := azureops.LookupCloud(o.Cloud); err != nil {
+	if c, err := steps.LookupCloud(o.Cloud); err != nil {
 		errs = append(errs, fmt.Errorf("cloud: %w", err))
 	} else {
 		s.cloud = c.Name
@@ -74,7 +70,7 @@ func parseAzureOptions(o AzureOptions) (azureSetup, error) {
 	switch a := strings.ToLower(strings.TrimSpace(o.MIAuth)); a {
 	case "", "sql":
 	default:
-		m, err := azureops.ParseAuthMethod(a)
+		m, err := steps.ParseAuthMethod(a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("managed instance authentication: %w", err))
 		} else {
@@ -86,26 +82,26 @@ func parseAzureOptions(o AzureOptions) (azureSetup, error) {
 	case "none":
 		s.armAuth = armNone
 	default:
-		m, err := azureops.ParseAuthMethod(a)
+		m, err := steps.ParseAuthMethod(a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("Azure sign-in: %w", err))
 		} else {
 			s.armAuth, s.armMethod = armMethod, m
 		}
 	}
-	if err := azureops.ValidateTenantID(s.tenant); err != nil {
+	if err := steps.ValidateTenantID(s.tenant); err != nil {
 		errs = append(errs, fmt.Errorf("tenant ID: %w", err))
 		s.tenant = ""
 	}
 	for _, sub := range o.Subscriptions {
-		if err := azureops.ValidateSubscriptionID(sub); err != nil {
+		if err := steps.ValidateSubscriptionID(sub); err != nil {
 			errs = append(errs, fmt.Errorf("subscription: %w", err))
 			continue
 		}
 		s.subs = append(s.subs, sub)
 	}
 	if o.MIResourceID != "" {
-		r, err := azureops.ParseMIResourceID(o.MIResourceID)
+		r, err := steps.ParseMIResourceID(o.MIResourceID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("managed instance resource ID: %w", err))
 		} else {
@@ -120,7 +116,7 @@ func parseAzureOptions(o AzureOptions) (azureSetup, error) {
 func (s *azureSetup) armSignsIn() bool { return s.armAuth == armMethod }
 
 // credKey identifies a credential: the same key means the same sign-in can be reused.
-func credKey(m azureops.AuthMethod, cloud, tenant, clientID string) string {
+func credKey(m steps.AuthMethod, cloud, tenant, clientID string) string {
 	return strings.Join([]string{string(m), cloud, strings.ToLower(tenant), strings.ToLower(clientID)}, "|")
 }
 
@@ -128,19 +124,19 @@ func credKey(m azureops.AuthMethod, cloud, tenant, clientID string) string {
 // note fits the form line at 80 columns, help is the longer text of accessible mode.
 var entraChoices = []struct {
 	label  string
-	method azureops.AuthMethod
+	method steps.AuthMethod
 	note   string
 	help   string
 }{
-	{"Entra device code", azureops.DeviceCode, "works over SSH", "sign in from any browser, on any device; works over SSH"},
-	{"Entra Azure CLI", azureops.AzureCLI, "az login's account", "the account az login signed in on this machine"},
-	{"Entra service principal", azureops.Environment, "AZURE_* variables", "from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"},
-	{"Entra managed identity", azureops.ManagedIdentity, "this VM's identity", "the managed identity of this Azure VM or Arc-enabled server"},
-	{"Entra default chain", azureops.Default, "each in turn", "environment, managed identity, Azure CLI … in turn"},
+	{"Entra device code", steps.DeviceCode, "works over SSH", "sign in from any browser, on any device; works over SSH"},
+	{"Entra Azure CLI", steps.AzureCLI, "az login's account", "the account az login signed in on this machine"},
+	{"Entra service principal", steps.Environment, "AZURE_* variables", "from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET"},
+	{"Entra managed identity", steps.ManagedIdentity, "this VM's identity", "the managed identity of this Azure VM or Arc-enabled server"},
+	{"Entra default chain", steps.DefaultChain, "each in turn", "environment, managed identity, Azure CLI … in turn"},
 }
 
 // authMethodOf returns the Entra method of an authentication choice, or "" for SQL login.
-func authMethodOf(label string) azureops.AuthMethod {
+func authMethodOf(label string) steps.AuthMethod {
 	for _, c := range entraChoices {
 		if c.label == label {
 			return c.method
@@ -150,7 +146,7 @@ func authMethodOf(label string) azureops.AuthMethod {
 }
 
 // authLabel returns the authentication choice of an Entra method ("" → SQL login).
-func authLabel(m azureops.AuthMethod) string {
+func authLabel(m steps.AuthMethod) string {
 	for _, c := range entraChoices {
 		if c.method == m {
 			return c.label
@@ -160,7 +156,7 @@ func authLabel(m azureops.AuthMethod) string {
 }
 
 // methodName is how a method is named in messages: "device code", "Azure CLI", ….
-func methodName(m azureops.AuthMethod) string {
+func methodName(m steps.AuthMethod) string {
 	return strings.TrimPrefix(authLabel(m), "Entra ")
 }
 
@@ -261,18 +257,18 @@ func (e explainedError) Error() string { return e.msg }
 func (e explainedError) Unwrap() error { return e.err }
 
 // explainEntraError turns an Entra login error in cloud into what to do about it.
-func explainEntraError(err error, cloud azureops.Cloud) error {
+func explainEntraError(err error, cloud steps.Cloud) error {
 	if err == nil {
 		return nil
 	}
-	if s := azureops.ExplainAuthError(err); s != "" {
+	if s := steps.ExplainAuthError(err); s != "" {
 		return explainedError{msg: s, err: err}
 	}
 	if raw := err.Error(); strings.Contains(raw, "Entra access token") && unreachable(raw) {
 		return explainedError{msg: "Entra sign-in failed: this machine cannot reach Microsoft Entra ID at " + cloud.AuthorityHost +
 			" (check DNS, the proxy and the firewall; the Network Options page lists what to allowlist) and check the Azure cloud: " + raw, err: err}
 	}
-	if errors.Is(err, sqlops.ErrAuth) {
+	if errors.Is(err, steps.ErrAuth) {
 		return explainedError{msg: err.Error() + ": the managed instance rejected the Entra token; your account needs a login there (CREATE LOGIN [you@contoso.com] FROM EXTERNAL PROVIDER) or must be the instance's Entra admin", err: err}
 	}
 	return err
@@ -290,15 +286,15 @@ func unreachable(msg string) bool {
 
 // armSignIn describes the Resource Manager sign-in of an Azure check.
 type armSignIn struct {
-	cred   azcore.TokenCredential // ready credential, or nil
-	build  func() (azcore.TokenCredential, error)
+	cred   steps.Credential // ready credential, or nil
+	build  func() (steps.Credential, error)
 	key    string
-	method azureops.AuthMethod // "" = not signed in
+	method steps.AuthMethod // "" = not signed in
 }
 
 // signInFinding is the finding for a Resource Manager sign-in that could not be set up.
 func signInFinding(err error) steps.Finding {
-	detail := azureops.ExplainAuthError(err)
+	detail := steps.ExplainAuthError(err)
 	if detail == "" {
 		detail = err.Error()
 	}
@@ -328,7 +324,7 @@ func renderAllowlist(items []steps.AllowlistItem, width int) string {
 }
 
 // allowlistOf converts a cloud's allowlist for the managed instance (no I/O).
-func allowlistOf(c azureops.Cloud, fqdn string) []steps.AllowlistItem {
+func allowlistOf(c steps.Cloud, fqdn string) []steps.AllowlistItem {
 	var out []steps.AllowlistItem
 	for _, e := range c.Allowlist(fqdn) {
 		out = append(out, steps.AllowlistItem{Name: e.Name, URL: e.URL, Why: e.Why})
@@ -337,10 +333,10 @@ func allowlistOf(c azureops.Cloud, fqdn string) []steps.AllowlistItem {
 }
 
 // lookupCloud returns the named cloud, or AzureCloud.
-func lookupCloud(name string) azureops.Cloud {
-	c, err := azureops.LookupCloud(name)
+func lookupCloud(name string) steps.Cloud {
+	c, err := steps.LookupCloud(name)
 	if err != nil {
-		c, _ = azureops.LookupCloud("")
+		c, _ = steps.LookupCloud("")
 	}
 	return c
 }

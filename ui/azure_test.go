@@ -14,8 +14,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -37,8 +35,8 @@ type fakeDeviceCredential struct {
 	mu       sync.Mutex
 	signedIn bool
 	scopes   []string
-	methods  []azureops.AuthMethod
-	opts     []azureops.CredentialOptions
+	methods  []steps.AuthMethod
+	opts     []steps.CredentialOptions
 }
 
 var errNoARM = errors.New("fake credential: no Resource Manager tokens in tests")
@@ -68,7 +66,7 @@ func (f *fakeDeviceCredential) GetToken(ctx context.Context, o policy.TokenReque
 }
 
 // factory is the Options.Azure.NewCredential of the fake.
-func (f *fakeDeviceCredential) factory(m azureops.AuthMethod, _ azureops.Cloud, o azureops.CredentialOptions) (azcore.TokenCredential, error) {
+func (f *fakeDeviceCredential) factory(m steps.AuthMethod, _ steps.Cloud, o steps.CredentialOptions) (steps.Credential, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.methods = append(f.methods, m)
@@ -238,7 +236,7 @@ func TestLoginShowsDeviceCode(t *testing.T) {
 		}
 	}
 	// The login ends: the code disappears.
-	send(m, miConnectedMsg{gen: 4, cfg: m.cfg.MI, method: azureops.DeviceCode, err: errors.New("DeviceCodeCredential: AADSTS70020: expired")})
+	send(m, miConnectedMsg{gen: 4, cfg: m.cfg.MI, method: steps.DeviceCode, err: errors.New("DeviceCodeCredential: AADSTS70020: expired")})
 	s = screenOf(m)
 	if strings.Contains(s, "ABCD-EFGH") || !strings.Contains(flat(s), "device code expired before the sign-in was completed") {
 		t.Errorf("after the failed sign-in:\n%s", s)
@@ -284,7 +282,7 @@ func TestNetworkAllowlistFollowsCloud(t *testing.T) {
 	send(m, keyEnter)
 	m.login.form.focusOn(cfCloud)
 	send(m, keyRight, keyRight)
-	if got := m.login.form.fields[cfCloud].value(); got != azureops.AzureChinaCloud {
+	if got := m.login.form.fields[cfCloud].value(); got != steps.AzureChinaCloud {
 		t.Fatalf("cloud = %q", got)
 	}
 	m.login.gen, m.login.used = 3, m.cfg.MI
@@ -313,8 +311,8 @@ func TestNetworkAllowlistFollowsCloud(t *testing.T) {
 		}
 	}
 	// The checker's outcome replaces "checking …".
-	c, _ := azureops.LookupCloud(azureops.AzureChinaCloud)
-	info := azureops.Checker(c, nil, nil, nil)(context.Background(), mi.Params.FQDN, "10.1.0.4")
+	c, _ := steps.LookupCloud(steps.AzureChinaCloud)
+	info := steps.NewAzureChecker(c, nil, nil, nil)(context.Background(), mi.Params.FQDN, "10.1.0.4")
 	send(m, azureCheckedMsg{gen: m.network.azGen, info: info})
 	s = screenOf(m)
 	if m.network.azBusy || strings.Contains(s, "checking …") || !strings.Contains(s, "PASS  sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn is in AzureChinaCloud") {
@@ -377,15 +375,15 @@ func TestAzureSignInChoice(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		opts      AzureOptions
-		loginWith azureops.AuthMethod
-		signedIn  azureops.AuthMethod
+		loginWith steps.AuthMethod
+		signedIn  steps.AuthMethod
 		builds    bool
 	}{
 		{"sql login, no azure auth", AzureOptions{}, "", "", false},
-		{"entra login follows", AzureOptions{MIAuth: "device-code"}, azureops.DeviceCode, azureops.DeviceCode, false},
-		{"entra login, none", AzureOptions{MIAuth: "device-code", AzureAuth: "none"}, azureops.DeviceCode, "", false},
-		{"sql login, azure cli for ARM", AzureOptions{AzureAuth: "azure-cli"}, "", azureops.AzureCLI, true},
-		{"same method reuses", AzureOptions{MIAuth: "device-code", AzureAuth: "devicecode"}, azureops.DeviceCode, azureops.DeviceCode, false},
+		{"entra login follows", AzureOptions{MIAuth: "device-code"}, steps.DeviceCode, steps.DeviceCode, false},
+		{"entra login, none", AzureOptions{MIAuth: "device-code", AzureAuth: "none"}, steps.DeviceCode, "", false},
+		{"sql login, azure cli for ARM", AzureOptions{AzureAuth: "azure-cli"}, "", steps.AzureCLI, true},
+		{"same method reuses", AzureOptions{MIAuth: "device-code", AzureAuth: "devicecode"}, steps.DeviceCode, steps.DeviceCode, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.NewCredential = fake.factory
@@ -423,7 +421,7 @@ func TestAzureOptionsValidate(t *testing.T) {
 	bad := NewModel(context.Background(), Options{Config: testConfig(), Azure: AzureOptions{Cloud: "Mars"}})
 	send(bad, tea.WindowSizeMsg{Width: 100, Height: 30})
 	onLogin(t, bad)
-	if s := screenOf(bad); !strings.Contains(s, "Mars") || bad.login.form.fields[cfCloud].value() != azureops.AzureCloud {
+	if s := screenOf(bad); !strings.Contains(s, "Mars") || bad.login.form.fields[cfCloud].value() != steps.AzureCloud {
 		t.Errorf("bad cloud option:\n%s", s)
 	}
 }
@@ -499,7 +497,7 @@ func TestFlowEntraDeviceCode(t *testing.T) {
 	if rep == nil {
 		t.Fatal("no report")
 	}
-	if rep.Cloud != azureops.AzureCloud || len(rep.Allowlist) == 0 {
+	if rep.Cloud != steps.AzureCloud || len(rep.Allowlist) == 0 {
 		t.Errorf("report: cloud %q, %d allowlist entries", rep.Cloud, len(rep.Allowlist))
 	}
 	var cloudPass, armWarn bool
@@ -528,7 +526,7 @@ func TestFlowEntraDeviceCode(t *testing.T) {
 		t.Error("the managed instance never received an Entra token")
 	}
 	fake.mu.Lock()
-	if len(fake.methods) != 1 || fake.methods[0] != azureops.DeviceCode {
+	if len(fake.methods) != 1 || fake.methods[0] != steps.DeviceCode {
 		t.Errorf("credentials built: %v (the Azure checks must reuse the login's)", fake.methods)
 	}
 	fake.mu.Unlock()
@@ -583,13 +581,13 @@ func TestAccessibleEntraDeviceCode(t *testing.T) {
 	if strings.Contains(logs, fakeToken) || strings.Contains(out, fakeToken) {
 		t.Error("the access token was printed or logged")
 	}
-	if len(fake.methods) != 1 || fake.methods[0] != azureops.DeviceCode {
+	if len(fake.methods) != 1 || fake.methods[0] != steps.DeviceCode {
 		t.Errorf("credentials built: %v", fake.methods)
 	}
 }
 
 func TestExplainEntraError(t *testing.T) {
-	china, _ := azureops.LookupCloud(azureops.AzureChinaCloud)
+	china, _ := steps.LookupCloud(steps.AzureChinaCloud)
 	dns := errors.New(`managed instance 10.0.0.5:1433: cannot connect: Entra access token for Azure SQL (https://database.chinacloudapi.cn/.default): dial tcp: lookup login.chinacloudapi.cn: no such host`)
 	if got := explainEntraError(dns, china).Error(); !strings.Contains(got, "cannot reach Microsoft Entra ID at https://login.chinacloudapi.cn/") || !strings.Contains(got, "no such host") {
 		t.Errorf("unreachable authority: %q", got)
@@ -598,9 +596,9 @@ func TestExplainEntraError(t *testing.T) {
 	if got := explainEntraError(expired, china).Error(); !strings.Contains(got, "device code expired") {
 		t.Errorf("expired code: %q", got)
 	}
-	rejected := fmt.Errorf("managed instance x: %w: Login failed for user '<token-identified principal>'. (error 18456)", sqlops.ErrAuth)
+	rejected := fmt.Errorf("managed instance x: %w: Login failed for user '<token-identified principal>'. (error 18456)", steps.ErrAuth)
 	got := explainEntraError(rejected, china)
-	if !errors.Is(got, sqlops.ErrAuth) || !strings.Contains(got.Error(), "FROM EXTERNAL PROVIDER") {
+	if !errors.Is(got, steps.ErrAuth) || !strings.Contains(got.Error(), "FROM EXTERNAL PROVIDER") {
 		t.Errorf("rejected token: %q", got)
 	}
 }

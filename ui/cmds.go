@@ -9,58 +9,53 @@ import (
 	"path/filepath"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
 // Every database call, file write and wait of the wizard runs inside one of these
 // tea.Cmds and comes back as a typed message; Update and View never do I/O.
 
-// sqlConnectedMsg: the Prerequisites page's connection to SQL Server.
+// sqlConnectedMsg: the session connected to SQL Server (Prerequisites page).
 type sqlConnectedMsg struct {
-	gen  int
-	cfg  sqlops.ConnConfig
-	conn *sqlops.Conn
-	err  error
+	gen int
+	cfg steps.ConnConfig
+	err error
 }
 
-// prereqDoneMsg: steps.CheckPrerequisites finished.
+// prereqDoneMsg: Session.CheckPrerequisites finished.
 type prereqDoneMsg struct {
 	gen int
 	pre *steps.Prerequisites
 	err error
 }
 
-// miConnectedMsg: the Login page's connection to the managed instance.
+// miConnectedMsg: the session connected to the managed instance (Login page).
 type miConnectedMsg struct {
 	gen     int
-	cfg     sqlops.ConnConfig
-	conn    *sqlops.Conn
+	cfg     steps.ConnConfig
 	err     error
-	method  azureops.AuthMethod    // Entra method ("" = SQL login)
-	cred    azcore.TokenCredential // the Entra credential used (built or reused), for the Azure checks
+	method  steps.AuthMethod // Entra method ("" = SQL login)
+	cred    steps.Credential // the Entra credential used (built or reused), for the Azure checks
 	credKey string
 }
 
-// azureCheckedMsg: the Azure checks (azureops.Checker) finished.
+// azureCheckedMsg: the Azure checks (steps.NewAzureChecker) finished.
 type azureCheckedMsg struct {
 	gen     int
 	info    steps.AzureInfo
-	cred    azcore.TokenCredential // a Resource Manager credential built for the check, or nil
+	cred    steps.Credential // a Resource Manager credential built for the check, or nil
 	credKey string
 }
 
-// miDiscoveredMsg: steps.DiscoverMI finished.
+// miDiscoveredMsg: Session.DiscoverMI finished.
 type miDiscoveredMsg struct {
 	gen int
 	mi  *steps.ManagedInstance
 	err error
 }
 
-// planBuiltMsg: steps.BuildPlan finished.
+// planBuiltMsg: Session.BuildPlan finished.
 type planBuiltMsg struct {
 	gen  int
 	plan *steps.Plan
@@ -70,8 +65,8 @@ type planBuiltMsg struct {
 // runEventMsg is one progress event of the running test.
 type runEventMsg struct{ ev steps.Event }
 
-// runDoneMsg: Runner.Execute returned (cleanup included).
-type runDoneMsg struct{ res *steps.Results }
+// runDoneMsg: Session.Run returned (cleanup included) with the final report.
+type runDoneMsg struct{ rep *steps.Report }
 
 // reportSavedMsg: the report files were written.
 type reportSavedMsg struct {
@@ -82,63 +77,50 @@ type reportSavedMsg struct {
 // ctxDoneMsg: the wizard's context was canceled (SIGTERM/SIGINT from the caller, or quit).
 type ctxDoneMsg struct{}
 
-// connectCmd opens a connection; mk wraps the outcome in the page's message. A
-// connection that arrives after the wizard was closed is closed at once.
-func connectCmd(ctx context.Context, cfg sqlops.ConnConfig, mk func(*sqlops.Conn, error) tea.Msg) tea.Cmd {
+// sqlConnectCmd connects the session to SQL Server.
+func sqlConnectCmd(ctx context.Context, sess *steps.Session, cfg steps.ConnConfig, gen int) tea.Cmd {
 	return func() tea.Msg {
-		c, err := sqlops.Open(ctx, cfg)
-		if err == nil && ctx.Err() != nil {
-			c.Close()
-			c, err = nil, ctx.Err()
-		}
-		return mk(c, err)
+		return sqlConnectedMsg{gen: gen, cfg: cfg, err: sess.ConnectSQLServer(ctx, cfg)}
+	}
+}
+
+// miConnectCmd connects the session to the managed instance with a SQL login.
+func miConnectCmd(ctx context.Context, sess *steps.Session, cfg steps.ConnConfig, gen int) tea.Cmd {
+	return func() tea.Msg {
+		return miConnectedMsg{gen: gen, cfg: cfg, err: sess.ConnectMI(ctx, cfg)}
 	}
 }
 
 // entraLogin is how the managed instance login signs in to Entra ID.
 type entraLogin struct {
-	method  azureops.AuthMethod
-	cloud   azureops.Cloud
-	opts    azureops.CredentialOptions
-	cred    azcore.TokenCredential // reused credential, or nil: built here
+	method  steps.AuthMethod
+	cloud   steps.Cloud
+	opts    steps.CredentialOptions
+	cred    steps.Credential // reused credential, or nil: built here
 	key     string
 	newCred credFactory
 }
 
-// entraConnectCmd builds the Entra credential (it does not contact Entra yet) and
-// connects with an access token for Azure SQL: the sign-in (and a device code prompt)
-// happens when the login asks for the token.
-func entraConnectCmd(ctx context.Context, cfg sqlops.ConnConfig, e entraLogin, gen int) tea.Cmd {
+// entraConnectCmd connects the session to the managed instance with an Entra ID
+// access token: the credential is built here (or reused) and the sign-in (and a device
+// code prompt) happens when the login asks for the token.
+func entraConnectCmd(ctx context.Context, sess *steps.Session, cfg steps.ConnConfig, e entraLogin, gen int) tea.Cmd {
 	return func() tea.Msg {
 		msg := miConnectedMsg{gen: gen, cfg: cfg, method: e.method, credKey: e.key}
-		cred := e.cred
-		if cred == nil {
-			var err error
-			if cred, err = e.newCred(e.method, e.cloud, e.opts); err != nil {
-				msg.err = fmt.Errorf("Entra ID sign-in (%s): %w", methodName(e.method), err)
-				return msg
-			}
-		}
-		msg.cred = cred
 		msg.cfg.User, msg.cfg.Password = "", ""
-		msg.cfg.Token = azureops.SQLTokenProvider(cred, e.cloud)
-		c, err := sqlops.Open(ctx, msg.cfg)
-		if err == nil && ctx.Err() != nil {
-			c.Close()
-			c, err = nil, ctx.Err()
-		}
-		msg.conn, msg.err = c, err
+		msg.cred, msg.err = sess.ConnectMIEntra(ctx, cfg, steps.EntraSignIn{Method: e.method, Cloud: e.cloud, Options: e.opts, Credential: e.cred, New: e.newCred})
 		return msg
 	}
 }
 
 // azureCheck is one run of the Azure checks.
 type azureCheck struct {
-	cloud    azureops.Cloud
-	signIn   armSignIn
-	ref      *azureops.MIRef
-	subs     []string
-	fqdn, ip string
+	sess   *steps.Session
+	cloud  steps.Cloud
+	signIn armSignIn
+	ref    *steps.MIRef
+	subs   []string
+	opts   steps.NetworkOptions
 }
 
 // azureCheckCmd runs the Azure checks: the cloud and its allowlist always; with a
@@ -154,7 +136,7 @@ func azureCheckCmd(ctx context.Context, a azureCheck, gen int) tea.Cmd {
 				msg.cred, msg.credKey = cred, a.signIn.key
 			}
 		}
-		msg.info = azureops.Checker(a.cloud, cred, a.ref, a.subs)(ctx, a.fqdn, a.ip)
+		msg.info, _ = a.sess.CheckAzure(ctx, steps.NewAzureChecker(a.cloud, cred, a.ref, a.subs), a.opts)
 		if buildErr != nil {
 			msg.info.Findings = append(msg.info.Findings, signInFinding(buildErr))
 		}
@@ -175,42 +157,31 @@ func waitPromptCmd(ctx context.Context, ch <-chan deviceCodeMsg) tea.Cmd {
 	}
 }
 
-func checkPrereqCmd(ctx context.Context, c *sqlops.Conn, databases []string, gen int) tea.Cmd {
+func checkPrereqCmd(ctx context.Context, sess *steps.Session, gen int) tea.Cmd {
 	return func() tea.Msg {
-		pre, err := steps.CheckPrerequisites(ctx, c, databases)
+		pre, err := sess.CheckPrerequisites(ctx)
 		return prereqDoneMsg{gen: gen, pre: pre, err: err}
 	}
 }
 
-func discoverMICmd(ctx context.Context, c *sqlops.Conn, gen int) tea.Cmd {
+func discoverMICmd(ctx context.Context, sess *steps.Session, gen int) tea.Cmd {
 	return func() tea.Msg {
-		mi, err := steps.DiscoverMI(ctx, c)
+		mi, err := sess.DiscoverMI(ctx)
 		return miDiscoveredMsg{gen: gen, mi: mi, err: err}
 	}
 }
 
-func buildPlanCmd(ctx context.Context, sqlc, mic *sqlops.Conn, pre *steps.Prerequisites, mi *steps.ManagedInstance, opts steps.NetworkOptions, runID string, gen int) tea.Cmd {
+func buildPlanCmd(ctx context.Context, sess *steps.Session, opts steps.NetworkOptions, gen int) tea.Cmd {
 	return func() tea.Msg {
-		plan, err := steps.BuildPlan(ctx, sqlc, mic, pre, mi, opts, runID)
+		plan, err := sess.BuildPlan(ctx, opts)
 		return planBuiltMsg{gen: gen, plan: plan, err: err}
 	}
 }
 
-// closeCmd closes connections off the event loop.
-func closeCmd(conns ...*sqlops.Conn) tea.Cmd {
-	var live []*sqlops.Conn
-	for _, c := range conns {
-		if c != nil {
-			live = append(live, c)
-		}
-	}
-	if len(live) == 0 {
-		return nil
-	}
+// closeCmd closes the session off the event loop.
+func closeCmd(sess *steps.Session) tea.Cmd {
 	return func() tea.Msg {
-		for _, c := range live {
-			_ = c.Close()
-		}
+		_ = sess.Close()
 		return nil
 	}
 }
@@ -222,14 +193,13 @@ func waitCtxCmd(ctx context.Context) tea.Cmd {
 	}
 }
 
-// runHandle connects a running steps.Runner to the UI: the runner's Sink sends events
-// into a channel that waitRunCmd reads one message at a time; res is set before done
-// is closed.
+// runHandle connects a running test (Session.Run) to the UI: the run's Sink sends
+// events into a channel that waitRunCmd reads one message at a time; rep is set before
+// done is closed.
 type runHandle struct {
 	events  chan steps.Event
 	done    chan struct{}
-	res     *steps.Results
-	cancel  context.CancelFunc
+	rep     *steps.Report
 	dropped int
 }
 
@@ -249,12 +219,16 @@ func (h *runHandle) sink(ev steps.Event) {
 	}
 }
 
-// startRunCmd starts Runner.Execute in its own goroutine and returns at once.
-func startRunCmd(ctx context.Context, r *steps.Runner, h *runHandle) tea.Cmd {
+// startRunCmd starts Session.Run (rerun: Session.RerunNetwork) in its own goroutine
+// and returns at once.
+func startRunCmd(ctx context.Context, sess *steps.Session, rerun bool, h *runHandle) tea.Cmd {
 	return func() tea.Msg {
 		go func() {
-			res := r.Execute(ctx)
-			h.res = res
+			if rerun {
+				h.rep = sess.RerunNetwork(ctx, h.sink)
+			} else {
+				h.rep = sess.Run(ctx, h.sink)
+			}
 			close(h.events)
 			close(h.done)
 		}()
@@ -262,7 +236,7 @@ func startRunCmd(ctx context.Context, r *steps.Runner, h *runHandle) tea.Cmd {
 	}
 }
 
-// waitRunCmd returns the next event, or runDoneMsg once Execute has returned. It is
+// waitRunCmd returns the next event, or runDoneMsg once the run has returned. It is
 // re-armed after every event.
 func waitRunCmd(h *runHandle) tea.Cmd {
 	return func() tea.Msg {
@@ -270,7 +244,7 @@ func waitRunCmd(h *runHandle) tea.Cmd {
 			return runEventMsg{ev: ev}
 		}
 		<-h.done
-		return runDoneMsg{res: h.res}
+		return runDoneMsg{rep: h.rep}
 	}
 }
 

@@ -8,8 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
 )
 
 // nav is what a page asks the root model to do after a key.
@@ -29,20 +28,20 @@ const (
 // room; Enter goes Next, r re-runs, Tab edits again).
 type connStep struct {
 	form      form
-	base      sqlops.ConnConfig // role, timeouts etc. not on the form
+	base      steps.ConnConfig // role, timeouts etc. not on the form
 	reviewing bool
 	busy      string // "" or what is running ("Connecting to …")
 	err       error  // last connection / validation error, shown inline
 	gen       int    // generation of the running validation; stale replies are dropped
-	used      sqlops.ConnConfig
-	usedAuth  azureops.AuthMethod // Entra method of used ("" = SQL login)
-	notice    string              // shown under the busy line (a device code sign-in)
+	used      steps.ConnConfig
+	usedAuth  steps.AuthMethod // Entra method of used ("" = SQL login)
+	notice    string           // shown under the busy line (a device code sign-in)
 	vp        viewport.Model
 	head      string // arranged form and status
 	outcome   string // arranged outcome ("" = none shown)
 }
 
-func newConnStep(f form, base sqlops.ConnConfig) connStep {
+func newConnStep(f form, base steps.ConnConfig) connStep {
 	s := connStep{form: f, base: base, vp: newViewport()}
 	// Start on the first empty field, so a pre-filled form only needs Enter.
 	first := 0
@@ -59,7 +58,7 @@ func newConnStep(f form, base sqlops.ConnConfig) connStep {
 
 // startValidation reads and checks the form; ok is false when the input is invalid
 // (the error is shown, nothing is started).
-func (s *connStep) startValidation(busy string) (sqlops.ConnConfig, bool) {
+func (s *connStep) startValidation(busy string) (steps.ConnConfig, bool) {
 	cfg, err := connConfig(&s.form, s.base)
 	if err != nil {
 		s.err = err
@@ -78,12 +77,12 @@ func (s *connStep) startValidation(busy string) (sqlops.ConnConfig, bool) {
 // failed records a connection or check error and gives the keyboard back to the form.
 func (s *connStep) failed(err error) tea.Cmd {
 	field := s.form.focus
-	if errors.Is(err, sqlops.ErrAuth) {
+	if errors.Is(err, steps.ErrAuth) {
 		field = cfPassword
 		if s.form.fields[cfPassword].hidden {
 			field = cfAuth
 		}
-	} else if errors.Is(err, sqlops.ErrConnect) {
+	} else if errors.Is(err, steps.ErrConnect) {
 		field = cfServer
 	}
 	return s.failedAt(err, field)

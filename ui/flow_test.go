@@ -111,18 +111,26 @@ func TestFlowPass(t *testing.T) {
 			t.Errorf("%s mode = %v, want 0600", fi.Name(), fi.Mode().Perm())
 		}
 	}
-	if fm.sqlConn != nil || fm.miConn != nil {
+	if sql, mi := fm.sess.Connected(); sql || mi {
 		t.Error("connections not closed on exit")
 	}
 	assertNoLeftovers(t, p)
 }
 
-func TestFlowBlocked5022(t *testing.T) {
-	p := startPair(t, "blocked-5022", 10*time.Millisecond)
+// startFlow starts a simulated pair for scenario and drives the wizard to Results at
+// 80×24.
+func startFlow(t *testing.T, scenario string) (*simPair, *Model, *recorder, *teatest.TestModel) {
+	t.Helper()
+	p := startPair(t, scenario, 10*time.Millisecond)
 	m := NewModel(t.Context(), Options{Config: p.config(), ReportDir: t.TempDir()})
 	rec := newRecorder(m)
 	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(80, 24))
 	driveToResults(t, tm, rec)
+	return p, m, rec, tm
+}
+
+func TestFlowBlocked5022(t *testing.T) {
+	p, _, rec, tm := startFlow(t, "blocked-5022")
 
 	waitScreen(t, rec, flowWait, "Result: a connectivity check failed or could not run (exit code 3)", "timeout")
 	screen := rec.screen()
@@ -244,8 +252,45 @@ func TestKilledProgramStillCleansUp(t *testing.T) {
 	if m.ExitCode() != steps.ExitInterrupted || m.Report() == nil || len(m.Report().Cleanup) == 0 {
 		t.Fatalf("exit code %d, report %+v", m.ExitCode(), m.Report())
 	}
-	if m.sqlConn != nil || m.miConn != nil {
+	if sql, mi := m.sess.Connected(); sql || mi {
 		t.Error("connections left open")
 	}
 	assertNoLeftovers(t, p)
+}
+
+// TestFlowRetestAfterFix is the DBA's loop over SSH: the first run finds 5022 filtered;
+// the network admin opens it; 't' on Results runs the test again on the same
+// connections (no password asked, a new run id) and it passes; 'r' goes back to
+// Prerequisites and checks them again on the open connection.
+func TestFlowRetestAfterFix(t *testing.T) {
+	p, m, rec, tm := startFlow(t, "blocked-5022")
+	waitScreen(t, rec, flowWait, "Result:", "exit code 3", "t test again")
+	firstRun := m.Report().RunID
+	assertNoLeftovers(t, p)
+
+	p.Network.ClearRules() // the firewall rule is fixed
+	tm.Send(keyRune('t'))
+	waitScreen(t, rec, flowWait, "Result: all checks passed (exit code 0)")
+	if got := m.Report().RunID; got == firstRun {
+		t.Errorf("the re-test kept run id %s", got)
+	}
+	if strings.Contains(rec.screen(), "Password") {
+		t.Error("the re-test asked for a password")
+	}
+	assertNoLeftovers(t, p)
+
+	tm.Send(keyRune('r'))
+	waitScreen(t, rec, flowWait, "Connected:", "Prerequisites:", "enter next")
+	if m.page != pagePrereq {
+		t.Fatalf("page %v after r, want Prerequisites", m.page)
+	}
+	if sql, _ := m.sess.Connected(); !sql {
+		t.Error("re-checking dropped the SQL Server connection")
+	}
+	tm.Send(keyCtrlC)
+	tm.Send(keyRune('y'))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(flowWait)).(*recorder).m
+	if fm.ExitCode() != steps.ExitInterrupted {
+		t.Errorf("exit code %d after quitting, want %d", fm.ExitCode(), steps.ExitInterrupted)
+	}
 }

@@ -10,8 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
 )
 
 // field is one line of a form: a text input or a choice among fixed values.
@@ -241,15 +240,15 @@ const (
 // Authentication methods offered by the connection form: SQL login, and for the
 // managed instance the Microsoft Entra ID methods of entraChoices (azure.go). With an
 // Entra method the User/Password fields are hidden and the connection sets
-// sqlops.ConnConfig.Token from package azureops instead (see connConfig and
+// steps.ConnConfig.Token from package azureops instead (see connConfig and
 // loginModel.validate).
 const authSQL = "SQL login"
 
-var encryptChoices = []string{sqlops.EncryptTrue, sqlops.EncryptStrict, sqlops.EncryptFalse, sqlops.EncryptDisable}
+var encryptChoices = []string{steps.EncryptTrue, steps.EncryptStrict, steps.EncryptFalse, steps.EncryptDisable}
 
 // entraForm enables the Entra ID choices on a connection form (the managed instance's).
 type entraForm struct {
-	method       azureops.AuthMethod // pre-selected; "" = SQL login
+	method       steps.AuthMethod // pre-selected; "" = SQL login
 	cloud        string
 	tenant       string
 	tenantAlways bool // show the tenant with SQL login too (the Azure checks sign in)
@@ -276,14 +275,14 @@ func authChoicesFor(entra, long bool) ([]string, []string) {
 // newConnForm builds the connection form of one instance, pre-filled from c; entra
 // (nil for SQL Server) adds the Entra ID authentication methods, the cloud and the
 // tenant.
-func newConnForm(c sqlops.ConnConfig, hostHint string, entra *entraForm) form {
+func newConnForm(c steps.ConnConfig, hostHint string, entra *entraForm) form {
 	port := ""
 	if c.Port != 0 {
 		port = strconv.Itoa(c.Port)
 	}
 	enc := c.Encrypt
 	if enc == "" {
-		enc = sqlops.EncryptTrue
+		enc = steps.EncryptTrue
 	}
 	trust := "no"
 	if c.TrustServerCertificate {
@@ -302,7 +301,7 @@ func newConnForm(c sqlops.ConnConfig, hostHint string, entra *entraForm) form {
 		auth,
 		newTextField("User", c.User, "login name", false),
 		newTextField("Password", c.Password, "", true),
-		newChoiceField("Cloud", azureops.CloudNames(), orDefault(e.cloud, azureops.AzureCloud), ""),
+		newChoiceField("Cloud", steps.CloudNames(), orDefault(e.cloud, steps.AzureCloud), ""),
 		newTextField("Tenant ID", e.tenant, "optional: GUID or contoso.onmicrosoft.com", false),
 		newChoiceField("Encrypt", encryptChoices, enc, ""),
 		newChoiceField("Trust server certificate", []string{"no", "yes"}, trust, ""),
@@ -322,10 +321,10 @@ func newConnForm(c sqlops.ConnConfig, hostHint string, entra *entraForm) form {
 }
 
 // authMethod returns the form's Entra method, or "" for SQL login.
-func (f *form) authMethod() azureops.AuthMethod { return authMethodOf(f.fields[cfAuth].value()) }
+func (f *form) authMethod() steps.AuthMethod { return authMethodOf(f.fields[cfAuth].value()) }
 
 // cloud returns the form's Azure cloud.
-func (f *form) cloud() azureops.Cloud { return lookupCloud(f.fields[cfCloud].value()) }
+func (f *form) cloud() steps.Cloud { return lookupCloud(f.fields[cfCloud].value()) }
 
 // tenant returns the tenant ID typed on the form ("" when the field is hidden).
 func (f *form) tenant() string {
@@ -336,14 +335,14 @@ func (f *form) tenant() string {
 }
 
 // connConfig reads the form into a copy of base and validates it (no I/O).
-func connConfig(f *form, base sqlops.ConnConfig) (sqlops.ConnConfig, error) {
+func connConfig(f *form, base steps.ConnConfig) (steps.ConnConfig, error) {
 	c := base
 	c.Host = f.fields[cfServer].value()
 	c.Port = 0
 	if p := f.fields[cfPort].value(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return c, fmt.Errorf("%s: %w: port %q is not a number", base.Role, sqlops.ErrInvalidInput, p)
+			return c, fmt.Errorf("%s: %w: port %q is not a number", base.Role, steps.ErrInvalidInput, p)
 		}
 		c.Port = n
 	}
@@ -355,7 +354,7 @@ func connConfig(f *form, base sqlops.ConnConfig) (sqlops.ConnConfig, error) {
 		// Entra ID: no user or password; the connect command sets the real token provider.
 		c.Token = pendingToken
 		c.User, c.Password = "", ""
-		if m == azureops.DeviceCode && c.LoginTimeout < deviceCodeLoginTimeout {
+		if m == steps.DeviceCode && c.LoginTimeout < deviceCodeLoginTimeout {
 			c.LoginTimeout = deviceCodeLoginTimeout // a person signs in on another device
 		}
 	}
@@ -365,7 +364,7 @@ func connConfig(f *form, base sqlops.ConnConfig) (sqlops.ConnConfig, error) {
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
-	if err := azureops.ValidateTenantID(f.tenant()); err != nil {
+	if err := steps.ValidateTenantID(f.tenant()); err != nil {
 		return c, fmt.Errorf("tenant ID: %w", err)
 	}
 	return c, nil
@@ -391,12 +390,12 @@ func invalidField(err error) int {
 
 // connSummary is the one-line description of a connection (never the password or
 // token); method is the Entra method of a token login.
-func connSummary(c sqlops.ConnConfig, method azureops.AuthMethod) string {
+func connSummary(c steps.ConnConfig, method steps.AuthMethod) string {
 	who := "as " + c.User
 	if c.Token != nil {
 		who = "with Entra ID (" + methodName(method) + ")"
 	}
-	s := fmt.Sprintf("%s %s · encrypt %s", c.Address(), who, orDefault(c.Encrypt, sqlops.EncryptTrue))
+	s := fmt.Sprintf("%s %s · encrypt %s", c.Address(), who, orDefault(c.Encrypt, steps.EncryptTrue))
 	if c.TrustServerCertificate {
 		s += " · certificate not verified"
 	}

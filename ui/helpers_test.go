@@ -47,8 +47,8 @@ func startPair(t testing.TB, scenario string, latency time.Duration) *simPair {
 // config is a fully pre-filled configuration for the pair (as "milink demo" gives).
 func (p *simPair) config() steps.Config {
 	return steps.Config{
-		SQLServer:    sqlops.ConnConfig{Host: p.SQL.Host(), Port: p.SQL.Port(), User: "sa", Password: simPassword, CACertFile: p.sqlCA, DialTimeout: 2 * time.Second, LoginTimeout: 5 * time.Second},
-		MI:           sqlops.ConnConfig{Host: p.MI.Host(), Port: p.MI.Port(), User: "miadmin", Password: simPassword, CACertFile: p.miCA, DialTimeout: 2 * time.Second, LoginTimeout: 5 * time.Second},
+		SQLServer:    steps.ConnConfig{Host: p.SQL.Host(), Port: p.SQL.Port(), User: "sa", Password: simPassword, CACertFile: p.sqlCA, DialTimeout: 2 * time.Second, LoginTimeout: 5 * time.Second},
+		MI:           steps.ConnConfig{Host: p.MI.Host(), Port: p.MI.Port(), User: "miadmin", Password: simPassword, CACertFile: p.miCA, DialTimeout: 2 * time.Second, LoginTimeout: 5 * time.Second},
 		ProbeTimeout: 300 * time.Millisecond,
 		JobTimeout:   30 * time.Second,
 		Poll:         sqlops.PollPolicy{First: 20 * time.Millisecond, Max: 100 * time.Millisecond},
@@ -60,7 +60,7 @@ func leftovers(t testing.TB, in *sqlsim.Instance, user, ca string) sqlops.Leftov
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "check", Host: in.Host(), Port: in.Port(), User: user, Password: simPassword, CACertFile: ca})
+	c, err := sqlops.Open(ctx, steps.ConnConfig{Role: "check", Host: in.Host(), Port: in.Port(), User: user, Password: simPassword, CACertFile: ca})
 	if err != nil {
 		t.Fatalf("connect to check for leftovers: %v", err)
 	}

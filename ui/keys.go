@@ -21,6 +21,8 @@ type keyMap struct {
 	Start     key.Binding // enter on Summary: start the test
 	Save      key.Binding // s on Results: save the report
 	Paste     key.Binding // p on Results: paste the output of the command run by hand
+	Retest    key.Binding // t on Results: run the network test again on the same connections
+	Recheck   key.Binding // r on Results: back to Prerequisites, checked again on the same connection
 	Close     key.Binding // q / enter on Results: close
 	Quit      key.Binding // ctrl+c anywhere: quit (asks first)
 	Yes       key.Binding // y in the quit prompt
@@ -42,6 +44,8 @@ func newKeyMap() keyMap {
 		Start:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish: start the test")),
 		Save:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "save report")),
 		Paste:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "paste the command's output")),
+		Retest:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test again")),
+		Recheck:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-check prerequisites")),
 		Close:     key.NewBinding(key.WithKeys("q", "enter"), key.WithHelp("q/enter", "close")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Yes:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),

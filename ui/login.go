@@ -8,16 +8,13 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
 // loginModel is the Login page: the managed instance's connection form; after
 // "Validate" (Enter) milink connects and discovers the instance's FQDN, current node
-// and HADR port (steps.DiscoverMI).
+// and HADR port (Session.DiscoverMI).
 //
 // Authentication is a SQL login or a Microsoft Entra ID method (device code, Azure CLI,
 // service principal, managed identity, default chain); with Entra the credential is
@@ -29,7 +26,7 @@ type loginModel struct {
 	mi      *steps.ManagedInstance
 	az      azureSetup
 	prompt  func(ctx context.Context, message, userCode, url string) error // every credential's DeviceCodePrompt
-	cred    azcore.TokenCredential                                         // Entra credential of the last Entra validation (reused while its key is the same)
+	cred    steps.Credential                                               // Entra credential of the last Entra validation (reused while its key is the same)
 	credKey string
 	devCode *deviceCodeMsg     // device code to show while signing in
 	cancel  context.CancelFunc // cancels the running validation
@@ -43,7 +40,7 @@ func newLoginModel(cfg steps.Config, az azureSetup, prompt func(ctx context.Cont
 	}
 }
 
-func (p *loginModel) validate(ctx context.Context) tea.Cmd {
+func (p *loginModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd {
 	method := p.form.authMethod()
 	busy := "Connecting to the managed instance " + p.formAddress() + " …"
 	if method != "" {
@@ -62,17 +59,15 @@ func (p *loginModel) validate(ctx context.Context) tea.Cmd {
 	p.cancel = cancel
 	gen := p.gen
 	if method == "" {
-		return connectCmd(cctx, cfg, func(c *sqlops.Conn, err error) tea.Msg {
-			return miConnectedMsg{gen: gen, cfg: cfg, conn: c, err: err}
-		})
+		return miConnectCmd(cctx, sess, cfg, gen)
 	}
 	cloud := p.form.cloud()
-	opts := azureops.CredentialOptions{TenantID: p.form.tenant(), ClientID: p.az.clientID, DeviceCodePrompt: p.prompt}
+	opts := steps.CredentialOptions{TenantID: p.form.tenant(), ClientID: p.az.clientID, DeviceCodePrompt: p.prompt}
 	e := entraLogin{method: method, cloud: cloud, opts: opts, key: credKey(method, cloud.Name, opts.TenantID, opts.ClientID), newCred: p.az.newCred}
 	if e.key == p.credKey {
 		e.cred = p.cred // signed in already (or signing in): no second device code
 	}
-	return entraConnectCmd(withPromptTag(cctx, promptTag{purpose: promptLogin, gen: gen}), cfg, e, gen)
+	return entraConnectCmd(withPromptTag(cctx, promptTag{purpose: promptLogin, gen: gen}), sess, cfg, e, gen)
 }
 
 // abandon stops a running validation (Esc while connecting or signing in).
@@ -100,7 +95,7 @@ func (p *loginModel) showDeviceCode(msg deviceCodeMsg) {
 	p.devCode = &msg
 }
 
-func (p *loginModel) connected(ctx context.Context, msg miConnectedMsg) tea.Cmd {
+func (p *loginModel) connected(ctx context.Context, sess *steps.Session, msg miConnectedMsg) tea.Cmd {
 	if msg.cred != nil {
 		p.cred, p.credKey = msg.cred, msg.credKey
 	}
@@ -118,7 +113,7 @@ func (p *loginModel) connected(ctx context.Context, msg miConnectedMsg) tea.Cmd 
 	}
 	p.used, p.usedAuth = msg.cfg, msg.method
 	p.busy = "Discovering the managed instance's FQDN, node and HADR port …"
-	return discoverMICmd(ctx, msg.conn, msg.gen)
+	return discoverMICmd(ctx, sess, msg.gen)
 }
 
 func (p *loginModel) discovered(msg miDiscoveredMsg) tea.Cmd {
@@ -130,8 +125,8 @@ func (p *loginModel) discovered(msg miDiscoveredMsg) tea.Cmd {
 	return nil
 }
 
-func (p *loginModel) update(ctx context.Context, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
-	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx) })
+func (p *loginModel) update(ctx context.Context, sess *steps.Session, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx, sess) })
 	if n == navNext && p.mi == nil {
 		n = navNone
 	}
@@ -143,7 +138,7 @@ func (p *loginModel) update(ctx context.Context, msg tea.Msg, keys keyMap) (tea.
 
 // entraUsed is the Entra method, credential and its key of the validated login (""
 // and nil for a SQL login).
-func (p *loginModel) entraUsed() (azureops.AuthMethod, azcore.TokenCredential, string) {
+func (p *loginModel) entraUsed() (steps.AuthMethod, steps.Credential, string) {
 	if p.usedAuth == "" || p.used.Token == nil {
 		return "", nil, ""
 	}

@@ -12,8 +12,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -22,13 +20,13 @@ import (
 // the probe timeout. The values are validated as they are typed; Next is refused while
 // they are invalid.
 //
-// Below the form the Azure section shows the checks of azureops.Checker (run in a Cmd
+// Below the form the Azure section shows the checks of steps.NewAzureChecker (run in a Cmd
 // when the page is entered, and again before Summary when the address changed): the
 // cloud, the permissions and NSG findings, and the allowlist of the cloud chosen on the
 // Login page. A running or failing Azure check never blocks Next.
 type networkModel struct {
 	form         form
-	mi           sqlops.MIParams
+	mi           steps.MIParams
 	endpointPort int
 	sshHost      string
 	ipEdited     bool // the user typed an address: keep it when discovery changes
@@ -38,12 +36,12 @@ type networkModel struct {
 	tried        bool   // Enter was pressed with invalid values
 	vp           viewport.Model
 
-	cloud    azureops.Cloud      // chosen on the Login page
-	azKey    string              // what the latest Azure check was started for
-	azGen    int                 // generation of the latest Azure check
-	azBusy   bool                // the latest Azure check is running
-	azInfo   *steps.AzureInfo    // outcome of the latest Azure check
-	azMethod azureops.AuthMethod // how the Azure check signs in ("" = not signed in)
+	cloud    steps.Cloud      // chosen on the Login page
+	azKey    string           // what the latest Azure check was started for
+	azGen    int              // generation of the latest Azure check
+	azBusy   bool             // the latest Azure check is running
+	azInfo   *steps.AzureInfo // outcome of the latest Azure check
+	azMethod steps.AuthMethod // how the Azure check signs in ("" = not signed in)
 	azCancel context.CancelFunc
 	devCode  *deviceCodeMsg // device code sign-in of the Azure check
 }
@@ -78,17 +76,15 @@ func newNetworkModel(cfg steps.Config) networkModel {
 	return n
 }
 
-// enter refreshes the page from the earlier steps: the discovered parameters, the
-// cloud and, unless the user typed one, the SQL Server address SQL Server itself
-// reported.
-func (p *networkModel) enter(pre *steps.Prerequisites, mi *steps.ManagedInstance, cloud azureops.Cloud) tea.Cmd {
-	if mi != nil {
-		p.mi = mi.Params
-	}
+// enter refreshes the page from the session's defaults for this step: the
+// discovered parameters and, unless the user typed one, the SQL Server address SQL
+// Server itself reported; and the cloud chosen on the Login page.
+func (p *networkModel) enter(defaults steps.NetworkOptions, cloud steps.Cloud) tea.Cmd {
+	p.mi = defaults.MI
 	p.cloud = cloud
-	if pre != nil && !p.ipEdited {
-		p.defaultIP = pre.LocalIP
-		p.form.fields[nfIP].input.SetValue(pre.LocalIP)
+	if !p.ipEdited {
+		p.defaultIP = defaults.SQLServerIP
+		p.form.fields[nfIP].input.SetValue(defaults.SQLServerIP)
 		p.form.fields[nfIP].input.CursorEnd()
 	}
 	p.check()
@@ -99,18 +95,18 @@ func (p *networkModel) enter(pre *steps.Prerequisites, mi *steps.ManagedInstance
 func parseTimeout(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, fmt.Errorf("probe timeout: %w: it is empty", sqlops.ErrInvalidInput)
+		return 0, fmt.Errorf("probe timeout: %w: it is empty", steps.ErrInvalidInput)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		n, nerr := strconv.ParseFloat(s, 64)
 		if nerr != nil {
-			return 0, fmt.Errorf("probe timeout: %w: %q is not a duration (e.g. 5s, 1500ms)", sqlops.ErrInvalidInput, s)
+			return 0, fmt.Errorf("probe timeout: %w: %q is not a duration (e.g. 5s, 1500ms)", steps.ErrInvalidInput, s)
 		}
 		d = time.Duration(n * float64(time.Second))
 	}
 	if d < 100*time.Millisecond || d > 5*time.Minute {
-		return 0, fmt.Errorf("probe timeout: %w: %s is outside 100ms-5m", sqlops.ErrInvalidInput, d)
+		return 0, fmt.Errorf("probe timeout: %w: %s is outside 100ms-5m", steps.ErrInvalidInput, d)
 	}
 	return d, nil
 }
@@ -140,7 +136,7 @@ func (p *networkModel) valid() bool { return p.err == nil }
 
 // beginAzure records a new Azure check for key and returns its generation and context
 // (a check still running for other values is canceled).
-func (p *networkModel) beginAzure(ctx context.Context, key string, method azureops.AuthMethod) (int, context.Context) {
+func (p *networkModel) beginAzure(ctx context.Context, key string, method steps.AuthMethod) (int, context.Context) {
 	if p.azCancel != nil {
 		p.azCancel()
 	}

@@ -14,12 +14,13 @@ import (
 
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
 )
 
 func testConfig() steps.Config {
 	return steps.Config{
-		SQLServer: sqlops.ConnConfig{Host: "sqlprod01.contoso.local", User: "sa", Password: "secret-sql-pw"},
-		MI:        sqlops.ConnConfig{Host: "sqlmi-demo.6d710bcf372b.database.windows.net", User: "miadmin", Password: "secret-mi-pw"},
+		SQLServer: steps.ConnConfig{Host: "sqlprod01.contoso.local", User: "sa", Password: "secret-sql-pw"},
+		MI:        steps.ConnConfig{Host: "sqlmi-demo.6d710bcf372b.database.windows.net", User: "miadmin", Password: "secret-mi-pw"},
 	}
 }
 
@@ -32,8 +33,8 @@ func newTestModel(t *testing.T, cfg steps.Config, w, h int) *Model {
 
 func testMI() *steps.ManagedInstance {
 	return &steps.ManagedInstance{
-		Server:   sqlops.ServerInfo{ProductVersion: "16.0.9230.25", Edition: "SQL Azure", EngineEdition: 8},
-		Params:   sqlops.MIParams{FQDN: "sqlmi-demo.6d710bcf372b.database.windows.net", Node: "DB123.tr123456.west-us.worker.database.windows.net", HadrPort: 11002},
+		Server:   steps.ServerInfo{ProductVersion: "16.0.9230.25", Edition: "SQL Azure", EngineEdition: 8},
+		Params:   steps.MIParams{FQDN: "sqlmi-demo.6d710bcf372b.database.windows.net", Node: "DB123.tr123456.west-us.worker.database.windows.net", HadrPort: 11002},
 		Findings: []steps.Finding{{ID: "mi", Server: "Managed instance", Severity: steps.Pass, Title: "Connected to managed instance sqlmi-demo.6d710bcf372b.database.windows.net"}},
 	}
 }
@@ -49,7 +50,7 @@ func hadrFinding() steps.Finding {
 
 func testPre(platform string) *steps.Prerequisites {
 	return &steps.Prerequisites{
-		Server:  sqlops.ServerInfo{ServerName: "SQLPROD01", ProductVersion: "16.0.4135.4", Edition: "Developer Edition (64-bit)", HostPlatform: platform},
+		Server:  steps.ServerInfo{ServerName: "SQLPROD01", ProductVersion: "16.0.4135.4", Edition: "Developer Edition (64-bit)", HostPlatform: platform},
 		LocalIP: "10.1.0.4",
 		Findings: []steps.Finding{
 			{ID: "edition", Server: "SQL Server", Severity: steps.Pass, Title: "Edition: Developer Edition (64-bit)"},
@@ -563,16 +564,16 @@ func TestResultsRendering(t *testing.T) {
 	rep.SetManagedInstance(testMI())
 	plan := testPlan()
 	rep.SetPlan(plan)
-	t5022 := sqlops.ProbeTarget{Label: "Test Port 5022", Host: plan.Options.MI.FQDN, Port: 5022, Timeout: 5 * time.Second}
+	t5022 := steps.ProbeTarget{Label: "Test Port 5022", Host: plan.Options.MI.FQDN, Port: 5022, Timeout: 5 * time.Second}
 	expl, fixes := steps.Explain(steps.SQLToMI, t5022, sqlops.VerdictTimeout, plan.Options)
 	res := &steps.Results{
 		Directions: []steps.DirectionResult{
 			{Direction: steps.SQLToMI, Status: steps.StatusFailed, Job: "TestMILinkConnection", Probes: []steps.ProbeResult{
-				{Direction: steps.SQLToMI, Host: t5022.Host, Port: 5022, Verdict: sqlops.VerdictTimeout, Explanation: expl, Fixes: fixes},
-				{Direction: steps.SQLToMI, Host: plan.Options.MI.Node, Port: 11002, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.0.0.11"},
+				{Direction: steps.SQLToMI, Result: probe.Result{Host: t5022.Host, Port: 5022, Verdict: sqlops.VerdictTimeout}, Explanation: expl, Fixes: fixes},
+				{Direction: steps.SQLToMI, Result: probe.Result{Host: plan.Options.MI.Node, Port: 11002, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.0.0.11"}},
 			}},
 			{Direction: steps.MIToSQL, Status: steps.StatusPassed, Job: "NetHelper_milink_01234567", Probes: []steps.ProbeResult{
-				{Direction: steps.MIToSQL, Host: "10.1.0.4", Port: 5022, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.1.0.4"},
+				{Direction: steps.MIToSQL, Result: probe.Result{Host: "10.1.0.4", Port: 5022, Verdict: sqlops.VerdictConnected, Succeeded: true, RemoteAddress: "10.1.0.4"}},
 			}},
 		},
 		Cleanup: []steps.CleanupItem{
@@ -627,7 +628,7 @@ func TestResultsProgress(t *testing.T) {
 	start := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 	m.results.start(start, rep, "Windows")
 	m.run = newRunHandle()
-	m.run.cancel = func() {}
+	m.cancelRun = func() {}
 	send(m, runEventMsg{ev: steps.Event{Time: start.Add(time.Second), Direction: steps.SQLToMI, Kind: steps.EventStep, Message: "SQL Server: waiting for job TestMILinkConnection"}})
 	send(m, runEventMsg{ev: steps.Event{Time: start.Add(3 * time.Second), Direction: steps.MIToSQL, Kind: steps.EventDone, Message: "10.1.0.4:5022 connected"}})
 	s := screenOf(m)
@@ -643,7 +644,7 @@ func TestResultsProgress(t *testing.T) {
 	}
 	// Ctrl-C + y: cancel, show cleaning up, wait for the runner, then quit with 130.
 	canceled := false
-	m.run.cancel = func() { canceled = true }
+	m.cancelRun = func() { canceled = true }
 	send(m, keyCtrlC, keyRune('y'))
 	if !canceled || m.quit || !strings.Contains(screenOf(m), "Cleaning up…") {
 		t.Fatalf("after y: canceled %v quit %v\n%s", canceled, m.quit, screenOf(m))
@@ -652,7 +653,9 @@ func TestResultsProgress(t *testing.T) {
 	if m.quit {
 		t.Fatal("quit before cleanup finished")
 	}
-	send(m, runDoneMsg{res: &steps.Results{Interrupted: true, Cleanup: []steps.CleanupItem{{Server: "SQL Server", Kind: "job", Name: "TestMILinkConnection", Removed: true}}}})
+	final := steps.NewReport(m.cfg)
+	final.SetResults(&steps.Results{Interrupted: true, Cleanup: []steps.CleanupItem{{Server: "SQL Server", Kind: "job", Name: "TestMILinkConnection", Removed: true}}})
+	send(m, runDoneMsg{rep: final})
 	if !m.quit || m.ExitCode() != steps.ExitInterrupted || m.Report().ExitCode != steps.ExitInterrupted {
 		t.Fatalf("after cleanup: quit %v exit %d", m.quit, m.ExitCode())
 	}

@@ -1,61 +1,65 @@
 package ui
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
-func manualReport() *steps.Report {
-	opts := steps.NetworkOptions{MI: sqlops.MIParams{FQDN: "mi.example.database.windows.net", Node: "db1.tr1.example.net", HadrPort: 11002},
-		SQLServerIP: "10.1.0.4", EndpointPort: 5022, ProbeTimeout: 5 * time.Second}
-	rep := steps.NewReport(steps.Config{})
-	rep.SetPlan(&steps.Plan{Options: opts})
-	rep.SetResults(&steps.Results{Directions: []steps.DirectionResult{
-		{Direction: steps.SQLToMI, Status: steps.StatusNotRun, Reason: "Linux", ManualCommand: steps.ManualProbeCommand(opts.SQLToMITargets())},
-		{Direction: steps.MIToSQL, Status: steps.StatusPassed},
-	}})
-	return rep
-}
-
+// TestResultsPasteManualProbeOutput runs a real check against a simulated SQL Server
+// on Linux with the SQL Server → MI probes left to a command run by hand, then pastes
+// that command's output on the Results page: an incomplete paste is refused with the
+// missing target named and changes nothing; a complete one (with the CR line endings a
+// terminal's paste carries) goes through the session into the report.
 func TestResultsPasteManualProbeOutput(t *testing.T) {
-	p := newResultsModel()
-	p.start(time.Now(), manualReport(), "Linux")
-	p.finish(time.Now())
-	keys := newKeyMap()
-	if p.rep.ExitCode != steps.ExitConnectivity {
-		t.Fatalf("before the paste: exit %d", p.rep.ExitCode)
+	p := startPair(t, "linux", 20*time.Millisecond)
+	cfg := p.config()
+	cfg.ProbeFrom = steps.ProbeManual
+	m := newTestModel(t, cfg, 80, 24)
+	rep := m.sess.RunAll(context.Background(), nil)
+	if m.sess.ManualDirection() != steps.SQLToMI {
+		t.Fatalf("no direction waits for a paste: %s", rep.Outcome)
 	}
-	p.update(keyRune('p'), keys)
-	if !p.pasting {
+	m.report, m.page = rep, pageResults
+	m.results.start(time.Now(), rep, "Linux")
+	m.results.finish(time.Now())
+	if m.report.ExitCode != steps.ExitConnectivity {
+		t.Fatalf("before the paste: exit %d", m.report.ExitCode)
+	}
+	send(m, keyRune('p'))
+	if !m.results.pasting {
 		t.Fatal("p did not start pasting")
 	}
-	p.setSize(80, 20)
-	if !strings.Contains(p.view(80, 20), "Paste the lines") {
-		t.Errorf("no paste prompt:\n%s", p.view(80, 20))
+	if !strings.Contains(screenOf(m), "Paste the lines") {
+		t.Errorf("no paste prompt:\n%s", screenOf(m))
 	}
-	// An incomplete paste is refused with a reason and changes nothing.
-	p.update(tea.PasteMsg{Content: "mi.example.database.windows.net:5022 TcpTestSucceeded : True"}, keys)
-	if !p.pasting || !strings.Contains(p.pasteErr, "db1.tr1.example.net:11002") {
-		t.Errorf("incomplete paste: pasting=%v err=%q", p.pasting, p.pasteErr)
+	mi := rep.MIParams.MI
+	hadr := mi.Node + ":" + strconv.Itoa(mi.HadrPort)
+	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True"})
+	if !m.results.pasting || !strings.Contains(m.results.pasteErr, hadr) {
+		t.Errorf("incomplete paste: pasting=%v err=%q", m.results.pasting, m.results.pasteErr)
 	}
-	p.update(tea.PasteMsg{Content: "mi.example.database.windows.net:5022 TcpTestSucceeded : True\r\ndb1.tr1.example.net:11002 TcpTestSucceeded : False\r\n"}, keys)
-	if p.pasting {
-		t.Fatalf("a complete paste was not accepted: %s", p.pasteErr)
+	if m.sess.ManualDirection() == "" {
+		t.Fatal("an incomplete paste changed the results")
 	}
-	d := p.rep.Directions[0]
+	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\r\n" + hadr + " TcpTestSucceeded : False\r\n"})
+	if m.results.pasting {
+		t.Fatalf("a complete paste was not accepted: %s", m.results.pasteErr)
+	}
+	d := m.report.Directions[0]
 	if d.Status != steps.StatusFailed || len(d.Probes) != 2 || d.Probes[1].Explanation == "" {
 		t.Errorf("after the paste: %+v", d)
 	}
-	if p.rep.ExitCode != steps.ExitConnectivity {
-		t.Errorf("exit %d", p.rep.ExitCode)
+	if m.report.ExitCode != steps.ExitConnectivity || m.ExitCode() != steps.ExitConnectivity {
+		t.Errorf("exit %d / %d", m.report.ExitCode, m.ExitCode())
 	}
-	if p.manualDirection() != "" {
+	if m.results.manualDirection() != "" || m.sess.ManualDirection() != "" {
 		t.Error("the direction still waits for a paste")
 	}
 }

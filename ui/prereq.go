@@ -7,7 +7,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -25,16 +24,13 @@ func newPrereqModel(cfg steps.Config) prereqModel {
 }
 
 // validate starts connecting to SQL Server; the check follows in prereqDoneMsg.
-func (p *prereqModel) validate(ctx context.Context) tea.Cmd {
+func (p *prereqModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd {
 	cfg, ok := p.startValidation("Connecting to SQL Server " + p.formAddress() + " …")
 	if !ok {
 		return nil
 	}
 	p.pre = nil
-	gen := p.gen
-	return connectCmd(ctx, cfg, func(c *sqlops.Conn, err error) tea.Msg {
-		return sqlConnectedMsg{gen: gen, cfg: cfg, conn: c, err: err}
-	})
+	return sqlConnectCmd(ctx, sess, cfg, p.gen)
 }
 
 func (p *prereqModel) formAddress() string {
@@ -42,14 +38,25 @@ func (p *prereqModel) formAddress() string {
 	return c.Address()
 }
 
-// connected handles sqlConnectedMsg; the root model owns the connection.
-func (p *prereqModel) connected(ctx context.Context, msg sqlConnectedMsg) tea.Cmd {
+// connected handles sqlConnectedMsg; the session owns the connection.
+func (p *prereqModel) connected(ctx context.Context, sess *steps.Session, msg sqlConnectedMsg) tea.Cmd {
 	if msg.err != nil {
 		return p.failed(msg.err)
 	}
 	p.used = msg.cfg
 	p.busy = "Checking the link prerequisites on " + msg.cfg.Address() + " …"
-	return checkPrereqCmd(ctx, msg.conn, p.databases, msg.gen)
+	return checkPrereqCmd(ctx, sess, msg.gen)
+}
+
+// recheck checks the prerequisites again on the session's open connection (from the
+// Results page, after the user fixed something): no new connection, no password.
+func (p *prereqModel) recheck(ctx context.Context, sess *steps.Session) tea.Cmd {
+	p.gen++
+	p.err = nil
+	p.busy = "Checking the link prerequisites again on " + p.used.Address() + " …"
+	p.reviewing = false
+	p.form.blur()
+	return checkPrereqCmd(ctx, sess, p.gen)
 }
 
 // checked handles prereqDoneMsg.
@@ -62,8 +69,8 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 	return nil
 }
 
-func (p *prereqModel) update(ctx context.Context, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
-	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx) })
+func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx, sess) })
 	if n == navNext && p.pre == nil {
 		n = navNone
 	}

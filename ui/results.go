@@ -36,6 +36,7 @@ type resultsModel struct {
 	head       string
 	pasting    bool   // waiting for the pasted output of the manual probe command
 	pasteErr   string // why the last paste could not be read
+	pasted     string // the pasted text handed to the session (resultsPaste)
 	azureWait  bool   // the Azure checks still run; their outcome is added to the report when they end
 }
 
@@ -101,7 +102,8 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		return cmd, resultsNone
 	case tea.PasteMsg:
 		if p.pasting {
-			p.applyPaste(msg.Content)
+			p.pasted = msg.Content
+			return nil, resultsPaste
 		}
 		return nil, resultsNone
 	case tea.KeyPressMsg:
@@ -122,6 +124,10 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 				p.saving = true
 				return nil, resultsSave
 			}
+		case key.Matches(msg, keys.Retest):
+			return nil, resultsRerun
+		case key.Matches(msg, keys.Recheck):
+			return nil, resultsRecheck
 		case key.Matches(msg, keys.Close):
 			return nil, resultsClose
 		case key.Matches(msg, keys.Scroll):
@@ -144,21 +150,15 @@ func (p *resultsModel) manualDirection() steps.Direction {
 	return ""
 }
 
-// applyPaste reads the pasted output of the manual probe command into the report.
-func (p *resultsModel) applyPaste(text string) {
-	dir := p.manualDirection()
-	if dir == "" {
-		p.pasting = false
-		return
-	}
-	opts := *p.rep.MIParams
-	probes, err := steps.ParsePastedProbeResults(text, opts.SQLToMITargets())
+// pasteApplied shows the outcome of Session.ApplyPastedProbes: the updated report, or
+// why the paste could not be read (the page keeps waiting for a paste).
+func (p *resultsModel) pasteApplied(rep *steps.Report, err error) {
 	if err != nil {
 		p.pasteErr = err.Error()
 		return
 	}
-	p.rep.ApplyPastedProbes(dir, probes, opts)
-	p.pasting, p.pasteErr = false, ""
+	p.rep = rep
+	p.pasting, p.pasteErr, p.pasted = false, "", ""
 }
 
 type resultsAction int
@@ -167,6 +167,9 @@ const (
 	resultsNone resultsAction = iota
 	resultsSave
 	resultsClose
+	resultsRerun   // re-run the network test on the same connections
+	resultsRecheck // back to Prerequisites, checked again on the same connection
+	resultsPaste   // the user pasted the manual command's output (in pasted)
 )
 
 func (p *resultsModel) savedReport(msg reportSavedMsg) {
@@ -216,9 +219,9 @@ func (p *resultsModel) help(keys keyMap) bindings {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
 	}
 	if p.manualDirection() != "" {
-		return bindings{keys.Paste, keys.Save, keys.Close, keys.Scroll}
+		return bindings{keys.Paste, keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
 	}
-	return bindings{keys.Save, keys.Close, keys.Scroll}
+	return bindings{keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }

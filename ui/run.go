@@ -91,9 +91,9 @@ func (m *Model) afterExit(out io.Writer) {
 	if m.run != nil && m.results.running {
 		fmt.Fprintln(out, "milink: stopping the test and cleaning up …")
 		m.log.Info("program ended while the test was running: cleaning up")
-		m.run.cancel()
+		m.cancelRun()
 		<-m.run.done
-		m.finishRun(m.run.res, time.Now())
+		m.finishRun(m.run.rep, time.Now())
 		m.exitCode = steps.ExitInterrupted
 	}
 	m.closeAll()

@@ -10,7 +10,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -36,7 +35,7 @@ func (f *frameWatcher) Write(p []byte) (int, error) {
 // frame (the Introduction page) being written; the goal is < 50 ms. Nothing in the
 // start-up path may query the terminal and wait for an answer (that stalls over SSH).
 func BenchmarkStartupToFirstFrame(b *testing.B) {
-	cfg := steps.Config{SQLServer: sqlops.ConnConfig{Host: "sql.example", User: "sa"}, MI: sqlops.ConnConfig{Host: "mi.example", User: "admin"}}
+	cfg := steps.Config{SQLServer: steps.ConnConfig{Host: "sql.example", User: "sa"}, MI: steps.ConnConfig{Host: "mi.example", User: "admin"}}
 	var total, worst time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()

@@ -11,7 +11,7 @@ import (
 	"github.com/milink/milink/steps"
 )
 
-// summaryModel is the Summary page: the plan (steps.BuildPlan, run in a Cmd when the
+// summaryModel is the Summary page: the plan (Session.BuildPlan, run in a Cmd when the
 // page is entered) listed in order and labelled by server, with the decisions the
 // user should know about. Enter ("Finish") starts the test; nothing is created before.
 type summaryModel struct {

@@ -1,8 +1,9 @@
 // Package ui is milink's terminal wizard: a Bubble Tea v2 state machine over the
 // pages Introduction › Prerequisites › Login › Network Options › Summary › Results,
-// built on package steps. Every database call runs in a tea.Cmd and comes back as a
-// typed message; the root model owns the frame (header, body, footer) and the
-// connections. Accessible mode (plain prompts and progress lines) is in accessible.go.
+// driving one steps.Session: every step's work runs as a Session call inside a tea.Cmd
+// and comes back as a typed message; the pages only ask for input and render. The
+// root model owns the frame (header, body, footer) and the session. Accessible mode
+// (plain prompts and progress lines) is in accessible.go.
 package ui
 
 import (
@@ -16,11 +17,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/milink/milink/azureops"
-	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -65,7 +63,8 @@ func (p page) String() string { return pageNames[p] }
 // Model is the wizard's root model. It implements tea.Model; the pages are plain
 // structs whose view methods return strings.
 type Model struct {
-	sshProber *steps.SSHProber // the SSH connection for --probe-from ssh, closed on exit
+	sess      *steps.Session // the flow: every step's work and state; closed on exit
+	cancelRun func()         // stops the running test (sess.Cancel; tests observe it)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	opts      Options
@@ -84,15 +83,14 @@ type Model struct {
 	summary summaryModel
 	results resultsModel
 
-	sqlConn, miConn *sqlops.Conn // owned here; closed on exit
-	run             *runHandle
-	report          *steps.Report
-	runStart        time.Time
+	run      *runHandle
+	report   *steps.Report
+	runStart time.Time
 
 	az           azureSetup                                                     // Options.Azure, parsed
 	prompts      chan deviceCodeMsg                                             // device code prompts of every credential
 	promptFn     func(ctx context.Context, message, userCode, url string) error // the DeviceCodePrompt of every credential
-	armCred      azcore.TokenCredential                                         // credential built for the Azure checks (AzureAuth differs from the login)
+	armCred      steps.Credential                                               // credential built for the Azure checks (AzureAuth differs from the login)
 	armKey       string
 	azurePending bool // the report waits for the running Azure check
 
@@ -117,7 +115,8 @@ func NewModel(ctx context.Context, o Options) *Model {
 	az, azErr := parseAzureOptions(o.Azure)
 	prompts := make(chan deviceCodeMsg, promptBuffer)
 	m := &Model{
-		ctx: mctx, cancel: cancel, opts: o, cfg: cfg, log: log,
+		sess: steps.NewSession(cfg, steps.SessionOptions{Prober: o.Prober}),
+		ctx:  mctx, cancel: cancel, opts: o, cfg: cfg, log: log,
 		keys: newKeyMap(), help: newHelp(),
 		intro:    newIntroModel(),
 		prereq:   newPrereqModel(cfg),
@@ -127,6 +126,7 @@ func NewModel(ctx context.Context, o Options) *Model {
 		exitCode: steps.ExitInterrupted,
 		az:       az, prompts: prompts, promptFn: newPromptFunc(prompts),
 	}
+	m.cancelRun = m.sess.Cancel
 	m.login = newLoginModel(cfg, az, m.promptFn)
 	if azErr != nil {
 		log.Warn("Azure options", "error", azErr.Error())
@@ -173,16 +173,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 
 	case sqlConnectedMsg:
 		if msg.gen != m.prereq.gen {
-			return closeCmd(msg.conn)
+			return nil
 		}
 		if msg.err != nil {
 			m.log.Warn("SQL Server connection failed", "address", msg.cfg.Address(), "user", msg.cfg.User, "error", msg.err.Error())
-			return m.prereq.connected(m.ctx, msg)
+		} else {
+			m.log.Info("connected to SQL Server", "address", msg.cfg.Address(), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
 		}
-		m.log.Info("connected to SQL Server", "address", msg.cfg.Address(), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
-		old := m.sqlConn
-		m.sqlConn = msg.conn
-		return tea.Batch(closeCmd(old), m.prereq.connected(m.ctx, msg))
+		return m.prereq.connected(m.ctx, m.sess, msg)
 
 	case prereqDoneMsg:
 		if msg.gen != m.prereq.gen {
@@ -197,16 +195,14 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 
 	case miConnectedMsg:
 		if msg.gen != m.login.gen {
-			return closeCmd(msg.conn)
+			return nil
 		}
 		if msg.err != nil {
 			m.log.Warn("managed instance connection failed", "address", msg.cfg.Address(), "auth", authLabel(msg.method), "user", msg.cfg.User, "error", msg.err.Error())
-			return m.login.connected(m.ctx, msg)
+		} else {
+			m.log.Info("connected to the managed instance", "address", msg.cfg.Address(), "auth", authLabel(msg.method), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
 		}
-		m.log.Info("connected to the managed instance", "address", msg.cfg.Address(), "auth", authLabel(msg.method), "user", msg.cfg.User, "encrypt", msg.cfg.Encrypt)
-		old := m.miConn
-		m.miConn = msg.conn
-		return tea.Batch(closeCmd(old), m.login.connected(m.ctx, msg))
+		return m.login.connected(m.ctx, m.sess, msg)
 
 	case miDiscoveredMsg:
 		if msg.gen != m.login.gen {
@@ -243,9 +239,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		m.log.Info("Azure checked", "cloud", msg.info.Cloud, "findings", len(msg.info.Findings), "worst", string(steps.Worst(msg.info.Findings)))
 		m.network.azureDone(msg.info)
+		m.sess.SetAzure(msg.info)
 		if m.report != nil && m.azurePending {
+			// The report was started before the check ended: it gets the outcome now.
 			m.azurePending, m.results.azureWait = false, false
-			m.report.SetAzure(msg.info)
+			m.report = m.sess.Report()
+			m.results.rep = m.report
 			if m.results.finished {
 				m.exitCode = m.report.ExitCode
 			}
@@ -267,7 +266,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return waitRunCmd(m.run)
 
 	case runDoneMsg:
-		return m.runDone(msg.res)
+		return m.runDone(msg.rep)
 
 	case reportSavedMsg:
 		if msg.err != nil {
@@ -322,9 +321,9 @@ func (m *Model) interrupt(reason string) tea.Cmd {
 	case m.results.running:
 		m.quitting = true
 		m.results.cleaningUp = true
-		m.run.cancel()
+		m.cancelRun()
 		return nil // runDoneMsg quits
-	case m.results.finished:
+	case m.results.finished && m.page == pageResults:
 		// Nothing was interrupted: the test had finished and cleaned up.
 		m.exitCode = m.report.ExitCode
 	default:
@@ -336,12 +335,7 @@ func (m *Model) interrupt(reason string) tea.Cmd {
 // quitCmd closes the connections and quits.
 func (m *Model) quitCmd() tea.Cmd {
 	m.quit = true
-	closing := closeCmd(m.sqlConn, m.miConn)
-	m.sqlConn, m.miConn = nil, nil
-	if sp := m.sshProber; sp != nil {
-		m.sshProber = nil
-		closing = tea.Batch(closing, func() tea.Msg { _ = sp.Close(); return nil })
-	}
+	closing := closeCmd(m.sess)
 	m.cancel()
 	m.log.Info("wizard closed", "exit_code", m.exitCode)
 	return tea.Sequence(closing, tea.Quit)
@@ -354,9 +348,9 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 	case pageIntro:
 		cmd, n = m.intro.update(msg, m.keys)
 	case pagePrereq:
-		cmd, n = m.prereq.update(m.ctx, msg, m.keys)
+		cmd, n = m.prereq.update(m.ctx, m.sess, msg, m.keys)
 	case pageLogin:
-		cmd, n = m.login.update(m.ctx, msg, m.keys)
+		cmd, n = m.login.update(m.ctx, m.sess, msg, m.keys)
 	case pageNetwork:
 		cmd, n = m.network.update(msg, m.keys)
 	case pageSummary:
@@ -366,6 +360,20 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 		switch act {
 		case resultsSave:
 			return saveReportCmd(m.report, m.opts.ReportDir)
+		case resultsRerun:
+			return m.startRun(true)
+		case resultsRecheck:
+			m.log.Info("page", "from", m.page.String(), "to", pagePrereq.String(), "recheck", true)
+			m.page = pagePrereq
+			return m.prereq.recheck(m.ctx, m.sess)
+		case resultsPaste:
+			rep, err := m.sess.ApplyPastedProbes(m.results.pasted)
+			m.results.pasteApplied(rep, err)
+			if err == nil {
+				m.report, m.exitCode = rep, rep.ExitCode
+				m.log.Info("pasted probe output applied", "outcome", rep.Outcome)
+			}
+			return c
 		case resultsClose:
 			m.exitCode = m.report.ExitCode
 			return m.quitCmd()
@@ -397,7 +405,9 @@ func (m *Model) goTo(p page) tea.Cmd {
 			return m.login.form.focusOn(m.login.form.focus)
 		}
 	case pageNetwork:
-		return tea.Batch(m.network.enter(m.prereq.pre, m.login.mi, m.login.form.cloud()), m.startAzureCheck())
+		// The outcomes shown on Prerequisites and Login are the session's.
+		defaults := steps.DefaultNetworkOptions(m.cfg, m.prereq.pre, m.login.mi)
+		return tea.Batch(m.network.enter(defaults, m.login.form.cloud()), m.startAzureCheck())
 	case pageSummary:
 		opts, err := m.network.options()
 		gen := m.summary.begin()
@@ -407,49 +417,33 @@ func (m *Model) goTo(p page) tea.Cmd {
 		}
 		// The SQL Server address may have changed: the Azure checks run again (in the
 		// background) for the NSG rules of the new one.
-		return tea.Batch(buildPlanCmd(m.ctx, m.sqlConn, m.miConn, m.prereq.pre, m.login.mi, opts, m.cfg.RunID, gen), m.startAzureCheck())
+		return tea.Batch(buildPlanCmd(m.ctx, m.sess, opts, gen), m.startAzureCheck())
 	case pageResults:
-		return m.startRun()
+		return m.startRun(false)
 	}
 	return nil
 }
 
-// startRun builds the report from the earlier steps and starts the runner.
-func (m *Model) startRun() tea.Cmd {
-	plan := m.summary.plan
-	cfg := m.cfg
-	cfg.SQLServer, cfg.MI = m.prereq.used, m.login.used
-	cfg.SQLServerIP, cfg.ProbeTimeout = plan.Options.SQLServerIP, plan.Options.ProbeTimeout
-	rep := steps.NewReport(cfg)
-	rep.SetPrerequisites(m.prereq.pre)
-	rep.SetManagedInstance(m.login.mi)
+// startRun starts the network test (Session.Run), or re-runs it from the Results
+// page on the same connections (Session.RerunNetwork); the page shows the plan's
+// report until the final one arrives.
+func (m *Model) startRun(rerun bool) tea.Cmd {
 	m.azurePending = false
-	if info := m.network.azureResult(); info != nil {
-		rep.SetAzure(*info)
-	} else if m.network.azBusy {
+	if info := m.network.azureResult(); info == nil && m.network.azBusy {
 		m.azurePending = true // added when the check ends; the test does not wait for it
 	}
-	rep.SetPlan(plan)
-	m.report = rep
-
+	m.report = m.sess.Report()
+	plan := m.summary.plan
 	h := newRunHandle()
-	runCtx, cancel := context.WithCancel(m.ctx)
-	h.cancel = cancel
 	m.run = h
-	prober := m.opts.Prober
-	if prober == nil && plan.SQLToMIMode == steps.ProbeSSH {
-		sp := cfg.SSH.Prober(cfg.SQLServer.Host) // connects lazily, inside the runner's Cmd
-		m.sshProber, prober = sp, sp
-	}
-	r := &steps.Runner{SQL: m.sqlConn, MI: m.miConn, Plan: plan, Sink: h.sink, JobTimeout: cfg.JobTimeout, Poll: cfg.Poll, Prober: prober}
 	m.runStart = time.Now()
-	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP)
-	spin := m.results.start(m.runStart, rep, m.prereq.pre.Platform())
+	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP, "rerun", rerun)
+	spin := m.results.start(m.runStart, m.report, m.prereq.pre.Platform())
 	m.results.azureWait = m.azurePending
-	return tea.Batch(startRunCmd(runCtx, r, h), waitRunCmd(h), spin)
+	return tea.Batch(startRunCmd(m.ctx, m.sess, rerun, h), waitRunCmd(h), spin)
 }
 
-// startAzureCheck starts the Azure checks (azureops.Checker, in a Cmd) for the
+// startAzureCheck starts the Azure checks (steps.NewAzureChecker, in a Cmd) for the
 // discovered managed instance, the current SQL Server address, the cloud chosen on the
 // Login page and the Azure sign-in, unless they already ran or run for exactly these
 // values, or the address is invalid.
@@ -470,7 +464,7 @@ func (m *Model) startAzureCheck() tea.Cmd {
 	}
 	gen, ctx := m.network.beginAzure(m.ctx, key, si.method)
 	m.log.Info("Azure check started", "cloud", cloud.Name, "fqdn", fqdn, "sql_server_ip", o.SQLServerIP, "signed_in", si.method != "")
-	a := azureCheck{cloud: cloud, signIn: si, ref: m.az.ref, subs: m.az.subs, fqdn: fqdn, ip: o.SQLServerIP}
+	a := azureCheck{sess: m.sess, cloud: cloud, signIn: si, ref: m.az.ref, subs: m.az.subs, opts: o}
 	return azureCheckCmd(withPromptTag(ctx, promptTag{purpose: promptAzure, gen: gen}), a, gen)
 }
 
@@ -479,7 +473,7 @@ func (m *Model) startAzureCheck() tea.Cmd {
 // method); with a credential of their own when AzureAuth names another method; not at
 // all for "none" or a SQL login (the checker then still checks the cloud and returns
 // the allowlist).
-func (m *Model) armSignIn(cloud azureops.Cloud) armSignIn {
+func (m *Model) armSignIn(cloud steps.Cloud) armSignIn {
 	miMethod, miCred, miKey := m.login.entraUsed()
 	switch m.az.armAuth {
 	case armNone:
@@ -499,16 +493,16 @@ func (m *Model) armSignIn(cloud azureops.Cloud) armSignIn {
 		return armSignIn{cred: m.armCred, key: key, method: method}
 	}
 	newCred := m.az.newCred
-	opts := azureops.CredentialOptions{TenantID: tenant, ClientID: clientID, DeviceCodePrompt: m.promptFn}
-	return armSignIn{key: key, method: method, build: func() (azcore.TokenCredential, error) { return newCred(method, cloud, opts) }}
+	opts := steps.CredentialOptions{TenantID: tenant, ClientID: clientID, DeviceCodePrompt: m.promptFn}
+	return armSignIn{key: key, method: method, build: func() (steps.Credential, error) { return newCred(method, cloud, opts) }}
 }
 
-// runDone records the runner's results; after a confirmed quit it quits with 130.
-func (m *Model) runDone(res *steps.Results) tea.Cmd {
+// runDone shows the final report; after a confirmed quit it quits with 130.
+func (m *Model) runDone(rep *steps.Report) tea.Cmd {
 	if m.report == nil || !m.results.running {
 		return nil
 	}
-	m.finishRun(res, time.Now())
+	m.finishRun(rep, time.Now())
 	if m.quitting {
 		m.exitCode = steps.ExitInterrupted
 		return m.quitCmd()
@@ -516,15 +510,14 @@ func (m *Model) runDone(res *steps.Results) tea.Cmd {
 	return nil
 }
 
-func (m *Model) finishRun(res *steps.Results, now time.Time) {
-	m.run.cancel()
-	if res != nil {
-		m.report.SetResults(res)
+func (m *Model) finishRun(rep *steps.Report, now time.Time) {
+	if rep != nil {
+		m.report = rep
 	}
-	m.report.Duration = now.Sub(m.runStart)
 	m.exitCode = m.report.ExitCode
+	m.results.rep = m.report
 	m.results.finish(now)
-	m.log.Info("test finished", "outcome", m.report.Outcome, "exit_code", m.report.ExitCode, "interrupted", res != nil && res.Interrupted, "dropped_events", m.run.dropped)
+	m.log.Info("test finished", "outcome", m.report.Outcome, "exit_code", m.report.ExitCode, "dropped_events", m.run.dropped)
 }
 
 func (m *Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
@@ -669,13 +662,8 @@ func (m *Model) footer(width int) string {
 	return ansi.Truncate(m.help.View(b), width, "…")
 }
 
-// closeAll closes the connections (after the program ended).
+// closeAll closes the session's connections (after the program ended).
 func (m *Model) closeAll() {
-	for _, c := range []*sqlops.Conn{m.sqlConn, m.miConn} {
-		if c != nil {
-			_ = c.Close()
-		}
-	}
-	m.sqlConn, m.miConn = nil, nil
+	_ = m.sess.Close()
 	m.cancel()
 }

@@ -1,4 +1,4 @@
-package steps_test
+package probe
 
 import (
 	"context"
@@ -14,11 +14,10 @@ import (
 	"time"
 
 	"github.com/milink/milink/sqlops"
-	"github.com/milink/milink/steps"
 )
 
 // TestNetnsHelperListener is not a test: run inside a network namespace by
-// TestNetProberInNamespaces, it listens on $MILINK_NETNS_LISTEN until killed.
+// TestLocalInNamespaces, it listens on $MILINK_NETNS_LISTEN until killed.
 func TestNetnsHelperListener(t *testing.T) {
 	addr := os.Getenv("MILINK_NETNS_LISTEN")
 	if addr == "" {
@@ -46,10 +45,10 @@ func run(t *testing.T, name string, args ...string) {
 	}
 }
 
-// TestNetProberInNamespaces puts a test host in its own network namespace behind a veth
+// TestLocalInNamespaces puts a test host in its own network namespace behind a veth
 // pair, with iptables inside the namespace dropping one port and rejecting another, and
 // checks milink's verdicts and that a filtered port is reported within the probe timeout.
-func TestNetProberInNamespaces(t *testing.T) {
+func TestLocalInNamespaces(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for ip netns")
 	}
@@ -103,7 +102,7 @@ func TestNetProberInNamespaces(t *testing.T) {
 	}
 
 	dns := startFakeDNS(t, map[string]string{"sqlmi.milink.test.": nsIP})
-	prober := steps.NetProber{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	prober := Local{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", dns)
 	}}}
@@ -122,8 +121,12 @@ func TestNetProberInNamespaces(t *testing.T) {
 	}
 	for _, c := range cases {
 		start := time.Now()
-		pr := prober.Probe(context.Background(), sqlops.ProbeTarget{Label: "t", Host: c.host, Port: c.port, Timeout: timeout})
+		rs, err := prober.Probe(context.Background(), []sqlops.ProbeTarget{{Label: "t", Host: c.host, Port: c.port, Timeout: timeout}}, nil)
 		took := time.Since(start)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("%s:%d: %v, %d results", c.host, c.port, err, len(rs))
+		}
+		pr := rs[0]
 		t.Logf("%s:%d -> %s (%s) in %s", c.host, c.port, pr.Verdict, pr.Detail, took.Round(time.Millisecond))
 		if pr.Verdict != c.verdict {
 			t.Errorf("%s:%d: verdict %s (%s), want %s", c.host, c.port, pr.Verdict, pr.Detail, c.verdict)

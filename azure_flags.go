@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/spf13/pflag"
@@ -96,6 +97,19 @@ func (f *azureFlags) setup(prompt func(ctx context.Context, message, userCode, u
 			}
 		}
 	}
-	s.checker = azureops.Checker(c, armCred, ref, f.subscriptions)
+	s.checker = steps.NewAzureChecker(c, armCred, ref, f.subscriptions)
 	return s, nil
+}
+
+// signInMI makes c log in to the managed instance with the Entra token when --mi-auth
+// is Entra, and gives a person signing in with a device code 5 minutes unless
+// --mi-login-timeout was given.
+func (s *azureSetup) signInMI(c *sqlops.ConnConfig, fs *pflag.FlagSet) {
+	if s.miToken == nil {
+		return
+	}
+	c.Token, c.Password = s.miToken, ""
+	if s.deviceCode && !fs.Changed("mi-login-timeout") {
+		c.LoginTimeout = 5 * time.Minute
+	}
 }

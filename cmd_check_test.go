@@ -1,0 +1,543 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
+	"github.com/milink/milink/steps"
+)
+
+func runCheckJSON(t *testing.T, p *pair, extra ...string) (result, steps.Report) {
+	t.Helper()
+	r := runApp(t, pwEnv, "", p.checkArgs(append([]string{"--output", "json"}, extra...)...)...)
+	var rep steps.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("report is not JSON (exit %d): %v\nstdout: %s\nstderr: %s", r.code, err, r.stdout, r.stderr)
+	}
+	return r, rep
+}
+
+func findingByID(rep steps.Report, id string) *steps.Finding {
+	for i := range rep.Findings {
+		if rep.Findings[i].ID == id {
+			return &rep.Findings[i]
+		}
+	}
+	return nil
+}
+
+func direction(rep steps.Report, d steps.Direction) steps.DirectionResult {
+	for _, x := range rep.Directions {
+		if x.Direction == d {
+			return x
+		}
+	}
+	return steps.DirectionResult{}
+}
+
+func TestCheckAllPass(t *testing.T) {
+	p := startPair(t, nil, nil)
+	r, rep := runCheckJSON(t, p)
+	if r.code != steps.ExitOK {
+		t.Fatalf("exit code %d, want 0; outcome %q\n%s", r.code, rep.Outcome, r.stderr)
+	}
+	for _, id := range []string{"version", "edition", "master-key", "hadr", "trace-flag-1800", "trace-flag-9567", "agent", "sysadmin", "database:SalesDB", "mi"} {
+		f := findingByID(rep, id)
+		if f == nil {
+			t.Errorf("finding %q missing", id)
+			continue
+		}
+		if f.Severity != steps.Pass {
+			t.Errorf("finding %q: severity %s, want pass (%s)", id, f.Severity, f.Title)
+		}
+	}
+	s2m, m2s := direction(rep, steps.SQLToMI), direction(rep, steps.MIToSQL)
+	if s2m.Status != steps.StatusPassed || len(s2m.Probes) != 2 {
+		t.Errorf("SQL→MI: %s with %d probes (%s)", s2m.Status, len(s2m.Probes), s2m.Reason)
+	}
+	if m2s.Status != steps.StatusPassed || len(m2s.Probes) != 1 {
+		t.Errorf("MI→SQL: %s with %d probes (%s)", m2s.Status, len(m2s.Probes), m2s.Reason)
+	}
+	for _, pr := range append(s2m.Probes, m2s.Probes...) {
+		if pr.Verdict != sqlops.VerdictConnected {
+			t.Errorf("probe %s:%d: %s", pr.Host, pr.Port, pr.Verdict)
+		}
+	}
+	if got := s2m.Probes[0].RemoteAddress; got != p.miOpts.IP {
+		t.Errorf("SQL→MI remote address %q, want %q", got, p.miOpts.IP)
+	}
+	if got := s2m.Probes[1].Port; got != p.miOpts.HadrPort {
+		t.Errorf("HADR probe port %d, want %d", got, p.miOpts.HadrPort)
+	}
+	if got := m2s.Probes[0].Host; got != p.sqlOpts.IP {
+		t.Errorf("MI→SQL target %q, want the discovered %q", got, p.sqlOpts.IP)
+	}
+	removed := 0
+	for _, c := range rep.Cleanup {
+		if c.Error != "" {
+			t.Errorf("cleanup error: %+v", c)
+		}
+		if c.Removed {
+			removed++
+		}
+	}
+	if removed != 4 { // two jobs, endpoint, certificate
+		t.Errorf("cleanup removed %d objects, want 4: %+v", removed, rep.Cleanup)
+	}
+	assertNoMilinkObjects(t, p)
+	if strings.Contains(r.stdout, simPassword) || strings.Contains(r.stderr, simPassword) {
+		t.Error("the password appears in the output")
+	}
+}
+
+func TestCheckScenarios(t *testing.T) {
+	userJob := sqlsim.JobSpec{Name: "NetHelper", Description: "the DBA's own NetHelper"}
+	cases := []struct {
+		name          string
+		mutSQL, mutMI func(*sqlsim.Options)
+		net           func(p *pair)
+		wantCode      int
+		check         func(t *testing.T, p *pair, rep steps.Report)
+	}{
+		{
+			name:     "filtered MI 5022",
+			net:      func(p *pair) { p.net.SetRule(p.miOpts.FQDN, 5022, sqlsim.RuleFiltered) },
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				d := direction(rep, steps.SQLToMI)
+				if d.Status != steps.StatusFailed || d.Probes[0].Verdict != sqlops.VerdictTimeout || d.Probes[1].Verdict != sqlops.VerdictConnected {
+					t.Errorf("SQL→MI: %+v", d)
+				}
+				if d.Probes[0].Explanation == "" || len(d.Probes[0].Fixes) == 0 {
+					t.Error("a failed probe must be explained with fixes")
+				}
+				if direction(rep, steps.MIToSQL).Status != steps.StatusPassed {
+					t.Error("MI→SQL should still pass")
+				}
+			},
+		},
+		{
+			name:     "refused SQL Server 5022",
+			net:      func(p *pair) { p.net.SetRule(p.sqlOpts.IP, 5022, sqlsim.RuleRefused) },
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				d := direction(rep, steps.MIToSQL)
+				if d.Status != steps.StatusFailed || d.Probes[0].Verdict != sqlops.VerdictRefused {
+					t.Errorf("MI→SQL: %+v", d)
+				}
+			},
+		},
+		{
+			name: "HADR port filtered",
+			net: func(p *pair) {
+				p.net.SetRule(p.miOpts.NodeName+"."+p.miOpts.ClusterName, p.miOpts.HadrPort, sqlsim.RuleFiltered)
+			},
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				d := direction(rep, steps.SQLToMI)
+				if d.Probes[0].Verdict != sqlops.VerdictConnected || d.Probes[1].Verdict != sqlops.VerdictTimeout {
+					t.Errorf("SQL→MI probes: %+v", d.Probes)
+				}
+			},
+		},
+		{
+			name:     "missing master key",
+			mutSQL:   func(o *sqlsim.Options) { o.MasterKey = false },
+			wantCode: steps.ExitPrereq,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if f := findingByID(rep, "master-key"); f == nil || f.Severity != steps.Fail || len(f.Fixes) == 0 {
+					t.Errorf("master-key finding: %+v", f)
+				}
+				if direction(rep, steps.MIToSQL).Status != steps.StatusPassed {
+					t.Errorf("MI→SQL should pass without a master key: %+v", direction(rep, steps.MIToSQL))
+				}
+			},
+		},
+		{
+			name:     "HADR disabled",
+			mutSQL:   func(o *sqlsim.Options) { o.HadrEnabled = false },
+			wantCode: steps.ExitPrereq,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				f := findingByID(rep, "hadr")
+				if f == nil || f.Severity != steps.Fail || !strings.Contains(f.FixFor("Windows").Command, "Enable-SqlAlwaysOn") {
+					t.Errorf("hadr finding: %+v", f)
+				}
+			},
+		},
+		{
+			name:     "Agent stopped",
+			mutSQL:   func(o *sqlsim.Options) { o.AgentRunning = false },
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if f := findingByID(rep, "agent"); f == nil || f.Severity != steps.Fail {
+					t.Errorf("agent finding: %+v", f)
+				}
+				if d := direction(rep, steps.SQLToMI); d.Status != steps.StatusNotRun {
+					t.Errorf("SQL→MI should not run: %+v", d)
+				}
+				if d := direction(rep, steps.MIToSQL); d.Status != steps.StatusPassed {
+					t.Errorf("MI→SQL should pass: %+v", d)
+				}
+			},
+		},
+		{
+			name:     "trace flags off",
+			mutSQL:   func(o *sqlsim.Options) { o.TraceFlags = nil },
+			wantCode: steps.ExitOK,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				for _, id := range []string{"trace-flag-1800", "trace-flag-9567"} {
+					f := findingByID(rep, id)
+					if f == nil || f.Severity != steps.Warn || !strings.Contains(f.FixFor("Linux").Command, "mssql-conf traceflag") {
+						t.Errorf("%s: %+v", id, f)
+					}
+				}
+			},
+		},
+		{
+			name:     "unsupported version",
+			mutSQL:   func(o *sqlsim.Options) { o.ProductVersion = "15.0.2000.5" },
+			wantCode: steps.ExitPrereq,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				f := findingByID(rep, "version")
+				if f == nil || f.Severity != steps.Fail || !strings.Contains(f.Detail, "15.0.4312.2") {
+					t.Errorf("version finding: %+v", f)
+				}
+			},
+		},
+		{
+			name: "SQL Server on Linux",
+			mutSQL: func(o *sqlsim.Options) {
+				o.Platform, o.Distribution = "Linux", "Ubuntu 22.04.4 LTS"
+			},
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if f := findingByID(rep, "linux-agent"); f == nil || f.Severity != steps.Warn {
+					t.Errorf("linux-agent finding: %+v", f)
+				}
+				d := direction(rep, steps.SQLToMI)
+				if d.Status != steps.StatusNotRun || !strings.Contains(d.ManualCommand, "/dev/tcp/"+p.miOpts.FQDN+"/5022") {
+					t.Errorf("SQL→MI on Linux: %+v", d)
+				}
+				if direction(rep, steps.MIToSQL).Status != steps.StatusPassed {
+					t.Error("MI→SQL must work with SQL Server on Linux")
+				}
+			},
+		},
+		{
+			name: "existing mirroring endpoint is reused",
+			mutSQL: func(o *sqlsim.Options) {
+				o.Endpoints = []sqlsim.EndpointSpec{{Name: "Hadr_endpoint", Port: 5022, CertName: "LinkCert"}}
+			},
+			wantCode: steps.ExitOK,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if f := findingByID(rep, "endpoint-reuse"); f == nil {
+					t.Error("no endpoint-reuse finding")
+				}
+				inv := p.sqlInventory(t)
+				if !slices.ContainsFunc(inv.Endpoints, func(e sqlops.Endpoint) bool { return e.Name == "Hadr_endpoint" && e.State == "STARTED" }) {
+					t.Errorf("the user's endpoint was changed or dropped: %+v", inv.Endpoints)
+				}
+				if !slices.ContainsFunc(inv.Certificates, func(c sqlops.Certificate) bool { return c.Name == "LinkCert" }) {
+					t.Errorf("the user's certificate was dropped: %+v", inv.Certificates)
+				}
+				for _, c := range rep.Cleanup {
+					if c.Kind != "job" {
+						t.Errorf("cleanup touched %s %s", c.Kind, c.Name)
+					}
+				}
+			},
+		},
+		{
+			name:     "existing user job NetHelper",
+			mutMI:    func(o *sqlsim.Options) { o.Jobs = []sqlsim.JobSpec{userJob} },
+			wantCode: steps.ExitOK,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if f := findingByID(rep, "job-name:NetHelper"); f == nil || f.Severity != steps.Warn {
+					t.Errorf("job-name finding: %+v", f)
+				}
+				d := direction(rep, steps.MIToSQL)
+				if d.Status != steps.StatusPassed || d.Job == "NetHelper" || !strings.HasPrefix(d.Job, "NetHelper_milink_") {
+					t.Errorf("MI→SQL used job %q: %+v", d.Job, d)
+				}
+				inv := p.miInventory(t)
+				if len(inv.Jobs) != 1 || inv.Jobs[0].Name != "NetHelper" || inv.Jobs[0].Description != userJob.Description {
+					t.Errorf("the user's NetHelper job was touched: %+v", inv.Jobs)
+				}
+			},
+		},
+		{
+			name: "leftover of a crashed run is replaced",
+			mutMI: func(o *sqlsim.Options) {
+				o.Jobs = []sqlsim.JobSpec{{Name: "NetHelper", Description: sqlops.JobDescription("old", "0123456789abcdef")}}
+			},
+			wantCode: steps.ExitOK,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				if d := direction(rep, steps.MIToSQL); d.Job != "NetHelper" || d.Status != steps.StatusPassed {
+					t.Errorf("MI→SQL: %+v", d)
+				}
+				if !slices.ContainsFunc(rep.Cleanup, func(c steps.CleanupItem) bool { return strings.Contains(c.Name, "earlier run") && c.Removed }) {
+					t.Errorf("leftover not reported as removed: %+v", rep.Cleanup)
+				}
+			},
+		},
+		{
+			name:     "SQL Server IP does not resolve",
+			net:      func(p *pair) {},
+			wantCode: steps.ExitConnectivity,
+			check: func(t *testing.T, p *pair, rep steps.Report) {
+				d := direction(rep, steps.MIToSQL)
+				if d.Probes[0].Verdict != sqlops.VerdictDNS {
+					t.Errorf("MI→SQL: %+v", d.Probes)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := startPair(t, tc.mutSQL, tc.mutMI)
+			before := len(p.sqlInventory(t).Jobs) + len(p.miInventory(t).Jobs)
+			if tc.net != nil {
+				tc.net(p)
+			}
+			var extra []string
+			switch tc.name {
+			case "SQL Server IP does not resolve":
+				extra = []string{"--sql-ip", "sqlprod99.contoso.invalid"}
+			case "SQL Server on Linux":
+				// The simulator listens on this machine, which "auto" would take for the SQL
+				// Server host; local probes are tested in package steps.
+				extra = []string{"--probe-from", "manual"}
+			}
+			r, rep := runCheckJSON(t, p, extra...)
+			if r.code != tc.wantCode {
+				t.Errorf("exit code %d, want %d; outcome %q; error %q", r.code, tc.wantCode, rep.Outcome, rep.Error)
+			}
+			if tc.check != nil {
+				tc.check(t, p, rep)
+			}
+			assertNoMilinkObjects(t, p)
+			after := len(p.sqlInventory(t).Jobs) + len(p.miInventory(t).Jobs)
+			if after != before && tc.name != "leftover of a crashed run is replaced" {
+				t.Errorf("jobs before %d, after %d", before, after)
+			}
+		})
+	}
+}
+
+func TestCheckAuthFailure(t *testing.T) {
+	p := startPair(t, nil, nil)
+	env := map[string]string{"MILINK_SQL_PASSWORD": "wrong", "MILINK_MI_PASSWORD": simPassword}
+	r := runApp(t, env, "", p.checkArgs()...)
+	if r.code != steps.ExitAuth {
+		t.Fatalf("exit code %d, want %d\n%s\n%s", r.code, steps.ExitAuth, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "18456") {
+		t.Errorf("report does not name error 18456:\n%s", r.stdout)
+	}
+}
+
+func TestCheckBadInputChangesNothing(t *testing.T) {
+	p := startPair(t, nil, nil)
+	bad := [][]string{
+		{"--sql-ip", "10.1.0.4; Remove-Item C:\\ -Recurse"},
+		{"--sql-ip", "$(whoami)"},
+		{"--sql-ip", "host'name"},
+		{"--endpoint-port", "70000"},
+		{"--probe-timeout", "1ns"},
+		{"--output", "yaml"},
+		{"--database", "bad\x00name"},
+		{"--sql-ip", strings.Repeat("a", 300)},
+		{"--sql-ip", "ünïcode.example"},
+		{"--sql-ip", "10.1.0.4 -port 1; calc"},
+		{"--sql-ip", "a`b"},
+		{"--sql-ip", "127.0.0.1|x"},
+		{"--sql-server", "sql;drop"},
+		{"--sql-server", "sql server"},
+		{"--mi-server", "mi'.database.windows.net"},
+		{"--mi-server", "ｍｉ.example"},
+		{"--sql-port", "0"},
+		{"--sql-port", "65536"},
+		{"--mi-port", "abc"},
+		{"--sql-user", strings.Repeat("u", 200)},
+		{"--sql-encrypt", "maybe"},
+		{"--database", strings.Repeat("d", 129)},
+		{"--database", ""},
+		{"--probe-from", "everywhere"},
+		{"--job-timeout", "0s"},
+		{"--job-timeout", "forever"},
+		{"--endpoint-port", "-1"},
+		{"unexpected-argument"},
+	}
+	for _, extra := range bad {
+		r := runApp(t, pwEnv, "", p.checkArgs(extra...)...)
+		if r.code != steps.ExitUsage {
+			t.Errorf("%q: exit code %d, want 2\n%s%s", extra, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "milink:") {
+			t.Errorf("%q: no clear error message: %q", extra, r.stderr)
+		}
+	}
+	if n := len(p.sqlInventory(t).Jobs) + len(p.miInventory(t).Jobs); n != 0 {
+		t.Errorf("bad input created %d jobs", n)
+	}
+}
+
+func TestCheckPasswordRules(t *testing.T) {
+	p := startPair(t, nil, nil)
+	// No --password flag exists.
+	r := runApp(t, pwEnv, "", append(p.checkArgs(), "--password", "x")...)
+	if r.code != steps.ExitUsage {
+		t.Errorf("--password accepted: exit %d", r.code)
+	}
+	// Passwords from stdin, one line each.
+	r = runApp(t, nil, simPassword+"\n"+simPassword+"\n", append(p.checkArgs(), "--sql-password-stdin", "--mi-password-stdin")...)
+	if r.code != steps.ExitOK {
+		t.Errorf("passwords from stdin: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// No password at all and no terminal: a clear usage error.
+	r = runApp(t, nil, "", p.checkArgs()...)
+	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "MILINK_SQL_PASSWORD") {
+		t.Errorf("missing password: exit %d, %q", r.code, r.stderr)
+	}
+	// A password in a config file is refused.
+	cfg := filepath.Join(t.TempDir(), "milink.json")
+	os.WriteFile(cfg, []byte(`{"sql-password": "x"}`), 0o600)
+	r = runApp(t, pwEnv, "", append(p.checkArgs(), "--config", cfg)...)
+	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "passwords are not accepted") {
+		t.Errorf("password in config: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestCheckEnvAndConfig(t *testing.T) {
+	p := startPair(t, nil, nil)
+	cfg := filepath.Join(t.TempDir(), "milink.json")
+	body, _ := json.Marshal(map[string]any{
+		"sql-server": p.sql.Host(), "sql-port": p.sql.Port(), "sql-user": "sa", "sql-ca-cert": p.sqlCA,
+		"probe-timeout": "300ms", "log-file": "-", "quiet": true,
+	})
+	os.WriteFile(cfg, body, 0o600)
+	env := map[string]string{"MILINK_MI_SERVER": p.mi.Host(), "MILINK_MI_PORT": strconv.Itoa(p.mi.Port()), "MILINK_MI_USER": "miadmin",
+		"MILINK_MI_CA_CERT": p.miCA, "MILINK_SQL_PASSWORD": simPassword, "MILINK_MI_PASSWORD": simPassword, "MILINK_OUTPUT": "markdown"}
+	r := runApp(t, env, "", "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.HasPrefix(r.stdout, "# milink network check") || !strings.Contains(r.stdout, "| PASS |") {
+		t.Errorf("markdown report expected:\n%s", r.stdout)
+	}
+}
+
+func TestCheckTextReportAndProgress(t *testing.T) {
+	p := startPair(t, nil, func(o *sqlsim.Options) {})
+	p.net.SetRule(p.miOpts.FQDN, 5022, sqlsim.RuleFiltered)
+	args := p.checkArgs()
+	args = slices.DeleteFunc(args, func(s string) bool { return s == "-q" })
+	r := runApp(t, pwEnv, "", args...)
+	if r.code != steps.ExitConnectivity {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"[FAIL] SQL Server → managed instance", "timeout", "fix (Windows): New-NetFirewallRule", "Result:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, want := range []string{"creating Agent job TestMILinkConnection", "removed job NetHelper"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("progress lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+func TestCheckInterruptedCleansUp(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := startPair(t, func(o *sqlsim.Options) { o.JobStartLatency = 10 * time.Second }, func(o *sqlsim.Options) { o.JobStartLatency = 10 * time.Second })
+			sigs := make(chan os.Signal, 1)
+			var out, errb syncBuffer
+			a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return pwEnv[k] },
+				isTTY: func(int) bool { return false }, signals: sigs}
+			done := make(chan int)
+			args := slices.DeleteFunc(p.checkArgs(), func(s string) bool { return s == "-q" })
+			go func() { done <- a.run(args) }()
+			waitFor(t, 20*time.Second, "both jobs to be running", func() bool {
+				s := errb.String()
+				return strings.Contains(s, "waiting for job NetHelper") && strings.Contains(s, "waiting for job TestMILinkConnection")
+			})
+			sigs <- sig
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("milink did not exit after the signal")
+			}
+			if code != steps.ExitInterrupted {
+				t.Errorf("exit code %d, want 130\n%s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), "cleaning up") {
+				t.Errorf("no cleanup notice on stderr:\n%s", errb.String())
+			}
+			assertNoMilinkObjects(t, p)
+			t.Logf("report after %s:\n%s", sig, out.String())
+		})
+	}
+}
+
+func TestCheckManualProbeOutput(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) { o.Platform = "Linux" }, nil)
+	out := filepath.Join(t.TempDir(), "probe.txt")
+	body := p.miOpts.FQDN + ":5022 TcpTestSucceeded : True\n" + p.miOpts.NodeName + "." + p.miOpts.ClusterName + ":11002 TcpTestSucceeded : True\n"
+	if err := os.WriteFile(out, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, rep := runCheckJSON(t, p, "--probe-from", "manual", "--probe-output", out)
+	if d := direction(rep, steps.SQLToMI); d.Status != steps.StatusPassed || len(d.Probes) != 2 {
+		t.Errorf("SQL→MI with pasted output: %+v", d)
+	}
+	if r.code != steps.ExitOK {
+		t.Errorf("exit %d: %s", r.code, rep.Outcome)
+	}
+}
+
+func TestCheckChinaCloud(t *testing.T) {
+	p := startPair(t, nil, func(o *sqlsim.Options) { o.FQDN = "sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn" })
+	r := runApp(t, pwEnv, "", p.checkArgs("--cloud", "AzureChinaCloud")...)
+	if r.code != steps.ExitOK {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	i := strings.Index(r.stdout, "Allowlist (AzureChinaCloud)")
+	if i < 0 {
+		t.Fatalf("no China allowlist in the report:\n%s", r.stdout)
+	}
+	allow := r.stdout[i : strings.Index(r.stdout[i:], "\n\n")+i]
+	for _, want := range []string{"sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn", "login.chinacloudapi.cn", "management.chinacloudapi.cn"} {
+		if !strings.Contains(allow, want) {
+			t.Errorf("allowlist lacks %s:\n%s", want, allow)
+		}
+	}
+	if strings.Contains(allow, "windows.net") || strings.Contains(allow, "microsoftonline.com") {
+		t.Errorf("the China allowlist names public-cloud hosts:\n%s", allow)
+	}
+	if !strings.Contains(r.stdout, "[PASS] Azure: sqlmi-demo.6d710bcf372b.database.chinacloudapi.cn is in AzureChinaCloud (.database.chinacloudapi.cn)") {
+		t.Errorf("no cloud finding:\n%s", r.stdout)
+	}
+	// A public-cloud managed instance checked as China is a clear failure.
+	q := startPair(t, nil, nil)
+	_, rep := runCheckJSON(t, q, "--cloud", "AzureChinaCloud")
+	if f := findingByID(rep, "cloud"); f == nil || f.Severity != steps.Fail || !strings.Contains(f.Detail, "AzureCloud") {
+		t.Errorf("cloud mismatch finding: %+v", f)
+	}
+	bad := runApp(t, pwEnv, "", p.checkArgs("--cloud", "Mars")...)
+	if bad.code != steps.ExitUsage || !strings.Contains(bad.stderr, "AzureChinaCloud") {
+		t.Errorf("--cloud Mars: exit %d, %q", bad.code, bad.stderr)
+	}
+}

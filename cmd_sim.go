@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/milink/milink/sqlsim"
+)
+
+// simFlags are the flags of milink sim.
+type simFlags struct {
+	role, listen, miListen, scenario, caDir string
+	jobLatency, stepLatency                 time.Duration
+}
+
+// simCmd is the hidden milink sim: simulated instances on fixed loopback ports, for
+// tsql, sqlcmd or milink itself, until interrupted.
+func (a *app) simCmd() *cobra.Command {
+	f := &simFlags{}
+	cmd := &cobra.Command{
+		Use:    "sim",
+		Short:  "Run simulated instances (SQL Server, managed instance or both) that speak TDS",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE:   func(*cobra.Command, []string) error { return a.runSim(f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.role, "role", "pair", "sqlserver, mi, or pair (both on one simulated network)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:14330", "TDS listen address (the SQL Server in a pair)")
+	fs.StringVar(&f.miListen, "mi-listen", "127.0.0.1:14331", "TDS listen address of the managed instance in a pair")
+	fs.StringVar(&f.scenario, "scenario", "pass", "scenario: "+strings.Join(sqlsim.ScenarioNames(), ", "))
+	fs.DurationVar(&f.jobLatency, "job-latency", 200*time.Millisecond, "simulated time for Agent to pick up a job")
+	fs.DurationVar(&f.stepLatency, "step-latency", 200*time.Millisecond, "simulated start-up time of each PowerShell step")
+	fs.StringVar(&f.caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
+	return cmd
+}
+
+// runSim starts the instances of --role on one simulated network, prints "ready" and
+// serves until SIGINT or SIGTERM.
+func (a *app) runSim(f *simFlags) error {
+	sc, err := sqlsim.LookupScenario(f.scenario)
+	if err != nil {
+		return usageError{err}
+	}
+	s := &simRun{a: a, f: f, network: sqlsim.NewNetwork()}
+	defer s.close()
+	var so, mo sqlsim.Options
+	if f.role == "sqlserver" || f.role == "pair" {
+		if so, err = s.start(sqlsim.SQLServerDefaults(), sc.SQL, f.listen, "sqlserver"); err != nil {
+			return err
+		}
+	}
+	if f.role == "mi" || f.role == "pair" {
+		addr := f.miListen
+		if f.role == "mi" {
+			addr = f.listen
+		}
+		if mo, err = s.start(sqlsim.MIDefaults(), sc.MI, addr, "mi"); err != nil {
+			return err
+		}
+	}
+	if len(s.started) == 0 {
+		return usageError{fmt.Errorf("--role must be sqlserver, mi or pair, not %q", f.role)}
+	}
+	if sc.Network != nil && f.role == "pair" {
+		sc.Network(s.network, so, mo)
+	}
+	fmt.Fprintln(a.stdout, "ready")
+	ctx, stop := a.signalContext()
+	defer stop()
+	<-ctx.Done()
+	return nil
+}
+
+// simRun is the instances milink sim started.
+type simRun struct {
+	a       *app
+	f       *simFlags
+	network *sqlsim.Network
+	started []*sqlsim.Instance
+}
+
+// start starts one instance from o (changed by the scenario's mut) listening on addr,
+// writes its certificate to --ca-dir and prints its address and login.
+func (s *simRun) start(o sqlsim.Options, mut func(*sqlsim.Options), addr, name string) (sqlsim.Options, error) {
+	o.Network, o.Listen = s.network, addr
+	o.JobStartLatency, o.StepLatency = s.f.jobLatency, s.f.stepLatency
+	if mut != nil {
+		mut(&o)
+	}
+	in, err := sqlsim.Start(o)
+	if err != nil {
+		return o, err
+	}
+	s.started = append(s.started, in)
+	if s.f.caDir != "" {
+		if err := os.WriteFile(filepath.Join(s.f.caDir, name+"-ca.pem"), in.CACertPEM(), 0o600); err != nil {
+			return o, err
+		}
+	}
+	l := o.Logins[0]
+	fmt.Fprintf(s.a.stdout, "%s listening on %s (login %s / %s)\n", name, in.Addr(), l.Name, l.Password)
+	return o, nil
+}
+
+func (s *simRun) close() {
+	for _, in := range s.started {
+		in.Close()
+	}
+}

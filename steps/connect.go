@@ -1,0 +1,39 @@
+package steps
+
+import "github.com/milink/milink/sqlops"
+
+// The connection settings and errors the front-ends use, so that they depend on steps
+// alone (package sqlops does the connecting, inside the Session).
+
+// ConnConfig is how to connect to one instance (see sqlops.ConnConfig).
+type ConnConfig = sqlops.ConnConfig
+
+// MIParams are a managed instance's HADR parameters (see sqlops.MIParams).
+type MIParams = sqlops.MIParams
+
+// ServerInfo is what an instance says about itself (see sqlops.ServerInfo).
+type ServerInfo = sqlops.ServerInfo
+
+// ProbeTarget is one TCP probe: a label, a host, a port and a timeout.
+type ProbeTarget = sqlops.ProbeTarget
+
+// Encryption modes of a connection (go-mssqldb's encrypt= values).
+const (
+	EncryptTrue    = sqlops.EncryptTrue
+	EncryptStrict  = sqlops.EncryptStrict
+	EncryptFalse   = sqlops.EncryptFalse
+	EncryptDisable = sqlops.EncryptDisable
+)
+
+// Errors a connection or step wraps (test with errors.Is).
+var (
+	ErrAuth         = sqlops.ErrAuth         // the server rejected the login
+	ErrConnect      = sqlops.ErrConnect      // the server could not be reached, or TLS failed
+	ErrInvalidInput = sqlops.ErrInvalidInput // a value was refused before anything was sent
+)
+
+// ValidateHost checks a host name or IP address before it is used.
+func ValidateHost(h string) error { return sqlops.ValidateHost(h) }
+
+// ValidatePort checks a TCP port (1-65535).
+func ValidatePort(p int) error { return sqlops.ValidatePort(p) }

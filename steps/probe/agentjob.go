@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+)
+
+// AgentJob is the Prober that runs the probes as a SQL Server Agent job on a server (SQL
+// Server or the managed instance): one PowerShell step per target with a timed
+// TcpClient connect (sqlops.ProbeScript), each going on to the next whatever its
+// outcome, as Microsoft's TestMILinkConnection and NetHelper jobs do
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#test-network-connectivity).
+// Probe creates the job, starts it, waits for its outcome and reads each step's output;
+// it does not delete the job: the caller's cleanup does, which is why Track must record
+// the job before it is created.
+type AgentJob struct {
+	Conn   *sqlops.Conn // the server the job is created and run on
+	Server string       // the server's name in messages: "SQL Server" or "Managed instance"
+	// Name is the job's name; Description must carry the run's marker
+	// (sqlops.JobDescription), or the job is not created.
+	Name, Description string
+	// SkipSQLPS starts each step with "#NOSQLPS" (SQL Server 2019 and later, and the
+	// managed instance), see sqlops.ProbeScript.
+	SkipSQLPS bool
+	// Timeout bounds the wait from the start of the job to its outcome (default 2m).
+	Timeout time.Duration
+	// Poll says how often the job's history is read.
+	Poll sqlops.PollPolicy
+	// Track registers the job for cleanup: it is called with a nil job before the job
+	// is created (so a job whose creation reply is lost is still cleaned up), and again
+	// with the job once it exists (its id). nil: not tracked.
+	Track func(name string, job *sqlops.Job)
+}
+
+// Where returns "<Server> (Agent job)".
+func (a *AgentJob) Where() string { return a.Server + " (Agent job)" }
+
+// Probe creates, starts and waits for the job and returns each target's verdict, read
+// from its step's output (VerdictUnknown when the step did not run or printed nothing
+// readable). Its errors: an invalid target (sqlops.ErrInvalidInput), the job could not
+// be created or started (SQL Server Agent not running, Msg 22022), or it gave no
+// outcome within Timeout.
+func (a *AgentJob) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
+	spec := sqlops.JobSpec{Name: a.Name, Description: a.Description}
+	for _, t := range targets {
+		script, err := sqlops.ProbeScript(t, a.SkipSQLPS)
+		if err != nil {
+			return nil, err
+		}
+		spec.Steps = append(spec.Steps, sqlops.JobStep{Name: t.Label, Subsystem: "PowerShell", Command: script, GoToNext: true})
+	}
+	run, err := a.run(ctx, spec, notify)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(targets))
+	for i, t := range targets {
+		r := Result{Step: t.Label, Host: t.Host, Port: t.Port, Verdict: sqlops.VerdictUnknown, Where: a.Where(),
+			Ran: fmt.Sprintf("job %s step %d (PowerShell): TcpClient connect to %s:%d within %s", a.Name, i+1, t.Host, t.Port, t.Timeout)}
+		var step *sqlops.StepResult
+		for k := range run.Steps {
+			if run.Steps[k].StepID == i+1 {
+				step = &run.Steps[k]
+			}
+		}
+		if step == nil {
+			r.Detail = "the step did not run"
+		} else {
+			po := sqlops.ParseProbeOutput(step.Output())
+			r.Output, r.Duration = step.Output(), step.Duration
+			r.Succeeded, r.Verdict, r.RemoteAddress, r.Detail = po.Succeeded, po.Verdict, po.RemoteAddress, po.Detail
+			if !po.Known {
+				line, _, _ := strings.Cut(strings.TrimSpace(step.Message), "\n")
+				r.Detail = "could not read the probe's output: " + strings.TrimSpace(line)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// run creates, starts and waits for the job.
+func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, notify Notify) (sqlops.JobRun, error) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	server := strings.ToLower(a.Server)
+	notify.note(NoteStep, "%s: creating Agent job %s", a.Server, spec.Name)
+	if a.Track != nil {
+		a.Track(spec.Name, nil)
+	}
+	job, err := a.Conn.CreateJob(ctx, spec)
+	if job != nil && a.Track != nil {
+		a.Track(spec.Name, job)
+	}
+	if err != nil {
+		return sqlops.JobRun{}, err
+	}
+	notify.note(NoteStep, "%s: starting job %s", a.Server, spec.Name)
+	if err := a.Conn.StartJob(ctx, job); err != nil {
+		if sqlops.SQLError(err) == sqlops.ErrNumAgentNotRunning {
+			return sqlops.JobRun{}, fmt.Errorf("SQL Server Agent on the %s is not running or the job is busy: %w", server, err)
+		}
+		return sqlops.JobRun{}, err
+	}
+	notify.note(NoteStep, "%s: waiting for job %s", a.Server, spec.Name)
+	run, err := a.Conn.WaitJob(ctx, job, time.Now().Add(timeout), a.Poll, func(s sqlops.StepResult) {
+		notify.note(NoteVerdict, "step %d (%s): %s", s.StepID, s.Name, sqlops.ParseProbeOutput(s.Output()).Verdict)
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return sqlops.JobRun{}, fmt.Errorf("job %s gave no outcome within %s: is SQL Server Agent on the %s healthy? (%w)", spec.Name, timeout, server, err)
+		}
+		return sqlops.JobRun{}, err
+	}
+	return run, nil
+}

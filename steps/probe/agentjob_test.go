@@ -1,0 +1,116 @@
+package probe_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
+	"github.com/milink/milink/steps/probe"
+)
+
+// openSimSQL starts a simulated pair for scenario and returns a connection to its SQL
+// Server and the pair.
+func openSimSQL(t *testing.T, scenario string) (*sqlops.Conn, *sqlsim.Pair) {
+	t.Helper()
+	s, err := sqlsim.LookupScenario(scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sqlsim.StartPair(s, 10*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	sqlCA, _, err := p.WriteCACerts(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sqlops.Open(context.Background(), sqlops.ConnConfig{Host: p.SQL.Host(), Port: p.SQL.Port(), User: "sa", Password: "Sim-Passw0rd!", CACertFile: sqlCA, Role: "SQL Server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
+// TestAgentJobProbes runs the SQL Server → MI job against the simulator with 5022
+// filtered: the job is tracked before it exists and again once it does, each step's
+// verdict is read, and the results say which job step ran where.
+func TestAgentJobProbes(t *testing.T) {
+	c, p := openSimSQL(t, "blocked-5022")
+	ctx := context.Background()
+	runID := sqlops.NewRunID()
+	mi := p.MI.Options()
+	targets := []sqlops.ProbeTarget{
+		{Label: "Test Port 5022", Host: mi.FQDN, Port: 5022, Timeout: 300 * time.Millisecond},
+		{Label: "Test HADR Port", Host: mi.NodeName + "." + mi.ClusterName, Port: mi.HadrPort, Timeout: 300 * time.Millisecond},
+	}
+	var tracked []string
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", runID),
+		SkipSQLPS: true, Timeout: 30 * time.Second,
+		Track: func(name string, j *sqlops.Job) {
+			existing, err := c.JobByName(ctx, name)
+			if err != nil {
+				t.Error(err)
+			}
+			switch {
+			case j == nil && existing == nil:
+				tracked = append(tracked, "before "+name)
+			case j != nil && existing != nil && existing.ID == j.ID:
+				tracked = append(tracked, "after "+name)
+			default:
+				t.Errorf("Track(%q, %v) with %v on the server", name, j, existing)
+			}
+		}}
+	var mu sync.Mutex
+	var notes []string
+	rs, err := job.Probe(ctx, targets, func(n probe.Note) { mu.Lock(); notes = append(notes, n.Message); mu.Unlock() })
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("Probe: %v, %+v", err, rs)
+	}
+	t.Cleanup(func() {
+		if j, _ := c.JobByName(ctx, job.Name); j != nil {
+			c.DeleteJob(ctx, j, runID)
+		}
+	})
+	if strings.Join(tracked, ", ") != "before TestMILinkConnection, after TestMILinkConnection" {
+		t.Errorf("tracked: %q", tracked)
+	}
+	if rs[0].Verdict != sqlops.VerdictTimeout || rs[0].Succeeded || rs[1].Verdict != sqlops.VerdictConnected || !rs[1].Succeeded {
+		t.Errorf("verdicts: %s, %s", rs[0].Verdict, rs[1].Verdict)
+	}
+	for i, r := range rs {
+		if r.Step != targets[i].Label || r.Host != targets[i].Host || r.Where != "SQL Server (Agent job)" || !strings.HasPrefix(r.Ran, "job TestMILinkConnection step "+string(rune('1'+i))+" (PowerShell)") || r.Output == "" {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+	for _, want := range []string{"SQL Server: creating Agent job TestMILinkConnection", "SQL Server: waiting for job TestMILinkConnection", "step 1 (Test Port 5022): timeout", "step 2 (Test HADR Port): connected"} {
+		if !strings.Contains(strings.Join(notes, "\n"), want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+}
+
+// TestAgentJobErrors: an invalid target creates nothing, and a stopped Agent is an
+// error that says so, after the job was tracked.
+func TestAgentJobErrors(t *testing.T) {
+	c, _ := openSimSQL(t, "agent-stopped")
+	ctx := context.Background()
+	var tracked int
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", sqlops.NewRunID()),
+		Track: func(string, *sqlops.Job) { tracked++ }}
+	rs, err := job.Probe(ctx, []sqlops.ProbeTarget{{Label: "bad", Host: "a'b", Port: 5022, Timeout: time.Second}}, nil)
+	if rs != nil || !errors.Is(err, sqlops.ErrInvalidInput) || tracked != 0 {
+		t.Errorf("invalid target: %v, %v, tracked %d", rs, err, tracked)
+	}
+	rs, err = job.Probe(ctx, []sqlops.ProbeTarget{{Label: "ok", Host: "10.0.0.4", Port: 5022, Timeout: time.Second}}, nil)
+	if rs != nil || err == nil || tracked == 0 {
+		t.Fatalf("stopped Agent: %v, %v, tracked %d", rs, err, tracked)
+	}
+	t.Log(err)
+}

@@ -1,0 +1,52 @@
+package steps
+
+import (
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
+)
+
+// Prober runs the TCP probes of one direction; see probe.Prober. The front-ends pass
+// one to Session and CheckWith for probes from this machine (nil: probe.Local).
+type Prober = probe.Prober
+
+// SSHProber runs the SQL Server → managed instance probes on the SQL Server host over
+// SSH; see probe.SSH. SSHConfig.Prober makes one.
+type SSHProber = probe.SSH
+
+// ProbeResult is the outcome of one TCP probe in the report: the prober's Result (what
+// ran, where, how long, the verdict), the direction it belongs to, and what the verdict
+// means for the link with the fixes (Explain). Its JSON has the Result's fields inline.
+type ProbeResult struct {
+	Direction    Direction `json:"direction"` // the direction the probe tested
+	probe.Result           // what ran, where, how long, and the verdict
+	Explanation  string    `json:"explanation,omitempty"` // what the verdict means for the link ("" when connected)
+	Fixes        []Fix     `json:"fixes,omitempty"`       // the remedies, per platform
+}
+
+// explainResults turns a prober's results for targets (in the same order) into the
+// report's probe results of direction dir.
+func explainResults(dir Direction, targets []sqlops.ProbeTarget, rs []probe.Result, o NetworkOptions) []ProbeResult {
+	out := make([]ProbeResult, 0, len(rs))
+	for i, r := range rs {
+		t := sqlops.ProbeTarget{Label: r.Step, Host: r.Host, Port: r.Port}
+		if i < len(targets) {
+			t = targets[i]
+		}
+		pr := ProbeResult{Direction: dir, Result: r}
+		pr.Explanation, pr.Fixes = Explain(dir, t, r.Verdict, o)
+		out = append(out, pr)
+	}
+	return out
+}
+
+// ManualProbeCommand is a one-line shell command that runs the SQL Server → managed
+// instance probes on a Linux host and prints lines ParsePastedProbeResults reads back
+// (probe.Command).
+func ManualProbeCommand(targets []sqlops.ProbeTarget) string { return probe.Command(targets) }
+
+// ParsePastedProbeResults reads the lines printed by ManualProbeCommand
+// ("host:port TcpTestSucceeded : True") and returns one result per target, for
+// Report.ApplyPastedProbes; it fails when a target has no line (probe.ParsePasted).
+func ParsePastedProbeResults(text string, targets []sqlops.ProbeTarget) ([]probe.Result, error) {
+	return probe.ParsePasted(text, targets)
+}

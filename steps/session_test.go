@@ -1,0 +1,134 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milink/milink/steps"
+)
+
+// TestSessionStepOrder: a step started before the step it needs fails with a
+// StepOrderError naming both, and changes nothing.
+func TestSessionStepOrder(t *testing.T) {
+	s := steps.NewSession(steps.Config{}, steps.SessionOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	var soe *steps.StepOrderError
+	if _, err := s.CheckPrerequisites(ctx); !errors.As(err, &soe) {
+		t.Fatalf("CheckPrerequisites before connecting: %v, want a StepOrderError", err)
+	}
+	if _, err := s.NetworkDefaults(); !errors.As(err, &soe) || soe.Needs != steps.StepPrerequisites {
+		t.Fatalf("NetworkDefaults first: %v, want 'needs Prerequisites'", err)
+	}
+	if _, err := s.BuildPlan(ctx, steps.NetworkOptions{}); !errors.As(err, &soe) || soe.Step != steps.StepSummary {
+		t.Fatalf("BuildPlan first: %v, want a StepOrderError for Summary", err)
+	}
+	rep := s.Run(ctx, nil)
+	if rep.ExitCode != steps.ExitError || !contains(rep.Error, "Results needs Summary first") {
+		t.Fatalf("Run first: exit %d %q, want an error report", rep.ExitCode, rep.Error)
+	}
+	if s.Step() != steps.StepIntroduction {
+		t.Fatalf("step %s after refused calls, want Introduction", s.Step())
+	}
+}
+
+// TestSessionRerunWithoutSignIn drives the steps one by one as the wizard does, then
+// re-runs the network test from Results on the same connections: a new run id, both
+// directions pass again, nothing is left behind; re-checking the prerequisites drops
+// the plan and results that depended on them, and Back steps back one page.
+func TestSessionRerunWithoutSignIn(t *testing.T) {
+	p := startPair(t, "pass", 50*time.Millisecond, 50*time.Millisecond)
+	cfg := pairConfig(t, p)
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.ConnectSQLServer(ctx, cfg.SQLServer))
+	if _, err := s.CheckPrerequisites(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Step() != steps.StepPrerequisites {
+		t.Fatalf("step %s, want Prerequisites", s.Step())
+	}
+	must(s.ConnectMI(ctx, cfg.MI))
+	if _, err := s.DiscoverMI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := s.NetworkDefaults()
+	must(err)
+	if _, err := s.BuildPlan(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	first := s.Run(ctx, nil)
+	if first.ExitCode != steps.ExitOK {
+		t.Fatalf("first run: %d %s", first.ExitCode, first.Outcome)
+	}
+	assertClean(t, p, cfg)
+
+	second := s.RerunNetwork(ctx, nil)
+	if second.ExitCode != steps.ExitOK {
+		t.Fatalf("re-run: %d %s", second.ExitCode, second.Outcome)
+	}
+	if second.RunID == first.RunID {
+		t.Errorf("re-run kept run id %s; want a new one", first.RunID)
+	}
+	assertClean(t, p, cfg)
+
+	if _, err := s.CheckPrerequisites(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Plan() != nil {
+		t.Error("re-checking the prerequisites kept the old plan")
+	}
+	if rep := s.Report(); len(rep.Directions) != 0 {
+		t.Errorf("re-checking the prerequisites kept the old results: %+v", rep.Directions)
+	}
+	if s.Step() != steps.StepLogin {
+		t.Errorf("step %s after re-checking with the MI still signed in, want Login", s.Step())
+	}
+	if st, err := s.Back(); err != nil || st != steps.StepPrerequisites {
+		t.Errorf("Back: %s, %v; want Prerequisites", st, err)
+	}
+}
+
+// TestSessionSupersede: of two concurrent connection attempts at the same step, the
+// one started last wins; the first reports ErrSuperseded when it finishes later.
+func TestSessionSupersede(t *testing.T) {
+	p := startPair(t, "pass", 50*time.Millisecond, 50*time.Millisecond)
+	cfg := pairConfig(t, p)
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var calls atomic.Int32
+	p.SQL.SetLoginHook(func(ctx context.Context, user string) error {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		return nil
+	})
+	slow, fast := cfg.SQLServer, cfg.SQLServer
+	slow.AppName, fast.AppName = "first", "second"
+	done := make(chan error, 1)
+	go func() { done <- s.ConnectSQLServer(context.Background(), slow) }()
+	<-entered
+	if err := s.ConnectSQLServer(context.Background(), fast); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; !errors.Is(err, steps.ErrSuperseded) {
+		t.Fatalf("first attempt: %v, want ErrSuperseded", err)
+	}
+	if got := s.Config().SQLServer.AppName; got != "second" {
+		t.Fatalf("session kept the connection of attempt %q, want the later one", got)
+	}
+}
