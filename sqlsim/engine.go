@@ -61,6 +61,7 @@ func (s *session) runBatch(ctx context.Context, sql string, w writer, vars map[s
 	if vars != nil {
 		x.vars = vars
 	}
+	s.batchText = sql
 	for i, st := range stmts {
 		if cp, ok := st.(*tsql.CreateProc); ok && i > 0 {
 			x.report(abortErr(111, 15, "'CREATE/ALTER PROCEDURE' must be the first statement in a query batch."), cp.Line)

@@ -393,7 +393,7 @@ func (x *execCtx) createProc(n *tsql.CreateProc) error {
 		schema = "dbo"
 	}
 	now := time.Now()
-	up := &uproc{id: in.newID(), name: n.Name.Object, schema: schema, def: n, created: now, modified: now}
+	up := &uproc{id: in.newID(), name: n.Name.Object, schema: schema, def: n, source: x.s.batchText, created: now, modified: now}
 	if old != nil {
 		up.id, up.created = old.id, old.created
 	}

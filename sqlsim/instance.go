@@ -71,6 +71,7 @@ type Instance struct {
 	backups          []*backupRow
 	nextBackup       int
 	locks            map[string]*lockState
+	sessions         map[*session]bool // client sessions (sys.dm_exec_sessions)
 	nextSPID         int
 	agentOn          bool
 	endpoints        []*endpoint
@@ -114,7 +115,7 @@ func Start(opts Options) (*Instance, error) {
 		ctx: ctx, cancel: cancel, agentOn: opts.AgentRunning, nextID: 65536,
 		pers: personalityFromOptions(opts), started: time.Now().UTC(), smkGUID: newGUID(), dmkGUID: newGUID(),
 		partitionID: newGUID(), otherPartID: newGUID(), serverRoles: map[string][]string{}, serverGrant: map[string]bool{},
-		serverDeny: map[string]bool{}, traceFlags: map[int]bool{}, configs: defaultConfigurations(), locks: map[string]*lockState{}, nextSPID: 51}
+		serverDeny: map[string]bool{}, traceFlags: map[int]bool{}, configs: defaultConfigurations(), locks: map[string]*lockState{}, sessions: map[*session]bool{}, nextSPID: 51}
 	if opts.IP != "" {
 		in.net.AddHost(opts.IP, opts.IP)
 		for _, h := range opts.HostNames {
@@ -398,5 +399,10 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 	if req.RemoteAddr != nil {
 		remote, _, _ = strings.Cut(req.RemoteAddr.String(), ":")
 	}
-	return &session{in: in, loginName: name, db: d.name, loginDB: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{}}, nil
+	s := &session{in: in, loginName: name, db: d.name, loginDB: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{},
+		loginTime: time.Now(), hostName: req.HostName, appName: req.AppName}
+	in.mu.Lock()
+	in.sessions[s] = true
+	in.mu.Unlock()
+	return s, nil
 }

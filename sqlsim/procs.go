@@ -68,6 +68,15 @@ func spAddJob(s *session, p params, w writer) (int32, *tds.Error) {
 	if in.agent.jobByNameLocked(name) != nil {
 		return 1, errSim(14261, "The specified @job_name ('%s') already exists.", name)
 	}
+	if cat, ok := p.str("category_name"); ok {
+		known := false
+		for _, c := range jobCategories {
+			known = known || (c.class == 1 && strings.EqualFold(c.name, cat))
+		}
+		if !known {
+			return 1, errSim(14262, "The specified @category_name ('%s') does not exist.", cat)
+		}
+	}
 	desc, _ := p.str("description")
 	owner, ok := p.str("owner_login_name")
 	if !ok {

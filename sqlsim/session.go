@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/milink/milink/sqlsim/tds"
@@ -34,6 +35,10 @@ type session struct {
 	traceFlags map[int]bool   // session trace flags (DBCC TRACEON without -1)
 	out        map[string]any // OUTPUT values of the running built-in procedure
 	ctx        context.Context
+	loginTime  time.Time
+	hostName   string
+	appName    string
+	batchText  string // the batch being run (CREATE PROCEDURE keeps it as the definition)
 }
 
 // params holds the named arguments of a procedure call, keyed by lower-case name without '@'.
@@ -84,7 +89,12 @@ func (s *session) ResetSession(ctx context.Context) {
 }
 
 // Close implements tds.Session: the session's application locks are released.
-func (s *session) Close() { s.releaseLocks(false) }
+func (s *session) Close() {
+	s.releaseLocks(false)
+	s.in.mu.Lock()
+	delete(s.in.sessions, s)
+	s.in.mu.Unlock()
+}
 
 // Batch implements tds.Session: the batch is parsed and executed by the evaluator.
 func (s *session) Batch(ctx context.Context, sql string, w *tds.ResponseWriter) {

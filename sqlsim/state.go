@@ -50,6 +50,7 @@ type uproc struct {
 	name     string
 	schema   string
 	def      *tsql.CreateProc
+	source   string // the batch that created it (sys.sql_modules.definition)
 	created  time.Time
 	modified time.Time
 }

@@ -214,3 +214,45 @@ func TestMIRefusesWhatItDoesNotSupport(t *testing.T) {
 		t.Errorf("COPY_ONLY backup to URL: %v", err)
 	}
 }
+
+// TestSecurityAndSessionViews reads the views a DBA uses to see who may do what and
+// who holds what: they follow the T-SQL that changed the state.
+func TestSecurityAndSessionViews(t *testing.T) {
+	_, c := openSim(t, nil)
+	ctx := context.Background()
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		"CREATE LOGIN dba2 WITH PASSWORD = N'Dba2-Passw0rd!'; ALTER SERVER ROLE sysadmin ADD MEMBER dba2; GRANT VIEW SERVER STATE TO dba2;",
+		"CREATE PROCEDURE dbo.Noop AS RETURN 0",
+		"BEGIN TRAN; EXEC sp_getapplock @Resource = N'milink', @LockMode = 'Exclusive';",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	cases := map[string]string{
+		"SELECT m.name FROM sys.server_role_members rm JOIN sys.server_principals r ON r.principal_id = rm.role_principal_id JOIN sys.server_principals m ON m.principal_id = rm.member_principal_id WHERE r.name = N'sysadmin' AND m.name = N'dba2'": "dba2",
+		"SELECT p.permission_name FROM sys.server_permissions p JOIN sys.server_principals l ON l.principal_id = p.grantee_principal_id WHERE l.name = N'dba2' AND p.permission_name <> N'CONNECT SQL'":                                               "VIEW SERVER STATE",
+		"SELECT CASE WHEN m.definition LIKE N'CREATE PROCEDURE dbo.Noop%' THEN N'ok' ELSE m.definition END FROM sys.sql_modules m WHERE m.object_id = OBJECT_ID(N'dbo.Noop')":                                                                         "ok",
+		"SELECT request_mode + N' ' + request_owner_type FROM sys.dm_tran_locks WHERE resource_type = N'APPLICATION' AND request_session_id = @@SPID":                                                                                                 "X TRANSACTION",
+		"SELECT login_name FROM sys.dm_exec_sessions WHERE session_id = @@SPID": "sa",
+		"SELECT name FROM msdb.dbo.syscategories WHERE category_id = 0":         "[Uncategorized (Local)]",
+	}
+	for q, want := range cases {
+		if got := queryString(t, conn, q); got != want {
+			t.Errorf("%s = %q, want %q", q, got, want)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryString(t, conn, "SELECT CAST(COUNT(*) AS nvarchar(5)) FROM sys.dm_tran_locks WHERE resource_type = N'APPLICATION'"); got != "0" {
+		t.Errorf("transaction lock after COMMIT: %s rows", got)
+	}
+	_, err = conn.ExecContext(ctx, "EXEC msdb.dbo.sp_add_job @job_name = N'C', @category_name = N'No such category'")
+	wantErr(t, err, 14262)
+}

@@ -102,6 +102,7 @@ type lockHold struct {
 	mode  string
 	count int
 	txn   bool
+	dbID  int // database the lock was taken in (sys.dm_tran_locks.resource_database_id)
 }
 
 var lockModes = map[string]string{"shared": "Shared", "update": "Update", "intentshared": "IntentShared", "intentexclusive": "IntentExclusive", "exclusive": "Exclusive"}
@@ -173,6 +174,9 @@ func spGetAppLock(s *session, p params, w writer) (int32, *tds.Error) {
 			h := l.holders[s]
 			if h == nil {
 				h = &lockHold{mode: mode, txn: txn}
+				if d := in.dbByNameLocked(s.db); d != nil {
+					h.dbID = d.id
+				}
 				l.holders[s] = h
 			}
 			h.count++

@@ -2,6 +2,7 @@ package sqlsim
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,7 @@ var (
 func sysTableDefs() map[string]*sysTable {
 	sysTablesOnce.Do(func() {
 		sysTables = map[string]*sysTable{}
-		for _, t := range append(systemTables(), msdbTables()...) {
+		for _, t := range append(append(systemTables(), msdbTables()...), moreTables()...) {
 			sysTables[t.schema+"."+t.name] = t
 		}
 	})
@@ -428,6 +429,15 @@ func systemTables() []*sysTable {
 			source: learn + "system-catalog-views/sys-server-principals-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				var out []map[string]any
+				roles := make([]string, 0, len(fixedServerRoleIDs))
+				for r := range fixedServerRoleIDs {
+					roles = append(roles, r)
+				}
+				sort.Slice(roles, func(i, j int) bool { return fixedServerRoleIDs[roles[i]] < fixedServerRoleIDs[roles[j]] })
+				for _, r := range roles {
+					out = append(out, map[string]any{"name": r, "principal_id": int64(fixedServerRoleIDs[r]), "sid": []byte{byte(fixedServerRoleIDs[r])}, "type": "R",
+						"type_desc": "SERVER_ROLE", "is_disabled": int64(0), "create_date": x.s.in.started, "modify_date": x.s.in.started})
+				}
 				for _, l := range x.s.in.logins {
 					typ, desc := "S", "SQL_LOGIN"
 					if l.external {
