@@ -54,7 +54,10 @@ func personalityFromOptions(o Options) catalog.Personality {
 			p.Platform = catalog.Linux
 		}
 	}
-	if !mi && o.Edition != "" {
+	if !mi && o.Edition != "" && o.Edition != p.Edition {
+		if p.VersionText != "" && p.Edition != "" {
+			p.VersionText = strings.Replace(p.VersionText, p.Edition, o.Edition, 1)
+		}
 		p.Edition = o.Edition
 	}
 	if o.Distribution != "" && o.Distribution != p.Distribution {

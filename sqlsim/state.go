@@ -236,11 +236,11 @@ func (in *Instance) newDatabaseLocked(name string, id int) *dbState {
 			d.users = append(d.users, &dbUser{id: 10 + i, name: r, typ: "R"})
 		}
 	}
-	if strings.EqualFold(name, "master") || strings.EqualFold(name, "model") || strings.EqualFold(name, "msdb") || strings.EqualFold(name, "tempdb") {
+	// System databases' default recovery models: master, msdb and tempdb SIMPLE, model
+	// FULL (https://learn.microsoft.com/sql/relational-databases/databases/system-databases).
+	switch strings.ToLower(name) {
+	case "master", "msdb", "tempdb":
 		d.recovery = "SIMPLE"
-		if strings.EqualFold(name, "msdb") || strings.EqualFold(name, "model") {
-			d.recovery = "FULL"
-		}
 	}
 	in.dbs = append(in.dbs, d)
 	return d
