@@ -476,5 +476,3 @@ type Unsupported struct {
 	Pos
 	Text string
 }
-
-func (s *SelectStmt) String() string { return "SELECT" }
