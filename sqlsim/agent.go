@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/milink/milink/sqlsim/catalog"
 )
 
 type jobStep struct {
@@ -103,12 +105,6 @@ func (a *agent) restartLocked() {
 		}
 	}
 	a.newSessionLocked()
-}
-
-func (a *agent) addUserJob(s JobSpec) {
-	a.jobs = append(a.jobs, &job{id: newGUID(), name: s.Name, description: s.Description, enabled: true,
-		owner: "sa", startStep: 1, created: time.Now(), servers: []string{"(local)"},
-		steps: []*jobStep{{id: 1, uid: newGUID(), name: "Step 1", subsystem: "TSQL", command: "SELECT 1", database: "master", onSuccess: 1, onFail: 2}}})
 }
 
 func (a *agent) jobByNameLocked(name string) *job {
@@ -344,8 +340,12 @@ func (a *agent) runStep(ctx context.Context, s *jobStep, owner string) (bool, st
 	default:
 		return false, fmt.Sprintf("Subsystem %s is not supported by the simulator.", s.subsystem), false
 	}
-	if in.opts.Platform == "Linux" {
-		return false, "Unable to start execution of step 1 (reason: The PowerShell subsystem is not supported on SQL Server on Linux).", false
+	if _, ok := catalog.SubsystemOn(in.pers, s.subsystem); !ok {
+		// The personality's Agent has no such subsystem (PowerShell on Linux: "Executing
+		// PowerShell scripts by the SQL Server Agent on SQL Server on Linux is not
+		// currently supported", the link preparation page). The text follows Agent's
+		// "Unable to start execution of step" messages.
+		return false, fmt.Sprintf("Unable to start execution of step %d (reason: The %s subsystem is not supported on SQL Server on Linux).", s.id, s.subsystem), false
 	}
 	in.mu.Lock()
 	ownerIsSysadmin := in.isSysadminLocked(owner)

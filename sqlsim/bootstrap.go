@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/milink/milink/sqlsim/tds"
 )
 
 // addLoginLocked creates a SQL login with a fresh SID.
@@ -75,7 +73,10 @@ func (in *Instance) bootstrap() error {
 		if rm == "" {
 			rm = "FULL"
 		}
-		line("CREATE DATABASE %s; ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), quoteName(d.Name), strings.ToUpper(rm))
+		line("CREATE DATABASE %s;", quoteName(d.Name))
+		if !in.pers.MI { // a managed instance's databases are always FULL
+			line("ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), strings.ToUpper(rm))
+		}
 	}
 	for _, f := range o.TraceFlags {
 		line("DBCC TRACEON(%d, -1) WITH NO_INFOMSGS;", f)
@@ -92,6 +93,15 @@ func (in *Instance) bootstrap() error {
 			enc = " ENCRYPTION BY PASSWORD = " + quoteString(randomPassword())
 		}
 		line("CREATE CERTIFICATE %s%s WITH SUBJECT = %s;", quoteName(c.Name), enc, quoteString(c.Subject))
+	}
+	for _, e := range o.Endpoints {
+		endpointSQL(&b, e, o.MasterKey)
+	}
+	for _, j := range o.Jobs {
+		// A user's job: one T-SQL step, targeted at the local server, owned by sa.
+		line("EXEC msdb.dbo.sp_add_job @job_name = %s, @description = %s, @owner_login_name = N'sa';", quoteString(j.Name), quoteString(j.Description))
+		line("EXEC msdb.dbo.sp_add_jobstep @job_name = %s, @step_name = N'Step 1', @subsystem = N'TSQL', @command = N'SELECT 1', @database_name = N'master';", quoteString(j.Name))
+		line("EXEC msdb.dbo.sp_add_jobserver @job_name = %s;", quoteString(j.Name))
 	}
 	if err := in.runScript(b.String()); err != nil {
 		return err
@@ -127,4 +137,46 @@ func (in *Instance) runScript(sql string) error {
 	return nil
 }
 
-var _ = tds.Int
+// endpointSQL writes the CREATE CERTIFICATE (when the endpoint's certificate does not
+// exist yet) and CREATE ENDPOINT a DBA would have run for e.
+func endpointSQL(b *strings.Builder, e EndpointSpec, masterKey bool) {
+	typ, state := strings.ToUpper(e.Type), strings.ToUpper(e.State)
+	if typ == "" {
+		typ = "DATABASE_MIRRORING"
+	}
+	if state == "" {
+		state = "STARTED"
+	}
+	if typ != "DATABASE_MIRRORING" {
+		fmt.Fprintf(b, "CREATE ENDPOINT %s STATE = %s AS TCP (LISTENER_PORT = %d) FOR %s ();\n", quoteName(e.Name), state, e.Port, typ)
+		return
+	}
+	auth := strings.ToUpper(e.Auth)
+	if auth == "" {
+		auth = "CERTIFICATE"
+	}
+	if e.CertName != "" {
+		enc := ""
+		if !masterKey {
+			enc = " ENCRYPTION BY PASSWORD = " + quoteString(randomPassword())
+		}
+		fmt.Fprintf(b, "IF NOT EXISTS (SELECT 1 FROM master.sys.certificates WHERE name = %s) CREATE CERTIFICATE %s%s WITH SUBJECT = %s;\n",
+			quoteString(e.CertName), quoteName(e.CertName), enc, quoteString("Certificate for "+e.Name))
+	}
+	if auth == "CERTIFICATE" {
+		auth = "CERTIFICATE " + quoteName(e.CertName)
+	}
+	encryption := "REQUIRED ALGORITHM AES"
+	switch strings.ToUpper(e.Encryption) {
+	case "NONE":
+		encryption = "DISABLED"
+	case "RC4":
+		encryption = "REQUIRED ALGORITHM RC4"
+	}
+	role := strings.ToUpper(e.Role)
+	if role == "" {
+		role = "ALL"
+	}
+	fmt.Fprintf(b, "CREATE ENDPOINT %s STATE = %s AS TCP (LISTENER_PORT = %d, LISTENER_IP = ALL) FOR DATABASE_MIRRORING (ROLE = %s, AUTHENTICATION = %s, ENCRYPTION = %s);\n",
+		quoteName(e.Name), state, e.Port, role, auth, encryption)
+}

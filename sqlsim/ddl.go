@@ -31,15 +31,22 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(s.loginName) {
-		if b, ok := st.(*tsql.Backup); ok {
-			what := "DATABASE"
-			if b.Log {
-				what = "LOG"
-			}
-			return sqlErr(262, 14, fmt.Sprintf("BACKUP %s permission denied in database '%s'.", what, b.DB))
+	target := s.db
+	switch n := st.(type) {
+	case *tsql.Backup:
+		target = n.DB
+	case *tsql.AlterDatabase:
+		target = n.Name
+	case *tsql.CreateDatabase:
+		target = "master"
+	}
+	if name := statementName(st); !x.allowedLocked(name, in.dbByNameLocked(target)) {
+		return denied(name, target)
+	}
+	if in.pers.MI {
+		if err := miUnsupported(st); err != nil {
+			return err
 		}
-		return errNoPerm()
 	}
 	switch n := st.(type) {
 	case *tsql.CreateDatabase:
@@ -179,6 +186,16 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 
 func (x *execCtx) grantLocked(n *tsql.Grant) error {
 	in := x.s.in
+	if n.On.Object == "" && !serverPermissions[n.Permission] {
+		d := in.dbByNameLocked(x.s.db)
+		for _, to := range n.To {
+			if d.userByNameLocked(to) == nil {
+				return sqlErr(15151, 16, fmt.Sprintf("Cannot find the user '%s', because it does not exist or you do not have permission.", to))
+			}
+			d.grants[n.Permission+"||"+strings.ToLower(to)] = n.Verb == "GRANT"
+		}
+		return nil
+	}
 	if n.On.Object == "" || strings.EqualFold(n.OnClass, "SERVER") {
 		for _, to := range n.To {
 			if in.loginByNameLocked(to) == nil {
@@ -205,7 +222,9 @@ func (x *execCtx) grantLocked(n *tsql.Grant) error {
 		return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
 	}
 	if d.procs[strings.ToLower(n.On.Object)] == nil {
-		if _, bp, ok := resolveBuiltin(tsql.Name{Database: dbName, Schema: n.On.Schema, Object: n.On.Object}, dbName); !ok || bp.db == "" {
+		_, _, builtin := resolveBuiltin(tsql.Name{Database: dbName, Schema: n.On.Schema, Object: n.On.Object}, dbName)
+		_, inCatalog := in.pers.Lookup(strings.ToLower(d.name), strings.ToLower(n.On.Schema), strings.ToLower(n.On.Object))
+		if !builtin && !inCatalog {
 			return sqlErr(15151, 16, fmt.Sprintf("Cannot find the object '%s', because it does not exist or you do not have permission.", n.On.Object))
 		}
 	}
@@ -395,7 +414,13 @@ func (in *Instance) applyEndpointLocked(e *endpoint, n *tsql.Endpoint) error {
 		e.role = "ALL"
 	}
 	if n.Auth != "" {
-		e.auth = n.Auth
+		// sys.database_mirroring_endpoints.connection_auth_desc names the Windows
+		// protocol alone: AUTHENTICATION = WINDOWS [NEGOTIATE] shows as NEGOTIATE
+		// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-mirroring-endpoints-transact-sql).
+		e.auth = strings.TrimPrefix(n.Auth, "WINDOWS ")
+		if e.auth == "WINDOWS" {
+			e.auth = "NEGOTIATE"
+		}
 		if n.Auth == "CERTIFICATE" {
 			c := in.certByNameLocked(n.CertName)
 			if c == nil {
@@ -581,11 +606,43 @@ func (x *execCtx) reconfigure() error {
 	in := x.s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(x.s.loginName) && !in.hasServerPermLocked(x.s.loginName, "ALTER SETTINGS") {
+	if !x.allowedLocked("RECONFIGURE", nil) {
 		return sqlErr(5812, 14, "You do not have permission to run the RECONFIGURE statement.")
 	}
 	for _, c := range in.configs {
 		c.inUse = c.value
+	}
+	return nil
+}
+
+// miUnsupported refuses what a managed instance does not allow
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server):
+// CREATE ENDPOINT … FOR DATABASE_MIRRORING, changing the recovery model (databases are
+// always in FULL), and backups other than COPY_ONLY full backups TO URL. The number is
+// the one Azure SQL uses for unsupported statement options (Msg 40517); its exact text
+// for each statement is not documented.
+func miUnsupported(st tsql.Stmt) error {
+	unsupported := func(what string) error {
+		return sqlErr(40517, 16, fmt.Sprintf("Keyword or statement option '%s' is not supported in this version of SQL Server.", what))
+	}
+	switch n := st.(type) {
+	case *tsql.Endpoint:
+		if n.Protocol == "DATABASE_MIRRORING" {
+			return unsupported("DATABASE_MIRRORING")
+		}
+	case *tsql.AlterDatabase:
+		if n.Option == "RECOVERY" {
+			return unsupported("RECOVERY")
+		}
+	case *tsql.Backup:
+		switch {
+		case n.Log:
+			return unsupported("LOG")
+		case !n.URL:
+			return unsupported("DISK")
+		case !n.CopyOnly:
+			return unsupported("BACKUP DATABASE without COPY_ONLY")
+		}
 	}
 	return nil
 }

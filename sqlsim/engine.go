@@ -61,6 +61,7 @@ func (s *session) runBatch(ctx context.Context, sql string, w writer, vars map[s
 	if vars != nil {
 		x.vars = vars
 	}
+	s.batchText = sql
 	for i, st := range stmts {
 		if cp, ok := st.(*tsql.CreateProc); ok && i > 0 {
 			x.report(abortErr(111, 15, "'CREATE/ALTER PROCEDURE' must be the first statement in a query batch."), cp.Line)
@@ -120,6 +121,9 @@ func (x *execCtx) runStmts(stmts []tsql.Stmt) error {
 // runStmt runs one statement.
 func (x *execCtx) runStmt(st tsql.Stmt) error {
 	s := x.s
+	if err := x.bindTables(st); err != nil {
+		return err
+	}
 	switch n := st.(type) {
 	case *tsql.SelectStmt:
 		return x.runSelect(n)
@@ -281,7 +285,7 @@ func (x *execCtx) runStmt(st tsql.Stmt) error {
 	case *tsql.Reconfigure:
 		return x.reconfigure()
 	case *tsql.Unsupported:
-		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: %s is not supported by the simulator.", n.Text))
+		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: %s statements are not supported by the simulator (it models the catalog, not user data).", n.Text))
 	}
 	return x.runDDL(st)
 }
@@ -361,12 +365,7 @@ func (x *execCtx) writeResult(r *relation) {
 		}
 		cols[i] = tds.Column{Name: c.name, Type: t, Size: c.size, Nullable: true}
 		if t == tds.NVarChar && c.size == 0 {
-			cols[i].Size = tds.MaxSize
-			for _, row := range r.rows {
-				if s, ok := row[i].(string); ok && len([]rune(s)) > 4000 {
-					break
-				}
-			}
+			// An expression's type: nvarchar(4000), or nvarchar(max) when a value is longer.
 			cols[i].Size = 4000
 			for _, row := range r.rows {
 				if s, ok := row[i].(string); ok && len([]rune(s)) > 4000 {

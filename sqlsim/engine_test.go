@@ -98,6 +98,8 @@ func TestErrorsAsSQLServer(t *testing.T) {
 		{"SELECT nosuchfn(1)", 195, "'nosuchfn' is not a recognized built-in function name."},
 		{"SELECT 1; SELECT 2\nCREATE PROCEDURE p AS SELECT 1", 111, "must be the first statement in a query batch"},
 		{"USE nosuchdb", 911, "Database 'nosuchdb' does not exist."},
+		{"EXEC msdb.dbo.sp_add_job @job_name = N'x', @nosuch = 1", 8145, "@nosuch is not a parameter for procedure sp_add_job."},
+		{"EXEC msdb.dbo.sp_delete_job @job_name = N'nosuch'", 14262, "The specified @job_name ('nosuch') does not exist."},
 	}
 	for _, tc := range cases {
 		_, err := c.DB.ExecContext(ctx, tc.q)
@@ -265,5 +267,39 @@ func TestAppLocksAreSessionOwned(t *testing.T) {
 	// (1) otherwise; never a timeout (-1).
 	if got := <-done; got != "1 Exclusive" && got != "0 Exclusive" {
 		t.Errorf("waiter after the holder's session ended: %s", got)
+	}
+}
+
+// TestNamesBindAtCompileTime: a statement naming a missing object fails as a whole,
+// even where the reference is in a branch that would not run.
+func TestNamesBindAtCompileTime(t *testing.T) {
+	_, c := openSim(t, nil)
+	for _, q := range []string{
+		"SELECT CASE WHEN 1 = 0 THEN (SELECT COUNT(*) FROM sys.no_such_view) ELSE 1 END",
+		"IF 1 = 0 OR EXISTS (SELECT 1 FROM sys.databases WHERE 1 = 0 AND database_id IN (SELECT x FROM dbo.nothing)) PRINT 'x'",
+		"DECLARE @n int = (SELECT TOP (0) 1 FROM sys.databases d JOIN sys.missing m ON 1 = 1)",
+	} {
+		_, err := c.DB.ExecContext(context.Background(), q)
+		wantErr(t, err, 208)
+	}
+}
+
+// TestNoEncryption: with Options.NoEncryption the instance offers no TLS, so a client
+// that does not encrypt (encrypt=disable) connects without the simulator's CA.
+func TestNoEncryption(t *testing.T) {
+	o := SQLServerDefaults()
+	o.NoEncryption = true
+	in, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	db, err := sql.Open("sqlserver", "sqlserver://sa:Sim-Passw0rd%21@"+in.Addr()+"?encrypt=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := queryString(t, db, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128))"); got != "16.0.4135.4" {
+		t.Errorf("ProductVersion %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/milink/milink/sqlsim/catalog"
 	"github.com/milink/milink/sqlsim/tds"
 	"github.com/milink/milink/sqlsim/tsql"
 )
@@ -53,6 +54,25 @@ func (s *session) setOutput(name string, v any) {
 	if s.out != nil {
 		s.out[name] = v
 	}
+}
+
+// withCatalogParams replaces bp's parameter list by the one package catalog documents
+// for the procedure on personality p, when it has one.
+func withCatalogParams(p catalog.Personality, name string, bp builtinProc) builtinProc {
+	db, schema := "msdb", "dbo"
+	if bp.db == "" {
+		db, schema = "master", "sys"
+	}
+	obj, ok := p.Lookup(db, schema, name)
+	if !ok || len(obj.Params) == 0 {
+		return bp
+	}
+	names := make([]string, len(obj.Params))
+	for i, prm := range obj.Params {
+		names[i] = strings.ToLower(strings.TrimPrefix(prm.Name, "@"))
+	}
+	bp.params = names
+	return bp
 }
 
 // resolveBuiltin finds a built-in procedure by name as the caller wrote it, in the
@@ -150,6 +170,7 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 	var outputs map[string]any
 	var order []string // parameter names in order, for positional OUTPUT arguments
 	if pname, bp, ok := resolveBuiltin(name, x.s.db); ok {
+		bp = withCatalogParams(x.s.in.pers, pname, bp)
 		order = bp.params
 		p := params{}
 		for i, a := range args {
@@ -355,10 +376,10 @@ func (x *execCtx) createProc(n *tsql.CreateProc) error {
 	in := x.s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.isSysadminLocked(x.s.loginName) {
-		return sqlErr(262, 14, fmt.Sprintf("CREATE PROCEDURE permission denied in database '%s'.", x.s.db))
-	}
 	d := in.dbByNameLocked(x.s.db)
+	if !x.allowedLocked("CREATE PROCEDURE", d) {
+		return denied("CREATE PROCEDURE", x.s.db)
+	}
 	key := strings.ToLower(n.Name.Object)
 	old := d.procs[key]
 	switch {
@@ -372,7 +393,7 @@ func (x *execCtx) createProc(n *tsql.CreateProc) error {
 		schema = "dbo"
 	}
 	now := time.Now()
-	up := &uproc{id: in.newID(), name: n.Name.Object, schema: schema, def: n, created: now, modified: now}
+	up := &uproc{id: in.newID(), name: n.Name.Object, schema: schema, def: n, source: x.s.batchText, created: now, modified: now}
 	if old != nil {
 		up.id, up.created = old.id, old.created
 	}

@@ -2,10 +2,14 @@ package sqlsim
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim/tsql"
 )
 
@@ -29,6 +33,20 @@ func FuzzBatch(f *testing.F) {
 		"CREATE PROCEDURE p AS SELECT 1", "WAITFOR DELAY '00:00:01'", "SELECT CAST(0x00 AS uniqueidentifier)",
 	} {
 		f.Add(s)
+	}
+	// The link page's scripts, batch by batch, and every query milink sends.
+	files, _ := filepath.Glob(filepath.Join("testdata", "seeds", "*.sql"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, batch := range goSeparator.Split(string(b), -1) {
+			f.Add(strings.ReplaceAll(batch, "WAITFOR DELAY '00:00:05'", "WAITFOR DELAY '00:00:00.010'"))
+		}
+	}
+	for _, tag := range sqlops.Tags() {
+		f.Add(sqlops.Query(tag))
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
 		fuzzOnce.Do(func() {

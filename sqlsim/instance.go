@@ -71,6 +71,7 @@ type Instance struct {
 	backups          []*backupRow
 	nextBackup       int
 	locks            map[string]*lockState
+	sessions         map[*session]bool // client sessions (sys.dm_exec_sessions)
 	nextSPID         int
 	agentOn          bool
 	endpoints        []*endpoint
@@ -114,7 +115,7 @@ func Start(opts Options) (*Instance, error) {
 		ctx: ctx, cancel: cancel, agentOn: opts.AgentRunning, nextID: 65536,
 		pers: personalityFromOptions(opts), started: time.Now().UTC(), smkGUID: newGUID(), dmkGUID: newGUID(),
 		partitionID: newGUID(), otherPartID: newGUID(), serverRoles: map[string][]string{}, serverGrant: map[string]bool{},
-		serverDeny: map[string]bool{}, traceFlags: map[int]bool{}, configs: defaultConfigurations(), locks: map[string]*lockState{}, nextSPID: 51}
+		serverDeny: map[string]bool{}, traceFlags: map[int]bool{}, configs: defaultConfigurations(), locks: map[string]*lockState{}, sessions: map[*session]bool{}, nextSPID: 51}
 	if opts.IP != "" {
 		in.net.AddHost(opts.IP, opts.IP)
 		for _, h := range opts.HostNames {
@@ -125,15 +126,6 @@ func Start(opts Options) (*Instance, error) {
 	if err := in.bootstrap(); err != nil {
 		in.Close()
 		return nil, err
-	}
-	for _, e := range opts.Endpoints {
-		if err := in.addEndpoint(e); err != nil {
-			in.Close()
-			return nil, err
-		}
-	}
-	for _, j := range opts.Jobs {
-		in.agent.addUserJob(j)
 	}
 	if opts.Role == RoleMI {
 		if err := in.startMIListeners(); err != nil {
@@ -322,46 +314,6 @@ func newGUID() [16]byte {
 	return g
 }
 
-// addEndpoint adds a pre-existing endpoint from options (a user's object).
-func (in *Instance) addEndpoint(s EndpointSpec) error {
-	e := &endpoint{id: in.newID(), name: s.Name, typ: s.Type, state: s.State, port: s.Port,
-		auth: s.Auth, encryption: s.Encryption, role: s.Role}
-	if e.typ == "" {
-		e.typ = "DATABASE_MIRRORING"
-	}
-	if e.state == "" {
-		e.state = "STARTED"
-	}
-	if e.auth == "" {
-		e.auth = "CERTIFICATE"
-	}
-	if e.encryption == "" {
-		e.encryption = "AES"
-	}
-	if e.role == "" {
-		e.role = "ALL"
-	}
-	if s.CertName != "" {
-		c := in.certByNameLocked(s.CertName)
-		if c == nil {
-			now := time.Now().UTC()
-			c = &certificate{id: in.newID(), name: s.CertName, subject: "Certificate for " + s.Name, start: now, expiry: now.AddDate(1, 0, 0)}
-			in.certs = append(in.certs, c)
-		}
-		e.certID = c.id
-	}
-	if e.state == "STARTED" && e.port != 0 {
-		l, err := in.net.Listen(in.opts.IP, e.port)
-		if err != nil {
-			return fmt.Errorf("sqlsim: endpoint %s: %w", e.name, err)
-		}
-		e.listener = l
-		go acceptAndClose(l)
-	}
-	in.endpoints = append(in.endpoints, e)
-	return nil
-}
-
 func (in *Instance) certByNameLocked(name string) *certificate {
 	for _, c := range in.certs {
 		if strings.EqualFold(c.name, name) {
@@ -447,5 +399,10 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 	if req.RemoteAddr != nil {
 		remote, _, _ = strings.Cut(req.RemoteAddr.String(), ":")
 	}
-	return &session{in: in, loginName: name, db: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{}}, nil
+	s := &session{in: in, loginName: name, db: d.name, loginDB: d.name, spid: spid, remote: remote, traceFlags: map[int]bool{},
+		loginTime: time.Now(), hostName: req.HostName, appName: req.AppName}
+	in.mu.Lock()
+	in.sessions[s] = true
+	in.mu.Unlock()
+	return s, nil
 }

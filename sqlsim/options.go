@@ -133,7 +133,7 @@ func MIDefaults() Options {
 	return Options{
 		Role:            RoleMI,
 		ServerName:      "sqlmi-demo",
-		ProductVersion:  "16.0.9230.25",
+		ProductVersion:  "12.0.2000.8", // what SERVERPROPERTY('ProductVersion') reports on a managed instance
 		Edition:         "SQL Azure",
 		Platform:        "Windows",
 		Distribution:    "Windows Server 2022 Datacenter",

@@ -24,7 +24,7 @@ func (s *session) requireAgentRights(proc string) *tds.Error {
 	if d := in.dbByNameLocked("msdb"); d != nil {
 		for _, r := range []string{"SQLAgentUserRole", "SQLAgentReaderRole", "SQLAgentOperatorRole"} {
 			if d.isRoleMemberLocked(r, s.loginName) {
-				return nil
+				return in.miAgentXPGrantsLocked(s.loginName)
 			}
 		}
 	}
@@ -67,6 +67,15 @@ func spAddJob(s *session, p params, w writer) (int32, *tds.Error) {
 	defer in.mu.Unlock()
 	if in.agent.jobByNameLocked(name) != nil {
 		return 1, errSim(14261, "The specified @job_name ('%s') already exists.", name)
+	}
+	if cat, ok := p.str("category_name"); ok {
+		known := false
+		for _, c := range jobCategories {
+			known = known || (c.class == 1 && strings.EqualFold(c.name, cat))
+		}
+		if !known {
+			return 1, errSim(14262, "The specified @category_name ('%s') does not exist.", cat)
+		}
 	}
 	desc, _ := p.str("description")
 	owner, ok := p.str("owner_login_name")
@@ -205,4 +214,29 @@ func spDeleteJob(s *session, p params, w writer, j *job) (int32, *tds.Error) {
 	in := s.in
 	in.agent.deleteJobLocked(j)
 	return 0, nil
+}
+
+// agentXPs are the Agent's extended procedures a managed-instance login that is only
+// in an msdb Agent role must be granted EXECUTE on in master
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/job-automation-managed-instance,
+// "SQL Agent fixed database role membership"; FACTS.md).
+var agentXPs = []string{"xp_sqlagent_enum_jobs", "xp_sqlagent_is_starting", "xp_sqlagent_notify"}
+
+// miAgentXPGrantsLocked returns Msg 229 on a managed instance when login lacks EXECUTE on
+// one of agentXPs; nil elsewhere.
+func (in *Instance) miAgentXPGrantsLocked(login string) *tds.Error {
+	if !in.pers.MI {
+		return nil
+	}
+	m := in.dbByNameLocked("master")
+	user := "guest"
+	if u := m.userForLoginLocked(login); u != nil {
+		user = u.name
+	}
+	for _, xp := range agentXPs {
+		if !m.grants["EXECUTE|"+xp+"|"+strings.ToLower(user)] {
+			return &tds.Error{Number: 229, State: 5, Class: 14, Message: fmt.Sprintf("The EXECUTE permission was denied on the object '%s', database 'mssqlsystemresource', schema 'sys'.", xp)}
+		}
+	}
+	return nil
 }

@@ -601,3 +601,89 @@ func sortRows(rows [][]any, keys [][]any, ob []tsql.OrderItem) error {
 	copy(rows, sorted)
 	return cmpErr
 }
+
+// bindTables resolves every table a statement names, in subqueries and derived
+// tables too, before the statement runs: as SQL Server compiles a statement whole, a
+// missing object (Msg 208) or permission (Msg 300/229) fails it even in a branch that
+// would not run.
+func (x *execCtx) bindTables(st tsql.Stmt) error {
+	var exprs []tsql.Expr
+	var queries []tsql.Query
+	switch n := st.(type) {
+	case *tsql.SelectStmt:
+		queries = append(queries, n.Q)
+	case *tsql.If:
+		exprs = append(exprs, n.Cond)
+	case *tsql.While:
+		exprs = append(exprs, n.Cond)
+	case *tsql.SetVar:
+		exprs = append(exprs, n.X)
+	case *tsql.Declare:
+		for _, v := range n.Vars {
+			exprs = append(exprs, v.Init)
+		}
+	case *tsql.Print:
+		exprs = append(exprs, n.X)
+	}
+	var err error
+	var visitQuery func(q tsql.Query)
+	var visitTable func(t tsql.TableRef)
+	visitExpr := func(e tsql.Expr) {
+		walkExpr(e, func(e tsql.Expr) bool {
+			switch n := e.(type) {
+			case *tsql.Subquery:
+				visitQuery(n.Q)
+			case *tsql.Exists:
+				visitQuery(n.Q)
+			case *tsql.In:
+				if n.Q != nil {
+					visitQuery(n.Q)
+				}
+			}
+			return err == nil
+		})
+	}
+	visitTable = func(t tsql.TableRef) {
+		switch n := t.(type) {
+		case *tsql.TableName:
+			if err == nil {
+				_, err = x.openObject(n, false)
+			}
+		case *tsql.Derived:
+			visitQuery(n.Q)
+		case *tsql.Join:
+			visitTable(n.Left)
+			visitTable(n.Right)
+			visitExpr(n.On)
+		}
+	}
+	visitQuery = func(q tsql.Query) {
+		switch n := q.(type) {
+		case *tsql.Union:
+			visitQuery(n.Left)
+			visitQuery(n.Right)
+		case *tsql.Select:
+			for _, t := range n.From {
+				visitTable(t)
+			}
+			for _, it := range n.Items {
+				visitExpr(it.X)
+			}
+			visitExpr(n.Where)
+			visitExpr(n.Having)
+			for _, g := range n.GroupBy {
+				visitExpr(g)
+			}
+			for _, o := range n.OrderBy {
+				visitExpr(o.X)
+			}
+		}
+	}
+	for _, q := range queries {
+		visitQuery(q)
+	}
+	for _, e := range exprs {
+		visitExpr(e)
+	}
+	return err
+}

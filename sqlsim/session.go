@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/milink/milink/sqlsim/tds"
@@ -24,6 +25,7 @@ type session struct {
 	in         *Instance
 	loginName  string
 	db         string
+	loginDB    string // the database the session logged in to
 	spid       int
 	remote     any
 	tranCount  int
@@ -33,6 +35,10 @@ type session struct {
 	traceFlags map[int]bool   // session trace flags (DBCC TRACEON without -1)
 	out        map[string]any // OUTPUT values of the running built-in procedure
 	ctx        context.Context
+	loginTime  time.Time
+	hostName   string
+	appName    string
+	batchText  string // the batch being run (CREATE PROCEDURE keeps it as the definition)
 }
 
 // params holds the named arguments of a procedure call, keyed by lower-case name without '@'.
@@ -70,8 +76,25 @@ func (p params) guid(name string) ([16]byte, bool) {
 	return g, err == nil
 }
 
+// ResetSession implements tds.SessionResetter (a pooled connection's reset,
+// sp_reset_connection): the database context returns to the one of the login, SET
+// NOCOUNT and session trace flags are cleared and an open transaction ends with its
+// transaction-owned application locks. Session-owned application locks stay.
+func (s *session) ResetSession(ctx context.Context) {
+	s.db = s.loginDB
+	s.nocount = false
+	s.tranCount = 0
+	s.traceFlags = map[int]bool{}
+	s.releaseLocks(true)
+}
+
 // Close implements tds.Session: the session's application locks are released.
-func (s *session) Close() { s.releaseLocks(false) }
+func (s *session) Close() {
+	s.releaseLocks(false)
+	s.in.mu.Lock()
+	delete(s.in.sessions, s)
+	s.in.mu.Unlock()
+}
 
 // Batch implements tds.Session: the batch is parsed and executed by the evaluator.
 func (s *session) Batch(ctx context.Context, sql string, w *tds.ResponseWriter) {
@@ -95,6 +118,7 @@ func (s *session) RPC(ctx context.Context, req *tds.RPCRequest, w *tds.ResponseW
 	var status int32
 	var outputs map[string]any
 	if bname, bp, ok := resolveBuiltin(pn, s.db); ok {
+		bp = withCatalogParams(s.in.pers, bname, bp)
 		p := params{}
 		for i, prm := range req.Params {
 			key := strings.ToLower(strings.TrimPrefix(prm.Name, "@"))

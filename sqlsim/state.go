@@ -50,6 +50,7 @@ type uproc struct {
 	name     string
 	schema   string
 	def      *tsql.CreateProc
+	source   string // the batch that created it (sys.sql_modules.definition)
 	created  time.Time
 	modified time.Time
 }
@@ -208,7 +209,9 @@ func (d *dbState) isRoleMemberLocked(role, login string) bool {
 func (in *Instance) nextPrincipalIDLocked(d *dbState) int {
 	n := 5
 	for _, u := range d.users {
-		n = max(n, u.id+1)
+		if u.id < 16384 {
+			n = max(n, u.id+1)
+		}
 	}
 	return n
 }
@@ -220,16 +223,24 @@ func (in *Instance) newDatabaseLocked(name string, id int) *dbState {
 	d := &dbState{id: id, name: name, recovery: "FULL", state: "ONLINE", guid: newGUID(), created: time.Now().UTC(),
 		logFiles: 1, grants: map[string]bool{}, procs: map[string]*uproc{}}
 	d.users = []*dbUser{{id: 0, name: "public", typ: "R"}, {id: 1, name: "dbo", typ: "S", login: "sa", sid: []byte{1}}, {id: 2, name: "guest", typ: "S"}}
+	// The fixed database roles and their principal ids
+	// (https://learn.microsoft.com/sql/relational-databases/security/authentication-access/database-level-roles).
+	for i, r := range []string{"db_owner", "db_accessadmin", "db_securityadmin", "db_ddladmin", "", "db_backupoperator", "", "",
+		"db_datareader", "db_datawriter", "db_denydatareader", "db_denydatawriter"} {
+		if r != "" {
+			d.users = append(d.users, &dbUser{id: 16384 + i, name: r, typ: "R"})
+		}
+	}
 	if strings.EqualFold(name, "msdb") {
 		for i, r := range []string{"SQLAgentUserRole", "SQLAgentReaderRole", "SQLAgentOperatorRole", "DatabaseMailUserRole"} {
 			d.users = append(d.users, &dbUser{id: 10 + i, name: r, typ: "R"})
 		}
 	}
-	if strings.EqualFold(name, "master") || strings.EqualFold(name, "model") || strings.EqualFold(name, "msdb") || strings.EqualFold(name, "tempdb") {
+	// System databases' default recovery models: master, msdb and tempdb SIMPLE, model
+	// FULL (https://learn.microsoft.com/sql/relational-databases/databases/system-databases).
+	switch strings.ToLower(name) {
+	case "master", "msdb", "tempdb":
 		d.recovery = "SIMPLE"
-		if strings.EqualFold(name, "msdb") || strings.EqualFold(name, "model") {
-			d.recovery = "FULL"
-		}
 	}
 	in.dbs = append(in.dbs, d)
 	return d

@@ -102,6 +102,19 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 	if _, err := pc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", mssqlNamed("job_name", "J")); err != nil {
 		t.Errorf("sp_add_job as SQLAgentOperatorRole member: %v", err)
 	}
+	// msdb's Agent tables grant nothing to public; the roles read sysjobs_view.
+	var n int
+	if err := pc.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM msdb.dbo.sysjobs_view WHERE name = N'J'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("sysjobs_view as an Agent role member: %d %v", n, err)
+	}
+	_, err = pc.DB.ExecContext(ctx, "SELECT name FROM msdb.dbo.sysjobs")
+	if sqlops.SQLError(err) != 229 || !strings.Contains(err.Error(), "The SELECT permission was denied on the object 'sysjobs', database 'msdb', schema 'dbo'.") {
+		t.Errorf("sysjobs without SELECT: %v", err)
+	}
+	exec("USE msdb; GRANT SELECT ON dbo.sysjobs TO probe; USE master;")
+	if _, err := pc.DB.ExecContext(ctx, "SELECT name FROM msdb.dbo.sysjobs"); err != nil {
+		t.Errorf("sysjobs after GRANT SELECT: %v", err)
+	}
 	exec("ALTER SERVER ROLE sysadmin ADD MEMBER probe")
 	if perms, err := pc.Permissions(ctx); err != nil || !perms.Sysadmin {
 		t.Errorf("probe after ALTER SERVER ROLE: %+v %v", perms, err)
@@ -109,3 +122,137 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 }
 
 func mssqlNamed(name string, v any) any { return sql.Named(name, v) }
+
+// TestMIAgentRoleNeedsXPGrants: on a managed instance a login that is only in msdb's
+// SQLAgentOperatorRole cannot use the Agent procedures until it is granted EXECUTE on
+// the xp_sqlagent_* procedures in master (Msg 229 before).
+func TestMIAgentRoleNeedsXPGrants(t *testing.T) {
+	mi, err := FindPersonality("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, c := openPersonality(t, mi, nil)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE LOGIN op WITH PASSWORD = N'0p-Passw0rd!'",
+		"USE msdb; CREATE USER op FOR LOGIN op; ALTER ROLE SQLAgentOperatorRole ADD MEMBER op; USE master;",
+	} {
+		if _, err := c.DB.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	oc, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "op", Host: in.Host(), Port: in.Port(), User: "op", Password: "0p-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	_, err = oc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", sql.Named("job_name", "J"))
+	if sqlops.SQLError(err) != 229 || !strings.Contains(err.Error(), "xp_sqlagent_") {
+		t.Errorf("Agent role member without the xp grants: %v", err)
+	}
+	if _, err := c.DB.ExecContext(ctx, `USE master; CREATE USER op FOR LOGIN op;
+GRANT EXECUTE ON xp_sqlagent_enum_jobs TO op; GRANT EXECUTE ON xp_sqlagent_is_starting TO op; GRANT EXECUTE ON xp_sqlagent_notify TO op;`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, "msdb.dbo.sp_add_job", sql.Named("job_name", "J")); err != nil {
+		t.Errorf("Agent role member with the xp grants: %v", err)
+	}
+}
+
+// TestStatementPermissions: DDL needs the permission its page names (package catalog's
+// Statements), not sysadmin alone.
+func TestStatementPermissions(t *testing.T) {
+	in, c := openSim(t, nil)
+	ctx := context.Background()
+	if _, err := c.DB.ExecContext(ctx, "CREATE LOGIN ops WITH PASSWORD = N'0ps-Passw0rd!'; USE SalesDB; CREATE USER ops FOR LOGIN ops; USE master;"); err != nil {
+		t.Fatal(err)
+	}
+	oc, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "ops", Host: in.Host(), Port: in.Port(), User: "ops", Password: "0ps-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	const ep = "CREATE ENDPOINT E1 STATE = STOPPED AS TCP (LISTENER_PORT = 5023) FOR DATABASE_MIRRORING (ROLE = ALL)"
+	_, err = oc.DB.ExecContext(ctx, ep)
+	wantErr(t, err, 15247)
+	_, err = oc.DB.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'")
+	wantErr(t, err, 262)
+	if _, err := c.DB.ExecContext(ctx, "GRANT CREATE ENDPOINT TO ops; USE SalesDB; ALTER ROLE db_backupoperator ADD MEMBER ops; USE master;"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, ep); err != nil {
+		t.Errorf("CREATE ENDPOINT with the permission: %v", err)
+	}
+	if _, err := oc.DB.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'"); err != nil {
+		t.Errorf("BACKUP as db_backupoperator: %v", err)
+	}
+}
+
+// TestMIRefusesWhatItDoesNotSupport: a managed instance has no mirroring endpoints of
+// its own making, no recovery model choice and only COPY_ONLY backups to URL.
+func TestMIRefusesWhatItDoesNotSupport(t *testing.T) {
+	mi, err := FindPersonality("", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := openPersonality(t, mi, nil)
+	ctx := context.Background()
+	if _, err := c.DB.ExecContext(ctx, "CREATE DATABASE Shop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE ENDPOINT E STATE = STARTED AS TCP (LISTENER_PORT = 5023) FOR DATABASE_MIRRORING (ROLE = ALL)",
+		"ALTER DATABASE Shop SET RECOVERY SIMPLE",
+		"BACKUP DATABASE Shop TO DISK = N'x.bak' WITH COPY_ONLY",
+		"BACKUP DATABASE Shop TO URL = N'https://acct.blob.core.windows.net/c/x.bak'",
+		"BACKUP LOG Shop TO URL = N'https://acct.blob.core.windows.net/c/x.trn' WITH COPY_ONLY",
+	} {
+		_, err := c.DB.ExecContext(ctx, q)
+		wantErr(t, err, 40517)
+	}
+	if _, err := c.DB.ExecContext(ctx, "BACKUP DATABASE Shop TO URL = N'https://acct.blob.core.windows.net/c/x.bak' WITH COPY_ONLY"); err != nil {
+		t.Errorf("COPY_ONLY backup to URL: %v", err)
+	}
+}
+
+// TestSecurityAndSessionViews reads the views a DBA uses to see who may do what and
+// who holds what: they follow the T-SQL that changed the state.
+func TestSecurityAndSessionViews(t *testing.T) {
+	_, c := openSim(t, nil)
+	ctx := context.Background()
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		"CREATE LOGIN dba2 WITH PASSWORD = N'Dba2-Passw0rd!'; ALTER SERVER ROLE sysadmin ADD MEMBER dba2; GRANT VIEW SERVER STATE TO dba2;",
+		"CREATE PROCEDURE dbo.Noop AS RETURN 0",
+		"BEGIN TRAN; EXEC sp_getapplock @Resource = N'milink', @LockMode = 'Exclusive';",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	cases := map[string]string{
+		"SELECT m.name FROM sys.server_role_members rm JOIN sys.server_principals r ON r.principal_id = rm.role_principal_id JOIN sys.server_principals m ON m.principal_id = rm.member_principal_id WHERE r.name = N'sysadmin' AND m.name = N'dba2'": "dba2",
+		"SELECT p.permission_name FROM sys.server_permissions p JOIN sys.server_principals l ON l.principal_id = p.grantee_principal_id WHERE l.name = N'dba2' AND p.permission_name <> N'CONNECT SQL'":                                               "VIEW SERVER STATE",
+		"SELECT CASE WHEN m.definition LIKE N'CREATE PROCEDURE dbo.Noop%' THEN N'ok' ELSE m.definition END FROM sys.sql_modules m WHERE m.object_id = OBJECT_ID(N'dbo.Noop')":                                                                         "ok",
+		"SELECT request_mode + N' ' + request_owner_type FROM sys.dm_tran_locks WHERE resource_type = N'APPLICATION' AND request_session_id = @@SPID":                                                                                                 "X TRANSACTION",
+		"SELECT login_name FROM sys.dm_exec_sessions WHERE session_id = @@SPID": "sa",
+		"SELECT name FROM msdb.dbo.syscategories WHERE category_id = 0":         "[Uncategorized (Local)]",
+	}
+	for q, want := range cases {
+		if got := queryString(t, conn, q); got != want {
+			t.Errorf("%s = %q, want %q", q, got, want)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryString(t, conn, "SELECT CAST(COUNT(*) AS nvarchar(5)) FROM sys.dm_tran_locks WHERE resource_type = N'APPLICATION'"); got != "0" {
+		t.Errorf("transaction lock after COMMIT: %s rows", got)
+	}
+	_, err = conn.ExecContext(ctx, "EXEC msdb.dbo.sp_add_job @job_name = N'C', @category_name = N'No such category'")
+	wantErr(t, err, 14262)
+}

@@ -78,6 +78,10 @@ func xpFileExist(s *session, p params, w writer) (int32, *tds.Error) {
 	name, _ := p.str("filename")
 	in := s.in
 	in.mu.Lock()
+	if !in.isSysadminLocked(s.loginName) {
+		in.mu.Unlock()
+		return 1, &tds.Error{Number: 229, State: 5, Class: 14, Message: "The EXECUTE permission was denied on the object 'xp_fileexist', database 'mssqlsystemresource', schema 'sys'."}
+	}
 	exists := false
 	for _, b := range in.backups {
 		exists = exists || strings.EqualFold(b.device, name)
@@ -98,6 +102,7 @@ type lockHold struct {
 	mode  string
 	count int
 	txn   bool
+	dbID  int // database the lock was taken in (sys.dm_tran_locks.resource_database_id)
 }
 
 var lockModes = map[string]string{"shared": "Shared", "update": "Update", "intentshared": "IntentShared", "intentexclusive": "IntentExclusive", "exclusive": "Exclusive"}
@@ -169,6 +174,9 @@ func spGetAppLock(s *session, p params, w writer) (int32, *tds.Error) {
 			h := l.holders[s]
 			if h == nil {
 				h = &lockHold{mode: mode, txn: txn}
+				if d := in.dbByNameLocked(s.db); d != nil {
+					h.dbID = d.id
+				}
 				l.holders[s] = h
 			}
 			h.count++
@@ -259,68 +267,125 @@ func (s *session) applockTest(res, mode string) bool {
 
 // ---- properties ----
 
-// serverProperty is SERVERPROPERTY (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
+// serverProperty is SERVERPROPERTY (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql):
+// NULL for a name the personality does not know (catalog.ServerPropertyOn), otherwise
+// the value converted to the property's documented base type.
 func (in *Instance) serverProperty(name string) any {
+	sp, ok := catalog.ServerPropertyOn(in.pers, name)
+	if !ok {
+		return nil
+	}
+	v := in.serverPropertyValue(sp.Name)
+	if v == nil {
+		return nil
+	}
+	if cv, err := convert(v, parseTypeName(sp.Type)); err == nil {
+		return cv
+	}
+	return v
+}
+
+func (in *Instance) serverPropertyValue(name string) any {
 	p := in.pers
 	o := in.opts
 	parts := strings.Split(p.ProductVersion, ".")
 	part := func(i int) any {
 		if i < len(parts) {
-			n, err := toInt(parts[i])
-			if err == nil {
-				return n
-			}
+			return parts[i]
 		}
 		return nil
 	}
-	switch strings.ToLower(name) {
-	case "productversion":
+	machine := strings.SplitN(o.ServerName, `\`, 2)[0]
+	sep := `\`
+	if p.Platform == catalog.Linux {
+		sep = "/"
+	}
+	switch name {
+	case "ProductVersion", "ResourceVersion":
 		return p.ProductVersion
-	case "productmajorversion":
+	case "ProductMajorVersion":
 		return part(0)
-	case "productminorversion":
+	case "ProductMinorVersion":
 		return part(1)
-	case "productbuild":
+	case "ProductBuild":
 		return part(2)
-	case "productlevel":
+	case "ProductLevel":
 		return p.ProductLevel
-	case "productupdatelevel":
+	case "ProductUpdateLevel":
 		if p.UpdateLevel == "" {
 			return nil
 		}
 		return p.UpdateLevel
-	case "edition":
+	case "ProductUpdateReference":
+		if p.UpdateReference == "" {
+			return nil
+		}
+		return p.UpdateReference
+	case "Edition":
 		return p.Edition
-	case "engineedition":
+	case "EditionID":
+		if p.EditionID == 0 {
+			return nil
+		}
+		return p.EditionID
+	case "EngineEdition":
 		return int64(p.EngineEdition)
-	case "ishadrenabled":
+	case "IsHadrEnabled":
 		return bit(o.HadrEnabled)
-	case "hadrmanagerstatus":
+	case "HadrManagerStatus":
 		if o.HadrEnabled {
 			return int64(1)
 		}
 		return int64(2)
-	case "servername":
+	case "ServerName":
 		return o.ServerName
-	case "machinename", "computernamephysicalnetbios":
-		return strings.SplitN(o.ServerName, `\`, 2)[0]
-	case "instancename":
+	case "MachineName", "ComputerNamePhysicalNetBIOS":
+		return machine
+	case "InstanceName":
 		if i := strings.Index(o.ServerName, `\`); i >= 0 {
 			return o.ServerName[i+1:]
 		}
 		return nil
-	case "isclustered", "isintegratedsecurityonly", "issingleuser", "isfulltextinstalled":
-		return int64(0)
-	case "collation":
+	case "Collation":
 		return "SQL_Latin1_General_CP1_CI_AS"
-	case "isxtpsupported":
+	case "CollationID":
+		return int64(872468488)
+	case "ComparisonStyle":
+		return int64(196609)
+	case "LCID":
+		return int64(1033)
+	case "SqlCharSet":
 		return int64(1)
-	case "processid":
+	case "SqlCharSetName":
+		return "iso_1"
+	case "SqlSortOrder":
+		return int64(52)
+	case "SqlSortOrderName":
+		return "nocase_iso"
+	case "IsXTPSupported":
+		return int64(1)
+	case "ProcessID":
 		return int64(4242)
-	case "buildclrversion":
+	case "BuildClrVersion":
 		return "v4.0.30319"
+	case "PathSeparator":
+		return sep
+	case "InstanceDefaultDataPath", "InstanceDefaultLogPath":
+		return strings.TrimSuffix(in.dataPath("x"), "x")
+	case "InstanceDefaultBackupPath":
+		return strings.TrimSuffix(strings.Replace(in.dataPath("x"), "DATA", "Backup", 1), "x")
+	case "LicenseType":
+		return "DISABLED"
+	case "FilestreamShareName":
+		return "MSSQLSERVER"
+	case "ResourceLastUpdateDateTime":
+		return in.started
+	case "NumLicenses", "ProductBuildType":
+		return nil
 	}
-	return nil
+	// The remaining properties are 0/1 flags that are off here (IsClustered,
+	// IsIntegratedSecurityOnly, IsSingleUser, IsFullTextInstalled, IsLocalDB, …).
+	return int64(0)
 }
 
 // connectionProperty is CONNECTIONPROPERTY
@@ -352,7 +417,7 @@ var majorYear = map[int]string{13: "2016", 14: "2017", 15: "2019", 16: "2022", 1
 func (in *Instance) versionText() string {
 	p := in.pers
 	o := in.opts
-	if p.MI {
+	if p.MI && p.VersionText == "" {
 		return fmt.Sprintf("Microsoft SQL Azure (RTM) - %s (X64) \n\tCopyright (C) 2025 Microsoft Corporation\n", p.ProductVersion)
 	}
 	host := fmt.Sprintf("%s on %s <X64> (simulated)", p.Edition, o.Distribution)

@@ -2,6 +2,7 @@ package sqlsim
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,7 @@ var (
 func sysTableDefs() map[string]*sysTable {
 	sysTablesOnce.Do(func() {
 		sysTables = map[string]*sysTable{}
-		for _, t := range append(systemTables(), msdbTables()...) {
+		for _, t := range append(append(systemTables(), msdbTables()...), moreTables()...) {
 			sysTables[t.schema+"."+t.name] = t
 		}
 	})
@@ -77,7 +78,11 @@ func catalogKnows(schema, name string) bool {
 
 // scanObject resolves a table name and returns its rows: Msg 208 when the
 // personality has no such object, Msg 300/297 without the permission it needs.
-func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
+func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) { return x.openObject(t, true) }
+
+// openObject resolves t and checks the permission it needs; with rows false it only
+// binds the name (the compile-time check of a statement).
+func (x *execCtx) openObject(t *tsql.TableName, rows bool) (*relation, error) {
 	s := x.s
 	in := s.in
 	written := t.Name.String()
@@ -112,7 +117,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 		if !ok || (obj.Kind != catalog.View && obj.Kind != catalog.DMV && obj.Kind != catalog.Table && obj.Kind != "") {
 			return nil, invalid()
 		}
-		cols = obj.Columns
+		cols = obj.ColumnsOn(p)
 		perm = obj.RequiredPermission(p)
 	} else {
 		if def == nil || !def.avail.Has(p) {
@@ -124,7 +129,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 			perm = def.permBefore
 		}
 	}
-	if perm != "" && !in.hasServerPermLocked(s.loginName, perm) && !in.isSysadminLocked(s.loginName) {
+	if perm != "" && !x.objectPermLocked(perm, d, name) {
 		if strings.HasPrefix(perm, "VIEW SERVER") || strings.HasPrefix(perm, "VIEW DATABASE") {
 			return nil, &execError{msgs: []*tds.Error{
 				{Number: 300, State: 1, Class: 14, Message: fmt.Sprintf("%s permission was denied on object 'server', database 'master'.", perm)},
@@ -142,7 +147,7 @@ func (x *execCtx) scanObject(t *tsql.TableName) (*relation, error) {
 		typ, size := colTypeForSQL(parseTypeName(c.Type))
 		rel.cols = append(rel.cols, relCol{table: alias, name: c.Name, typ: typ, size: size})
 	}
-	if def != nil && def.rows != nil {
+	if rows && def != nil && def.rows != nil {
 		for _, m := range def.rows(x, d) {
 			row := make([]any, len(cols))
 			for i, c := range cols {
@@ -208,9 +213,9 @@ func systemTables() []*sysTable {
 			source: learn + "system-dynamic-management-views/sys-dm-os-host-info-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				p := x.s.in.pers
-				rel := "10.0"
-				if p.Platform == catalog.Linux {
-					rel = "5.15.0"
+				rel := p.HostRelease
+				if rel == "" {
+					rel = "10.0"
 				}
 				return []map[string]any{{"host_platform": string(p.Platform), "host_distribution": x.s.in.opts.Distribution, "host_release": rel,
 					"host_service_pack_level": "", "host_sku": int64(8), "os_language_version": int64(1033), "host_architecture": "X64"}}
@@ -399,16 +404,23 @@ func systemTables() []*sysTable {
 			cols:   "name sysname, object_id int, principal_id int, schema_id int, parent_object_id int, type char(2), type_desc nvarchar(60), create_date datetime, modify_date datetime, is_ms_shipped bit",
 			source: learn + "system-catalog-views/sys-all-objects-transact-sql",
 			rows: func(x *execCtx, d *dbState) []map[string]any {
+				in := x.s.in
 				out := procRows(d, true)
-				id := int64(-1000)
-				sys := []string{"sp_configure", "sp_executesql", "sp_getapplock", "sp_releaseapplock", "xp_fileexist"}
-				if x.s.in.opts.AddIssuerProc {
-					sys = append(sys, "sp_certificate_add_issuer")
-				}
-				for _, n := range sys {
-					id--
-					out = append(out, map[string]any{"name": n, "object_id": id, "schema_id": int64(4), "parent_object_id": int64(0), "type": "P",
-						"type_desc": "SQL_STORED_PROCEDURE", "create_date": x.s.in.started, "modify_date": x.s.in.started, "is_ms_shipped": int64(1)})
+				// The system objects are the personality's (package catalog); a database
+				// sees the objects of every database plus its own.
+				for _, o := range in.pers.Objects() {
+					if o.Kind == catalog.Function || (o.Database != "" && !strings.EqualFold(o.Database, d.name)) {
+						continue
+					}
+					if strings.EqualFold(o.Name, "sp_certificate_add_issuer") && !in.opts.AddIssuerProc {
+						continue
+					}
+					schemaID := int64(4)
+					if strings.EqualFold(o.Schema, "dbo") {
+						schemaID = 1
+					}
+					out = append(out, map[string]any{"name": o.Name, "object_id": int64(o.ObjectID()), "schema_id": schemaID, "parent_object_id": int64(0),
+						"type": o.TypeCode(), "type_desc": o.TypeDesc(), "create_date": in.started, "modify_date": in.started, "is_ms_shipped": int64(1)})
 				}
 				return out
 			}},
@@ -417,6 +429,15 @@ func systemTables() []*sysTable {
 			source: learn + "system-catalog-views/sys-server-principals-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				var out []map[string]any
+				roles := make([]string, 0, len(fixedServerRoleIDs))
+				for r := range fixedServerRoleIDs {
+					roles = append(roles, r)
+				}
+				sort.Slice(roles, func(i, j int) bool { return fixedServerRoleIDs[roles[i]] < fixedServerRoleIDs[roles[j]] })
+				for _, r := range roles {
+					out = append(out, map[string]any{"name": r, "principal_id": int64(fixedServerRoleIDs[r]), "sid": []byte{byte(fixedServerRoleIDs[r])}, "type": "R",
+						"type_desc": "SERVER_ROLE", "is_disabled": int64(0), "create_date": x.s.in.started, "modify_date": x.s.in.started})
+				}
 				for _, l := range x.s.in.logins {
 					typ, desc := "S", "SQL_LOGIN"
 					if l.external {
@@ -559,3 +580,45 @@ func (x *execCtx) objectName(id int) any {
 }
 
 var _ = time.Now
+
+// agentRoles are msdb's SQL Server Agent roles, each including the ones before it
+// (https://learn.microsoft.com/sql/ssms/agent/sql-server-agent-fixed-database-roles).
+var agentRoles = []string{"SQLAgentUserRole", "SQLAgentReaderRole", "SQLAgentOperatorRole"}
+
+// objectPermLocked reports whether the session's login holds perm (a catalog
+// Permission value) for object name in database d: sysadmin holds everything; server
+// permissions as granted; an msdb Agent role by membership of it or a role that
+// includes it; SELECT and EXECUTE as granted on the object to the login's user (SELECT
+// also through db_datareader or db_owner).
+func (x *execCtx) objectPermLocked(perm string, d *dbState, name string) bool {
+	in := x.s.in
+	login := x.s.loginName
+	if in.isSysadminLocked(login) {
+		return true
+	}
+	user := "guest"
+	if u := d.userForLoginLocked(login); u != nil {
+		user = u.name
+	}
+	switch perm {
+	case catalog.PermSysadmin:
+		return false
+	case catalog.PermSelect, catalog.PermExecute:
+		if perm == catalog.PermSelect && (d.isRoleMemberLocked("db_datareader", login) || d.isRoleMemberLocked("db_owner", login)) {
+			return true
+		}
+		return d.grants[perm+"|"+strings.ToLower(name)+"|"+strings.ToLower(user)]
+	}
+	for i, r := range agentRoles {
+		if strings.EqualFold(perm, r) {
+			msdb := in.dbByNameLocked("msdb")
+			for _, held := range agentRoles[i:] {
+				if msdb.isRoleMemberLocked(held, login) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return in.hasServerPermLocked(login, perm)
+}

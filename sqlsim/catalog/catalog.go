@@ -41,18 +41,29 @@ type Column struct {
 	Name     string
 	Type     string
 	Nullable bool
+	// MinMajor is the first major version that has the column when it came later than
+	// its object (e.g. sys.dm_database_encryption_keys.encryption_state_desc: 15); 0
+	// means every version the object exists in. A managed instance has every column.
+	MinMajor int
 }
 
 // Availability says where an object exists. Versions are major versions: 13 = SQL
 // Server 2016, 14 = 2017, 15 = 2019, 16 = 2022, 17 = 2025. MaxMajor 0 means "every
 // later version".
 type Availability struct {
-	MinMajor  int
-	MaxMajor  int
-	Windows   bool // exists on SQL Server on Windows
-	Linux     bool // exists on SQL Server on Linux
-	MI        bool // exists on Azure SQL Managed Instance
-	BoxOnly   bool // documented as not available on MI (informational; MI false says the same)
+	MinMajor int
+	MaxMajor int
+	Windows  bool // exists on SQL Server on Windows
+	Linux    bool // exists on SQL Server on Linux
+	MI       bool // exists on Azure SQL Managed Instance
+	BoxOnly  bool // documented as not available on MI (informational; MI false says the same)
+	// MinBuild lists, per major version, the first build that has the object when it
+	// came with a servicing update (e.g. sp_certificate_add_issuer: "13.0.7000.253",
+	// the 2016 Azure Connect pack); a personality of that major with an older
+	// ProductVersion lacks it. Majors not listed have it from their first build.
+	MinBuild []string
+	// Condition says in words when the object exists beyond versions and platforms
+	// ("installed with the Azure Connect pack"); informational.
 	Condition string
 }
 
@@ -98,12 +109,19 @@ type Personality struct {
 	Platform       Platform // Windows or Linux (MI: Windows)
 	MI             bool     // Azure SQL Managed Instance (EngineEdition 8)
 	Edition        string   // SERVERPROPERTY('Edition')
+	EditionID      int64    // SERVERPROPERTY('EditionID'), e.g. 1872460670 (Enterprise: Core-based)
 	EngineEdition  int      // SERVERPROPERTY('EngineEdition'): 3 Enterprise, 2 Standard, 8 MI
 	ProductLevel   string   // SERVERPROPERTY('ProductLevel'), e.g. "SP3", "RTM"
-	UpdateLevel    string   // SERVERPROPERTY('ProductUpdateLevel'), e.g. "CU31", "" when none
-	Distribution   string   // sys.dm_os_host_info.host_distribution
-	// VersionText is @@VERSION as that build prints it, with %s for the server-side
-	// host line where the real text has one.
+	// UpdateLevel is SERVERPROPERTY('ProductUpdateLevel'), e.g. "CU31"; "" when none
+	// (SERVERPROPERTY returns NULL).
+	UpdateLevel string
+	// UpdateReference is SERVERPROPERTY('ProductUpdateReference'), the KB article of
+	// the build, e.g. "KB5038325"; "" when unknown (NULL).
+	UpdateReference string
+	Distribution    string // sys.dm_os_host_info.host_distribution, e.g. "Windows Server 2022 Datacenter", "Ubuntu"
+	HostRelease     string // sys.dm_os_host_info.host_release, e.g. "10.0", "22.04"
+	// VersionText is the whole @@VERSION text as that build prints it (lines separated
+	// by "\n\t" as SQL Server does); it holds no format verbs.
 	VersionText string
 	Source      string // the page the version facts come from
 }
@@ -130,16 +148,28 @@ func (a Availability) Has(p Personality) bool {
 	if p.Major < a.MinMajor || (a.MaxMajor != 0 && p.Major > a.MaxMajor) {
 		return false
 	}
+	for _, b := range a.MinBuild {
+		if bm, _, err := parseVersion(b); err == nil && bm == p.Major && compareBuilds(p.ProductVersion, b) < 0 {
+			return false
+		}
+	}
 	if p.Platform == Linux {
 		return a.Linux
 	}
 	return a.Windows
 }
 
-// Lookup finds an object by database ("" or "master"/"msdb"/a user database name),
-// schema ("" means dbo for tables and procedures, sys for sys objects) and name,
-// case-insensitively, as personality p has it; ok is false when p has no such object
-// (the caller raises Msg 208 or, for procedures, Msg 2812).
+// Lookup finds an object by database, schema and name, case-insensitively, as
+// personality p has it; ok is false when p has no such object (the caller raises
+// Msg 208 or, for procedures, Msg 2812).
+//
+// database is the name's database part, or the session's current database when the
+// name has none ("" matches every database). Objects of the sys schema (catalog
+// views, DMVs, system procedures) exist in every database; msdb's tables and
+// procedures only in msdb. schema "" stands for the default schema dbo; as in SQL
+// Server, a system procedure whose name starts with sp_ or xp_ is also found under
+// dbo or with no schema ("EXEC sp_configure", "EXEC master.dbo.sp_configure"), but a
+// sys view is not ("SELECT * FROM databases" fails with Msg 208).
 func (p Personality) Lookup(database, schema, name string) (Object, bool) {
 	return lookup(p, database, schema, name)
 }
@@ -151,6 +181,3 @@ func (o Object) RequiredPermission(p Personality) string {
 	}
 	return o.Permission
 }
-
-// lookup is Lookup's implementation (see lookup.go).
-var lookup = func(p Personality, database, schema, name string) (Object, bool) { return Object{}, false }

@@ -49,8 +49,20 @@ type Config struct {
 	// LoginTimeout bounds PRELOGIN, TLS handshake and LOGIN7 processing.
 	// Zero means 30 seconds; a negative value disables the limit.
 	LoginTimeout time.Duration
-	// MaxRequestSize bounds the size of one client message. Zero means 64 MiB.
+	// MaxRequestSize bounds the size of one client message (the payload of
+	// all its packets), in bytes. Zero means 4 MiB. A larger request is
+	// refused as soon as a packet header announces the excess: the client
+	// gets an ERROR (class 20) and the connection is closed, so the server
+	// never holds more than this much of one request.
 	MaxRequestSize int
+	// RequestReadTimeout bounds, after login, how long the rest of a client
+	// message may take to arrive once its first byte has (a packet header
+	// promising more bytes than arrive); the connection is then closed.
+	// Waiting for the next request is not limited. Zero means 30 seconds; a
+	// negative value disables the limit. Under TLS the first byte is the
+	// first decrypted byte, so a TLS record cut short before any counts as
+	// idle.
+	RequestReadTimeout time.Duration
 }
 
 // LoginRequest is what a client sent in LOGIN7.

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // Transaction-manager request types (MS-TDS 2.2.6.9).
@@ -21,6 +23,9 @@ const (
 // so that an ATTENTION is noticed while a handler runs; requests are executed
 // here one at a time.
 func (c *conn) run(ctx context.Context, cancel context.CancelFunc) {
+	if d := c.srv.cfg.RequestReadTimeout; d > 0 {
+		c.pr.timeout, c.pr.setDeadline = d, c.nc.SetReadDeadline
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -75,22 +80,29 @@ func (c *conn) readLoop(cancel context.CancelFunc, done <-chan struct{}) {
 	defer cancel() // the client is gone: cancel any running handler
 	for {
 		msg, err := c.pr.readMessage()
+		if errors.Is(err, errRequestTooLarge) {
+			// Refuse it in order, after the requests queued before it; the
+			// connection closes once the refusal is sent.
+			c.log.Info("tds: refusing request", "err", err, "max_bytes", c.pr.maxSize)
+			msg = message{tooLarge: true}
+			err = nil
+		}
 		if err != nil {
 			if !isDisconnect(err) {
 				c.log.Info("tds: reading request", "err", err)
 			}
 			return
 		}
-		if msg.ignore {
-			continue
-		}
-		if msg.typ == pktAttention {
+		if msg.typ == pktAttention && !msg.ignore {
 			c.signalAttention()
 			continue
 		}
 		select {
 		case c.reqs <- msg:
 		case <-done:
+			return
+		}
+		if msg.tooLarge {
 			return
 		}
 	}
@@ -128,6 +140,9 @@ func (c *conn) sendAttentionAck() error {
 // handle executes one request and sends its response, or only the attention
 // acknowledgement when the client cancelled the request meanwhile.
 func (c *conn) handle(ctx context.Context, msg message) error {
+	if msg.tooLarge {
+		return c.refuseTooLarge()
+	}
 	reqCtx, cancel := context.WithCancel(ctx)
 	c.mu.Lock()
 	c.cancelReq = cancel
@@ -157,6 +172,17 @@ func (c *conn) handle(ctx context.Context, msg message) error {
 
 // execute dispatches a request and returns the response tokens.
 func (c *conn) execute(ctx context.Context, msg message) []byte {
+	if msg.ignore {
+		// MS-TDS 2.2.1.7 (Attention): a client cancels a request it has not
+		// finished sending by setting the ignore and EOM bits on its next
+		// packet; "the server MUST ignore the current request ... and returns
+		// a table response with a single DONE token that has a status of
+		// DONE_ERROR to indicate that the incoming request was ignored"
+		// (https://learn.microsoft.com/openspecs/windows_protocols/ms-tds/dc28579f-49b1-4a78-9c5f-63fbda002d2e).
+		// tedious does this when a request is cancelled before it is sent
+		// and waits for that DONE.
+		return appendDone(nil, tokDone, doneError, cmdNone, 0)
+	}
 	w := newResponseWriter(msg.typ == pktRPC, c.srv.cfg.ServerName, &c.state)
 	if msg.status&(statusResetConn|statusResetConnKeepX) != 0 {
 		c.resetSession(ctx, w, msg.status&statusResetConnKeepX != 0)
@@ -175,6 +201,32 @@ func (c *conn) execute(ctx context.Context, msg message) []byte {
 		w.finishBatch()
 	}
 	return w.buf
+}
+
+// refuseTooLarge tells the client its request exceeded the maximum request
+// size and returns an error, so that the connection is closed. The rest of
+// the request is discarded, not stored: the server half-closes and drains
+// the connection for a bounded time so that the client, still sending, reads
+// the refusal instead of a connection reset.
+func (c *conn) refuseTooLarge() error {
+	b := appendMessage(nil, tokError, errNumProtocol, 1, 20, fmt.Sprintf(
+		"The request exceeds the maximum request size of %d bytes this server accepts; the connection is closed.",
+		c.pr.maxSize), c.srv.cfg.ServerName, "", 1)
+	b = appendDone(b, tokDone, doneError, cmdNone, 0)
+	if err := c.pw.writeMessage(pktReply, b); err != nil {
+		return err
+	}
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	drain := c.srv.cfg.RequestReadTimeout
+	if drain <= 0 {
+		drain = defaultRequestReadTimeout
+	}
+	if err := c.nc.SetReadDeadline(time.Now().Add(drain)); err == nil {
+		_, _ = io.Copy(io.Discard, c.nc)
+	}
+	return errRequestTooLarge
 }
 
 // resetSession handles the RESETCONNECTION status bit.

@@ -383,6 +383,15 @@ type captureConn struct {
 	l *captureListener
 }
 
+// CloseWrite half-closes the TCP connection, as the server does after refusing
+// an oversized request.
+func (c *captureConn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return c.Conn.Close()
+}
+
 func (c *captureConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.l.mu.Lock()

@@ -1,10 +1,12 @@
 package tds
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // TDS packet types (MS-TDS 2.2.3.1.1).
@@ -38,8 +40,13 @@ const (
 	minPacketSize     = 512
 	maxPacketSize     = 32767
 
-	// defaultMaxRequestSize bounds the size of one client message.
-	defaultMaxRequestSize = 64 << 20
+	// defaultMaxRequestSize bounds the size of one client message: 4 MiB,
+	// far above anything milink or the link scripts send.
+	defaultMaxRequestSize = 4 << 20
+
+	// defaultRequestReadTimeout bounds how long the rest of a client message
+	// may take to arrive once its first byte has.
+	defaultRequestReadTimeout = 30 * time.Second
 
 	// writeChunk is how many bytes of framed packets are gathered before
 	// they are handed to the transport in one Write call.
@@ -56,6 +63,9 @@ type message struct {
 	status byte // status byte of the first packet (carries RESETCONNECTION)
 	ignore bool // the client set the IGNORE bit: discard the message
 	data   []byte
+	// tooLarge marks the place of a message that exceeded the maximum request
+	// size: the server refuses it and closes the connection.
+	tooLarge bool
 }
 
 // packetHeader is the decoded 8-byte header of one packet.
@@ -107,22 +117,53 @@ type packetReader struct {
 	maxSize int
 	// afterFirst, when set, runs once after the next packet has been read.
 	afterFirst func()
+	// timeout, when positive, bounds how long the rest of a message may take
+	// once its first byte has arrived: setDeadline is called with now+timeout
+	// then, and with the zero time when the message is complete, so an idle
+	// connection waits for its next request without limit while a half-sent
+	// one is given up.
+	timeout     time.Duration
+	setDeadline func(time.Time) error
 }
 
 // readMessage reads packets until one carries the EOM status bit and returns
 // their concatenated payload. A clean io.EOF is returned only when the
-// connection ends before the first byte of a message.
+// connection ends before the first byte of a message. A message larger than
+// maxSize fails with errRequestTooLarge as soon as a packet header announces
+// the excess, before its payload is read.
 func (p *packetReader) readMessage() (message, error) {
 	var m message
-	for first := true; ; first = false {
-		h, err := readPacketHeader(p.r)
+	if p.timeout > 0 && p.setDeadline != nil {
+		var b [1]byte
+		if _, err := io.ReadFull(p.r, b[:]); err != nil {
+			return m, err
+		}
+		if err := p.setDeadline(time.Now().Add(p.timeout)); err != nil {
+			return m, fmt.Errorf("tds: setting request read deadline: %w", err)
+		}
+		defer func() { _ = p.setDeadline(time.Time{}) }()
+		return p.readRest(io.MultiReader(bytes.NewReader(b[:]), p.r))
+	}
+	return p.readRest(p.r)
+}
+
+// readRest is readMessage reading the first packet header from first and
+// everything after it from p.r.
+func (p *packetReader) readRest(first io.Reader) (message, error) {
+	var m message
+	for isFirst := true; ; isFirst = false {
+		src := p.r
+		if isFirst {
+			src = first
+		}
+		h, err := readPacketHeader(src)
 		if err != nil {
-			if !first {
+			if !isFirst {
 				err = noEOF(err)
 			}
 			return m, err
 		}
-		if first {
+		if isFirst {
 			m.typ, m.status = h.typ, h.status
 		} else if h.typ != m.typ {
 			return m, fmt.Errorf("tds: packet type changed from %#x to %#x inside a message", m.typ, h.typ)

@@ -219,17 +219,10 @@ func TestRawAttentionWhileIdle(t *testing.T) {
 	}
 }
 
-func TestRawIgnoredMessageAndSplitRequest(t *testing.T) {
+func TestRawSplitRequest(t *testing.T) {
 	ts := startServer(t)
 	c := dialRaw(t, ts)
 	mustLogin(t, c)
-	// A message whose last packet carries the IGNORE bit gets no response.
-	hdr := []byte{pktSQLBatch, statusEOM | statusIgnore, 0, 0, 0, 0, 1, 0}
-	payload := batch("run error")
-	binary.BigEndian.PutUint16(hdr[2:], uint16(len(hdr)+len(payload)))
-	if _, err := c.nc.Write(append(hdr, payload...)); err != nil {
-		t.Fatal(err)
-	}
 	// A long batch split over many 512-byte packets is reassembled.
 	c.pw.packetSize = 512
 	sql := "marker " + strings.Repeat("x", 5000)

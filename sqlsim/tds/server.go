@@ -61,6 +61,9 @@ func NewServer(cfg Config) *Server {
 	if s.cfg.MaxRequestSize <= 0 {
 		s.cfg.MaxRequestSize = defaultMaxRequestSize
 	}
+	if s.cfg.RequestReadTimeout == 0 {
+		s.cfg.RequestReadTimeout = defaultRequestReadTimeout
+	}
 	if cfg.TLSConfig != nil {
 		s.tlsConfig = serverTLSConfig(cfg.TLSConfig)
 	}

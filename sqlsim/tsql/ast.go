@@ -393,6 +393,7 @@ type Backup struct {
 	Pos
 	Log      bool
 	DB       string
+	URL      bool // TO URL = … rather than TO DISK = …
 	Disk     Expr
 	CopyOnly bool
 	With     []string
@@ -475,5 +476,3 @@ type Unsupported struct {
 	Pos
 	Text string
 }
-
-func (s *SelectStmt) String() string { return "SELECT" }

@@ -453,7 +453,19 @@ func (p *parser) stmt(first bool) Stmt {
 	case "GO":
 		p.fail()
 	case "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "WITH":
-		p.fail()
+		// Data modification is not modelled: the statement (up to ';' or the end of the
+		// batch) becomes Unsupported, which the evaluator reports.
+		p.next()
+		depth := 0
+		for t := p.peek(); t.Kind != EOF && !(depth == 0 && t.Kind == Punct && t.Text == ";"); t = p.peek() {
+			if t.Kind == Punct && t.Text == "(" {
+				depth++
+			} else if t.Kind == Punct && t.Text == ")" {
+				depth--
+			}
+			p.next()
+		}
+		return &Unsupported{Pos: pos, Text: kw}
 	}
 	if first && !reserved[kw] {
 		// The first statement of a batch may call a procedure without EXEC.
@@ -910,7 +922,11 @@ func (p *parser) backup(pos Pos) Stmt {
 	}
 	b.DB = p.ident()
 	p.expect("TO")
-	if !p.accept("DISK") && !p.accept("URL") {
+	switch {
+	case p.accept("DISK"):
+	case p.accept("URL"):
+		b.URL = true
+	default:
 		p.fail()
 	}
 	p.expect("=")
