@@ -15,6 +15,7 @@ import (
 // simFlags are the flags of milink sim.
 type simFlags struct {
 	role, listen, miListen, scenario, caDir string
+	sqlVersion, sqlPlatform, encrypt        string
 	jobLatency, stepLatency                 time.Duration
 }
 
@@ -37,6 +38,9 @@ func (a *app) simCmd() *cobra.Command {
 	fs.DurationVar(&f.jobLatency, "job-latency", 200*time.Millisecond, "simulated time for Agent to pick up a job")
 	fs.DurationVar(&f.stepLatency, "step-latency", 200*time.Millisecond, "simulated start-up time of each PowerShell step")
 	fs.StringVar(&f.caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
+	fs.StringVar(&f.sqlVersion, "sql-version", "", "the simulated SQL Server's version: a build (13.0.7000.253), a major (16) or a year (2022); default 2022 CU14")
+	fs.StringVar(&f.sqlPlatform, "sql-platform", "Windows", "the simulated SQL Server's platform: Windows or Linux")
+	fs.StringVar(&f.encrypt, "encrypt", "on", "on: TLS as SQL Server offers it (trust the --ca-dir certificates); off: no encryption, for clients without our CA (connect with encrypt=disable)")
 	return cmd
 }
 
@@ -47,11 +51,15 @@ func (a *app) runSim(f *simFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	sqlOpts, err := f.sqlServerOptions()
+	if err != nil {
+		return usageError{err}
+	}
 	s := &simRun{a: a, f: f, network: sqlsim.NewNetwork()}
 	defer s.close()
 	var so, mo sqlsim.Options
 	if f.role == "sqlserver" || f.role == "pair" {
-		if so, err = s.start(sqlsim.SQLServerDefaults(), sc.SQL, f.listen, "sqlserver"); err != nil {
+		if so, err = s.start(sqlOpts, sc.SQL, f.listen, "sqlserver"); err != nil {
 			return err
 		}
 	}
@@ -77,6 +85,32 @@ func (a *app) runSim(f *simFlags) error {
 	return nil
 }
 
+// sqlServerOptions are the simulated SQL Server's defaults with --sql-version and
+// --sql-platform applied.
+func (f *simFlags) sqlServerOptions() (sqlsim.Options, error) {
+	o := sqlsim.SQLServerDefaults()
+	switch f.encrypt {
+	case "on":
+	case "off":
+		o.NoEncryption = true
+	default:
+		return o, fmt.Errorf("--encrypt must be on or off, not %q", f.encrypt)
+	}
+	if f.sqlVersion == "" && strings.EqualFold(f.sqlPlatform, "Windows") {
+		return o, nil
+	}
+	version := f.sqlVersion
+	if version == "" {
+		version = o.ProductVersion
+	}
+	p, err := sqlsim.FindPersonality(version, f.sqlPlatform, false)
+	if err != nil {
+		return o, fmt.Errorf("--sql-version/--sql-platform: %w", err)
+	}
+	o.Personality = p
+	return o, nil
+}
+
 // simRun is the instances milink sim started.
 type simRun struct {
 	a       *app
@@ -90,6 +124,7 @@ type simRun struct {
 func (s *simRun) start(o sqlsim.Options, mut func(*sqlsim.Options), addr, name string) (sqlsim.Options, error) {
 	o.Network, o.Listen = s.network, addr
 	o.JobStartLatency, o.StepLatency = s.f.jobLatency, s.f.stepLatency
+	o.NoEncryption = s.f.encrypt == "off"
 	if mut != nil {
 		mut(&o)
 	}

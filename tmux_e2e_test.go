@@ -204,12 +204,13 @@ type simProcess struct {
 	caDir           string
 }
 
-func startSimProcess(t *testing.T, bin string, jobLatency string) *simProcess {
+func startSimProcess(t *testing.T, bin string, jobLatency string, extra ...string) *simProcess {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "sim", "--role", "pair", "--listen", "127.0.0.1:0", "--mi-listen", "127.0.0.1:0",
-		"--job-latency", jobLatency, "--ca-dir", dir)
+	args := append([]string{"sim", "--role", "pair", "--listen", "127.0.0.1:0", "--mi-listen", "127.0.0.1:0",
+		"--job-latency", jobLatency, "--ca-dir", dir}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
