@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,39 +12,25 @@ import (
 )
 
 // silentListener accepts TCP connections on loopback and never answers (nor closes
-// them until the test ends): a port behind something that swallows traffic.
-// Each accepted connection is announced on the returned channel.
-func silentListener(t *testing.T) (string, int, <-chan struct{}) {
+// them until the test ends): a port behind something that swallows traffic. Each
+// accepted connection is announced on the returned channel, which also keeps it open.
+func silentListener(t *testing.T) (string, int, <-chan net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var held []net.Conn
-	accepted := make(chan struct{}, 16)
+	accepted := make(chan net.Conn, 64)
 	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			select {
-			case accepted <- struct{}{}:
-			default:
-			}
+		for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
+			accepted <- c
 		}
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
+		for len(accepted) > 0 {
+			(<-accepted).Close()
 		}
-		mu.Unlock()
 	})
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	p, _ := strconv.Atoi(port)
@@ -101,7 +86,8 @@ func TestCancelStopsAConnectAtOnce(t *testing.T) {
 		took, err = openWithin(t, ctx, cfg, 15*time.Second)
 		close(done)
 	}()
-	<-accepted // the driver's connection is up and waiting for PRELOGIN's answer
+	c := <-accepted // the driver's connection is up and waiting for PRELOGIN's answer
+	defer c.Close()
 	cancel()
 	<-done
 	if !errors.Is(err, context.Canceled) {
