@@ -35,7 +35,7 @@ type JobStep struct {
 // JobSpec describes a job to create.
 type JobSpec struct {
 	Name        string
-	Description string // must carry the run's Marker
+	Description string // must carry the run's mark (JobDescription with Key.Mark)
 	Steps       []JobStep
 }
 

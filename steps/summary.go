@@ -288,9 +288,9 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	}
 	if p.RunMIToSQL {
 		if p.CreateEndpoint {
-			a = append(a, Action{serverSQL, "Drop endpoint " + p.EndpointName + " and certificate " + p.CertName, "always, only if they carry milink's marker"})
+			a = append(a, Action{serverSQL, "Drop endpoint " + p.EndpointName + " and certificate " + p.CertName, "always, only if they are milink's of this run (name and keyed mark)"})
 		}
-		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it carries milink's marker"})
+		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it is milink's of this run (name and keyed mark)"})
 	}
 	return a
 }

@@ -21,8 +21,9 @@ import (
 type AgentJob struct {
 	Conn   *sqlops.Conn // the server the job is created and run on
 	Server string       // the server's name in messages: "SQL Server" or "Managed instance"
-	// Name is the job's name; Description must carry the run's marker
-	// (sqlops.JobDescription), or the job is not created.
+	// Name is the job's name; Description must carry the run's mark
+	// (sqlops.JobDescription with Key.Mark of Conn's key), or the job is not created
+	// and, if created, is never recognised as milink's.
 	Name, Description string
 	// SkipSQLPS starts each step with "#NOSQLPS" (SQL Server 2019 and later, and the
 	// managed instance), see sqlops.ProbeScript.
