@@ -35,6 +35,7 @@ func openSimSQL(t *testing.T, scenario string) (*sqlops.Conn, *sqlsim.Pair) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	c.Key = sqlops.RandomKey() // never the user's key file
 	return c, p
 }
 
