@@ -140,13 +140,18 @@ func (r *runner) Execute(ctx context.Context) *Results {
 		}
 	}()
 
-	// The run's lock on each instance tells every other milink that this run is alive
-	// (sqlops.RunLock): nothing is created without it.
+	// The key marks every object (sqlops.Key), and the run's lock on each instance tells
+	// every other milink that this run is alive (sqlops.RunLock): nothing is created
+	// without both.
 	for _, side := range []struct {
 		server string
 		c      *sqlops.Conn
 	}{{serverSQL, r.SQL}, {serverMI, r.MI}} {
-		lock, err := side.c.HoldRun(ctx, r.Plan.RunID, 0)
+		_, err := side.c.OwnerKey()
+		var lock *sqlops.RunLock
+		if err == nil {
+			lock, err = side.c.HoldRun(ctx, r.Plan.RunID, 0)
+		}
 		if err != nil {
 			res.Directions = []DirectionResult{
 				{Direction: SQLToMI, Status: StatusError, Reason: fmt.Sprintf("%s: %v", side.server, err)},
@@ -265,8 +270,8 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 // agentJob is the Agent-job prober for one side; every job it creates is registered
 // in reg before it is created.
 func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLPS bool, reg *created) *probe.AgentJob {
-	desc := sqlops.JobDescription(purpose, "")
-	if k, err := c.OwnerKey(); err == nil { // without a key CreateJob refuses the job and says why
+	desc := sqlops.JobDescription(purpose, "") // no mark: CreateJob refuses it
+	if k, err := c.OwnerKey(); err == nil {    // loaded before anything is created (Execute)
 		desc = sqlops.JobDescription(purpose, k.Mark(sqlops.KindJob, name, r.Plan.RunID))
 	}
 	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: desc,
