@@ -161,9 +161,15 @@ func (c *Conn) FindLeftovers(ctx context.Context) (Leftovers, error) {
 	for _, e := range eps {
 		run, certOurs := k.Owns(KindCertificate, e.CertificateName, e.CertificateSubject)
 		if !certOurs || !NamedLikeOurs(KindEndpoint, e.Name) {
-			s := Suspect{Kind: KindEndpoint, Name: e.Name, Reason: fmt.Sprintf("not milink's: milink's endpoints are named TEST_ENDPOINT* and use a certificate milink created; this one uses %s", e.CertificateName)}
-			if certOurs {
-				s.RunID = run
+			// Judged by its certificate: another machine's milink endpoint gets the
+			// T-SQL to drop it by hand (before its certificate); anything else none.
+			s := foreignSuspect(k, KindCertificate, e.CertificateName, e.CertificateSubject)
+			s.Kind, s.Name = KindEndpoint, e.Name
+			if certOurs || !NamedLikeOurs(KindEndpoint, e.Name) || s.RemoveSQL == "" {
+				s.Reason = fmt.Sprintf("not milink's: milink's endpoints are named TEST_ENDPOINT* and use a certificate milink created; this one uses %s", e.CertificateName)
+				s.RemoveSQL = ""
+			} else {
+				s.RemoveSQL = "DROP ENDPOINT " + QuoteIdentifier(e.Name) + ";"
 			}
 			l.Foreign = append(l.Foreign, s)
 			continue

@@ -207,3 +207,31 @@ func TestKeyFile(t *testing.T) {
 		t.Error("a world-readable key was trusted")
 	}
 }
+
+// TestOtherMachinesEndpoint: a TEST_ENDPOINT with a TEST_CERT marked under another
+// machine's key is listed with DROP ENDPOINT and DROP CERTIFICATE to run by hand, and
+// nothing is removed.
+func TestOtherMachinesEndpoint(t *testing.T) {
+	other := sqlops.RandomKey()
+	_, open := startSim(t, nil, nil)
+	theirs, mine := open(other), open(sqlops.RandomKey())
+	ctx := context.Background()
+	spec := sqlops.TestEndpointSpec{RunID: sqlops.NewRunID(), NoMasterKey: true}
+	if err := theirs.CreateTestCertificate(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := theirs.CreateTestEndpoint(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	l, err := mine.FindLeftovers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, s := range l.Foreign {
+		cmds = append(cmds, s.RemoveSQL)
+	}
+	if l.Count() != 0 || !slices.Equal(cmds, []string{"DROP ENDPOINT [TEST_ENDPOINT];", "DROP CERTIFICATE [TEST_CERT];"}) {
+		t.Errorf("leftovers %+v", l)
+	}
+}
