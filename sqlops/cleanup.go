@@ -274,6 +274,13 @@ type Removed struct {
 // ConnConfig.ReconnectWindow when the connection is lost; a ctx that ends stops the
 // removal and the objects not yet removed are reported with ctx's error.
 func (c *Conn) RemoveLeftovers(ctx context.Context, l Leftovers) []Removed {
+	return c.RemoveLeftoversEach(ctx, l, nil)
+}
+
+// RemoveLeftoversEach is RemoveLeftovers calling each (when not nil) with every
+// object's outcome as soon as it is known, so a caller reports progress truthfully
+// and a stop (ctx) between two objects leaves the later ones untouched.
+func (c *Conn) RemoveLeftoversEach(ctx context.Context, l Leftovers, each func(Removed)) []Removed {
 	var out []Removed
 	end := time.Now().Add(c.Cfg.reconnectWindow()) // one window for the whole removal
 	do := func(kind, name string, f func() (bool, error)) {
@@ -285,7 +292,11 @@ func (c *Conn) RemoveLeftovers(ctx context.Context, l Leftovers) []Removed {
 				return err
 			})
 		}
-		out = append(out, Removed{Kind: kind, Name: name, Removed: removed && err == nil, Err: err})
+		r := Removed{Kind: kind, Name: name, Removed: removed && err == nil, Err: err}
+		out = append(out, r)
+		if each != nil {
+			each(r)
+		}
 	}
 	for _, j := range l.Jobs {
 		do(KindJob, j.Name, func() (bool, error) { return c.DeleteJob(ctx, &j, "") })

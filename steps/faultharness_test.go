@@ -405,3 +405,80 @@ func TestLiveRunIsNotALeftover(t *testing.T) {
 	}
 	t.Logf("B: exit %d %s", repB.ExitCode, repB.Outcome)
 }
+
+// TestStopDuringLeftoverRemoval: a stop while the leftovers of a crashed run are being
+// removed claims "removed" only for what is gone; the rest is reported as remaining
+// and the exit code is 1, not 130.
+func TestStopDuringLeftoverRemoval(t *testing.T) {
+	p := startFaultPair(t, nil, nil)
+	cfg := pairConfig(t, p)
+	crashed := sqlops.NewRunID()
+	ctx := context.Background()
+	for _, side := range []struct {
+		cc   sqlops.ConnConfig
+		name string
+	}{{cfg.SQLServer, steps.SQLJobName}} { // the MI's NetHelper is the user's
+		c, err := sqlops.Open(ctx, side.cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := c.OwnerKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateJob(ctx, sqlops.JobSpec{Name: side.name, Description: sqlops.JobDescription("crashed", k.Mark(sqlops.KindJob, side.name, crashed)),
+			Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if side.name == steps.SQLJobName {
+			spec := sqlops.TestEndpointSpec{RunID: crashed, NoMasterKey: true}
+			if err := c.CreateTestCertificate(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.CreateTestEndpoint(ctx, spec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sink, fired := trigger("removed job", cancel) // the first leftover removed
+	rep := steps.Check(rctx, cfg, sink)
+	if !fired() {
+		t.Fatalf("no leftover was removed: %s", rep.Outcome)
+	}
+	inv := [2]sqlops.Leftovers{inventoryOver(t, cfg.SQLServer), inventoryOver(t, cfg.MI)}
+	exists := func(c steps.CleanupItem) bool {
+		i := 0
+		if c.Server == "Managed instance" {
+			i = 1
+		}
+		name := strings.TrimSuffix(c.Name, " (earlier run)")
+		return slices.ContainsFunc(inv[i].Jobs, func(j sqlops.Job) bool { return j.Name == name }) ||
+			slices.ContainsFunc(inv[i].Endpoints, func(e sqlops.Endpoint) bool { return e.Name == name }) ||
+			slices.ContainsFunc(inv[i].Certificates, func(ce sqlops.Certificate) bool { return ce.Name == name })
+	}
+	claimed, remain := 0, 0
+	for _, c := range rep.Cleanup {
+		if !strings.HasSuffix(c.Name, "(earlier run)") {
+			continue
+		}
+		switch {
+		case c.Removed && exists(c):
+			t.Errorf("reported removed but still there: %+v", c)
+		case !c.Removed && !exists(c):
+			t.Errorf("reported not removed but gone: %+v", c)
+		case c.Removed:
+			claimed++
+		default:
+			remain++
+			if !c.Remains || !slices.ContainsFunc(rep.Remaining, func(r steps.CleanupItem) bool { return r.Name == c.Name }) {
+				t.Errorf("left but not listed as remaining: %+v", c)
+			}
+		}
+	}
+	if remain == 0 || rep.ExitCode != steps.ExitError {
+		t.Errorf("claimed %d, remain %d, exit %d (%s)", claimed, remain, rep.ExitCode, rep.Outcome)
+	}
+}

@@ -188,7 +188,7 @@ func (r *runner) removeLeftovers(ctx context.Context, res *Results) {
 		if side.l.Empty() {
 			continue
 		}
-		for _, rm := range side.c.RemoveLeftovers(ctx, side.l) {
+		side.c.RemoveLeftoversEach(ctx, side.l, func(rm sqlops.Removed) {
 			it := CleanupItem{Server: side.server, Kind: rm.Kind, Name: rm.Name + " (earlier run)", Removed: rm.Removed}
 			switch {
 			case rm.Err != nil:
@@ -198,7 +198,7 @@ func (r *runner) removeLeftovers(ctx context.Context, res *Results) {
 				r.emit("", EventCleanup, "%s: removed %s %s left by an earlier milink run", side.server, rm.Kind, rm.Name)
 			}
 			res.Cleanup = append(res.Cleanup, it)
-		}
+		})
 	}
 }
 
