@@ -182,10 +182,10 @@ func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnCo
 		}
 	}
 	ok := true
-	for _, r := range conn.RemoveLeftovers(ctx, left) {
+	conn.RemoveLeftoversEach(ctx, left, func(r sqlops.Removed) { // printed as each is done
 		if r.Removed {
 			fmt.Fprintf(a.stdout, "  removed %s %s\n", r.Kind, r.Name)
-			continue
+			return
 		}
 		ok = false
 		why := "not verified as removed"
@@ -193,6 +193,6 @@ func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnCo
 			why = r.Err.Error()
 		}
 		fmt.Fprintf(a.stdout, "  NOT removed %s %s: %s\n", r.Kind, r.Name, why)
-	}
+	})
 	return ok
 }
