@@ -103,6 +103,10 @@ func CertificateSubject(mark string) string {
 	return "milink network test certificate " + mark
 }
 
+// ErrKey is wrapped by every error loading or creating milink's key (LoadKey): without
+// the key nothing is created and nothing is recognised as milink's.
+var ErrKey = errors.New("milink key")
+
 // KeySize is the length of a Key in bytes.
 const KeySize = 32
 
@@ -192,8 +196,9 @@ var keyCache struct {
 }
 
 // LoadKey returns the key kept in dir/key, creating dir (mode 0700) and the key
-// (KeySize random bytes, mode 0600) on first use. A key file readable by others, or of
-// the wrong size, is an error: it is not trusted and not replaced.
+// (KeySize random bytes, mode 0600) on first use, and caches it per dir. A key file
+// readable by others, or of the wrong size, is an error (wrapping ErrKey): it is not
+// trusted and not replaced.
 func LoadKey(dir string) (*Key, error) {
 	keyCache.mu.Lock()
 	defer keyCache.mu.Unlock()
@@ -201,7 +206,7 @@ func LoadKey(dir string) (*Key, error) {
 		return k, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("milink key: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	path := filepath.Join(dir, "key")
 	k, err := readKey(path)
@@ -218,9 +223,12 @@ func LoadKey(dir string) (*Key, error) {
 			}
 		}
 		if cerr != nil && !errors.Is(cerr, os.ErrExist) {
-			return nil, fmt.Errorf("milink key: %w", cerr)
+			return nil, fmt.Errorf("%w: %w", ErrKey, cerr)
 		}
 		k, err = readKey(path) // another process may have won the race: use its key
+	}
+	if err != nil && !errors.Is(err, ErrKey) {
+		err = fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	if err != nil {
 		return nil, err
@@ -240,17 +248,17 @@ func readKey(path string) (*Key, error) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("milink key: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("milink key %s: mode %v lets others read it; run chmod 600 on it", path, st.Mode().Perm())
+		return nil, fmt.Errorf("%w %s: mode %v lets others read it; run chmod 600 on it", ErrKey, path, st.Mode().Perm())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, KeySize+1))
 	if err != nil {
-		return nil, fmt.Errorf("milink key: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	if len(b) != KeySize {
-		return nil, fmt.Errorf("milink key %s: %d bytes, want %d (not replaced: remove it knowingly)", path, len(b), KeySize)
+		return nil, fmt.Errorf("%w %s: %d bytes, want %d (not replaced: remove it knowingly)", ErrKey, path, len(b), KeySize)
 	}
 	return &Key{k: b}, nil
 }
