@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,28 @@ func (l Leftovers) Count() int { return len(l.Jobs) + len(l.Endpoints) + len(l.C
 // RunLockResource is the application-lock resource a run holds on each instance while
 // it runs: "milink:<run id>".
 func RunLockResource(runID string) string { return "milink:" + runID }
+
+// ErrLive is wrapped when an object is milink's but its run is running (holds its
+// lock): it is not a leftover and is left alone.
+var ErrLive = errors.New("belongs to a milink run that is still running")
+
+// notLive checks, right before a leftover of run is dropped by someone other than
+// that run (ownRun empty), that the run is not live: the lock is tested again because
+// time passed since the object was found. A run dropping its own objects (ownRun set)
+// holds the lock itself and skips the test.
+func (c *Conn) notLive(ctx context.Context, ownRun, run string) error {
+	if ownRun != "" {
+		return nil
+	}
+	live, err := c.RunLive(ctx, run)
+	if err != nil {
+		return err
+	}
+	if live {
+		return fmt.Errorf("%w (run %s)", ErrLive, run)
+	}
+	return nil
+}
 
 // RunLive reports whether run id's lock is held by another session on the instance:
 // APPLOCK_TEST('public', N'milink:<run>', 'Exclusive', 'Session') = 0. Errors are the

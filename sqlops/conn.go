@@ -296,7 +296,7 @@ func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if SQLError(err) != 0 || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrStillThere) || errors.Is(err, ErrKey) {
+	if SQLError(err) != 0 || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrStillThere) || errors.Is(err, ErrKey) || errors.Is(err, ErrLive) {
 		return false
 	}
 	return true

@@ -235,8 +235,8 @@ func (c *Conn) DropTestCertificate(ctx context.Context, name, runID string) (boo
 }
 
 // dropOwned drops the object of kind called name when lookup finds it (exists) and
-// says it is milink's (ours) of runID (any run when runID is empty), then reads the
-// catalog back through lookup.
+// says it is milink's (ours) of runID (any run that is not live when runID is empty),
+// then reads the catalog back through lookup.
 func (c *Conn) dropOwned(ctx context.Context, kind, name, runID string, lookup func() (exists bool, run string, ours bool, err error)) (bool, error) {
 	if err := ValidateIdentifier(name); err != nil {
 		return false, err
@@ -247,6 +247,9 @@ func (c *Conn) dropOwned(ctx context.Context, kind, name, runID string, lookup f
 	}
 	if !ours || (runID != "" && id != runID) {
 		return false, fmt.Errorf("drop %s %q: %w", kind, name, ErrNotOurs)
+	}
+	if err := c.notLive(ctx, runID, id); err != nil {
+		return false, fmt.Errorf("drop %s %q: %w", kind, name, err)
 	}
 	if _, err := c.DB.ExecContext(ctx, "DROP "+strings.ToUpper(kind)+" "+QuoteIdentifier(name)); err != nil && SQLError(err) != ErrNumCannotDrop {
 		return false, fmt.Errorf("drop %s %s: %w", kind, name, err)

@@ -149,7 +149,8 @@ var ErrStillThere = errors.New("still there when read back after removing it")
 
 // DeleteJob deletes the job only if it still exists under the same id and is milink's
 // by every test (Key.Owns: a milink name and a mark of this machine's key for it); with
-// runID non-empty the mark must name that run. A running job is stopped first. It
+// runID non-empty the mark must name that run (the caller's own), with runID empty the
+// job's run must not be live right now (ErrLive). A running job is stopped first. It
 // reports whether a job was deleted, which is true only when msdb.dbo.sysjobs read back
 // afterwards has no job of that id; a job found there again is ErrStillThere.
 func (c *Conn) DeleteJob(ctx context.Context, job *Job, runID string) (bool, error) {
@@ -170,6 +171,9 @@ func (c *Conn) DeleteJob(ctx context.Context, job *Job, runID string) (bool, err
 	id, ok := k.Owns(KindJob, cur.Name, cur.Description)
 	if !ok || (runID != "" && id != runID) {
 		return false, fmt.Errorf("delete job %q: %w", job.Name, ErrNotOurs)
+	}
+	if err := c.notLive(ctx, runID, id); err != nil {
+		return false, fmt.Errorf("delete job %q: %w", job.Name, err)
 	}
 	_ = c.StopJob(ctx, cur)
 	_, err = c.DB.ExecContext(ctx, "msdb.dbo.sp_delete_job",

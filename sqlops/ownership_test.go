@@ -235,3 +235,34 @@ func TestOtherMachinesEndpoint(t *testing.T) {
 		t.Errorf("leftovers %+v", l)
 	}
 }
+
+// TestRunTurnsLiveBeforeRemoval: objects found as leftovers are not dropped when their
+// run's lock is held by the time of the removal (the lock is tested again per object).
+func TestRunTurnsLiveBeforeRemoval(t *testing.T) {
+	key := sqlops.RandomKey()
+	_, open := startSim(t, nil, nil)
+	owner, cleaner := open(key), open(key)
+	ctx := context.Background()
+	run := sqlops.NewRunID()
+	if _, err := owner.CreateJob(ctx, sqlops.JobSpec{Name: "NetHelper", Description: sqlops.JobDescription("t", key.Mark(sqlops.KindJob, "NetHelper", run)),
+		Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := cleaner.FindLeftovers(ctx)
+	if err != nil || l.Count() != 1 {
+		t.Fatalf("%+v %v", l, err)
+	}
+	lock, err := owner.HoldRun(ctx, run, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	for _, r := range cleaner.RemoveLeftovers(ctx, l) {
+		if r.Removed || !errors.Is(r.Err, sqlops.ErrLive) {
+			t.Errorf("%+v", r)
+		}
+	}
+	if inv := inventoryOf(t, cleaner); len(inv.Jobs) != 1 {
+		t.Errorf("jobs: %+v", inv.Jobs)
+	}
+}
