@@ -107,10 +107,7 @@ func TestRemovalStoppedByCancel(t *testing.T) {
 	ctx := context.Background()
 	run := sqlops.NewRunID()
 	for _, n := range []string{"TestMILinkConnection", "NetHelper"} {
-		if _, err := c.CreateJob(ctx, sqlops.JobSpec{Name: n, Description: sqlops.JobDescription("t", key.Mark(sqlops.KindJob, n, run)),
-			Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
-			t.Fatal(err)
-		}
+		createMarkedJob(t, c, key, n, run)
 	}
 	l, err := c.FindLeftovers(ctx)
 	if err != nil || l.Count() != 2 {

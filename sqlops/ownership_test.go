@@ -52,6 +52,15 @@ func userObjects(o *sqlsim.Options) {
 		sqlsim.JobSpec{Name: "NetHelper", Description: "keep [milink:0123456789abcdef]"})
 }
 
+// createMarkedJob creates job name of run on c, marked with key.
+func createMarkedJob(t *testing.T, c *sqlops.Conn, key *sqlops.Key, name, run string) {
+	t.Helper()
+	if _, err := c.CreateJob(context.Background(), sqlops.JobSpec{Name: name, Description: sqlops.JobDescription("t", key.Mark(sqlops.KindJob, name, run)),
+		Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func inventoryOf(t *testing.T, c *sqlops.Conn) sqlops.Leftovers {
 	t.Helper()
 	inv, err := c.Inventory(context.Background())
@@ -156,10 +165,7 @@ func TestLiveRunIsLeftAlone(t *testing.T) {
 	if err := runner.CreateTestEndpoint(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runner.CreateJob(ctx, sqlops.JobSpec{Name: "NetHelper", Description: sqlops.JobDescription("t", key.Mark(sqlops.KindJob, "NetHelper", run)),
-		Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
-		t.Fatal(err)
-	}
+	createMarkedJob(t, runner, key, "NetHelper", run)
 	l, err := other.FindLeftovers(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -239,15 +245,11 @@ func TestOtherMachinesEndpoint(t *testing.T) {
 // TestRunTurnsLiveBeforeRemoval: objects found as leftovers are not dropped when their
 // run's lock is held by the time of the removal (the lock is tested again per object).
 func TestRunTurnsLiveBeforeRemoval(t *testing.T) {
-	key := sqlops.RandomKey()
+	key, run := sqlops.RandomKey(), sqlops.NewRunID()
 	_, open := startSim(t, nil, nil)
 	owner, cleaner := open(key), open(key)
+	createMarkedJob(t, owner, key, "NetHelper", run)
 	ctx := context.Background()
-	run := sqlops.NewRunID()
-	if _, err := owner.CreateJob(ctx, sqlops.JobSpec{Name: "NetHelper", Description: sqlops.JobDescription("t", key.Mark(sqlops.KindJob, "NetHelper", run)),
-		Steps: []sqlops.JobStep{{Name: "s", Subsystem: "TSQL", Command: "SELECT 1"}}}); err != nil {
-		t.Fatal(err)
-	}
 	l, err := cleaner.FindLeftovers(ctx)
 	if err != nil || l.Count() != 1 {
 		t.Fatalf("%+v %v", l, err)
