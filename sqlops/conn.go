@@ -136,8 +136,9 @@ func (c ConnConfig) dsn() string {
 	// before every read and write of the socket: a server (or anything in between) that
 	// stops answering during PRELOGIN, TLS, LOGIN7 or a query fails after it instead of
 	// hanging forever. milink's queries answer in milliseconds, so the login timeout is a
-	// generous bound for each of them too.
-	q.Set("connection timeout", strconv.Itoa(int(max(1, (c.loginTimeout()+time.Second-1)/time.Second))))
+	// generous bound for each of them too. It is one second longer than the login
+	// timeout, so a login that stalls is reported by Open's own login deadline.
+	q.Set("connection timeout", strconv.Itoa(int((c.loginTimeout()+time.Second-1)/time.Second)+1))
 	app := c.AppName
 	if app == "" {
 		app = "milink"
