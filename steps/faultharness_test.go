@@ -88,12 +88,19 @@ type harnessFault struct {
 	strike    func(sqlP, miP *faultProxy, cancel context.CancelFunc)
 }
 
+// blackHole makes the proxy swallow every byte from the instance from now on without
+// closing anything (toxiproxy's "timeout" toxic of 0): the network went silent.
+func (f *faultProxy) blackHole() {
+	_, _ = f.p.Toxics.AddToxicJson(strings.NewReader(`{"name":"blackhole","type":"timeout","stream":"downstream","attributes":{"timeout":0}}`))
+}
+
 var harnessFaults = []harnessFault{
 	{"stop (INT/TERM)", false, func(_, _ *faultProxy, cancel context.CancelFunc) { cancel() }},
 	{"outage 2s (scaled)", true, func(s, m *faultProxy, _ context.CancelFunc) { s.outage(shortOutage); m.outage(shortOutage) }},
 	{"outage 10s (scaled)", true, func(s, m *faultProxy, _ context.CancelFunc) { s.outage(longOutage); m.outage(longOutage) }},
 	{"outage forever", false, func(s, m *faultProxy, _ context.CancelFunc) { s.outage(-1); m.outage(-1) }},
 	{"stop with the connection cut (KILL-like)", false, func(s, m *faultProxy, cancel context.CancelFunc) { s.outage(-1); m.outage(-1); cancel() }},
+	{"silent network forever", false, func(s, m *faultProxy, _ context.CancelFunc) { s.blackHole(); m.blackHole() }},
 }
 
 // tally counts the harness's trials.
@@ -161,7 +168,7 @@ func runTrial(t *testing.T, tl *tally, st stage, f harnessFault, window time.Dur
 	cfg.SQLServer.Host, cfg.SQLServer.Port = sqlP.addr(t)
 	cfg.MI.Host, cfg.MI.Port = miP.addr(t)
 	for _, cc := range []*sqlops.ConnConfig{&cfg.SQLServer, &cfg.MI} {
-		cc.ReconnectWindow, cc.LoginTimeout, cc.DialTimeout = window, 2*time.Second, time.Second
+		cc.ReconnectWindow, cc.LoginTimeout, cc.DialTimeout = window, time.Second, time.Second
 	}
 	cfg.JobTimeout = 20 * time.Second
 	before := [2]sqlops.Leftovers{inventoryOver(t, direct.SQLServer), inventoryOver(t, direct.MI)}
@@ -173,6 +180,10 @@ func runTrial(t *testing.T, tl *tally, st stage, f harnessFault, window time.Dur
 	if !fired() {
 		t.Fatalf("the fault never struck (no event %q): %s", st.event, rep.Outcome)
 	}
+	// The proxies go away: the instances see the lost sessions end (as a server does
+	// once TCP gives up on a silent client), which frees the run's locks.
+	sqlP.p.Stop()
+	miP.p.Stop()
 	var problems []string
 	userChanged, left := 0, 0
 	var leftNames []string

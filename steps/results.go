@@ -354,6 +354,9 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	// One reconnect window for the whole cleanup, not one per object: a server that
 	// stays unreachable costs the window once.
 	end := time.Now().Add(max(r.SQL.Cfg.ReconnectWindowOrDefault(), r.MI.Cfg.ReconnectWindowOrDefault()))
+	// A server still unreachable when the window is over is not tried again for the
+	// next objects: they are reported as remaining at once.
+	unreachable := map[string]error{}
 	// Jobs first (a running job is stopped), then endpoints, then certificates.
 	order := map[string]int{"job": 0, "endpoint": 1, "certificate": 2}
 	for pass := 0; pass < 3; pass++ {
@@ -368,6 +371,9 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 			}
 			var removed bool
 			err := ctx.Err()
+			if lost := unreachable[it.server]; err == nil && lost != nil {
+				err = fmt.Errorf("not attempted: %s unreachable (%w)", it.server, lost)
+			}
 			if err == nil {
 				err = sqlops.RetryWithin(ctx, time.Until(end), func() (err error) {
 					switch it.kind {
@@ -384,6 +390,9 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 					}
 					return err
 				})
+				if sqlops.Transient(err) && !time.Now().Before(end) {
+					unreachable[it.server] = err
+				}
 			}
 			ci := CleanupItem{Server: it.server, Kind: it.kind, Name: it.name, Removed: removed && err == nil}
 			if errors.Is(err, sqlops.ErrNotOurs) {
