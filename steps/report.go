@@ -275,8 +275,6 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "  [FAIL] %s: %s %s: %s\n", c.Server, c.Kind, c.Name, c.Error)
 			case c.Removed:
 				fmt.Fprintf(&b, "  [ ok ] %s: removed %s %s\n", c.Server, c.Kind, c.Name)
-			case c.Note != "":
-				fmt.Fprintf(&b, "  [ ok ] %s: %s %s %s\n", c.Server, c.Kind, c.Name, c.Note)
 			default:
 				fmt.Fprintf(&b, "  [ ok ] %s: %s %s was not there\n", c.Server, c.Kind, c.Name)
 			}
