@@ -74,8 +74,10 @@ func (c *Conn) notLive(ctx context.Context, ownRun, run string) error {
 }
 
 // RunLive reports whether run id's lock is held by another session on the instance:
-// APPLOCK_TEST('public', N'milink:<run>', 'Exclusive', 'Session') = 0. Errors are the
-// query's.
+// APPLOCK_TEST('public', N'milink:<run>', 'Exclusive', 'Session') = 0, tested in the
+// connection's database (master; the lock is taken there too). Errors are the query's.
+// Source: https://learn.microsoft.com/sql/t-sql/functions/applock-test-transact-sql
+// (1: the lock could be granted now, 0: it could not).
 func (c *Conn) RunLive(ctx context.Context, runID string) (bool, error) {
 	var free int
 	err := c.DB.QueryRowContext(ctx, queryRunLockFree, sql.Named("resource", RunLockResource(runID))).Scan(&free)
@@ -349,7 +351,10 @@ type RunLock struct {
 // 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0) on a dedicated connection and
 // keeps it until Release, checking the connection every interval (default 1 s) and
 // re-acquiring the lock on a new connection after a loss. Errors: the connection or
-// sp_getapplock failed, or the lock is held by someone else (status < 0).
+// sp_getapplock failed, or the lock is held by someone else (status < 0). Source:
+// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-getapplock-transact-sql
+// (return 0/1 granted, -1 timeout, -2 canceled, -3 deadlock victim, -999 error; a
+// Session-owned lock lasts until released or the session ends).
 func (c *Conn) HoldRun(ctx context.Context, runID string, interval time.Duration) (*RunLock, error) {
 	if err := ValidateRunID(runID); err != nil {
 		return nil, err

@@ -151,7 +151,8 @@ func (c ConnConfig) dsn() string {
 	return u.String()
 }
 
-// DefaultReconnectWindow is ConnConfig.ReconnectWindow's default.
+// DefaultReconnectWindow is ConnConfig.ReconnectWindow's default: 60 s, long enough for
+// a failover or a network blip, short enough that a dead server is reported.
 const DefaultReconnectWindow = 60 * time.Second
 
 // loginTimeout is LoginTimeout or its default, 30 s.
