@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/milink/milink/sqlops"
@@ -267,4 +268,22 @@ func TestRunTurnsLiveBeforeRemoval(t *testing.T) {
 	if inv := inventoryOf(t, cleaner); len(inv.Jobs) != 1 {
 		t.Errorf("jobs: %+v", inv.Jobs)
 	}
+}
+
+// FuzzOwns: whatever the text and name, Owns accepts only a milink name and a text that
+// holds this key's exact mark for that kind, name and run.
+func FuzzOwns(f *testing.F) {
+	key := sqlops.RandomKey()
+	f.Add("NetHelper", "x "+key.Mark(sqlops.KindJob, "NetHelper", "0123456789abcdef"))
+	f.Add("NetHelper", "[milink:feedfacecafebeef]")
+	f.Add("Hadr_endpoint", "CN=sqlprod01 [milink:feedface]")
+	f.Add("TEST_CERT", "[milink:0123456789abcdef:00000000000000000000000000000000]")
+	f.Fuzz(func(t *testing.T, name, text string) {
+		for _, kind := range []string{sqlops.KindJob, sqlops.KindCertificate, sqlops.KindEndpoint} {
+			run, ok := key.Owns(kind, name, text)
+			if ok && (!sqlops.NamedLikeOurs(kind, name) || !strings.Contains(text, key.Mark(kind, name, run))) {
+				t.Fatalf("Owns(%s, %q, %q) accepted run %q", kind, name, text, run)
+			}
+		}
+	})
 }
