@@ -277,7 +277,11 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "leftover of a crashed run is replaced",
 			mutMI: func(o *sqlsim.Options) {
-				o.Jobs = []sqlsim.JobSpec{{Name: "NetHelper", Description: sqlops.JobDescription("old", "0123456789abcdef")}}
+				k, err := sqlops.DefaultKey() // the key milink check uses on this machine
+				if err != nil {
+					panic(err)
+				}
+				o.Jobs = []sqlsim.JobSpec{{Name: "NetHelper", Description: sqlops.JobDescription("old", k.Mark(sqlops.KindJob, "NetHelper", "0123456789abcdef"))}}
 			},
 			wantCode: steps.ExitOK,
 			check: func(t *testing.T, p *pair, rep steps.Report) {

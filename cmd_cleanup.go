@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,7 +19,7 @@ import (
 type cleanupFlags struct {
 	sql, mi             connFlags
 	az                  azureFlags
-	dryRun              bool
+	dryRun, yes         bool
 	logFile, configPath string
 }
 
@@ -26,9 +29,19 @@ func (a *app) cleanupCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Find and remove test objects a crashed milink run left behind (only milink's)",
-		Long: `cleanup connects to SQL Server and/or the managed instance and removes every Agent job,
-endpoint and certificate that carries milink's marker. Objects without the marker are never
-touched. Exit code 0 when nothing is left, 1 when something could not be removed.`,
+		Long: `cleanup connects to SQL Server and/or the managed instance, lists the Agent jobs,
+endpoints and certificates that milink runs left behind, asks, and removes them.
+
+An object is milink's only if it is named as milink names them (TestMILinkConnection*,
+NetHelper*, TEST_ENDPOINT*, TEST_CERT*) and carries a mark that only this machine's
+milink key (in $XDG_STATE_HOME/milink) can produce for that object; an endpoint only if
+its certificate is milink's. Objects of a milink run that is still running (it holds
+its lock on the instance) are left alone. Anything else that looks marked is listed
+and never removed; objects of a run from another machine are listed with the T-SQL to
+remove them by hand. Each removal is verified by reading the catalog back.
+
+Exit code 0 when nothing removable is left, 1 when something was not removed (or
+removal was declined).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runCleanup(cmd.Flags(), f) },
 	}
@@ -37,6 +50,7 @@ touched. Exit code 0 when nothing is left, 1 when something could not be removed
 	f.mi.register(fs)
 	f.az.register(fs)
 	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed, remove nothing")
+	fs.BoolVarP(&f.yes, "yes", "y", false, "remove without asking")
 	fs.StringVar(&f.logFile, "log-file", "", "log file ('-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
 	return cmd
@@ -71,8 +85,9 @@ func (a *app) runCleanup(fs *pflag.FlagSet, f *cleanupFlags) error {
 	ctx, stop := a.signalContext()
 	defer stop()
 	failed := false
+	in := bufio.NewReader(io.LimitReader(a.stdin, 64<<10))
 	for i, c := range targets {
-		if !a.cleanupServer(ctx, c, configs[i], f.dryRun) {
+		if !a.cleanupServer(ctx, c, configs[i], f, in) {
 			failed = true
 		}
 	}
@@ -116,41 +131,68 @@ func (a *app) cleanupConfigs(fs *pflag.FlagSet, f *cleanupFlags, targets []*conn
 	return configs, nil
 }
 
-// cleanupServer finds milink's objects on one server and removes them (lists them with
-// dryRun), printing each on stdout; it reports whether everything went well.
-func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnConfig, dryRun bool) bool {
+// cleanupServer finds milink's leftovers on one server, lists them with what it leaves
+// alone and why, and removes them (after asking on in, unless f.yes; never with
+// f.dryRun), printing "removed" only for what the catalog, read back, no longer has. It
+// reports whether nothing removable remains.
+func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnConfig, f *cleanupFlags, in *bufio.Reader) bool {
 	conn, err := sqlops.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "milink: %v\n", err)
 		return false
 	}
 	defer conn.Close()
-	left, err := conn.FindLeftovers(ctx)
+	var left sqlops.Leftovers
+	err = sqlops.RetryWithin(ctx, cfg.ReconnectWindowOrDefault(), func() (err error) {
+		left, err = conn.FindLeftovers(ctx)
+		return err
+	})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "milink: %s: %v\n", c.role, err)
 		return false
 	}
-	fmt.Fprintf(a.stdout, "%s %s: %d milink object(s) found\n", c.role, c.server, left.Count())
-	if dryRun {
-		for _, j := range left.Jobs {
-			fmt.Fprintf(a.stdout, "  job %s\n", j.Name)
+	fmt.Fprintf(a.stdout, "%s %s: %d milink object(s) left behind\n", c.role, c.server, left.Count())
+	for _, j := range left.Jobs {
+		fmt.Fprintf(a.stdout, "  job %s\n", j.Name)
+	}
+	for _, e := range left.Endpoints {
+		fmt.Fprintf(a.stdout, "  endpoint %s (port %d)\n", e.Name, e.Port)
+	}
+	for _, ce := range left.Certificates {
+		fmt.Fprintf(a.stdout, "  certificate %s\n", ce.Name)
+	}
+	for _, s := range left.Live {
+		fmt.Fprintf(a.stdout, "  left alone: %s %s: %s\n", s.Kind, s.Name, s.Reason)
+	}
+	for _, s := range left.Foreign {
+		fmt.Fprintf(a.stdout, "  left alone: %s %s: %s\n", s.Kind, s.Name, s.Reason)
+		if s.RemoveSQL != "" {
+			fmt.Fprintf(a.stdout, "    to remove it by hand: %s\n", s.RemoveSQL)
 		}
-		for _, e := range left.Endpoints {
-			fmt.Fprintf(a.stdout, "  endpoint %s (port %d)\n", e.Name, e.Port)
-		}
-		for _, ce := range left.Certificates {
-			fmt.Fprintf(a.stdout, "  certificate %s\n", ce.Name)
-		}
+	}
+	if f.dryRun || left.Empty() {
 		return true
 	}
-	ok := true
-	for _, r := range conn.RemoveLeftovers(context.WithoutCancel(ctx), left) {
-		if r.Err != nil {
-			ok = false
-			fmt.Fprintf(a.stdout, "  FAILED %s %s: %v\n", r.Kind, r.Name, r.Err)
-		} else {
-			fmt.Fprintf(a.stdout, "  removed %s %s\n", r.Kind, r.Name)
+	if !f.yes {
+		fmt.Fprintf(a.stdout, "Remove these %d object(s) from %s %s? [y/N] ", left.Count(), c.role, c.server)
+		line, _ := in.ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			fmt.Fprintln(a.stdout, "\n  nothing removed")
+			return false
 		}
 	}
+	ok := true
+	conn.RemoveLeftoversEach(ctx, left, func(r sqlops.Removed) { // printed as each is done
+		if r.Removed {
+			fmt.Fprintf(a.stdout, "  removed %s %s\n", r.Kind, r.Name)
+			return
+		}
+		ok = false
+		why := "not verified as removed"
+		if r.Err != nil {
+			why = r.Err.Error()
+		}
+		fmt.Fprintf(a.stdout, "  NOT removed %s %s: %s\n", r.Kind, r.Name, why)
+	})
 	return ok
 }

@@ -52,7 +52,10 @@ type ConnConfig struct {
 	DialTimeout            time.Duration // TCP connect timeout (default 15s)
 	LoginTimeout           time.Duration // time allowed for the whole login (default 30s)
 	AppName                string
-	Token                  TokenProvider `json:"-"` // when set, Entra token authentication is used instead of SQL authentication
+	// ReconnectWindow is how long polling and cleanup keep reconnecting, with backoff,
+	// after the connection was lost before they give up (default DefaultReconnectWindow).
+	ReconnectWindow time.Duration
+	Token           TokenProvider `json:"-"` // when set, Entra token authentication is used instead of SQL authentication
 }
 
 // Validate checks the connection settings before any connection is attempted.
@@ -129,6 +132,13 @@ func (c ConnConfig) dsn() string {
 		dial = 15 * time.Second
 	}
 	q.Set("dial timeout", strconv.Itoa(int(max(1, dial.Round(time.Second)/time.Second))))
+	// go-mssqldb's "connection timeout" (v1.11.2, net.go timeoutConn) is a deadline set
+	// before every read and write of the socket: a server (or anything in between) that
+	// stops answering during PRELOGIN, TLS, LOGIN7 or a query fails after it instead of
+	// hanging forever. milink's queries answer in milliseconds, so the login timeout is a
+	// generous bound for each of them too. It is one second longer than the login
+	// timeout, so a login that stalls is reported by Open's own login deadline.
+	q.Set("connection timeout", strconv.Itoa(int((c.loginTimeout()+time.Second-1)/time.Second)+1))
 	app := c.AppName
 	if app == "" {
 		app = "milink"
@@ -141,12 +151,47 @@ func (c ConnConfig) dsn() string {
 	return u.String()
 }
 
-// Conn is an open connection pool to one instance.
+// DefaultReconnectWindow is ConnConfig.ReconnectWindow's default: 60 s, long enough for
+// a failover or a network blip, short enough that a dead server is reported.
+const DefaultReconnectWindow = 60 * time.Second
+
+// loginTimeout is LoginTimeout or its default, 30 s.
+func (c ConnConfig) loginTimeout() time.Duration {
+	if c.LoginTimeout > 0 {
+		return c.LoginTimeout
+	}
+	return 30 * time.Second
+}
+
+// reconnectWindow is ReconnectWindow or its default.
+func (c ConnConfig) reconnectWindow() time.Duration {
+	if c.ReconnectWindow > 0 {
+		return c.ReconnectWindow
+	}
+	return DefaultReconnectWindow
+}
+
+// Conn is an open connection pool to one instance. Key marks and recognises milink's
+// objects (nil: DefaultKey, this user's key, loaded on first use).
 type Conn struct {
 	DB   *sql.DB
 	Cfg  ConnConfig
+	Key  *Key
 	role string
 }
+
+// key returns c.Key, loading DefaultKey when it is nil.
+func (c *Conn) key() (*Key, error) {
+	if c.Key != nil {
+		return c.Key, nil
+	}
+	return DefaultKey() // cached by LoadKey; c.Key is not written, so c stays safe to share
+}
+
+// OwnerKey returns the key that marks and recognises milink's objects on c (c.Key, or
+// this user's key from StateDir, created on first use); errors: the state directory or
+// key file cannot be read or created, or the key file is unsafe.
+func (c *Conn) OwnerKey() (*Key, error) { return c.key() }
 
 // Open connects to the instance described by cfg and checks the login.
 func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
@@ -168,13 +213,25 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	lt := cfg.LoginTimeout
-	if lt <= 0 {
-		lt = 30 * time.Second
-	}
+	lt := cfg.loginTimeout()
 	pctx, cancel := context.WithTimeout(ctx, lt)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	// go-mssqldb does not watch the context once the TCP connection is up (PRELOGIN,
+	// TLS and LOGIN7 are bounded only by "connection timeout"), so the login runs aside
+	// and Open returns as soon as ctx ends or the login timeout passes; the abandoned
+	// login ends by its socket deadline and closes its pool.
+	done := make(chan error, 1)
+	go func() { done <- db.PingContext(pctx) }()
+	select {
+	case err = <-done:
+	case <-pctx.Done():
+		go func() { <-done; db.Close() }()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, ctx.Err())
+		}
+		return nil, fmt.Errorf("%s %s: %w: the server did not complete the login within %s (is it overloaded, or is something between us holding the connection?)", cfg.Role, cfg.Address(), ErrConnect, lt)
+	}
+	if err != nil {
 		db.Close()
 		if pctx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("%s %s: %w: the server did not complete the login within %s (is it overloaded, or is something between us holding the connection?)", cfg.Role, cfg.Address(), ErrConnect, lt)
@@ -241,10 +298,35 @@ func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if SQLError(err) != 0 || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrInvalidInput) {
+	if SQLError(err) != 0 || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrStillThere) || errors.Is(err, ErrKey) || errors.Is(err, ErrLive) {
 		return false
 	}
 	return true
+}
+
+// RetryWithin runs f until it succeeds, fails with an error that is not Transient, ctx
+// ends or window (from now) has passed, waiting 100 ms, 200 ms, ... up to 2 s between
+// attempts (never past the window); it returns f's last error. Polling and cleanup use
+// it with ConnConfig.ReconnectWindow so a short loss of the connection is ridden out:
+// *sql.DB opens a new connection for the next attempt once the old one broke.
+func RetryWithin(ctx context.Context, window time.Duration, f func() error) error {
+	end := time.Now().Add(window)
+	wait := 100 * time.Millisecond
+	for {
+		err := f()
+		left := time.Until(end)
+		if !Transient(err) || left <= 0 {
+			return err
+		}
+		t := time.NewTimer(min(wait, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*time.Second, wait*2)
+	}
 }
 
 // Retry runs f up to attempts times while it fails with a Transient error, waiting
@@ -286,3 +368,7 @@ func (c ConnConfig) GoString() string { return "sqlops.ConnConfig{" + c.String()
 
 // LogValue is String for log/slog.
 func (c ConnConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// ReconnectWindowOrDefault is ReconnectWindow, or DefaultReconnectWindow when it is
+// not set.
+func (c ConnConfig) ReconnectWindowOrDefault() time.Duration { return c.reconnectWindow() }

@@ -8,6 +8,8 @@
 //     DDL needs are validated by ValidateIdentifier and bracket-quoted by QuoteIdentifier;
 //   - every SELECT carries a stable tag comment ("/* milink:NAME */") so that the
 //     simulator in package sqlsim dispatches on the tag, never on brittle query text;
-//   - every object milink creates carries a marker (see Marker) and nothing is ever
-//     dropped unless the marker is present.
+//   - every object milink creates carries a mark only this user's key can produce for it
+//     (Key.Mark) and nothing is ever dropped unless it is milink's by every test
+//     (Key.Owns: a milink name and that mark; an endpoint through its certificate), its
+//     run is over (RunLive) and, after dropping, the catalog is read back (ErrStillThere).
 package sqlops

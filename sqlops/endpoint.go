@@ -114,19 +114,25 @@ func randomPassword() string {
 	return string(out)
 }
 
-// CreateCertificateSQL returns the CREATE CERTIFICATE statement for spec. Identifiers
-// are validated and quoted; the subject and expiry are built from constants and the
-// validated run id; the optional password is random letters and digits.
-func CreateCertificateSQL(spec TestEndpointSpec, now time.Time) (string, error) {
+// CreateCertificateSQL returns the CREATE CERTIFICATE statement for spec, its subject
+// carrying mark (Key.Mark(KindCertificate, spec.CertName, spec.RunID)). CREATE
+// CERTIFICATE takes no variables, so nothing from outside reaches the text unchecked:
+// identifiers are validated and quoted, mark must be "[milink:<hex>:<hex>]", the expiry
+// is a date seven days after now and the optional password is random letters and
+// digits. Errors wrap ErrInvalidInput.
+func CreateCertificateSQL(spec TestEndpointSpec, mark string, now time.Time) (string, error) {
 	if err := spec.normalize(); err != nil {
 		return "", err
+	}
+	if m := markPattern.FindString(mark); m == "" || m != mark || !strings.Contains(mark[len("[milink:"):], ":") {
+		return "", fmt.Errorf("%w: certificate mark %q", ErrInvalidInput, mark)
 	}
 	enc := ""
 	if spec.NoMasterKey {
 		enc = " ENCRYPTION BY PASSWORD = N'" + randomPassword() + "'"
 	}
 	return fmt.Sprintf("CREATE CERTIFICATE %s%s WITH SUBJECT = N'%s', EXPIRY_DATE = N'%s'",
-		QuoteIdentifier(spec.CertName), enc, CertificateSubject(spec.RunID), now.AddDate(0, 0, 7).UTC().Format("20060102")), nil
+		QuoteIdentifier(spec.CertName), enc, CertificateSubject(mark), now.AddDate(0, 0, 7).UTC().Format("20060102")), nil
 }
 
 // CreateEndpointSQL returns the CREATE ENDPOINT statement for spec, as the documented
@@ -141,16 +147,31 @@ func CreateEndpointSQL(spec TestEndpointSpec) (string, error) {
 		QuoteIdentifier(spec.EndpointName), spec.Port, QuoteIdentifier(spec.CertName)), nil
 }
 
-// CreateTestCertificate creates the temporary certificate. A certificate of that name
-// that milink did not create is reported with ErrNotOurs and left alone.
+// CreateTestCertificate creates the temporary certificate, marked with this machine's
+// key for its name and spec.RunID. A certificate of that name that exists already is
+// reported with ErrNotOurs and left alone, unless it is milink's of spec.RunID (an
+// earlier attempt whose reply was lost), which counts as created.
 func (c *Conn) CreateTestCertificate(ctx context.Context, spec TestEndpointSpec) error {
-	stmt, err := CreateCertificateSQL(spec, time.Now())
+	k, err := c.key()
+	if err != nil {
+		return err
+	}
+	if err := spec.normalize(); err != nil {
+		return err
+	}
+	if !NamedLikeOurs(KindCertificate, spec.CertName) || !NamedLikeOurs(KindEndpoint, spec.EndpointName) {
+		return fmt.Errorf("%w: milink names its certificates TEST_CERT* and endpoints TEST_ENDPOINT*, not %q / %q", ErrInvalidInput, spec.CertName, spec.EndpointName)
+	}
+	stmt, err := CreateCertificateSQL(spec, k.Mark(KindCertificate, spec.CertName, spec.RunID), time.Now())
 	if err != nil {
 		return err
 	}
 	if existing, err := c.CertificateByName(ctx, spec.CertName); err != nil {
 		return err
 	} else if existing != nil {
+		if run, ours := k.Owns(KindCertificate, existing.Name, existing.Subject); ours && run == spec.RunID {
+			return nil // created by this run's earlier attempt, whose reply was lost
+		}
 		return fmt.Errorf("certificate %q %w", spec.CertName, ErrNotOurs)
 	}
 	if _, err := c.DB.ExecContext(ctx, stmt); err != nil {
@@ -159,11 +180,23 @@ func (c *Conn) CreateTestCertificate(ctx context.Context, spec TestEndpointSpec)
 	return nil
 }
 
-// CreateTestEndpoint creates the temporary DATABASE_MIRRORING endpoint.
+// CreateTestEndpoint creates the temporary DATABASE_MIRRORING endpoint; an endpoint of
+// that name that is milink's of spec.RunID already (an earlier attempt whose reply was
+// lost) counts as created.
 func (c *Conn) CreateTestEndpoint(ctx context.Context, spec TestEndpointSpec) error {
+	if err := spec.normalize(); err != nil {
+		return err
+	}
 	stmt, err := CreateEndpointSQL(spec)
 	if err != nil {
 		return err
+	}
+	if e, err := c.EndpointByName(ctx, spec.EndpointName); err != nil {
+		return err
+	} else if e != nil {
+		if run, ours := c.OwnedEndpoint(e.Name, e.CertificateName, e.CertificateSubject); ours && run == spec.RunID {
+			return nil // created by this run's earlier attempt, whose reply was lost
+		}
 	}
 	if _, err := c.DB.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("create endpoint %s on port %d: %w", spec.EndpointName, spec.Port, err)
@@ -171,51 +204,62 @@ func (c *Conn) CreateTestEndpoint(ctx context.Context, spec TestEndpointSpec) er
 	return nil
 }
 
-// DropTestEndpoint drops the endpoint only if it authenticates with a certificate that
-// carries the milink marker (of runID, when runID is not empty). It reports whether an
-// endpoint was dropped.
+// DropTestEndpoint drops the endpoint only if it is milink's: named TEST_ENDPOINT*
+// and authenticating with a certificate that is milink's (Key.Owns; of runID when runID
+// is not empty). It reports whether the endpoint was dropped: true only when
+// sys.endpoints read back afterwards has no endpoint of that name (else ErrStillThere).
 func (c *Conn) DropTestEndpoint(ctx context.Context, name, runID string) (bool, error) {
-	return c.dropMarked(ctx, "ENDPOINT", name, runID, func() (string, bool, error) {
+	return c.dropOwned(ctx, KindEndpoint, name, runID, func() (bool, string, bool, error) {
 		e, err := c.EndpointByName(ctx, name)
 		if err != nil || e == nil {
-			return "", false, err
+			return false, "", false, err
 		}
-		return e.CertificateSubject, true, nil
+		id, ok := c.OwnedEndpoint(e.Name, e.CertificateName, e.CertificateSubject)
+		return true, id, ok, nil
 	})
 }
 
-// DropTestCertificate drops the certificate only if its subject carries the milink
-// marker (of runID, when not empty). It reports whether a certificate was dropped.
+// DropTestCertificate drops the certificate only if it is milink's (Key.Owns: named
+// TEST_CERT* with a mark of this machine's key; of runID when not empty). It reports
+// whether it was dropped: true only when master.sys.certificates read back afterwards
+// has no certificate of that name (else ErrStillThere).
 func (c *Conn) DropTestCertificate(ctx context.Context, name, runID string) (bool, error) {
-	return c.dropMarked(ctx, "CERTIFICATE", name, runID, func() (string, bool, error) {
+	return c.dropOwned(ctx, KindCertificate, name, runID, func() (bool, string, bool, error) {
 		ce, err := c.CertificateByName(ctx, name)
 		if err != nil || ce == nil {
-			return "", false, err
+			return false, "", false, err
 		}
-		return ce.Subject, true, nil
+		id, ok := c.Owns(KindCertificate, ce.Name, ce.Subject)
+		return true, id, ok, nil
 	})
 }
 
-// dropMarked drops the object of kind called name when lookup finds it and the text it
-// returns carries the marker of runID (any milink marker when runID is empty).
-func (c *Conn) dropMarked(ctx context.Context, kind, name, runID string, lookup func() (string, bool, error)) (bool, error) {
-	what := strings.ToLower(kind)
+// dropOwned drops the object of kind called name when lookup finds it (exists) and
+// says it is milink's (ours) of runID (any run that is not live when runID is empty),
+// then reads the catalog back through lookup.
+func (c *Conn) dropOwned(ctx context.Context, kind, name, runID string, lookup func() (exists bool, run string, ours bool, err error)) (bool, error) {
 	if err := ValidateIdentifier(name); err != nil {
 		return false, err
 	}
-	marked, exists, err := lookup()
+	exists, id, ours, err := lookup()
 	if err != nil || !exists {
 		return false, err
 	}
-	id, ok := MarkedRunID(marked)
-	if !ok || (runID != "" && id != runID) {
-		return false, fmt.Errorf("drop %s %q: %w", what, name, ErrNotOurs)
+	if !ours || (runID != "" && id != runID) {
+		return false, fmt.Errorf("drop %s %q: %w", kind, name, ErrNotOurs)
 	}
-	if _, err := c.DB.ExecContext(ctx, "DROP "+kind+" "+QuoteIdentifier(name)); err != nil {
-		if SQLError(err) == ErrNumCannotDrop {
-			return false, nil
-		}
-		return false, fmt.Errorf("drop %s %s: %w", what, name, err)
+	if err := c.notLive(ctx, runID, id); err != nil {
+		return false, fmt.Errorf("drop %s %q: %w", kind, name, err)
+	}
+	if _, err := c.DB.ExecContext(ctx, "DROP "+strings.ToUpper(kind)+" "+QuoteIdentifier(name)); err != nil && SQLError(err) != ErrNumCannotDrop {
+		return false, fmt.Errorf("drop %s %s: %w", kind, name, err)
+	}
+	exists, _, _, err = lookup()
+	if err != nil {
+		return false, fmt.Errorf("drop %s %s: read back: %w", kind, name, err)
+	}
+	if exists {
+		return false, fmt.Errorf("drop %s %s: %w", kind, name, ErrStillThere)
 	}
 	return true, nil
 }

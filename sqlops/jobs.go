@@ -35,7 +35,7 @@ type JobStep struct {
 // JobSpec describes a job to create.
 type JobSpec struct {
 	Name        string
-	Description string // must carry the run's Marker
+	Description string // must carry the run's mark (JobDescription with Key.Mark)
 	Steps       []JobStep
 }
 
@@ -47,7 +47,8 @@ type Job struct {
 	Enabled     bool
 }
 
-// RunID returns the milink run id in the job's description, if any.
+// RunID returns the run id of anything that looks like a milink mark in the job's
+// description (MarkedRunID); it does not say the job is milink's (Key.Owns does).
 func (j Job) RunID() (string, bool) { return MarkedRunID(j.Description) }
 
 // JobByName returns the job called name, or nil when there is none.
@@ -70,8 +71,10 @@ func (c *Conn) JobByName(ctx context.Context, name string) (*Job, error) {
 // returns the job as soon as sp_add_job succeeded, even when a later call failed, so the
 // caller can clean it up.
 func (c *Conn) CreateJob(ctx context.Context, spec JobSpec) (*Job, error) {
+	// Only the mark's presence is required here: whether the job is milink's is decided
+	// when it is found or removed (Key.Owns), never from its creation.
 	if _, ok := MarkedRunID(spec.Description); !ok {
-		return nil, fmt.Errorf("create job %q: description carries no milink marker", spec.Name)
+		return nil, fmt.Errorf("create job %q: %w: the description carries no milink mark", spec.Name, ErrInvalidInput)
 	}
 	if len(spec.Name) == 0 || len(spec.Name) > 128 {
 		return nil, fmt.Errorf("create job: %w: job name must be 1-128 characters", ErrInvalidInput)
@@ -140,10 +143,21 @@ func (c *Conn) StopJob(ctx context.Context, job *Job) error {
 	return nil
 }
 
-// DeleteJob deletes the job only if it still exists under the same id and carries a
-// milink marker; with runID non-empty the marker must name that run. It reports whether
-// a job was deleted. A running job is stopped first.
+// ErrStillThere is wrapped when an object milink dropped is still in the catalog when
+// read back.
+var ErrStillThere = errors.New("still there when read back after removing it")
+
+// DeleteJob deletes the job only if it still exists under the same id and is milink's
+// by every test (Key.Owns: a milink name and a mark of this machine's key for it); with
+// runID non-empty the mark must name that run (the caller's own), with runID empty the
+// job's run must not be live right now (ErrLive). A running job is stopped first. It
+// reports whether a job was deleted, which is true only when msdb.dbo.sysjobs read back
+// afterwards has no job of that id; a job found there again is ErrStillThere.
 func (c *Conn) DeleteJob(ctx context.Context, job *Job, runID string) (bool, error) {
+	k, err := c.key()
+	if err != nil {
+		return false, err
+	}
 	cur, err := c.JobByName(ctx, job.Name)
 	if err != nil {
 		return false, err
@@ -154,18 +168,25 @@ func (c *Conn) DeleteJob(ctx context.Context, job *Job, runID string) (bool, err
 	if job.ID != (mssql.UniqueIdentifier{}) && cur.ID != job.ID {
 		return false, fmt.Errorf("delete job %q: %w (its id changed)", job.Name, ErrNotOurs)
 	}
-	id, ok := cur.RunID()
+	id, ok := k.Owns(KindJob, cur.Name, cur.Description)
 	if !ok || (runID != "" && id != runID) {
 		return false, fmt.Errorf("delete job %q: %w", job.Name, ErrNotOurs)
+	}
+	if err := c.notLive(ctx, runID, id); err != nil {
+		return false, fmt.Errorf("delete job %q: %w", job.Name, err)
 	}
 	_ = c.StopJob(ctx, cur)
 	_, err = c.DB.ExecContext(ctx, "msdb.dbo.sp_delete_job",
 		sql.Named("job_id", cur.ID), sql.Named("delete_unused_schedule", 1))
-	if err != nil {
-		if SQLError(err) == ErrNumJobMissing {
-			return false, nil
-		}
+	if err != nil && SQLError(err) != ErrNumJobMissing {
 		return false, fmt.Errorf("delete job %q: %w", job.Name, err)
+	}
+	again, err := c.JobByName(ctx, cur.Name)
+	if err != nil {
+		return false, fmt.Errorf("delete job %q: read back: %w", job.Name, err)
+	}
+	if again != nil && again.ID == cur.ID {
+		return false, fmt.Errorf("delete job %q: %w", job.Name, ErrStillThere)
 	}
 	return true, nil
 }
@@ -289,7 +310,7 @@ func (c *Conn) WaitJob(ctx context.Context, job *Job, deadline time.Time, pol Po
 		case <-timer.C:
 		}
 		var hist []HistoryRow
-		err := Retry(ctx, 4, func() (err error) {
+		err := RetryWithin(ctx, c.Cfg.reconnectWindow(), func() (err error) {
 			hist, err = c.JobHistory(ctx, job)
 			return err
 		})

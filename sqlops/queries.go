@@ -120,6 +120,10 @@ WHERE c.subject LIKE @pattern ORDER BY e.name`,
 FROM sys.endpoints e LEFT JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id ORDER BY e.name`,
 }
 
+// queryRunLockFree tests a run's lock (RunLive). It carries its tag like every query
+// but is kept out of Tags() until the simulator's query test supplies its @resource.
+const queryRunLockFree = `/* milink:runlock.free */ SELECT CAST(APPLOCK_TEST('public', @resource, 'Exclusive', 'Session') AS int) AS free`
+
 // tagPattern extracts the tag from a batch.
 var tagPattern = regexp.MustCompile(`/\* milink:([a-z0-9_.]+) \*/`)
 

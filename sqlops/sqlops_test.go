@@ -60,7 +60,7 @@ func TestMarker(t *testing.T) {
 	if ValidateRunID(id) != nil {
 		t.Fatalf("NewRunID %q invalid", id)
 	}
-	desc := JobDescription("purpose", id)
+	desc := JobDescription("purpose", RandomKey().Mark(KindJob, "NetHelper", id))
 	got, ok := MarkedRunID(desc)
 	if !ok || got != id {
 		t.Errorf("MarkedRunID(%q) = %q, %v", desc, got, ok)
@@ -131,11 +131,15 @@ func TestQueriesAreTagged(t *testing.T) {
 
 func TestDDLBuilders(t *testing.T) {
 	spec := TestEndpointSpec{RunID: "0123456789abcdef", NoMasterKey: true}
-	c, err := CreateCertificateSQL(spec, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	mark := RandomKey().Mark(KindCertificate, "TEST_CERT", spec.RunID)
+	c, err := CreateCertificateSQL(spec, mark, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, "[milink:0123456789abcdef]") || !strings.Contains(c, "EXPIRY_DATE = N'20260108'") {
+	if _, err := CreateCertificateSQL(spec, "x'; DROP DATABASE y; --", time.Now()); err == nil {
+		t.Error("a bad mark reached DDL")
+	}
+	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, mark) || len(CertificateSubject(mark)) > 128 || !strings.Contains(c, "EXPIRY_DATE = N'20260108'") {
 		t.Errorf("certificate DDL: %s", c)
 	}
 	e, err := CreateEndpointSQL(spec)

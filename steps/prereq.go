@@ -203,9 +203,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 
 	// Existing endpoint.
 	if ep := p.MirroringEndpoint(); ep != nil {
-		if _, ours := sqlops.MarkedRunID(ep.CertificateSubject); ours {
-			add(Finding{ID: "endpoint", Severity: Info, Title: fmt.Sprintf("Endpoint %s was left behind by an earlier milink run", ep.Name),
-				Detail: "milink removes it before testing."})
+		if _, ours := c.OwnedEndpoint(ep.Name, ep.CertificateName, ep.CertificateSubject); ours {
+			add(Finding{ID: "endpoint", Severity: Info, Title: fmt.Sprintf("Endpoint %s was created by milink", ep.Name),
+				Detail: "milink removes it before testing when its run is over, and leaves it alone while that run is still running."})
 		} else {
 			f := Finding{ID: "endpoint", Severity: Pass, Title: fmt.Sprintf("Database mirroring endpoint %s exists (port %d, %s)", ep.Name, ep.Port, ep.State),
 				Detail: "milink reuses it for the managed instance → SQL Server test and never changes it."}

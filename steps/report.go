@@ -35,11 +35,14 @@ type Report struct {
 	Actions    []Action          `json:"actions,omitempty"`
 	Directions []DirectionResult `json:"directions,omitempty"`
 	Cleanup    []CleanupItem     `json:"cleanup,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	ExitCode   int               `json:"exit_code"`
-	Outcome    string            `json:"outcome"`
-	platform   string
+	// Remaining are the objects of this run that cleanup could not verify as removed
+	// (Results.Remaining); 'milink cleanup' with the same server flags removes them.
+	Remaining []CleanupItem `json:"remaining,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	ExitCode  int           `json:"exit_code"`
+	Outcome   string        `json:"outcome"`
+	platform  string
 }
 
 // NewReport starts a report for cfg.
@@ -110,9 +113,19 @@ func (r *Report) SetPlan(p *Plan) {
 func (r *Report) SetResults(res *Results) {
 	r.Directions = res.Directions
 	r.Cleanup = res.Cleanup
+	r.Remaining = res.Remaining()
 	if res.Interrupted {
+		// 130 only when cleanup read the catalog back and nothing of the run remains.
 		r.ExitCode = ExitInterrupted
-		r.Error = "interrupted; cleanup ran"
+		r.Error = "interrupted; cleanup ran" // and read back: nothing of this run remains
+		if len(r.Remaining) > 0 {
+			var names []string
+			for _, c := range r.Remaining {
+				names = append(names, c.Server+" "+c.Kind+" "+c.Name)
+			}
+			r.ExitCode = ExitError
+			r.Error = fmt.Sprintf("interrupted; cleanup could not verify the removal of %d object(s) of this run: %s; run 'milink cleanup' to remove what is left", len(names), strings.Join(names, ", "))
+		}
 	}
 	r.finish()
 }
@@ -139,7 +152,7 @@ func (r *Report) finish() {
 		}
 	}
 	for _, c := range r.Cleanup {
-		if c.Error != "" {
+		if c.Error != "" || c.Remains {
 			code, outcome = ExitError, "cleanup failed: run 'milink cleanup'"
 		}
 	}

@@ -32,12 +32,15 @@ type DirectionResult struct {
 	ManualCommand string        `json:"manual_command,omitempty"`
 }
 
-// CleanupItem is one object cleanup dealt with.
+// CleanupItem is one object cleanup dealt with. Removed is true only when the catalog,
+// read back after the removal, no longer has the object; Remains is true when the
+// object may still exist (its removal failed, was cut short, or could not be verified).
 type CleanupItem struct {
 	Server  string `json:"server"`
 	Kind    string `json:"kind"`
 	Name    string `json:"name"`
 	Removed bool   `json:"removed"`
+	Remains bool   `json:"remains,omitempty"`
 	Note    string `json:"note,omitempty"`
 	Error   string `json:"error,omitempty"`
 }
@@ -49,14 +52,18 @@ type Results struct {
 	Interrupted bool              `json:"interrupted,omitempty"`
 }
 
-// CleanupOK reports whether cleanup left nothing behind.
-func (r *Results) CleanupOK() bool {
+// CleanupOK reports whether cleanup verified that nothing of the run remains.
+func (r *Results) CleanupOK() bool { return len(r.Remaining()) == 0 }
+
+// Remaining lists the cleanup items that may still exist on an instance (Remains).
+func (r *Results) Remaining() []CleanupItem {
+	var out []CleanupItem
 	for _, c := range r.Cleanup {
-		if c.Error != "" {
-			return false
+		if c.Remains {
+			out = append(out, c)
 		}
 	}
-	return true
+	return out
 }
 
 // created records objects this run created (or may have created: registration
@@ -122,12 +129,37 @@ func (r *runner) Execute(ctx context.Context) *Results {
 	res := &Results{}
 	reg := &created{}
 	cleanupCtx := context.WithoutCancel(ctx)
+	var locks []*sqlops.RunLock
 	defer func() {
 		cctx, cancel := context.WithTimeout(cleanupCtx, r.CleanupTimeout)
 		defer cancel()
 		res.Cleanup = append(res.Cleanup, r.cleanup(cctx, reg)...)
 		res.Interrupted = ctx.Err() != nil
+		for _, l := range locks { // held through cleanup: the objects are not leftovers yet
+			l.Release()
+		}
 	}()
+
+	// The key marks every object (sqlops.Key), and the run's lock on each instance tells
+	// every other milink that this run is alive (sqlops.RunLock): nothing is created
+	// without both.
+	for _, side := range []struct {
+		server string
+		c      *sqlops.Conn
+	}{{serverSQL, r.SQL}, {serverMI, r.MI}} {
+		_, err := side.c.OwnerKey()
+		var lock *sqlops.RunLock
+		if err == nil {
+			lock, err = side.c.HoldRun(ctx, r.Plan.RunID, 0)
+		}
+		if err != nil {
+			res.Directions = []DirectionResult{
+				{Direction: SQLToMI, Status: StatusError, Reason: fmt.Sprintf("%s: %v", side.server, err)},
+				{Direction: MIToSQL, Status: StatusError, Reason: fmt.Sprintf("%s: %v", side.server, err)}}
+			return res
+		}
+		locks = append(locks, lock)
+	}
 
 	r.removeLeftovers(ctx, res)
 
@@ -156,14 +188,17 @@ func (r *runner) removeLeftovers(ctx context.Context, res *Results) {
 		if side.l.Empty() {
 			continue
 		}
-		for _, rm := range side.c.RemoveLeftovers(ctx, side.l) {
-			it := CleanupItem{Server: side.server, Kind: rm.Kind, Name: rm.Name + " (earlier run)", Removed: rm.Err == nil}
-			if rm.Err != nil {
-				it.Error = rm.Err.Error()
+		side.c.RemoveLeftoversEach(ctx, side.l, func(rm sqlops.Removed) {
+			it := CleanupItem{Server: side.server, Kind: rm.Kind, Name: rm.Name + " (earlier run)", Removed: rm.Removed}
+			switch {
+			case rm.Err != nil:
+				it.Error, it.Remains = rm.Err.Error(), true
+				r.emit("", EventWarn, "%s: %s %s left by an earlier milink run was not removed: %v", side.server, rm.Kind, rm.Name, rm.Err)
+			case rm.Removed:
+				r.emit("", EventCleanup, "%s: removed %s %s left by an earlier milink run", side.server, rm.Kind, rm.Name)
 			}
 			res.Cleanup = append(res.Cleanup, it)
-			r.emit("", EventCleanup, "%s: removed %s %s left by an earlier milink run", side.server, rm.Kind, rm.Name)
-		}
+		})
 	}
 }
 
@@ -216,13 +251,14 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		spec := sqlops.TestEndpointSpec{EndpointName: p.EndpointName, CertName: p.CertName, Port: p.Options.EndpointPort, RunID: p.RunID, NoMasterKey: true}
 		r.emit(MIToSQL, EventStep, "SQL Server: creating certificate %s", p.CertName)
 		reg.add(createdItem{server: serverSQL, kind: "certificate", name: p.CertName})
-		if err := r.SQL.CreateTestCertificate(ctx, spec); err != nil {
+		window := r.SQL.Cfg.ReconnectWindowOrDefault()
+		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) }); err != nil {
 			d.Status, d.Reason = StatusError, err.Error()
 			return d
 		}
 		r.emit(MIToSQL, EventStep, "SQL Server: creating endpoint %s on port %d", p.EndpointName, p.Options.EndpointPort)
 		reg.add(createdItem{server: serverSQL, kind: "endpoint", name: p.EndpointName})
-		if err := r.SQL.CreateTestEndpoint(ctx, spec); err != nil {
+		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestEndpoint(ctx, spec) }); err != nil {
 			d.Status, d.Reason = StatusError, explainEndpointError(err, p.Options.EndpointPort)
 			return d
 		}
@@ -234,7 +270,11 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 // agentJob is the Agent-job prober for one side; every job it creates is registered
 // in reg before it is created.
 func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLPS bool, reg *created) *probe.AgentJob {
-	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: sqlops.JobDescription(purpose, r.Plan.RunID),
+	desc := sqlops.JobDescription(purpose, "") // no mark: CreateJob refuses it
+	if k, err := c.OwnerKey(); err == nil {    // loaded before anything is created (Execute)
+		desc = sqlops.JobDescription(purpose, k.Mark(sqlops.KindJob, name, r.Plan.RunID))
+	}
+	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: desc,
 		SkipSQLPS: skipSQLPS, Timeout: r.JobTimeout, Poll: r.Poll,
 		Track: func(name string, j *sqlops.Job) {
 			if j == nil {
@@ -303,12 +343,20 @@ func summarize(ps []ProbeResult) string {
 }
 
 // cleanup removes everything this run registered, in reverse order of creation, each
-// only if it carries this run's marker.
+// only if it is milink's of this run (sqlops.Key.Owns), reconnecting within the
+// connection's ReconnectWindow; an item is Removed only when read back as gone and
+// Remains when its removal failed or ctx ended first.
 func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	reg.mu.Lock()
 	items := append([]createdItem(nil), reg.items...)
 	reg.mu.Unlock()
 	var out []CleanupItem
+	// One reconnect window for the whole cleanup, not one per object: a server that
+	// stays unreachable costs the window once.
+	end := time.Now().Add(max(r.SQL.Cfg.ReconnectWindowOrDefault(), r.MI.Cfg.ReconnectWindowOrDefault()))
+	// A server still unreachable when the window is over is not tried again for the
+	// next objects: they are reported as remaining at once.
+	unreachable := map[string]error{}
 	// Jobs first (a running job is stopped), then endpoints, then certificates.
 	order := map[string]int{"job": 0, "endpoint": 1, "certificate": 2}
 	for pass := 0; pass < 3; pass++ {
@@ -322,26 +370,35 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 				c = r.MI
 			}
 			var removed bool
-			err := sqlops.Retry(ctx, 5, func() (err error) {
-				switch it.kind {
-				case "job":
-					j := it.job
-					if j == nil {
-						j = &sqlops.Job{Name: it.name}
+			err := ctx.Err()
+			if lost := unreachable[it.server]; err == nil && lost != nil {
+				err = fmt.Errorf("not attempted: %s unreachable (%w)", it.server, lost)
+			}
+			if err == nil {
+				err = sqlops.RetryWithin(ctx, time.Until(end), func() (err error) {
+					switch it.kind {
+					case "job":
+						j := it.job
+						if j == nil {
+							j = &sqlops.Job{Name: it.name}
+						}
+						removed, err = c.DeleteJob(ctx, j, r.Plan.RunID)
+					case "endpoint":
+						removed, err = c.DropTestEndpoint(ctx, it.name, r.Plan.RunID)
+					case "certificate":
+						removed, err = c.DropTestCertificate(ctx, it.name, r.Plan.RunID)
 					}
-					removed, err = c.DeleteJob(ctx, j, r.Plan.RunID)
-				case "endpoint":
-					removed, err = c.DropTestEndpoint(ctx, it.name, r.Plan.RunID)
-				case "certificate":
-					removed, err = c.DropTestCertificate(ctx, it.name, r.Plan.RunID)
+					return err
+				})
+				if sqlops.Transient(err) && !time.Now().Before(end) {
+					unreachable[it.server] = err
 				}
-				return err
-			})
-			ci := CleanupItem{Server: it.server, Kind: it.kind, Name: it.name, Removed: removed}
+			}
+			ci := CleanupItem{Server: it.server, Kind: it.kind, Name: it.name, Removed: removed && err == nil}
 			if errors.Is(err, sqlops.ErrNotOurs) {
 				ci.Note = "left alone: not created by this run"
 			} else if err != nil {
-				ci.Error = err.Error()
+				ci.Error, ci.Remains = err.Error(), true
 				r.emit("", EventWarn, "cleanup: %s %s on %s: %v", it.kind, it.name, it.server, err)
 			} else if removed {
 				r.emit("", EventCleanup, "%s: removed %s %s", it.server, it.kind, it.name)

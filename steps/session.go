@@ -560,28 +560,36 @@ func (s *Session) RunAll(ctx context.Context, sink Sink) *Report {
 		}
 	}
 	cfg := s.Config()
+	// Before Results nothing is created: a stop there is an interruption (130) that
+	// leaves nothing behind, whatever error the canceled step returned.
+	fail := func(code int, err error) *Report {
+		if ctx.Err() != nil && code != ExitUsage {
+			return s.Fail(ExitInterrupted, fmt.Errorf("interrupted before anything was created (%w)", ctx.Err()))
+		}
+		return s.Fail(code, err)
+	}
 	if err := cfg.Validate(); err != nil {
-		return s.Fail(ExitUsage, err)
+		return fail(ExitUsage, err)
 	}
 	emit("connecting to SQL Server %s", cfg.SQLServer.Address())
 	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		return s.Fail(connectExit(err), err)
+		return fail(connectExit(err), err)
 	}
 	emit("checking prerequisites on SQL Server")
 	if _, err := s.CheckPrerequisites(ctx); err != nil {
-		return s.Fail(ExitError, err)
+		return fail(ExitError, err)
 	}
 	emit("connecting to the managed instance %s", cfg.MI.Address())
 	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
-		return s.Fail(connectExit(err), err)
+		return fail(connectExit(err), err)
 	}
 	emit("discovering the managed instance's HADR parameters")
 	if _, err := s.DiscoverMI(ctx); err != nil {
-		return s.Fail(ExitError, err)
+		return fail(ExitError, err)
 	}
 	opts, err := s.NetworkDefaults()
 	if err != nil {
-		return s.Fail(ExitError, err)
+		return fail(ExitError, err)
 	}
 	if cfg.Azure != nil {
 		emit("checking the managed instance in Azure")
@@ -589,7 +597,7 @@ func (s *Session) RunAll(ctx context.Context, sink Sink) *Report {
 	}
 	plan, err := s.BuildPlan(ctx, opts)
 	if err != nil {
-		return s.Fail(planExit(err), err)
+		return fail(planExit(err), err)
 	}
 	for _, a := range plan.Actions {
 		emit("plan: %s: %s", a.Server, a.Description)

@@ -66,9 +66,20 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 		return nil, err
 	}
 
-	// Endpoint: reuse a user's mirroring endpoint; replace only a milink leftover.
+	// Endpoint: reuse a user's mirroring endpoint; replace only a milink leftover whose
+	// run is over; never touch a live run's.
 	if ep := pre.MirroringEndpoint(); ep != nil {
-		if _, ours := sqlops.MarkedRunID(ep.CertificateSubject); ours {
+		run, ours := sqlc.OwnedEndpoint(ep.Name, ep.CertificateName, ep.CertificateSubject)
+		live := false
+		if ours {
+			if live, err = sqlc.RunLive(ctx, run); err != nil {
+				return nil, err
+			}
+		}
+		if live {
+			p.RunMIToSQL = false
+			p.MIToSQLSkipReason = fmt.Sprintf("the only database mirroring endpoint, %s, belongs to milink run %s, which is still running: run milink again when it has finished", ep.Name, run)
+		} else if ours {
 			p.SQLLeftovers.Endpoints = append(p.SQLLeftovers.Endpoints, sqlops.Endpoint{Name: ep.Name, Port: ep.Port})
 			if ep.CertificateName != "" {
 				p.SQLLeftovers.Certificates = append(p.SQLLeftovers.Certificates, sqlops.Certificate{Name: ep.CertificateName, Subject: ep.CertificateSubject})
@@ -157,15 +168,34 @@ func chooseJobName(ctx context.Context, c *sqlops.Conn, base, suffix, server str
 	if j == nil {
 		return base, nil
 	}
-	if _, ours := j.RunID(); ours {
-		left.Jobs = append(left.Jobs, *j)
-		return base, nil
-	}
 	name := base + suffix
+	title := fmt.Sprintf("A job named %s already exists and was not created by milink", base)
+	if run, ours := c.Owns(sqlops.KindJob, j.Name, j.Description); ours {
+		live, err := c.RunLive(ctx, run)
+		if err != nil {
+			return "", err
+		}
+		if !live {
+			left.Jobs = append(left.Jobs, *j)
+			return base, nil
+		}
+		title = fmt.Sprintf("The job %s belongs to milink run %s, which is still running", base, run)
+	}
 	p.Findings = append(p.Findings, Finding{ID: "job-name:" + base, Server: server, Severity: Warn,
-		Title:  fmt.Sprintf("A job named %s already exists and was not created by milink", base),
+		Title:  title,
 		Detail: fmt.Sprintf("milink leaves it untouched and uses the job name %s instead.", name)})
 	return name, nil
+}
+
+// leftover reports whether the milink object of kind called name, marked in text, is a
+// leftover of a run that is over (its run lock is free).
+func leftover(ctx context.Context, c *sqlops.Conn, kind, name, text string) (bool, error) {
+	run, ours := c.Owns(kind, name, text)
+	if !ours {
+		return false, nil
+	}
+	live, err := c.RunLive(ctx, run)
+	return !live, err
 }
 
 func chooseCertName(ctx context.Context, c *sqlops.Conn, suffix string, p *Plan) (string, error) {
@@ -173,13 +203,15 @@ func chooseCertName(ctx context.Context, c *sqlops.Conn, suffix string, p *Plan)
 	if err != nil || ce == nil {
 		return CertName, err
 	}
-	if _, ours := sqlops.MarkedRunID(ce.Subject); ours {
+	if old, err := leftover(ctx, c, sqlops.KindCertificate, ce.Name, ce.Subject); err != nil {
+		return "", err
+	} else if old {
 		p.SQLLeftovers.Certificates = appendCertOnce(p.SQLLeftovers.Certificates, *ce)
 		return CertName, nil
 	}
 	name := CertName + suffix
 	p.Findings = append(p.Findings, Finding{ID: "cert-name", Server: serverSQL, Severity: Info,
-		Title:  "A certificate named TEST_CERT already exists and was not created by milink",
+		Title:  "A certificate named TEST_CERT already exists and is not a leftover of milink",
 		Detail: "milink leaves it untouched and uses " + name + " instead."})
 	return name, nil
 }
@@ -198,12 +230,16 @@ func chooseEndpointName(ctx context.Context, c *sqlops.Conn, suffix string, p *P
 	if err != nil || e == nil {
 		return EndpointName, err
 	}
-	if _, ours := sqlops.MarkedRunID(e.CertificateSubject); ours {
-		return EndpointName, nil
+	if run, ours := c.OwnedEndpoint(e.Name, e.CertificateName, e.CertificateSubject); ours {
+		if live, err := c.RunLive(ctx, run); err != nil {
+			return "", err
+		} else if !live {
+			return EndpointName, nil
+		}
 	}
 	name := EndpointName + suffix
 	p.Findings = append(p.Findings, Finding{ID: "endpoint-name", Server: serverSQL, Severity: Info,
-		Title:  "An endpoint named TEST_ENDPOINT already exists and was not created by milink",
+		Title:  "An endpoint named TEST_ENDPOINT already exists and is not a leftover of milink",
 		Detail: "milink leaves it untouched and uses " + name + " instead."})
 	return name, nil
 }
@@ -238,7 +274,7 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	}
 	if p.RunMIToSQL {
 		if p.CreateEndpoint {
-			a = append(a, Action{serverSQL, "Create certificate " + p.CertName, "temporary, marked " + sqlops.Marker(p.RunID)})
+			a = append(a, Action{serverSQL, "Create certificate " + p.CertName, "temporary, its subject marked for run " + p.RunID + " with this machine's milink key"})
 			a = append(a, Action{serverSQL, fmt.Sprintf("Create endpoint %s on port %d (DATABASE_MIRRORING, STARTED)", p.EndpointName, o.EndpointPort), "certificate authentication, AES encryption"})
 		} else {
 			a = append(a, Action{serverSQL, fmt.Sprintf("Use the existing endpoint %s on port %d (unchanged)", o.ReuseEndpoint, o.EndpointPort), ""})
@@ -252,9 +288,9 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	}
 	if p.RunMIToSQL {
 		if p.CreateEndpoint {
-			a = append(a, Action{serverSQL, "Drop endpoint " + p.EndpointName + " and certificate " + p.CertName, "always, only if they carry milink's marker"})
+			a = append(a, Action{serverSQL, "Drop endpoint " + p.EndpointName + " and certificate " + p.CertName, "always, only if they are milink's of this run (name and keyed mark)"})
 		}
-		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it carries milink's marker"})
+		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it is milink's of this run (name and keyed mark)"})
 	}
 	return a
 }

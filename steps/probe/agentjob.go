@@ -21,8 +21,9 @@ import (
 type AgentJob struct {
 	Conn   *sqlops.Conn // the server the job is created and run on
 	Server string       // the server's name in messages: "SQL Server" or "Managed instance"
-	// Name is the job's name; Description must carry the run's marker
-	// (sqlops.JobDescription), or the job is not created.
+	// Name is the job's name; Description must carry the run's mark
+	// (sqlops.JobDescription with Key.Mark of Conn's key), or the job is not created
+	// and, if created, is never recognised as milink's.
 	Name, Description string
 	// SkipSQLPS starts each step with "#NOSQLPS" (SQL Server 2019 and later, and the
 	// managed instance), see sqlops.ProbeScript.
@@ -95,15 +96,40 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, notify Notify) 
 	if a.Track != nil {
 		a.Track(spec.Name, nil)
 	}
-	job, err := a.Conn.CreateJob(ctx, spec)
-	if job != nil && a.Track != nil {
-		a.Track(spec.Name, job)
-	}
+	// A lost connection is ridden out within the connection's reconnect window. A
+	// creation whose reply was lost may have left a partial job of this run: it is
+	// deleted (only if it is milink's of this run) and created afresh.
+	window := a.Conn.Cfg.ReconnectWindowOrDefault()
+	var job *sqlops.Job
+	attempt := 0
+	err := sqlops.RetryWithin(ctx, window, func() (err error) {
+		if attempt++; attempt > 1 {
+			if run, ours := a.Conn.Owns(sqlops.KindJob, spec.Name, spec.Description); ours {
+				if _, err := a.Conn.DeleteJob(ctx, &sqlops.Job{Name: spec.Name}, run); err != nil {
+					return err
+				}
+			}
+		}
+		job, err = a.Conn.CreateJob(ctx, spec)
+		if job != nil && a.Track != nil {
+			a.Track(spec.Name, job)
+		}
+		return err
+	})
 	if err != nil {
 		return sqlops.JobRun{}, err
 	}
 	notify.note(NoteStep, "%s: starting job %s", a.Server, spec.Name)
-	if err := a.Conn.StartJob(ctx, job); err != nil {
+	attempt = 0
+	err = sqlops.RetryWithin(ctx, window, func() error {
+		attempt++
+		err := a.Conn.StartJob(ctx, job)
+		if attempt > 1 && sqlops.SQLError(err) == sqlops.ErrNumAgentNotRunning {
+			return nil // the lost attempt started it ("already running"); a dead Agent shows as no outcome
+		}
+		return err
+	})
+	if err != nil {
 		if sqlops.SQLError(err) == sqlops.ErrNumAgentNotRunning {
 			return sqlops.JobRun{}, fmt.Errorf("SQL Server Agent on the %s is not running or the job is busy: %w", server, err)
 		}

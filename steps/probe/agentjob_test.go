@@ -35,7 +35,18 @@ func openSimSQL(t *testing.T, scenario string) (*sqlops.Conn, *sqlsim.Pair) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	c.Key = sqlops.RandomKey() // never the user's key file
 	return c, p
+}
+
+// ownMark is the mark c's key gives job name of run.
+func ownMark(t *testing.T, c *sqlops.Conn, name, run string) string {
+	t.Helper()
+	k, err := c.OwnerKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Mark(sqlops.KindJob, name, run)
 }
 
 // TestAgentJobProbes runs the SQL Server → MI job against the simulator with 5022
@@ -51,7 +62,7 @@ func TestAgentJobProbes(t *testing.T) {
 		{Label: "Test HADR Port", Host: mi.NodeName + "." + mi.ClusterName, Port: mi.HadrPort, Timeout: 300 * time.Millisecond},
 	}
 	var tracked []string
-	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", runID),
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", ownMark(t, c, "TestMILinkConnection", runID)),
 		SkipSQLPS: true, Timeout: 30 * time.Second,
 		Track: func(name string, j *sqlops.Job) {
 			existing, err := c.JobByName(ctx, name)
@@ -102,7 +113,7 @@ func TestAgentJobErrors(t *testing.T) {
 	c, _ := openSimSQL(t, "agent-stopped")
 	ctx := context.Background()
 	var tracked int
-	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", sqlops.NewRunID()),
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", ownMark(t, c, "TestMILinkConnection", sqlops.NewRunID())),
 		Track: func(string, *sqlops.Job) { tracked++ }}
 	rs, err := job.Probe(ctx, []sqlops.ProbeTarget{{Label: "bad", Host: "a'b", Port: 5022, Timeout: time.Second}}, nil)
 	if rs != nil || !errors.Is(err, sqlops.ErrInvalidInput) || tracked != 0 {
