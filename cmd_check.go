@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,7 @@ type checkFlags struct {
 	sql, mi                            connFlags
 	az                                 azureFlags
 	sqlIP, output, logFile, configPath string
-	probeFrom, probeOutput             string
+	probeFrom, probeOutput, pasted     string
 	ssh                                steps.SSHConfig
 	endpointPort                       int
 	probeTimeout, jobTimeout           time.Duration
@@ -62,7 +61,7 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	f.mi.register(fs)
 	f.az.register(fs)
 	fs.StringVar(&f.sqlIP, "sql-ip", "", "SQL Server address the managed instance probes (default: the address SQL Server reports for this connection)")
-	fs.IntVar(&f.endpointPort, "endpoint-port", 5022, "SQL Server database mirroring endpoint port")
+	fs.Var(newPortValue(&f.endpointPort, 5022), "endpoint-port", "SQL Server database mirroring endpoint port")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
 	fs.StringVar(&f.probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; on Linux this host when it is the SQL Server host, else ssh when --ssh is given, else manual), agent, local, ssh or manual")
@@ -90,16 +89,8 @@ func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
 	log.Info("check started", "run_id", cfg.RunID, "sql_server", cfg.SQLServer.Address(), "mi", cfg.MI.Address(), "version", version)
 	ctx, stop := a.signalContext()
 	defer stop()
-	var pasted string
-	if f.probeOutput != "" {
-		b, err := os.ReadFile(f.probeOutput)
-		if err != nil {
-			return usageError{fmt.Errorf("--probe-output: %w", err)}
-		}
-		pasted = string(b)
-	}
 	rep := steps.Check(ctx, cfg, a.checkSink(log, f.quiet))
-	a.applyProbeOutput(rep, pasted, f.probeOutput)
+	a.applyProbeOutput(rep, f.pasted, f.probeOutput)
 	log.Info("check finished", "exit_code", rep.ExitCode, "outcome", rep.Outcome)
 	if err := writeReport(a.stdout, rep, f.output); err != nil {
 		return fmt.Errorf("write report: %w", err)
@@ -129,6 +120,16 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	}
 	if err := checkNumbers(fs); err != nil {
 		return steps.Config{}, err
+	}
+	if err := checkSSHFlags(f.ssh, f.sql.server); err != nil {
+		return steps.Config{}, err
+	}
+	if f.probeOutput != "" {
+		b, err := readCapped("probe-output", f.probeOutput, maxProbeOutput)
+		if err != nil {
+			return steps.Config{}, err
+		}
+		f.pasted = string(b)
 	}
 	azs, err := f.az.setup(a.printDeviceCode)
 	if err != nil {

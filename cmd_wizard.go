@@ -56,10 +56,8 @@ func (a *app) wizardConfig(fs *pflag.FlagSet, wiz *wizardFlags, az *azureFlags) 
 	if err := (steps.NetworkOptions{ProbeFrom: cfg.ProbeFrom}).Validate(); err != nil && strings.Contains(err.Error(), "probe from") {
 		return steps.Config{}, ui.AzureOptions{}, usageError{err}
 	}
-	if cfg.SSH.Host != "" {
-		if err := cfg.SSH.Prober(cfg.SQLServer.Host).Validate(); err != nil {
-			return steps.Config{}, ui.AzureOptions{}, usageError{fmt.Errorf("--ssh: %w", err)}
-		}
+	if err := checkSSHFlags(cfg.SSH, cfg.SQLServer.Host); err != nil {
+		return steps.Config{}, ui.AzureOptions{}, err
 	}
 	azo := ui.AzureOptions{Cloud: az.cloud, MIAuth: az.miAuth, AzureAuth: az.azureAuth, TenantID: az.tenantID,
 		ClientID: az.clientID, Subscriptions: az.subscriptions, MIResourceID: az.miID}

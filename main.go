@@ -12,6 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -34,7 +37,7 @@ func (a *app) run(args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	var ee exitError
 	var ue usageError
 	switch {
@@ -42,14 +45,47 @@ func (a *app) run(args []string) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "milink: %v\n", ue.err)
-		return steps.ExitUsage
-	default:
-		// cobra's own flag and argument errors
-		fmt.Fprintf(a.stderr, "milink: %v\nRun 'milink --help' for usage.\n", err)
-		return steps.ExitUsage
 	}
+	msg := err.Error()
+	if cmd == root {
+		msg = withWizardFields(msg)
+	}
+	if errors.As(err, &ue) {
+		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+	} else {
+		// cobra's own argument errors
+		fmt.Fprintf(a.stderr, "milink: %s\nRun 'milink --help' for usage.\n", msg)
+	}
+	return steps.ExitUsage
+}
+
+// wizardFields names the wizard field each flag pre-fills, so that an error about a
+// flag of the wizard also says where to fix it in the wizard.
+var wizardFields = map[string]string{
+	"sql-server": "Prerequisites › Server", "sql-port": "Prerequisites › Port", "sql-user": "Prerequisites › User",
+	"sql-encrypt": "Prerequisites › Encrypt", "sql-trust-server-certificate": "Prerequisites › Trust server certificate",
+	"sql-ca-cert": "Prerequisites › CA file (PEM)",
+	"mi-server":   "Login › Server", "mi-port": "Login › Port", "mi-user": "Login › User", "mi-encrypt": "Login › Encrypt",
+	"mi-trust-server-certificate": "Login › Trust server certificate", "mi-ca-cert": "Login › CA file (PEM)",
+	"mi-auth": "Login › Authentication", "cloud": "Login › Cloud", "tenant-id": "Login › Tenant ID",
+	"sql-ip": "Network Options › SQL Server IP", "probe-timeout": "Network Options › Probe timeout",
+	"probe-from": "Network Options › SQL Server → MI probes",
+}
+
+var flagNameRE = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
+
+// withWizardFields appends the wizard fields of the flags msg names.
+func withWizardFields(msg string) string {
+	var fields []string
+	for _, m := range flagNameRE.FindAllStringSubmatch(msg, -1) {
+		if f, ok := wizardFields[m[1]]; ok && !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return msg
+	}
+	return msg + " (in the wizard: " + strings.Join(fields, "; ") + ")"
 }
 
 // rootCmd is the milink command (the wizard) with its subcommands.

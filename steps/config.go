@@ -119,3 +119,20 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Timing of an Agent job, for MinJobTimeout.
+const (
+	// ProbesPerJob is the most TCP probes one Agent job runs one after the other (the
+	// SQL Server → MI job probes the MI's 5022 and its HADR port).
+	ProbesPerJob = 2
+	// AgentOverhead is what SQL Server Agent adds around a job's probes: picking the job
+	// up and starting PowerShell.
+	AgentOverhead = 10 * time.Second
+)
+
+// MinJobTimeout is the shortest job timeout that lets a job run all its probes with
+// probeTimeout each: a shorter one would turn a filtered port into "is Agent
+// healthy?".
+func MinJobTimeout(probeTimeout time.Duration) time.Duration {
+	return ProbesPerJob*probeTimeout + AgentOverhead
+}
