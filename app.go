@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/milink/milink/steps"
@@ -30,43 +31,98 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	isTTY          func(fd int) bool
-	signals        <-chan os.Signal // nil: the real SIGINT/SIGTERM
+	signals        <-chan os.Signal // nil: the real stop signals (stopSignals)
+
+	mu       sync.Mutex
+	stopped  os.Signal // the first stop signal received, or nil
+	abandon  string    // what to print when a second signal abandons cleanup
+	logErrMu sync.Once
 }
 
-// signalContext returns a context canceled by the first SIGINT/SIGTERM; a second
-// signal exits at once with 130.
+// stopSignals stop a run: Ctrl-C, kill, a closed terminal or dropped SSH session
+// (HUP), Ctrl-\ (QUIT) and a reader that went away (PIPE, as in "milink check 2>&1 |
+// head"). Each runs the same path: the context is canceled, the session cleans up
+// with its own deadline, and the exit code says what is left.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE}
+
+// deliberate reports whether sig is one a person sends on purpose (Ctrl-C, kill,
+// Ctrl-\): a second one abandons cleanup. HUP and PIPE repeat on their own (every
+// write to a closed terminal or pipe raises another PIPE) and never abandon it.
+func deliberate(sig os.Signal) bool {
+	return sig == os.Interrupt || sig == syscall.SIGTERM || sig == syscall.SIGQUIT
+}
+
+var signalNames = map[os.Signal]string{os.Interrupt: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP",
+	syscall.SIGQUIT: "SIGQUIT", syscall.SIGPIPE: "SIGPIPE"}
+
+// signalName is sig as a person knows it: SIGINT, SIGHUP, ...
+func signalName(sig os.Signal) string {
+	if n, ok := signalNames[sig]; ok {
+		return n
+	}
+	return sig.String()
+}
+
+// signalContext returns a context canceled by the first stop signal (stopSignals).
+// While it is active SIGPIPE is caught, so a write to a closed pipe fails with EPIPE
+// instead of killing milink before cleanup. A second INT, TERM or QUIT abandons
+// cleanup: milink exits 1 at once and prints what to run to finish (setAbandonHint).
+// Stop (the returned func) releases the signals; SIGPIPE stays ignored.
 func (a *app) signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := a.signals
 	var ch chan os.Signal
 	if sigs == nil {
-		ch = make(chan os.Signal, 2)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		ch = make(chan os.Signal, 8)
+		signal.Notify(ch, stopSignals...)
 		sigs = ch
 	}
 	done := make(chan struct{})
 	go func() {
-		select {
-		case <-sigs:
-			fmt.Fprintln(a.stderr, "milink: interrupted; cleaning up (press Ctrl-C again to abandon cleanup)")
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case <-sigs:
-			fmt.Fprintln(a.stderr, "milink: cleanup abandoned; run 'milink cleanup' to remove what is left")
-			os.Exit(steps.ExitInterrupted)
-		case <-done:
+		for {
+			select {
+			case sig := <-sigs:
+				a.mu.Lock()
+				first, hint := a.stopped == nil, a.abandon
+				if first {
+					a.stopped = sig
+				}
+				a.mu.Unlock()
+				switch {
+				case first:
+					fmt.Fprintf(a.stderr, "milink: %s: stopping; cleaning up (press Ctrl-C again to abandon cleanup)\n", signalName(sig))
+					cancel()
+				case deliberate(sig):
+					fmt.Fprintf(a.stderr, "milink: cleanup abandoned; milink's test objects may be left: %s\n", hint)
+					os.Exit(steps.ExitError)
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
 		close(done)
 		if ch != nil {
 			signal.Stop(ch)
+			signal.Ignore(syscall.SIGPIPE)
 		}
 		cancel()
 	}
+}
+
+// stopSignal returns the first stop signal received, or nil.
+func (a *app) stopSignal() os.Signal {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopped
+}
+
+// setAbandonHint sets what a second signal prints: how to remove what may be left.
+func (a *app) setAbandonHint(hint string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.abandon = hint
 }
 
 // openLog opens the slog log file (0600) under the user's state directory by default.

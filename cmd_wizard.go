@@ -124,7 +124,16 @@ func (a *app) runWizard(cfg steps.Config, azo ui.AzureOptions, accessible bool, 
 	return nil
 }
 
-// termContext is canceled by SIGTERM or SIGHUP (Ctrl-C is a key inside the wizard).
+// termContext is canceled by a stop signal (stopSignals): TERM, HUP (a closed terminal
+// or dropped SSH session), QUIT, PIPE, and INT (the accessible mode reads lines, so
+// Ctrl-C there is a signal; in the full-screen wizard it is a key that asks first).
+// The wizard handles the cancellation like a confirmed Ctrl-C: a running test stops
+// and its cleanup runs to the end. While it is active a write to a closed pipe fails
+// with EPIPE instead of killing milink; after it SIGPIPE stays ignored.
 func (a *app) termContext() (context.Context, func()) {
-	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	return ctx, func() {
+		stop()
+		signal.Ignore(syscall.SIGPIPE)
+	}
 }

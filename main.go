@@ -26,8 +26,31 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: func(fd int) bool { return term.IsTerminal(uintptr(fd)) }}
+	getenv := takeSecrets(os.LookupEnv, os.Unsetenv, os.Getenv)
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv, isTTY: func(fd int) bool { return term.IsTerminal(uintptr(fd)) }}
 	os.Exit(a.run(os.Args[1:]))
+}
+
+// secretEnv are the environment variables that hold milink's passwords.
+var secretEnv = []string{"MILINK_SQL_PASSWORD", "MILINK_MI_PASSWORD"}
+
+// takeSecrets reads the password variables once and removes them from the process
+// environment, so that no child process (az for --azure-auth azure-cli, ssh helpers)
+// inherits them. The getenv it returns still answers them from what was read.
+func takeSecrets(lookup func(string) (string, bool), unset func(string) error, getenv func(string) string) func(string) string {
+	kept := map[string]string{}
+	for _, k := range secretEnv {
+		if v, ok := lookup(k); ok {
+			kept[k] = v
+			_ = unset(k)
+		}
+	}
+	return func(k string) string {
+		if v, ok := kept[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
 }
 
 // run executes the command line and returns the exit code.
