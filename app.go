@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -33,10 +34,13 @@ type app struct {
 	isTTY          func(fd int) bool
 	signals        <-chan os.Signal // nil: the real stop signals (stopSignals)
 
-	mu       sync.Mutex
-	stopped  os.Signal // the first stop signal received, or nil
-	abandon  string    // what to print when a second signal abandons cleanup
-	logErrMu sync.Once
+	mu        sync.Mutex
+	stopped   os.Signal // the first stop signal received, or nil
+	abandon   string    // what to print when a second signal abandons cleanup
+	logErr    sync.Once // reports the first failed write to the log file
+	teeOutput bool      // openLog also logs every line printed (milink cleanup)
+	teeLog    *slog.Logger
+	teeClose  func() error
 }
 
 // stopSignals stop a run: Ctrl-C, kill, a closed terminal or dropped SSH session
@@ -125,7 +129,11 @@ func (a *app) setAbandonHint(hint string) {
 	a.abandon = hint
 }
 
-// openLog opens the slog log file (0600) under the user's state directory by default.
+// openLog opens the slog log file under the user's state directory by default
+// ("-" or "off": none). A regular file is made private (0600) even when it existed
+// with a wider mode. A failed write to the log is reported once on stderr; the run
+// goes on. With teeOutput (milink cleanup) every line the command prints is logged
+// too, so the log says what was removed.
 func (a *app) openLog(path string) (*slog.Logger, func(), error) {
 	if path == "-" || path == "off" {
 		return slog.New(slog.DiscardHandler), func() {}, nil
@@ -142,13 +150,70 @@ func (a *app) openLog(path string) (*slog.Logger, func(), error) {
 		path = filepath.Join(dir, "milink", "milink.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("--log-file %s: cannot make it private (mode 0600): %w", path, err)
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(&logWriter{a: a, f: f, path: path}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if a.teeOutput {
+		a.stdout = &lineLogger{w: a.stdout, log: log, stream: "stdout"}
+		a.stderr = &lineLogger{w: a.stderr, log: log, stream: "stderr"}
+		log.Info("cleanup started", "version", version)
+		// The command's exit code is logged after it returns (app.run), then the file
+		// is closed.
+		a.teeLog, a.teeClose = log, f.Close
+		return log, func() {}, nil
+	}
+	return log, func() { f.Close() }, nil
+}
+
+// logWriter writes the log file; the first failed write is reported on stderr (once),
+// the rest are dropped.
+type logWriter struct {
+	a    *app
+	f    *os.File
+	path string
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	if _, err := w.f.Write(p); err != nil {
+		w.a.logErr.Do(func() {
+			fmt.Fprintf(w.a.stderr, "milink: log file %s: %v; the log is incomplete from here on\n", w.path, err)
+		})
+	}
+	return len(p), nil
+}
+
+// lineLogger passes writes on to w and logs each complete line printed.
+type lineLogger struct {
+	w      io.Writer
+	log    *slog.Logger
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.log.Info("output", "stream", l.stream, "line", string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // printDeviceCode shows the Entra device code instructions on stderr (the check and

@@ -55,6 +55,16 @@ func takeSecrets(lookup func(string) (string, bool), unset func(string) error, g
 
 // run executes the command line and returns the exit code.
 func (a *app) run(args []string) int {
+	code := a.execute(args)
+	if a.teeLog != nil {
+		a.teeLog.Info("cleanup finished", "exit_code", code)
+		_ = a.teeClose()
+	}
+	return code
+}
+
+// execute runs the command line and returns the exit code.
+func (a *app) execute(args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(a.stdin)
@@ -115,6 +125,9 @@ func withWizardFields(msg string) string {
 func (a *app) rootCmd() *cobra.Command {
 	root := a.wizardCmd()
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.checkCmd(), a.cleanupCmd(), a.demoCmd(), a.simCmd())
+	cleanup := a.cleanupCmd()
+	// cleanup logs what it prints: what it found, removed and left alone.
+	cleanup.PreRun = func(*cobra.Command, []string) { a.teeOutput = true }
+	root.AddCommand(a.checkCmd(), cleanup, a.demoCmd(), a.simCmd())
 	return root
 }
