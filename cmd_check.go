@@ -25,13 +25,15 @@ Passwords come only from MILINK_SQL_PASSWORD / MILINK_MI_PASSWORD, --sql-passwor
 --mi-password-stdin (one line each, SQL Server first), or a prompt on a terminal.
 
 Exit codes:
-  0    every prerequisite met and both directions passed
-  1    milink could not complete the run (connection error, cleanup failure, ...)
+  0    every prerequisite met, both directions passed, everything created was removed
+  1    milink could not complete the run, or test objects are left: stderr shows the
+       'milink cleanup ...' command line that removes them
   2    bad flags or input; nothing was created
   3    a network probe failed, or a direction could not be tested
   4    a login was rejected
   5    the network is fine but a link prerequisite is not met
-  130  interrupted (Ctrl-C, SIGTERM); cleanup ran`
+  130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
+       created is left`
 
 // checkFlags are the flags of milink check.
 type checkFlags struct {

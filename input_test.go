@@ -67,6 +67,10 @@ func TestFilesAreSizeCapped(t *testing.T) {
 	}
 	f.Close()
 	assertUsage(t, "--config big", runApp(t, pwEnv, "", p.checkArgs("--config", big)...), "--config", "larger than")
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		// An endless file is read up to the cap, not until memory runs out.
+		assertUsage(t, "--config /dev/zero", runApp(t, pwEnv, "", p.checkArgs("--config", "/dev/zero")...), "--config", "larger than")
+	}
 	assertUsage(t, "--probe-output big", runApp(t, pwEnv, "", p.checkArgs("--probe-from", "manual", "--probe-output", big)...), "--probe-output", "larger than")
 	assertUsage(t, "cleanup --config big", runApp(t, pwEnv, "", append(p.connArgs("cleanup"), "--config", big)...), "--config", "larger than")
 	// A password line on standard input is capped as well.
