@@ -268,6 +268,8 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "  [FAIL] %s: %s %s: %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Error))
 			case c.Removed:
 				fmt.Fprintf(&b, "  [ ok ] %s: removed %s %s\n", t(c.Server), t(c.Kind), t(c.Name))
+			case c.Note != "":
+				fmt.Fprintf(&b, "  [ ok ] %s: %s %s %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Note))
 			default:
 				fmt.Fprintf(&b, "  [ ok ] %s: %s %s was not there\n", t(c.Server), t(c.Kind), t(c.Name))
 			}
@@ -418,6 +420,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				fmt.Fprintf(&b, "- **failed**: %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Error))
 			case x.Removed:
 				fmt.Fprintf(&b, "- removed %s %s on %s\n", e(x.Kind), c(x.Name), e(x.Server))
+			case x.Note != "":
+				fmt.Fprintf(&b, "- %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Note))
 			default:
 				fmt.Fprintf(&b, "- %s %s on %s was not there\n", e(x.Kind), c(x.Name), e(x.Server))
 			}

@@ -18,7 +18,7 @@ func hostileReport() *steps.Report {
 	r.Findings = []steps.Finding{{ID: "database:x", Server: "SQL Server", Severity: steps.Fail, Title: "Database " + html + " does not exist",
 		Detail: forge + "\x1b[2J\u202e", Fixes: []steps.Fix{{Platform: "T-SQL", Command: "ALTER DATABASE [a`b|c] SET RECOVERY FULL;\n-- " + html}}}}
 	r.Directions = []steps.DirectionResult{{Direction: steps.SQLToMI, Status: steps.StatusNotRun, Reason: forge, ManualCommand: "echo ```\nrm -rf /"}}
-	r.Cleanup = []steps.CleanupItem{{Server: "SQL Server", Kind: "job", Name: forge, Error: html}}
+	r.Cleanup = []steps.CleanupItem{{Server: "SQL Server", Kind: "job", Name: forge, Error: html}, {Server: "SQL Server", Kind: "endpoint", Name: "Hadr_endpoint", Note: forge + " " + html}}
 	r.Warnings = []string{forge}
 	return r
 }
