@@ -286,7 +286,8 @@ func TestCheckStoppedWithObjectsLeftSaysSoAndHowToFinish(t *testing.T) {
 			t.Errorf("the cleanup command lacks %s: %s", want, line)
 		}
 	}
-	if r := runApp(t, pwEnv, "", append(args, "--log-file", "-")...); r.code != 0 {
+	// "y" answers milink cleanup's question, once per server.
+	if r := runApp(t, pwEnv, "y\ny\n", append(args, "--log-file", "-")...); r.code != 0 {
 		t.Errorf("%s: exit %d\n%s%s", line, r.code, r.stdout, r.stderr)
 	}
 	assertNoMilinkObjects(t, p)
