@@ -161,7 +161,7 @@ func checkNumbers(fs *pflag.FlagSet) error {
 
 // checkDuration applies the minimum of the duration flag name to d.
 func checkDuration(name string, d time.Duration) error {
-	if d <= 0 {
+	if d < 0 || (d == 0 && strings.HasSuffix(name, "timeout")) {
 		return usageError{fmt.Errorf("--%s must be positive, not %s", name, d)}
 	}
 	min := time.Second

@@ -158,3 +158,12 @@ func TestReportValuesAreEscaped(t *testing.T) {
 		t.Errorf("the text report has %d Result lines:\n%s", n, r.stdout)
 	}
 }
+
+func TestDemoDurationsAreChecked(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"demo", "--probe-timeout", "50ms"}, []string{"--probe-timeout", "100ms"}},
+		{[]string{"demo", "--job-latency", "-1s"}, []string{"--job-latency"}},
+	} {
+		assertUsage(t, strings.Join(tc.args, " "), runApp(t, nil, "", tc.args...), tc.want...)
+	}
+}
