@@ -157,7 +157,7 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	cfg.Defaults()
 	cfg.SQLServer.Password, cfg.MI.Password = "x", "x"
 	if err := cfg.Validate(); err != nil {
-		return steps.Config{}, usageError{err}
+		return steps.Config{}, flagErrors(err)
 	}
 	need := []*connFlags{&f.sql}
 	if cfg.MI.Token == nil {
@@ -170,6 +170,9 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	cfg.SQLServer.Password, cfg.MI.Password = pw[0], ""
 	if cfg.MI.Token == nil {
 		cfg.MI.Password = pw[1]
+	}
+	if err := cfg.Validate(); err != nil { // the passwords themselves
+		return steps.Config{}, flagErrors(err)
 	}
 	return cfg, nil
 }

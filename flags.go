@@ -305,6 +305,28 @@ func readCapped(flag, path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// flagErrors is the usage error for the problems steps.Config.Validate found, each
+// on its own line and led by the flag that fixes it.
+func flagErrors(err error) error {
+	fes := steps.FieldErrors(err)
+	if len(fes) == 0 {
+		return usageError{err}
+	}
+	lines := make([]string, len(fes))
+	for i, fe := range fes {
+		switch {
+		case fe.Flag == "run-id":
+			lines[i] = fe.Error()
+		case strings.HasSuffix(fe.Flag, "-password"):
+			prefix := strings.TrimSuffix(fe.Flag, "-password")
+			lines[i] = fmt.Sprintf("MILINK_%s_PASSWORD / --%s-password-stdin: %s", strings.ToUpper(prefix), prefix, fe.Error())
+		default:
+			lines[i] = "--" + fe.Flag + ": " + fe.Error()
+		}
+	}
+	return usageError{errors.New(strings.Join(lines, "\nmilink: "))}
+}
+
 // checkSSHFlags validates --ssh and --ssh-user (a user with spaces or control
 // characters would reach the report and the ssh command lines milink prints).
 func checkSSHFlags(s steps.SSHConfig, sqlHost string) error {

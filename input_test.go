@@ -167,3 +167,22 @@ func TestDemoDurationsAreChecked(t *testing.T) {
 		assertUsage(t, strings.Join(tc.args, " "), runApp(t, nil, "", tc.args...), tc.want...)
 	}
 }
+
+func TestBadValuesNameTheirFlag(t *testing.T) {
+	p := startPair(t, nil, nil)
+	for _, tc := range []struct{ flag, value string }{
+		{"--sql-ip", "$(whoami)"}, {"--sql-server", "sql;drop"}, {"--mi-server", "mi'.database.windows.net"},
+		{"--sql-user", strings.Repeat("u", 200)}, {"--mi-encrypt", "maybe"}, {"--database", "bad\x00name"},
+		{"--probe-from", "everywhere"},
+	} {
+		r := runApp(t, pwEnv, "", p.checkArgs(tc.flag, tc.value)...)
+		assertUsage(t, tc.flag+" "+tc.value, r, tc.flag+":")
+	}
+	// A password that is too long names where it came from, not its value.
+	long := strings.Repeat("p", 129)
+	r := runApp(t, map[string]string{"MILINK_SQL_PASSWORD": long, "MILINK_MI_PASSWORD": simPassword}, "", p.checkArgs()...)
+	assertUsage(t, "long password", r, "MILINK_SQL_PASSWORD")
+	if strings.Contains(r.stderr, long) {
+		t.Error("the password is echoed")
+	}
+}
