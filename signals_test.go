@@ -292,3 +292,54 @@ func TestCheckStoppedWithObjectsLeftSaysSoAndHowToFinish(t *testing.T) {
 	}
 	assertNoMilinkObjects(t, p)
 }
+
+func TestSecondSignalAbandonsCleanupHonestly(t *testing.T) {
+	p := startPair(t, slowJobs, slowJobs)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() {
+		once.Do(func() {
+			close(release)
+			p.sql.SetLoginHook(nil)
+			p.mi.SetLoginHook(nil)
+		})
+	}
+	t.Cleanup(unblock) // before the simulators close
+	c := startMilink(t, nil, append(verbose(p.checkArgs()), "--sql-login-timeout", "1m", "--mi-login-timeout", "1m")...)
+	c.waitLines(t, 30*time.Second, "waiting for job NetHelper", "waiting for job TestMILinkConnection")
+	// The connections drop and logins hang: cleanup cannot finish on its own.
+	hang := func(ctx context.Context, _ string) error {
+		select {
+		case <-release:
+			return errors.New("refused by the test")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for _, in := range []*sqlsim.Instance{p.sql, p.mi} {
+		in.SetLoginHook(hang)
+		in.DropConnections()
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	c.waitLines(t, 10*time.Second, "stopping")
+	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := c.wait(t, 30*time.Second)
+	unblock()
+	stderr := c.stderr()
+	if code != steps.ExitError {
+		t.Errorf("exit code %d after cleanup was abandoned, want 1\n%s", code, stderr)
+	}
+	i := strings.Index(stderr, "milink cleanup --")
+	if !strings.Contains(stderr, "abandoned") || i < 0 {
+		t.Fatalf("no abandon notice with the cleanup command:\n%s", stderr)
+	}
+	line := strings.SplitN(stderr[i:], "\n", 2)[0]
+	if r := runApp(t, pwEnv, "y\ny\n", append(strings.Fields(line)[1:], "--log-file", "-")...); r.code != 0 {
+		t.Errorf("%s: exit %d\n%s%s", line, r.code, r.stdout, r.stderr)
+	}
+	assertNoMilinkObjects(t, p)
+}
