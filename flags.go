@@ -156,7 +156,29 @@ func checkNumbers(fs *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	for _, prefix := range []string{"sql", "mi"} {
+		if err := checkConnectTimeouts(fs, prefix); err != nil {
+			return err
+		}
+	}
 	return checkJobTimeout(fs)
+}
+
+// checkConnectTimeouts rejects a --<prefix>-dial-timeout given longer than the
+// --<prefix>-login-timeout given: the login timeout bounds the whole connect, TCP
+// connect included, so the longer dial timeout would never apply.
+func checkConnectTimeouts(fs *pflag.FlagSet, prefix string) error {
+	df, lf := fs.Lookup(prefix+"-dial-timeout"), fs.Lookup(prefix+"-login-timeout")
+	if df == nil || lf == nil || !df.Changed || !lf.Changed {
+		return nil
+	}
+	dial, err1 := time.ParseDuration(df.Value.String())
+	login, err2 := time.ParseDuration(lf.Value.String())
+	if err1 == nil && err2 == nil && dial > login {
+		return usageError{fmt.Errorf("--%s %s is longer than --%s %s, which bounds the whole connect (TCP connect, TLS and login): lower --%s or raise --%s",
+			df.Name, dial, lf.Name, login, df.Name, lf.Name)}
+	}
+	return nil
 }
 
 // checkDuration applies the minimum of the duration flag name to d.

@@ -132,6 +132,7 @@ func TestTimeoutsBelowMinimumAreRejected(t *testing.T) {
 		{[]string{"--ssh-timeout", "10ms"}, []string{"--ssh-timeout", "1s"}},
 		{[]string{"--probe-timeout", "50ms"}, []string{"--probe-timeout", "100ms"}},
 		{[]string{"--probe-timeout", "20s", "--job-timeout", "30s"}, []string{"--job-timeout", "--probe-timeout", "Agent"}},
+		{[]string{"--sql-dial-timeout", "20s", "--sql-login-timeout", "10s"}, []string{"--sql-dial-timeout", "--sql-login-timeout", "bounds"}},
 	} {
 		r := runApp(t, pwEnv, "", p.checkArgs(tc.args...)...)
 		assertUsage(t, strings.Join(tc.args, " "), r, tc.want...)
