@@ -121,7 +121,7 @@ var azureSecretEnv = []string{"AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CL
 
 // scrubAzureSecrets removes the Entra secret variables from the process environment
 // once the credentials that need them were built (azureFlags.setup reads them then),
-// so that no child process (az, ssh helpers) inherits them.
+// so that no child process (az, or any other program milink starts) inherits them.
 func scrubAzureSecrets() {
 	for _, k := range azureSecretEnv {
 		_ = os.Unsetenv(k)

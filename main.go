@@ -35,8 +35,8 @@ func main() {
 var secretEnv = []string{"MILINK_SQL_PASSWORD", "MILINK_MI_PASSWORD"}
 
 // takeSecrets reads the password variables once and removes them from the process
-// environment, so that no child process (az for --azure-auth azure-cli, ssh helpers)
-// inherits them. The getenv it returns still answers them from what was read.
+// environment, so that no child process (az for --azure-auth azure-cli, or any other
+// program milink starts) inherits them. The getenv it returns still answers them from what was read.
 func takeSecrets(lookup func(string) (string, bool), unset func(string) error, getenv func(string) string) func(string) string {
 	kept := map[string]string{}
 	for _, k := range secretEnv {
