@@ -90,6 +90,14 @@ func TestPasswordStdinFlagNeverEchoesAValue(t *testing.T) {
 			t.Errorf("%s: the value is echoed: %q", arg, r.stderr)
 		}
 	}
+	// The same mistake with a space: the word is taken as an argument, and not echoed.
+	for _, cmd := range []string{"check", "cleanup"} {
+		r := runApp(t, pwEnv, "", append(p.connArgs(cmd), "--mi-password-stdin", "S3cret")...)
+		assertUsage(t, cmd+" --mi-password-stdin S3cret", r, "--mi-password-stdin", "takes no value")
+		if strings.Contains(r.stderr+r.stdout, "S3cret") {
+			t.Errorf("%s: the value is echoed: %q", cmd, r.stderr)
+		}
+	}
 	r := runApp(t, nil, "", "--sql-password-stdin=S3cret")
 	if strings.Contains(r.stderr+r.stdout, "S3cret") || r.code != steps.ExitUsage {
 		t.Errorf("wizard: exit %d, %q", r.code, r.stderr)

@@ -87,9 +87,26 @@ func (a *app) execute(args []string) int {
 		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
 	} else {
 		// cobra's own argument errors
+		if sw := valueAfterSwitch(args); sw != "" {
+			msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
+		}
 		fmt.Fprintf(a.stderr, "milink: %s\nRun 'milink --help' for usage.\n", msg)
 	}
 	return steps.ExitUsage
+}
+
+// valueAfterSwitch returns the --*-password-stdin switch in args that is followed by
+// a word that is not a flag (most likely the password, given as its value), or "".
+func valueAfterSwitch(args []string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--" {
+			break
+		}
+		if strings.HasSuffix(args[i], "-password-stdin") && !strings.HasPrefix(args[i+1], "-") {
+			return args[i]
+		}
+	}
+	return ""
 }
 
 // wizardFields names the wizard field each flag pre-fills, so that an error about a
