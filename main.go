@@ -83,16 +83,38 @@ func (a *app) execute(args []string) int {
 	if cmd == root {
 		msg = withWizardFields(msg)
 	}
-	if errors.As(err, &ue) {
-		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
-	} else {
-		// cobra's own argument errors
+	var ae argsError
+	switch {
+	case errors.As(err, &ae):
 		if sw := valueAfterSwitch(args); sw != "" {
 			msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
 		}
 		fmt.Fprintf(a.stderr, "milink: %s\nRun 'milink --help' for usage.\n", msg)
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+	default:
+		// The run itself failed (a report that could not be written, a simulator
+		// that did not start): not a usage error.
+		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+		return steps.ExitError
 	}
 	return steps.ExitUsage
+}
+
+// argsError is cobra's complaint about positional arguments (exit code 2).
+type argsError struct{ err error }
+
+func (e argsError) Error() string { return e.err.Error() }
+func (e argsError) Unwrap() error { return e.err }
+
+// usageArgs makes a cobra argument check's error an argsError.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return argsError{err}
+		}
+		return nil
+	}
 }
 
 // valueAfterSwitch returns the --*-password-stdin switch in args that is followed by
@@ -146,5 +168,13 @@ func (a *app) rootCmd() *cobra.Command {
 	// cleanup logs what it prints: what it found, removed and left alone.
 	cleanup.PreRun = func(*cobra.Command, []string) { a.teeOutput = true }
 	root.AddCommand(a.checkCmd(), cleanup, a.demoCmd(), a.simCmd())
+	// Argument errors are usage errors (exit 2); any other error a command returns is
+	// a failed run (exit 1).
+	root.Args = usageArgs(cobra.NoArgs)
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			c.Args = usageArgs(c.Args)
+		}
+	}
 	return root
 }

@@ -343,3 +343,34 @@ func TestSecondSignalAbandonsCleanupHonestly(t *testing.T) {
 	}
 	assertNoMilinkObjects(t, p)
 }
+
+func TestCheckWithStdoutClosedCleansUpAndSaysSo(t *testing.T) {
+	// milink check | head -0: the report cannot be written; milink must not die of
+	// SIGPIPE, and it says on stderr why it failed.
+	p := startPair(t, nil, nil)
+	c := &child{cmd: exec.Command(milinkBinary(t), p.checkArgs()...), seen: make(chan struct{}, 1024), done: make(chan struct{})}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody reads the report
+	c.cmd.Env = append(os.Environ(), "MILINK_SQL_PASSWORD="+simPassword, "MILINK_MI_PASSWORD="+simPassword)
+	c.cmd.Stdout = w
+	var stderr syncBuffer
+	c.cmd.Stderr = &stderr
+	err = c.cmd.Run()
+	w.Close()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.Fatalf("milink was killed by %s", ws.Signal())
+		}
+	}
+	if code := c.cmd.ProcessState.ExitCode(); code != steps.ExitError {
+		t.Errorf("exit code %d, want 1\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "write report") {
+		t.Errorf("stderr does not say the report could not be written:\n%s", stderr.String())
+	}
+	assertNoMilinkObjects(t, p)
+}
