@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/milink/milink/steps"
@@ -30,46 +32,108 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	isTTY          func(fd int) bool
-	signals        <-chan os.Signal // nil: the real SIGINT/SIGTERM
+	signals        <-chan os.Signal // nil: the real stop signals (stopSignals)
+
+	mu        sync.Mutex
+	stopped   os.Signal // the first stop signal received, or nil
+	abandon   string    // what to print when a second signal abandons cleanup
+	logErr    sync.Once // reports the first failed write to the log file
+	teeOutput bool      // openLog also logs every line printed (milink cleanup)
+	teeLog    *slog.Logger
+	teeClose  func() error
 }
 
-// signalContext returns a context canceled by the first SIGINT/SIGTERM; a second
-// signal exits at once with 130.
+// stopSignals stop a run: Ctrl-C, kill, a closed terminal or dropped SSH session
+// (HUP), Ctrl-\ (QUIT) and a reader that went away (PIPE, as in "milink check 2>&1 |
+// head"). Each runs the same path: the context is canceled, the session cleans up
+// with its own deadline, and the exit code says what is left.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE}
+
+// deliberate reports whether sig is one a person sends on purpose (Ctrl-C, kill,
+// Ctrl-\): a second one abandons cleanup. HUP and PIPE repeat on their own (every
+// write to a closed terminal or pipe raises another PIPE) and never abandon it.
+func deliberate(sig os.Signal) bool {
+	return sig == os.Interrupt || sig == syscall.SIGTERM || sig == syscall.SIGQUIT
+}
+
+var signalNames = map[os.Signal]string{os.Interrupt: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP",
+	syscall.SIGQUIT: "SIGQUIT", syscall.SIGPIPE: "SIGPIPE"}
+
+// signalName is sig as a person knows it: SIGINT, SIGHUP, ...
+func signalName(sig os.Signal) string {
+	if n, ok := signalNames[sig]; ok {
+		return n
+	}
+	return sig.String()
+}
+
+// signalContext returns a context canceled by the first stop signal (stopSignals).
+// While it is active SIGPIPE is caught, so a write to a closed pipe fails with EPIPE
+// instead of killing milink before cleanup. A second INT, TERM or QUIT abandons
+// cleanup: milink exits 1 at once and prints what to run to finish (setAbandonHint).
+// Stop (the returned func) releases the signals; SIGPIPE stays ignored.
 func (a *app) signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := a.signals
 	var ch chan os.Signal
 	if sigs == nil {
-		ch = make(chan os.Signal, 2)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		ch = make(chan os.Signal, 8)
+		signal.Notify(ch, stopSignals...)
 		sigs = ch
 	}
 	done := make(chan struct{})
 	go func() {
-		select {
-		case <-sigs:
-			fmt.Fprintln(a.stderr, "milink: interrupted; cleaning up (press Ctrl-C again to abandon cleanup)")
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case <-sigs:
-			fmt.Fprintln(a.stderr, "milink: cleanup abandoned; run 'milink cleanup' to remove what is left")
-			os.Exit(steps.ExitInterrupted)
-		case <-done:
+		for {
+			select {
+			case sig := <-sigs:
+				a.mu.Lock()
+				first, hint := a.stopped == nil, a.abandon
+				if first {
+					a.stopped = sig
+				}
+				a.mu.Unlock()
+				switch {
+				case first:
+					fmt.Fprintf(a.stderr, "milink: %s: stopping; cleaning up (press Ctrl-C again to abandon cleanup)\n", signalName(sig))
+					cancel()
+				case deliberate(sig):
+					fmt.Fprintf(a.stderr, "milink: cleanup abandoned; milink's test objects may be left: %s\n", hint)
+					os.Exit(steps.ExitError)
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
 		close(done)
 		if ch != nil {
 			signal.Stop(ch)
+			signal.Ignore(syscall.SIGPIPE)
 		}
 		cancel()
 	}
 }
 
-// openLog opens the slog log file (0600) under the user's state directory by default.
+// stopSignal returns the first stop signal received, or nil.
+func (a *app) stopSignal() os.Signal {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopped
+}
+
+// setAbandonHint sets what a second signal prints: how to remove what may be left.
+func (a *app) setAbandonHint(hint string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.abandon = hint
+}
+
+// openLog opens the slog log file under the user's state directory by default
+// ("-" or "off": none). A regular file is made private (0600) even when it existed
+// with a wider mode. A failed write to the log is reported once on stderr; the run
+// goes on. With teeOutput (milink cleanup) every line the command prints is logged
+// too, so the log says what was removed.
 func (a *app) openLog(path string) (*slog.Logger, func(), error) {
 	if path == "-" || path == "off" {
 		return slog.New(slog.DiscardHandler), func() {}, nil
@@ -86,13 +150,70 @@ func (a *app) openLog(path string) (*slog.Logger, func(), error) {
 		path = filepath.Join(dir, "milink", "milink.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, nil, fmt.Errorf("--log-file: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Mode().Perm() != 0o600 {
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("--log-file %s: cannot make it private (mode 0600): %w", path, err)
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(&logWriter{a: a, f: f, path: path}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if a.teeOutput {
+		a.stdout = &lineLogger{w: a.stdout, log: log, stream: "stdout"}
+		a.stderr = &lineLogger{w: a.stderr, log: log, stream: "stderr"}
+		log.Info("cleanup started", "version", version)
+		// The command's exit code is logged after it returns (app.run), then the file
+		// is closed.
+		a.teeLog, a.teeClose = log, f.Close
+		return log, func() {}, nil
+	}
+	return log, func() { f.Close() }, nil
+}
+
+// logWriter writes the log file; the first failed write is reported on stderr (once),
+// the rest are dropped.
+type logWriter struct {
+	a    *app
+	f    *os.File
+	path string
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	if _, err := w.f.Write(p); err != nil {
+		w.a.logErr.Do(func() {
+			fmt.Fprintf(w.a.stderr, "milink: log file %s: %v; the log is incomplete from here on\n", w.path, err)
+		})
+	}
+	return len(p), nil
+}
+
+// lineLogger passes writes on to w and logs each complete line printed.
+type lineLogger struct {
+	w      io.Writer
+	log    *slog.Logger
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.log.Info("output", "stream", l.stream, "line", string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // printDeviceCode shows the Entra device code instructions on stderr (the check and

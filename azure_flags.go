@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -111,5 +112,18 @@ func (s *azureSetup) signInMI(c *sqlops.ConnConfig, fs *pflag.FlagSet) {
 	c.Token, c.Password = s.miToken, ""
 	if s.deviceCode && !fs.Changed("mi-login-timeout") {
 		c.LoginTimeout = 5 * time.Minute
+	}
+}
+
+// azureSecretEnv are the secret variables of Entra sign-in from the environment
+// (--mi-auth/--azure-auth environment or default).
+var azureSecretEnv = []string{"AZURE_CLIENT_SECRET", "AZURE_PASSWORD", "AZURE_CLIENT_CERTIFICATE_PASSWORD"}
+
+// scrubAzureSecrets removes the Entra secret variables from the process environment
+// once the credentials that need them were built (azureFlags.setup reads them then),
+// so that no child process (az, or any other program milink starts) inherits them.
+func scrubAzureSecrets() {
+	for _, k := range azureSecretEnv {
+		_ = os.Unsetenv(k)
 	}
 }

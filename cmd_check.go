@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,20 +25,22 @@ Passwords come only from MILINK_SQL_PASSWORD / MILINK_MI_PASSWORD, --sql-passwor
 --mi-password-stdin (one line each, SQL Server first), or a prompt on a terminal.
 
 Exit codes:
-  0    every prerequisite met and both directions passed
-  1    milink could not complete the run (connection error, cleanup failure, ...)
+  0    every prerequisite met, both directions passed, everything created was removed
+  1    milink could not complete the run, or test objects are left: stderr shows the
+       'milink cleanup ...' command line that removes them
   2    bad flags or input; nothing was created
   3    a network probe failed, or a direction could not be tested
   4    a login was rejected
   5    the network is fine but a link prerequisite is not met
-  130  interrupted (Ctrl-C, SIGTERM); cleanup ran`
+  130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
+       created is left`
 
 // checkFlags are the flags of milink check.
 type checkFlags struct {
 	sql, mi                            connFlags
 	az                                 azureFlags
 	sqlIP, output, logFile, configPath string
-	probeFrom, probeOutput             string
+	probeFrom, probeOutput, pasted     string
 	ssh                                steps.SSHConfig
 	endpointPort                       int
 	probeTimeout, jobTimeout           time.Duration
@@ -62,7 +67,7 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	f.mi.register(fs)
 	f.az.register(fs)
 	fs.StringVar(&f.sqlIP, "sql-ip", "", "SQL Server address the managed instance probes (default: the address SQL Server reports for this connection)")
-	fs.IntVar(&f.endpointPort, "endpoint-port", 5022, "SQL Server database mirroring endpoint port")
+	fs.Var(newPortValue(&f.endpointPort, 5022), "endpoint-port", "SQL Server database mirroring endpoint port")
 	fs.DurationVar(&f.probeTimeout, "probe-timeout", 5*time.Second, "timeout of each TCP probe")
 	fs.DurationVar(&f.jobTimeout, "job-timeout", 2*time.Minute, "how long to wait for each Agent job's outcome")
 	fs.StringVar(&f.probeFrom, "probe-from", steps.ProbeAuto, "where the SQL Server → MI probes run: auto (Agent job on Windows; on Linux this host when it is the SQL Server host, else ssh when --ssh is given, else manual), agent, local, ssh or manual")
@@ -88,24 +93,25 @@ func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
 	}
 	defer closeLog()
 	log.Info("check started", "run_id", cfg.RunID, "sql_server", cfg.SQLServer.Address(), "mi", cfg.MI.Address(), "version", version)
+	cleanup := cleanupCommand(fs)
+	a.setAbandonHint("run " + cleanup)
 	ctx, stop := a.signalContext()
 	defer stop()
-	var pasted string
-	if f.probeOutput != "" {
-		b, err := os.ReadFile(f.probeOutput)
-		if err != nil {
-			return usageError{fmt.Errorf("--probe-output: %w", err)}
-		}
-		pasted = string(b)
+	rep := runFlow(ctx, cfg, a.checkSink(log, f.quiet))
+	a.applyProbeOutput(rep, f.pasted, f.probeOutput)
+	if sig := a.stopSignal(); sig != nil {
+		settleStop(rep, sig, cleanup)
+		log.Info("check stopped", "signal", signalName(sig))
 	}
-	rep := steps.Check(ctx, cfg, a.checkSink(log, f.quiet))
-	a.applyProbeOutput(rep, pasted, f.probeOutput)
 	log.Info("check finished", "exit_code", rep.ExitCode, "outcome", rep.Outcome)
 	if err := writeReport(a.stdout, rep, f.output); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if rep.Error != "" {
 		fmt.Fprintf(a.stderr, "milink: %s\n", rep.Error)
+	}
+	if n := leftBehind(rep); n > 0 {
+		fmt.Fprintf(a.stderr, "milink: %d test object(s) could not be removed; to remove them, run:\n  %s\n", n, cleanup)
 	}
 	if rep.ExitCode != 0 {
 		return exitError{rep.ExitCode}
@@ -130,17 +136,28 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	if err := checkNumbers(fs); err != nil {
 		return steps.Config{}, err
 	}
+	if err := checkSSHFlags(f.ssh, f.sql.server); err != nil {
+		return steps.Config{}, err
+	}
+	if f.probeOutput != "" {
+		b, err := readCapped("probe-output", f.probeOutput, maxProbeOutput)
+		if err != nil {
+			return steps.Config{}, err
+		}
+		f.pasted = string(b)
+	}
 	azs, err := f.az.setup(a.printDeviceCode)
 	if err != nil {
 		return steps.Config{}, err
 	}
+	scrubAzureSecrets()
 	cfg := steps.Config{SQLServer: f.sql.config(""), MI: f.mi.config(""), SQLServerIP: f.sqlIP, EndpointPort: f.endpointPort,
 		ProbeTimeout: f.probeTimeout, JobTimeout: f.jobTimeout, Databases: f.databases, ProbeFrom: f.probeFrom, Azure: azs.checker, SSH: f.ssh}
 	azs.signInMI(&cfg.MI, fs)
 	cfg.Defaults()
 	cfg.SQLServer.Password, cfg.MI.Password = "x", "x"
 	if err := cfg.Validate(); err != nil {
-		return steps.Config{}, usageError{err}
+		return steps.Config{}, flagErrors(err)
 	}
 	need := []*connFlags{&f.sql}
 	if cfg.MI.Token == nil {
@@ -153,6 +170,9 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	cfg.SQLServer.Password, cfg.MI.Password = pw[0], ""
 	if cfg.MI.Token == nil {
 		cfg.MI.Password = pw[1]
+	}
+	if err := cfg.Validate(); err != nil { // the passwords themselves
+		return steps.Config{}, flagErrors(err)
 	}
 	return cfg, nil
 }
@@ -202,4 +222,109 @@ func writeReport(w io.Writer, rep *steps.Report, format string) error {
 		return rep.WriteMarkdown(w)
 	}
 	return rep.WriteText(w)
+}
+
+// leftBehind counts the objects the run's cleanup could not remove.
+func leftBehind(rep *steps.Report) int {
+	n := 0
+	for _, c := range rep.Cleanup {
+		if c.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// settleStop makes the report of a run stopped by sig say what is true: exit 130 only
+// when nothing the run created is left, else exit 1 with the milink cleanup command
+// line that finishes the job.
+func settleStop(rep *steps.Report, sig os.Signal, cleanup string) {
+	name := signalName(sig)
+	switch left := leftBehind(rep); {
+	case left > 0:
+		rep.ExitCode = steps.ExitError
+		rep.Error = fmt.Sprintf("stopped by %s; cleanup could not remove %d test object(s): run %s", name, left, cleanup)
+	case len(rep.Cleanup) == 0:
+		rep.ExitCode = steps.ExitInterrupted
+		rep.Error = fmt.Sprintf("stopped by %s before any test object was created", name)
+	default:
+		rep.ExitCode = steps.ExitInterrupted
+		rep.Error = fmt.Sprintf("stopped by %s; cleanup removed every test object this run created", name)
+	}
+	rep.Outcome = "interrupted: " + rep.Error
+}
+
+// cleanupFlagNames are the flags milink cleanup shares with check that say which
+// servers to clean and how to sign in to them (never a password).
+var cleanupFlagNames = []string{
+	"sql-server", "sql-port", "sql-user", "sql-encrypt", "sql-trust-server-certificate", "sql-ca-cert", "sql-hostname-in-certificate",
+	"mi-server", "mi-port", "mi-user", "mi-encrypt", "mi-trust-server-certificate", "mi-ca-cert", "mi-hostname-in-certificate",
+	"cloud", "mi-auth", "tenant-id", "client-id",
+}
+
+// cleanupCommand is the milink cleanup command line for the servers of fs, with the
+// server and sign-in flags that were set (on the command line, in MILINK_* or in
+// --config), quoted for a POSIX shell. It never contains a password.
+func cleanupCommand(fs *pflag.FlagSet) string {
+	parts := []string{"milink", "cleanup"}
+	for _, name := range cleanupFlagNames {
+		f := fs.Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if f.Value.Type() == "bool" {
+			if f.Value.String() == "true" {
+				parts = append(parts, "--"+name)
+			}
+			continue
+		}
+		parts = append(parts, "--"+name, shellQuote(f.Value.String()))
+	}
+	return strings.Join(parts, " ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// stuckGrace is how long a stopped run may take to notice, before its network test
+// started, that it was stopped; a connect that ignores cancellation (a port that
+// accepts and never answers) is then left behind: nothing exists to clean up yet.
+const stuckGrace = 2 * time.Second
+
+// runFlow drives a steps.Session through every step (Session.RunAll, as steps.Check
+// does). When ctx is canceled (a stop signal) before the network test started, it
+// returns at once, without waiting for a connect that does not answer: nothing
+// has been created then. Once the test runs, it always waits for the session's
+// cleanup.
+func runFlow(ctx context.Context, cfg steps.Config, sink steps.Sink) *steps.Report {
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	done := make(chan *steps.Report, 1)
+	go func() {
+		defer s.Close()
+		done <- s.RunAll(ctx, sink)
+	}()
+	select {
+	case rep := <-done:
+		return rep
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(stuckGrace)
+	defer grace.Stop()
+	select {
+	case rep := <-done:
+		return rep
+	case <-grace.C:
+	}
+	if s.Running() || s.Step() >= steps.StepSummary {
+		// The test started (or is about to): its cleanup must finish.
+		return <-done
+	}
+	return s.Fail(steps.ExitInterrupted, ctx.Err())
 }

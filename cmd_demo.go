@@ -35,7 +35,12 @@ func (a *app) demoCmd() *cobra.Command {
 			"real flow: prerequisites, login, network options, summary, results and cleanup.\n\nScenarios: " +
 			strings.Join(sqlsim.ScenarioNames(), ", "),
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return a.runDemo(f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkNumbers(cmd.Flags()); err != nil {
+				return err
+			}
+			return a.runDemo(f)
+		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.scenario, "scenario", "default", "demo scenario: "+strings.Join(sqlsim.ScenarioNames(), ", "))

@@ -56,10 +56,8 @@ func (a *app) wizardConfig(fs *pflag.FlagSet, wiz *wizardFlags, az *azureFlags) 
 	if err := (steps.NetworkOptions{ProbeFrom: cfg.ProbeFrom}).Validate(); err != nil && strings.Contains(err.Error(), "probe from") {
 		return steps.Config{}, ui.AzureOptions{}, usageError{err}
 	}
-	if cfg.SSH.Host != "" {
-		if err := cfg.SSH.Prober(cfg.SQLServer.Host).Validate(); err != nil {
-			return steps.Config{}, ui.AzureOptions{}, usageError{fmt.Errorf("--ssh: %w", err)}
-		}
+	if err := checkSSHFlags(cfg.SSH, cfg.SQLServer.Host); err != nil {
+		return steps.Config{}, ui.AzureOptions{}, err
 	}
 	azo := ui.AzureOptions{Cloud: az.cloud, MIAuth: az.miAuth, AzureAuth: az.azureAuth, TenantID: az.tenantID,
 		ClientID: az.clientID, Subscriptions: az.subscriptions, MIResourceID: az.miID}
@@ -126,7 +124,16 @@ func (a *app) runWizard(cfg steps.Config, azo ui.AzureOptions, accessible bool, 
 	return nil
 }
 
-// termContext is canceled by SIGTERM or SIGHUP (Ctrl-C is a key inside the wizard).
+// termContext is canceled by a stop signal (stopSignals): TERM, HUP (a closed terminal
+// or dropped SSH session), QUIT, PIPE, and INT (the accessible mode reads lines, so
+// Ctrl-C there is a signal; in the full-screen wizard it is a key that asks first).
+// The wizard handles the cancellation like a confirmed Ctrl-C: a running test stops
+// and its cleanup runs to the end. While it is active a write to a closed pipe fails
+// with EPIPE instead of killing milink; after it SIGPIPE stays ignored.
 func (a *app) termContext() (context.Context, func()) {
-	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	return ctx, func() {
+		stop()
+		signal.Ignore(syscall.SIGPIPE)
+	}
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
 )
 
 // connFlags are the flags of one connection.
@@ -33,9 +37,10 @@ type connFlags struct {
 func (c *connFlags) register(fs *pflag.FlagSet) {
 	p := c.prefix
 	fs.StringVar(&c.server, p+"-server", "", c.role+" host name or IP address")
-	fs.IntVar(&c.port, p+"-port", 1433, c.role+" TCP port")
+	fs.Var(newPortValue(&c.port, 1433), p+"-port", c.role+" TCP port")
 	fs.StringVar(&c.user, p+"-user", "", c.role+" SQL login")
-	fs.BoolVar(&c.passwordStdin, p+"-password-stdin", false, "read the "+c.role+" password from standard input (else MILINK_"+strings.ToUpper(p)+"_PASSWORD, else a prompt)")
+	fs.Var(&switchValue{on: &c.passwordStdin}, p+"-password-stdin", "read the "+c.role+" password from standard input (else MILINK_"+strings.ToUpper(p)+"_PASSWORD, else a prompt)")
+	fs.Lookup(p + "-password-stdin").NoOptDefVal = "true"
 	fs.StringVar(&c.encrypt, p+"-encrypt", sqlops.EncryptTrue, "TLS for the "+c.role+" connection: true, strict, false (login only) or disable")
 	fs.BoolVar(&c.trust, p+"-trust-server-certificate", false, "do not verify the "+c.role+"'s TLS certificate (reported as a warning)")
 	fs.StringVar(&c.caCert, p+"-ca-cert", "", "PEM file with the CA or certificate to trust for the "+c.role)
@@ -56,9 +61,9 @@ func (c *connFlags) config(password string) sqlops.ConnConfig {
 func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 	cfg := map[string]any{}
 	if configPath != "" {
-		data, err := os.ReadFile(configPath)
+		data, err := readCapped("config", configPath, maxConfigSize)
 		if err != nil {
-			return usageError{fmt.Errorf("config file: %w", err)}
+			return err
 		}
 		if err := json.Unmarshal(data, &cfg); err != nil {
 			return usageError{fmt.Errorf("config file %s: %w", configPath, err)}
@@ -80,7 +85,7 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 		env := "MILINK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := a.getenv(env); v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = usageError{fmt.Errorf("%s=%q: %w", env, v, e)}
+				err = usageError{fmt.Errorf("%s=%q (--%s): %w", env, v, f.Name, e)}
 			}
 			return
 		}
@@ -92,7 +97,7 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 			case []any:
 				for _, item := range x {
 					if e := fs.Set(f.Name, fmt.Sprint(item)); e != nil {
-						err = usageError{fmt.Errorf("config %s: %w", f.Name, e)}
+						err = usageError{fmt.Errorf("--config %s: %q: %w", configPath, f.Name, e)}
 						return
 					}
 				}
@@ -101,7 +106,7 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 				s = fmt.Sprint(x)
 			}
 			if e := fs.Set(f.Name, s); e != nil {
-				err = usageError{fmt.Errorf("config %s=%q: %w", f.Name, s, e)}
+				err = usageError{fmt.Errorf("--config %s: %q=%q: %w", configPath, f.Name, s, e)}
 			}
 		}
 	})
@@ -118,30 +123,246 @@ func registerSSH(fs *pflag.FlagSet, s *steps.SSHConfig) {
 	fs.DurationVar(&s.Timeout, "ssh-timeout", 10*time.Second, "SSH connect timeout")
 }
 
-// checkNumbers rejects ports and durations that are zero or negative and list flags
-// given empty: their zero values would silently mean "the default".
+// checkNumbers rejects what the flags' parsers let through: a value given to a
+// --*-password-stdin switch, durations that are not positive or below their minimum
+// (never rounded up), a job timeout too short for its probes, and list flags given
+// empty: their zero values would silently mean "the default".
 func checkNumbers(fs *pflag.FlagSet) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil {
 			return
 		}
+		switch v := f.Value.(type) {
+		case *switchValue:
+			if v.refused {
+				err = usageError{fmt.Errorf("--%s takes no value: give --%s alone and the password on standard input", f.Name, f.Name)}
+			}
+			return
+		}
 		switch f.Value.Type() {
-		case "int":
-			if strings.HasSuffix(f.Name, "port") && (f.Value.String() == "0" || strings.HasPrefix(f.Value.String(), "-")) {
-				err = usageError{fmt.Errorf("--%s must be a TCP port (1-65535), not %s", f.Name, f.Value.String())}
-			}
 		case "duration":
-			if d, e := time.ParseDuration(f.Value.String()); e == nil && d <= 0 {
-				err = usageError{fmt.Errorf("--%s must be positive, not %s", f.Name, f.Value.String())}
+			d, e := time.ParseDuration(f.Value.String())
+			if e != nil {
+				return
 			}
+			err = checkDuration(f.Name, d)
 		case "stringSlice":
 			if f.Changed && f.Value.String() == "[]" {
 				err = usageError{fmt.Errorf("--%s was given an empty value", f.Name)}
 			}
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, prefix := range []string{"sql", "mi"} {
+		if err := checkConnectTimeouts(fs, prefix); err != nil {
+			return err
+		}
+	}
+	return checkJobTimeout(fs)
+}
+
+// checkConnectTimeouts rejects a --<prefix>-dial-timeout given longer than the
+// --<prefix>-login-timeout given: the login timeout bounds the whole connect, TCP
+// connect included, so the longer dial timeout would never apply.
+func checkConnectTimeouts(fs *pflag.FlagSet, prefix string) error {
+	df, lf := fs.Lookup(prefix+"-dial-timeout"), fs.Lookup(prefix+"-login-timeout")
+	if df == nil || lf == nil || !df.Changed || !lf.Changed {
+		return nil
+	}
+	dial, err1 := time.ParseDuration(df.Value.String())
+	login, err2 := time.ParseDuration(lf.Value.String())
+	if err1 == nil && err2 == nil && dial > login {
+		return usageError{fmt.Errorf("--%s %s is longer than --%s %s, which bounds the whole connect (TCP connect, TLS and login): lower --%s or raise --%s",
+			df.Name, dial, lf.Name, login, df.Name, lf.Name)}
+	}
+	return nil
+}
+
+// checkDuration applies the minimum of the duration flag name to d.
+func checkDuration(name string, d time.Duration) error {
+	if d < 0 || (d == 0 && strings.HasSuffix(name, "timeout")) {
+		return usageError{fmt.Errorf("--%s must be positive, not %s", name, d)}
+	}
+	min := time.Second
+	switch {
+	case name == "probe-timeout":
+		min = 100 * time.Millisecond
+	case strings.HasSuffix(name, "-dial-timeout"):
+		// go-mssqldb counts the dial timeout in whole seconds.
+		if d%time.Second != 0 && d > time.Second {
+			return usageError{fmt.Errorf("--%s must be whole seconds (the SQL Server driver counts seconds), not %s", name, d)}
+		}
+	case !strings.HasSuffix(name, "timeout"):
+		return nil
+	}
+	if d < min {
+		return usageError{fmt.Errorf("--%s must be at least %s, not %s (too short to be useful; it is not rounded up)", name, min, d)}
+	}
+	return nil
+}
+
+// checkJobTimeout rejects a --job-timeout shorter than an Agent job needs for its
+// probes (steps.MinJobTimeout of --probe-timeout).
+func checkJobTimeout(fs *pflag.FlagSet) error {
+	jf, pf := fs.Lookup("job-timeout"), fs.Lookup("probe-timeout")
+	if jf == nil || pf == nil {
+		return nil
+	}
+	job, err1 := time.ParseDuration(jf.Value.String())
+	probe, err2 := time.ParseDuration(pf.Value.String())
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if min := steps.MinJobTimeout(probe); job < min {
+		return usageError{fmt.Errorf("--job-timeout %s is too short for --probe-timeout %s: a job probes up to %d targets one after the other and SQL Server Agent needs about %s to start it, so it needs at least %s; raise --job-timeout or lower --probe-timeout",
+			job, probe, steps.ProbesPerJob, steps.AgentOverhead, min)}
+	}
+	return nil
+}
+
+// portValue is a TCP port flag that accepts only plain decimal numbers 1-65535:
+// pflag's int flags also take 0x, 0o, 0b and leading-zero octal, so "05022" would be
+// port 2578.
+type portValue struct{ p *int }
+
+func newPortValue(p *int, def int) *portValue {
+	*p = def
+	return &portValue{p: p}
+}
+
+func (v *portValue) String() string { return strconv.Itoa(*v.p) }
+
+// Type names the value in --help.
+func (v *portValue) Type() string { return "port" }
+
+// Set parses s as a decimal port.
+func (v *portValue) Set(s string) error {
+	n, err := parseDecimalPort(s)
+	if err != nil {
+		return err
+	}
+	*v.p = n
+	return nil
+}
+
+// parseDecimalPort reads s as a TCP port written in decimal: digits only, no sign, no
+// leading zero, no base prefix or underscores, 1-65535.
+func parseDecimalPort(s string) (int, error) {
+	bad := s == "" || len(s) > 5 || s[0] == '0'
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			bad = true
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if bad || err != nil || n < 1 || n > 65535 {
+		return 0, errors.New("a port is a decimal number from 1 to 65535, with no sign, leading zero or 0x/0o/0b prefix")
+	}
+	return n, nil
+}
+
+// switchValue is an on/off flag (--sql-password-stdin) that never repeats a value
+// given to it: pflag quotes an invalid value in its error, and the value given to a
+// password switch is often the password. A value other than true or false is noted,
+// and checkNumbers refuses it without printing it.
+type switchValue struct {
+	on      *bool
+	refused bool
+}
+
+func (v *switchValue) String() string {
+	if v.on != nil && *v.on {
+		return "true"
+	}
+	return "false"
+}
+
+// Type is bool, so --help shows it as a switch.
+func (v *switchValue) Type() string { return "bool" }
+
+// IsBoolFlag lets the flag be given without a value.
+func (v *switchValue) IsBoolFlag() bool { return true }
+
+// Set takes true or false; anything else is refused later, unrepeated.
+func (v *switchValue) Set(s string) error {
+	switch s {
+	case "true":
+		*v.on = true
+	case "false":
+		*v.on = false
+	default:
+		*v.on, v.refused = false, true
+	}
+	return nil
+}
+
+// Size caps of the files and lines milink reads.
+const (
+	maxConfigSize   = 1 << 20 // --config
+	maxProbeOutput  = 1 << 20 // --probe-output
+	maxPasswordLine = 4096    // one password line on standard input
+)
+
+// readCapped reads the file given to --flag, refusing one larger than limit bytes
+// (a device such as /dev/zero included) after reading at most limit+1 bytes.
+func readCapped(flag, path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, usageError{fmt.Errorf("--%s %s is a directory, not a file", flag, path)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s %s: %w", flag, path, err)}
+	}
+	if int64(len(data)) > limit {
+		return nil, usageError{fmt.Errorf("--%s %s is larger than %d KiB; is it the right file?", flag, path, limit>>10)}
+	}
+	return data, nil
+}
+
+// flagErrors is the usage error for the problems steps.Config.Validate found, each
+// on its own line and led by the flag that fixes it.
+func flagErrors(err error) error {
+	fes := steps.FieldErrors(err)
+	if len(fes) == 0 {
+		return usageError{err}
+	}
+	lines := make([]string, len(fes))
+	for i, fe := range fes {
+		switch {
+		case fe.Flag == "run-id":
+			lines[i] = fe.Error()
+		case strings.HasSuffix(fe.Flag, "-password"):
+			prefix := strings.TrimSuffix(fe.Flag, "-password")
+			lines[i] = fmt.Sprintf("MILINK_%s_PASSWORD / --%s-password-stdin: %s", strings.ToUpper(prefix), prefix, fe.Error())
+		default:
+			lines[i] = "--" + fe.Flag + ": " + fe.Error()
+		}
+	}
+	return usageError{errors.New(strings.Join(lines, "\nmilink: "))}
+}
+
+// checkSSHFlags validates --ssh and --ssh-user (a user with spaces or control
+// characters would reach the report and the ssh command lines milink prints).
+func checkSSHFlags(s steps.SSHConfig, sqlHost string) error {
+	if s.User != "" {
+		if err := probe.ValidateSSHUser(s.User); err != nil {
+			return usageError{fmt.Errorf("--ssh-user: %w", err)}
+		}
+	}
+	if s.Host != "" {
+		if err := s.Prober(sqlHost).Validate(); err != nil {
+			return usageError{fmt.Errorf("--ssh: %w", err)}
+		}
+	}
+	return nil
 }
 
 // passwords reads the passwords of the connections that need one: from stdin (one line
@@ -155,13 +376,16 @@ func (a *app) passwords(conns ...*connFlags) ([]string, error) {
 		switch {
 		case c.passwordStdin:
 			if reader == nil {
-				reader = bufio.NewReader(a.stdin)
+				reader = bufio.NewReaderSize(a.stdin, maxPasswordLine)
 			}
-			line, err := reader.ReadString('\n')
-			if err != nil && line == "" {
+			line, err := reader.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil, usageError{fmt.Errorf("--%s-password-stdin: the line on standard input is longer than %d bytes", c.prefix, maxPasswordLine)}
+			}
+			if err != nil && len(line) == 0 {
 				return nil, usageError{fmt.Errorf("--%s-password-stdin: no password on standard input", c.prefix)}
 			}
-			out[i] = strings.TrimRight(line, "\r\n")
+			out[i] = strings.TrimRight(string(line), "\r\n")
 		case a.getenv(env) != "":
 			out[i] = a.getenv(env)
 		default:

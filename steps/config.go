@@ -75,47 +75,123 @@ func (c *Config) Defaults() {
 	}
 }
 
-// Validate checks every input before anything is created; the first problem found is
-// returned as a clear, specific error.
+// FieldError is one invalid input found by Config.Validate, with the milink flag that
+// sets it (front-ends map the flag to their own field). Its message is Err's.
+type FieldError struct {
+	Flag string // e.g. "sql-ip", "sql-user", "database"
+	Err  error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// FieldErrors returns the FieldErrors in err (as Validate joins them), in order.
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(e error) {
+		var fe *FieldError
+		switch x := e.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, inner := range x.Unwrap() {
+				walk(inner)
+			}
+		default:
+			if errors.As(e, &fe) {
+				out = append(out, fe)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// connFlag names the flag (with prefix "sql" or "mi") of the field of c that makes
+// c.Validate fail.
+func connFlag(prefix string, c sqlops.ConnConfig) string {
+	switch {
+	case sqlops.ValidateHost(c.Host) != nil:
+		return prefix + "-server"
+	case c.Port != 0 && sqlops.ValidatePort(c.Port) != nil:
+		return prefix + "-port"
+	}
+	switch c.Encrypt {
+	case "", sqlops.EncryptTrue, sqlops.EncryptStrict, sqlops.EncryptFalse, sqlops.EncryptDisable:
+	default:
+		return prefix + "-encrypt"
+	}
+	if c.Token == nil && c.User != "" && len(c.User) <= 128 && len(c.Password) > 128 {
+		return prefix + "-password"
+	}
+	return prefix + "-user"
+}
+
+// Validate checks every input before anything is created; every problem found is
+// returned (joined) as a clear, specific *FieldError naming the flag that sets it.
 func (c *Config) Validate() error {
 	var errs []error
+	add := func(flag string, err error) {
+		if err != nil {
+			errs = append(errs, &FieldError{Flag: flag, Err: err})
+		}
+	}
 	if err := c.SQLServer.Validate(); err != nil {
-		errs = append(errs, err)
+		add(connFlag("sql", c.SQLServer), err)
 	}
 	if err := c.MI.Validate(); err != nil {
-		errs = append(errs, err)
+		add(connFlag("mi", c.MI), err)
 	}
 	if c.SQLServerIP != "" {
 		if err := sqlops.ValidateHost(c.SQLServerIP); err != nil {
-			errs = append(errs, fmt.Errorf("SQL Server IP: %w", err))
+			add("sql-ip", fmt.Errorf("SQL Server IP: %w", err))
 		}
 	}
 	if err := sqlops.ValidatePort(c.EndpointPort); err != nil {
-		errs = append(errs, fmt.Errorf("endpoint port: %w", err))
+		add("endpoint-port", fmt.Errorf("endpoint port: %w", err))
 	}
 	if c.ProbeTimeout < 100*time.Millisecond || c.ProbeTimeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("probe timeout: %w: %s is outside 100ms-5m", sqlops.ErrInvalidInput, c.ProbeTimeout))
+		add("probe-timeout", fmt.Errorf("probe timeout: %w: %s is outside 100ms-5m", sqlops.ErrInvalidInput, c.ProbeTimeout))
 	}
 	if c.JobTimeout < time.Second || c.JobTimeout > time.Hour {
-		errs = append(errs, fmt.Errorf("job timeout: %w: %s is outside 1s-1h", sqlops.ErrInvalidInput, c.JobTimeout))
+		add("job-timeout", fmt.Errorf("job timeout: %w: %s is outside 1s-1h", sqlops.ErrInvalidInput, c.JobTimeout))
 	}
 	for _, d := range c.Databases {
-		if err := sqlops.ValidateDatabaseName(d); err != nil {
-			errs = append(errs, err)
-		}
+		add("database", sqlops.ValidateDatabaseName(d))
 	}
 	switch c.ProbeFrom {
 	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual, ProbeSSH:
 	default:
-		errs = append(errs, fmt.Errorf("probe from: %w: %q is not auto, agent, local, ssh or manual", sqlops.ErrInvalidInput, c.ProbeFrom))
+		add("probe-from", fmt.Errorf("probe from: %w: %q is not auto, agent, local, ssh or manual", sqlops.ErrInvalidInput, c.ProbeFrom))
 	}
 	if c.ProbeFrom == ProbeSSH || c.SSH.Host != "" {
 		if err := c.SSH.Prober(c.SQLServer.Host).Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("ssh: %w", err))
+			flag := "ssh"
+			if c.SSH.User != "" && probe.ValidateSSHUser(c.SSH.User) != nil {
+				flag = "ssh-user"
+			}
+			add(flag, fmt.Errorf("ssh: %w", err))
 		}
 	}
-	if err := sqlops.ValidateRunID(c.RunID); err != nil {
-		errs = append(errs, err)
-	}
+	add("run-id", sqlops.ValidateRunID(c.RunID))
 	return errors.Join(errs...)
+}
+
+// Timing of an Agent job, for MinJobTimeout.
+const (
+	// ProbesPerJob is the most TCP probes one Agent job runs one after the other (the
+	// SQL Server → MI job probes the MI's 5022 and its HADR port).
+	ProbesPerJob = 2
+	// AgentOverhead is what SQL Server Agent adds around a job's probes: picking the job
+	// up and starting PowerShell.
+	AgentOverhead = 10 * time.Second
+)
+
+// MinJobTimeout is the shortest job timeout that lets a job run all its probes with
+// probeTimeout each: a shorter one would turn a filtered port into "is Agent
+// healthy?".
+func MinJobTimeout(probeTimeout time.Duration) time.Duration {
+	return ProbesPerJob*probeTimeout + AgentOverhead
 }

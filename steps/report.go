@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/milink/milink/steps/probe"
 )
@@ -201,69 +205,71 @@ func (r *Report) fixesToShow(f Finding) []Fix {
 	return out
 }
 
-// WriteText writes the report for a terminal.
+// WriteText writes the report for a terminal. Every value is written through
+// textEscape, so no value can start a line of its own or drive the terminal.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "milink network check — run %s\n", r.RunID)
-	fmt.Fprintf(&b, "SQL Server:       %s %s\n", r.SQLServer.Address, paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Platform))
-	fmt.Fprintf(&b, "Managed instance: %s %s\n", r.MI.Address, paren(r.MI.Name))
+	t := textEscape
+	fmt.Fprintf(&b, "milink network check — run %s\n", t(r.RunID))
+	fmt.Fprintf(&b, "SQL Server:       %s %s\n", t(r.SQLServer.Address), t(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Platform)))
+	fmt.Fprintf(&b, "Managed instance: %s %s\n", t(r.MI.Address), t(paren(r.MI.Name)))
 	if r.MIParams != nil {
 		o := r.MIParams
-		fmt.Fprintf(&b, "MI node:          %s, HADR port %d\n", o.MI.Node, o.MI.HadrPort)
-		fmt.Fprintf(&b, "SQL Server IP:    %s, endpoint port %d\n", o.SQLServerIP, o.EndpointPort)
+		fmt.Fprintf(&b, "MI node:          %s, HADR port %d\n", t(o.MI.Node), o.MI.HadrPort)
+		fmt.Fprintf(&b, "SQL Server IP:    %s, endpoint port %d\n", t(o.SQLServerIP), o.EndpointPort)
 	}
 	if len(r.Findings) > 0 {
 		b.WriteString("\nPrerequisites\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "  [%s] %s: %s\n", marks[f.Severity], f.Server, f.Title)
+			fmt.Fprintf(&b, "  [%s] %s: %s\n", marks[f.Severity], t(f.Server), t(f.Title))
 			if f.Severity == Warn || f.Severity == Fail {
 				if f.Detail != "" {
-					fmt.Fprintf(&b, "         %s\n", f.Detail)
+					fmt.Fprintf(&b, "         %s\n", t(f.Detail))
 				}
 				for _, x := range r.fixesToShow(f) {
-					fmt.Fprintf(&b, "         fix (%s): %s\n", x.Platform, x.Command)
+					fmt.Fprintf(&b, "         fix (%s): %s\n", t(x.Platform), t(x.Command))
 				}
 			}
 		}
 	}
 	if len(r.Allowlist) > 0 {
-		fmt.Fprintf(&b, "\nAllowlist (%s): let these through proxies and firewalls\n", r.Cloud)
+		fmt.Fprintf(&b, "\nAllowlist (%s): let these through proxies and firewalls\n", t(r.Cloud))
 		for _, a := range r.Allowlist {
-			fmt.Fprintf(&b, "  %-34s %s\n", a.Name, a.URL)
+			fmt.Fprintf(&b, "  %-34s %s\n", t(a.Name), t(a.URL))
 		}
 	}
 	if len(r.Directions) > 0 {
 		b.WriteString("\nConnectivity\n")
 		for _, d := range r.Directions {
-			fmt.Fprintf(&b, "  [%s] %s", statusMark(d.Status), d.Direction)
+			fmt.Fprintf(&b, "  [%s] %s", statusMark(d.Status), t(string(d.Direction)))
 			if d.Job != "" && d.Status != StatusNotRun {
-				fmt.Fprintf(&b, " (job %s, %s)", d.Job, d.Elapsed.Round(100*time.Millisecond))
+				fmt.Fprintf(&b, " (job %s, %s)", t(d.Job), d.Elapsed.Round(100*time.Millisecond))
 			}
 			b.WriteString("\n")
 			if d.Reason != "" {
-				fmt.Fprintf(&b, "         %s\n", d.Reason)
+				fmt.Fprintf(&b, "         %s\n", t(d.Reason))
 			}
 			for _, p := range d.Probes {
 				mark := "ok  "
 				if !p.Succeeded {
 					mark = "FAIL"
 				}
-				fmt.Fprintf(&b, "         %s %s:%d  %s", mark, p.Host, p.Port, p.Verdict)
+				fmt.Fprintf(&b, "         %s %s:%d  %s", mark, t(p.Host), p.Port, t(string(p.Verdict)))
 				if p.RemoteAddress != "" {
-					fmt.Fprintf(&b, "  (remote address %s)", p.RemoteAddress)
+					fmt.Fprintf(&b, "  (remote address %s)", t(p.RemoteAddress))
 				}
 				b.WriteString("\n")
 				if p.Explanation != "" {
-					fmt.Fprintf(&b, "              %s\n", p.Explanation)
+					fmt.Fprintf(&b, "              %s\n", t(p.Explanation))
 					for _, x := range p.Fixes {
 						if x.Platform == r.Platform() || x.Platform == "Azure" {
-							fmt.Fprintf(&b, "              fix (%s): %s\n", x.Platform, x.Command)
+							fmt.Fprintf(&b, "              fix (%s): %s\n", t(x.Platform), t(x.Command))
 						}
 					}
 				}
 			}
 			if d.ManualCommand != "" {
-				fmt.Fprintf(&b, "         run on the SQL Server host: %s\n", d.ManualCommand)
+				fmt.Fprintf(&b, "         run on the SQL Server host: %s\n", t(d.ManualCommand))
 			}
 		}
 	}
@@ -272,18 +278,20 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, c := range r.Cleanup {
 			switch {
 			case c.Error != "":
-				fmt.Fprintf(&b, "  [FAIL] %s: %s %s: %s\n", c.Server, c.Kind, c.Name, c.Error)
+				fmt.Fprintf(&b, "  [FAIL] %s: %s %s: %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Error))
 			case c.Removed:
-				fmt.Fprintf(&b, "  [ ok ] %s: removed %s %s\n", c.Server, c.Kind, c.Name)
+				fmt.Fprintf(&b, "  [ ok ] %s: removed %s %s\n", t(c.Server), t(c.Kind), t(c.Name))
+			case c.Note != "":
+				fmt.Fprintf(&b, "  [ ok ] %s: %s %s %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Note))
 			default:
-				fmt.Fprintf(&b, "  [ ok ] %s: %s %s was not there\n", c.Server, c.Kind, c.Name)
+				fmt.Fprintf(&b, "  [ ok ] %s: %s %s was not there\n", t(c.Server), t(c.Kind), t(c.Name))
 			}
 		}
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(&b, "\nWarning: %s\n", wn)
+		fmt.Fprintf(&b, "\nWarning: %s\n", t(wn))
 	}
-	fmt.Fprintf(&b, "\nResult: %s (exit code %d)\n", r.Outcome, r.ExitCode)
+	fmt.Fprintf(&b, "\nResult: %s (exit code %d)\n", t(r.Outcome), r.ExitCode)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -301,69 +309,141 @@ func paren(parts ...string) string {
 	return "(" + strings.Join(keep, ", ") + ")"
 }
 
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", "").Replace(s)
+// textEscape makes s safe for one line of the text report: control characters (a
+// newline that would forge a report line, a terminal escape sequence) and Unicode
+// direction overrides are written as Go escapes (\n, \x1b, \u202e).
+func textEscape(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
-// WriteMarkdown writes the report as Markdown.
+// unsafeRune reports control characters, invalid UTF-8 and the bidirectional
+// formatting characters that reorder what a terminal shows.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r == utf8.RuneError || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f
+}
+
+// mdEscape makes s inert Markdown text for a table cell or a list item: HTML
+// (<img onerror=…>) becomes entities, link, emphasis, code and table syntax is
+// backslash-escaped, and a line break becomes a space.
+func mdEscape(s string) string {
+	return mdReplacer.Replace(textEscape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)))
+}
+
+var mdReplacer = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`,
+)
+
+// mdCode writes s as an inline code span (inert: nothing in it is Markdown or HTML)
+// whose backtick fence is longer than any run of backticks in s; a | is escaped so it
+// does not split a table cell.
+func mdCode(s string) string {
+	s = textEscape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+	s = strings.ReplaceAll(s, "|", `\|`)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdFence is the fence of a code block holding s: at least three backticks, more
+// than any run of backticks in s.
+func mdFence(s string) string {
+	return strings.Repeat("`", max(3, longestRun(s, '`')+1))
+}
+
+func longestRun(s string, c rune) int {
+	best, n := 0, 0
+	for _, r := range s {
+		if r == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+// WriteMarkdown writes the report as Markdown. Every value is escaped for where it
+// goes (mdEscape for text, mdCode for code spans, mdFence for code blocks), so none
+// renders as HTML, a link or a table cell of its own.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# milink network check\n\nRun `%s`, %s, took %s.\n\n", r.RunID, r.StartedAt.Format(time.RFC3339), r.Duration.Round(100*time.Millisecond))
+	e, c := mdEscape, mdCode
+	fmt.Fprintf(&b, "# milink network check\n\nRun %s, %s, took %s.\n\n", c(r.RunID), r.StartedAt.Format(time.RFC3339), r.Duration.Round(100*time.Millisecond))
 	b.WriteString("| | Address | Details |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| SQL Server | `%s` | %s |\n", r.SQLServer.Address, mdEscape(strings.Trim(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Edition, r.SQLServer.Platform), "()")))
-	fmt.Fprintf(&b, "| Managed instance | `%s` | %s |\n", r.MI.Address, mdEscape(strings.Trim(paren(r.MI.Name, r.MI.Version), "()")))
+	fmt.Fprintf(&b, "| SQL Server | %s | %s |\n", c(r.SQLServer.Address), e(strings.Trim(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Edition, r.SQLServer.Platform), "()")))
+	fmt.Fprintf(&b, "| Managed instance | %s | %s |\n", c(r.MI.Address), e(strings.Trim(paren(r.MI.Name, r.MI.Version), "()")))
 	if r.MIParams != nil {
 		o := r.MIParams
-		fmt.Fprintf(&b, "\nManaged instance node `%s`, HADR port `%d`; SQL Server IP `%s`, endpoint port `%d`.\n", o.MI.Node, o.MI.HadrPort, o.SQLServerIP, o.EndpointPort)
+		fmt.Fprintf(&b, "\nManaged instance node %s, HADR port `%d`; SQL Server IP %s, endpoint port `%d`.\n", c(o.MI.Node), o.MI.HadrPort, c(o.SQLServerIP), o.EndpointPort)
 	}
 	if len(r.Findings) > 0 {
 		b.WriteString("\n## Prerequisites\n\n| Result | Server | Check | Details | Fix |\n|---|---|---|---|---|\n")
 		for _, f := range r.Findings {
 			var fixes []string
 			for _, x := range r.fixesToShow(f) {
-				fixes = append(fixes, fmt.Sprintf("%s: `%s`", x.Platform, mdEscape(x.Command)))
+				fixes = append(fixes, fmt.Sprintf("%s: %s", e(x.Platform), c(x.Command)))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", marks[f.Severity], f.Server, mdEscape(f.Title), mdEscape(f.Detail), strings.Join(fixes, "<br>"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", marks[f.Severity], e(f.Server), e(f.Title), e(f.Detail), strings.Join(fixes, "<br>"))
 		}
 	}
 	if len(r.Allowlist) > 0 {
-		fmt.Fprintf(&b, "\n## Allowlist (%s)\n\n| What | Address | Why |\n|---|---|---|\n", r.Cloud)
+		fmt.Fprintf(&b, "\n## Allowlist (%s)\n\n| What | Address | Why |\n|---|---|---|\n", e(r.Cloud))
 		for _, a := range r.Allowlist {
-			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", mdEscape(a.Name), a.URL, mdEscape(a.Why))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", e(a.Name), c(a.URL), e(a.Why))
 		}
 	}
 	if len(r.Directions) > 0 {
 		b.WriteString("\n## Connectivity\n\n| Direction | Target | Result | Remote address | Explanation |\n|---|---|---|---|---|\n")
 		for _, d := range r.Directions {
 			if len(d.Probes) == 0 {
-				fmt.Fprintf(&b, "| %s | | %s | | %s |\n", d.Direction, statusMark(d.Status), mdEscape(d.Reason))
+				fmt.Fprintf(&b, "| %s | | %s | | %s |\n", e(string(d.Direction)), statusMark(d.Status), e(d.Reason))
 				if d.ManualCommand != "" {
-					fmt.Fprintf(&b, "\nRun on the SQL Server host:\n\n```sh\n%s\n```\n\n", d.ManualCommand)
+					cmd := textEscape(d.ManualCommand)
+					fence := mdFence(cmd)
+					fmt.Fprintf(&b, "\nRun on the SQL Server host:\n\n%ssh\n%s\n%s\n\n", fence, cmd, fence)
 				}
 				continue
 			}
 			for _, p := range d.Probes {
-				fmt.Fprintf(&b, "| %s | `%s:%d` | %s | %s | %s |\n", d.Direction, p.Host, p.Port, p.Verdict, p.RemoteAddress, mdEscape(p.Explanation))
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e(string(d.Direction)), c(net.JoinHostPort(p.Host, strconv.Itoa(p.Port))), e(string(p.Verdict)), e(p.RemoteAddress), e(p.Explanation))
 			}
 		}
 	}
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\n## Cleanup\n\n")
-		for _, c := range r.Cleanup {
+		for _, x := range r.Cleanup {
 			switch {
-			case c.Error != "":
-				fmt.Fprintf(&b, "- **failed**: %s %s on %s: %s\n", c.Kind, c.Name, c.Server, mdEscape(c.Error))
-			case c.Removed:
-				fmt.Fprintf(&b, "- removed %s `%s` on %s\n", c.Kind, c.Name, c.Server)
+			case x.Error != "":
+				fmt.Fprintf(&b, "- **failed**: %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Error))
+			case x.Removed:
+				fmt.Fprintf(&b, "- removed %s %s on %s\n", e(x.Kind), c(x.Name), e(x.Server))
+			case x.Note != "":
+				fmt.Fprintf(&b, "- %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Note))
 			default:
-				fmt.Fprintf(&b, "- %s `%s` on %s was not there\n", c.Kind, c.Name, c.Server)
+				fmt.Fprintf(&b, "- %s %s on %s was not there\n", e(x.Kind), c(x.Name), e(x.Server))
 			}
 		}
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(&b, "\n> **Warning:** %s\n", wn)
+		fmt.Fprintf(&b, "\n> **Warning:** %s\n", e(wn))
 	}
-	fmt.Fprintf(&b, "\n**Result:** %s (exit code %d)\n", r.Outcome, r.ExitCode)
+	fmt.Fprintf(&b, "\n**Result:** %s (exit code %d)\n", e(r.Outcome), r.ExitCode)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -74,15 +75,51 @@ func parseSSHAddr(addr string) (user, host string, port int, err error) {
 	return user, host, port, nil
 }
 
+// ValidateSSHUser checks an SSH user name: 1-256 characters, letters, digits and
+// . _ - @ \ $ only (no spaces, quotes, newlines or other control characters), so it can
+// reach an ssh command line and the report as it is.
+func ValidateSSHUser(u string) error {
+	if u == "" || len(u) > 256 {
+		return fmt.Errorf("SSH user: %w: a user name is 1-256 characters", sqlops.ErrInvalidInput)
+	}
+	for _, r := range u {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._-@\\$", r):
+		default:
+			return fmt.Errorf("SSH user: %w: %q has %s; a user name has only letters, digits and . _ - @ \\ $",
+				sqlops.ErrInvalidInput, u, describeRune(r))
+		}
+	}
+	return nil
+}
+
+func describeRune(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case unicode.IsControl(r):
+		return fmt.Sprintf("a control character (%U)", r)
+	}
+	return fmt.Sprintf("the character %q", r)
+}
+
 // target resolves Addr and User.
 func (s *SSH) target() (sshTarget, error) {
 	u, host, port, err := parseSSHAddr(s.Addr)
 	if err != nil {
 		return sshTarget{}, err
 	}
+	if u != "" {
+		if err := ValidateSSHUser(u); err != nil {
+			return sshTarget{}, fmt.Errorf("SSH host: the user part of %q: %w", s.Addr, err)
+		}
+	}
 	switch {
 	case s.User != "":
 		u = s.User
+		if err := ValidateSSHUser(u); err != nil {
+			return sshTarget{}, err
+		}
 	case u != "":
 	case os.Getenv("USER") != "":
 		u = os.Getenv("USER")
