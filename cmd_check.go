@@ -226,10 +226,10 @@ func writeReport(w io.Writer, rep *steps.Report, format string) error {
 
 // leftBehind counts the objects the run's cleanup could not remove.
 func leftBehind(rep *steps.Report) int {
-	n := 0
+	n := len(rep.Remaining)
 	for _, c := range rep.Cleanup {
-		if c.Error != "" {
-			n++
+		if c.Error != "" && !c.Remains {
+			n++ // an error the runner did not mark as remaining: count it, to be safe
 		}
 	}
 	return n

@@ -15,7 +15,7 @@ const (
 	ExitConnectivity = 3   // a network probe failed, or a direction could not be tested
 	ExitAuth         = 4   // a login was rejected
 	ExitPrereq       = 5   // the network is fine but a link prerequisite is not met
-	ExitInterrupted  = 130 // interrupted (Ctrl-C / SIGTERM); cleanup ran
+	ExitInterrupted  = 130 // interrupted (a signal) and cleanup verified that nothing the run created is left
 )
 
 // Check runs the whole wizard without a user: Prerequisites, Login, Network Options,

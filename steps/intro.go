@@ -16,7 +16,7 @@ func NewIntroduction() Introduction {
 			{Server: serverMI, Description: "Agent job " + MIJobName, Detail: "one PowerShell step probes SQL Server on the endpoint port"},
 		},
 		Notes: []string{
-			"Everything milink creates carries a [milink:<run id>] marker and is removed at the end: on success, on failure, on Ctrl-C and after lost connections.",
+			"Everything milink creates has a name milink uses and a mark only this machine's milink key can make; it is removed at the end (on success, on failure, on Ctrl-C and after lost connections) and read back as gone.",
 			"Objects milink did not create are never changed or dropped; name clashes get a _milink_ suffix instead.",
 			"Nothing is created before the Summary page is confirmed.",
 		},
