@@ -281,7 +281,7 @@ func TestCheckScenarios(t *testing.T) {
 				if err != nil {
 					panic(err)
 				}
-				o.Jobs = []sqlsim.JobSpec{{Name: "NetHelper", Description: sqlops.JobDescription("old", k.Mark(sqlops.KindJob, "NetHelper", "0123456789abcdef"))}}
+				o.Jobs = []sqlsim.JobSpec{{Name: "NetHelper", Description: sqlops.JobDescription("old", k.Mark(sqlops.KindJob, "NetHelper", "0123456789abcdef")), Category: sqlops.JobCategory}}
 			},
 			wantCode: steps.ExitOK,
 			check: func(t *testing.T, p *pair, rep steps.Report) {

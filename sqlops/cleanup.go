@@ -93,7 +93,7 @@ func (c *Conn) markedCandidates(ctx context.Context) (jobs []Job, eps []Endpoint
 	pat := sql.Named("pattern", MarkerLikePattern)
 	err = c.scanAll(ctx, "find milink jobs", Query(TagJobsMarked), []any{pat}, func(r *sql.Rows) error {
 		var j Job
-		err := r.Scan(&j.ID, &j.Name, &j.Description)
+		err := r.Scan(&j.ID, &j.Name, &j.Description, &j.Category)
 		jobs = append(jobs, j)
 		return err
 	})
@@ -177,6 +177,11 @@ func (c *Conn) FindLeftovers(ctx context.Context) (Leftovers, error) {
 		return true, nil
 	}
 	for _, j := range jobs {
+		if _, ours := k.Owns(KindJob, j.Name, j.Description); ours && j.Category != JobCategory {
+			l.Foreign = append(l.Foreign, Suspect{Kind: KindJob, Name: j.Name,
+				Reason: fmt.Sprintf("not milink's: its category is %q, not milink's %q", j.Category, JobCategory)})
+			continue
+		}
 		if ok, err := sort(KindJob, j.Name, j.Description); err != nil {
 			return l, err
 		} else if ok {
@@ -455,7 +460,7 @@ func (c *Conn) Inventory(ctx context.Context) (Leftovers, error) {
 	}
 	for rows.Next() {
 		var j Job
-		if err := rows.Scan(&j.ID, &j.Name, &j.Description); err != nil {
+		if err := rows.Scan(&j.ID, &j.Name, &j.Description, &j.Category); err != nil {
 			rows.Close()
 			return l, fmt.Errorf("list jobs: %w", err)
 		}

@@ -18,6 +18,15 @@ const (
 	ErrNumAgentNotRunning = 22022 // sp_start_job: Agent not running, or job already running
 )
 
+// JobCategory is the msdb job category of every job milink creates (created with
+// msdb.dbo.sp_add_category when missing: class JOB, type LOCAL; only sysadmin may, see
+// https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-add-category-transact-sql).
+// A job outside it is never milink's, whatever its name and description say. The
+// category itself is left in msdb (empty): removing it could race with another run
+// adding a job to it, and sp_delete_category would move such a job to
+// [Uncategorized (Local)].
+const JobCategory = "milink network test"
+
 // ErrNotOurs is wrapped when an object exists that milink did not create; milink never
 // changes such an object.
 var ErrNotOurs = errors.New("exists and was not created by milink")
@@ -45,6 +54,7 @@ type Job struct {
 	Name        string
 	Description string
 	Enabled     bool
+	Category    string // msdb.dbo.syscategories name; milink's jobs are in JobCategory
 }
 
 // RunID returns the run id of anything that looks like a milink mark in the job's
@@ -55,7 +65,7 @@ func (j Job) RunID() (string, bool) { return MarkedRunID(j.Description) }
 func (c *Conn) JobByName(ctx context.Context, name string) (*Job, error) {
 	var j Job
 	var enabled int
-	err := c.DB.QueryRowContext(ctx, Query(TagJobByName), sql.Named("name", name)).Scan(&j.ID, &j.Name, &j.Description, &enabled)
+	err := c.DB.QueryRowContext(ctx, Query(TagJobByName), sql.Named("name", name)).Scan(&j.ID, &j.Name, &j.Description, &enabled, &j.Category)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -79,10 +89,14 @@ func (c *Conn) CreateJob(ctx context.Context, spec JobSpec) (*Job, error) {
 	if len(spec.Name) == 0 || len(spec.Name) > 128 {
 		return nil, fmt.Errorf("create job: %w: job name must be 1-128 characters", ErrInvalidInput)
 	}
+	if err := c.ensureJobCategory(ctx); err != nil {
+		return nil, fmt.Errorf("create job %q: %w", spec.Name, err)
+	}
 	_, err := c.DB.ExecContext(ctx, "msdb.dbo.sp_add_job",
 		sql.Named("job_name", spec.Name),
 		sql.Named("enabled", 1),
 		sql.Named("description", spec.Description),
+		sql.Named("category_name", JobCategory),
 	)
 	if err != nil {
 		if SQLError(err) == ErrNumJobExists {
@@ -122,6 +136,18 @@ func (c *Conn) CreateJob(ctx context.Context, spec JobSpec) (*Job, error) {
 		return job, fmt.Errorf("create job %q: sp_add_jobserver: %w", spec.Name, err)
 	}
 	return job, nil
+}
+
+// ensureJobCategory creates JobCategory in msdb unless it exists. Two runs may both
+// find it missing: the second sp_add_category fails with 14261 (it exists), which is
+// what was wanted.
+func (c *Conn) ensureJobCategory(ctx context.Context) error {
+	_, err := c.DB.ExecContext(ctx, `IF NOT EXISTS (SELECT 1 FROM msdb.dbo.syscategories WHERE category_class = 1 AND name = @name)
+    EXEC msdb.dbo.sp_add_category @class = N'JOB', @type = N'LOCAL', @name = @name;`, sql.Named("name", JobCategory))
+	if err != nil && SQLError(err) != ErrNumJobExists {
+		return fmt.Errorf("job category %q: %w", JobCategory, err)
+	}
+	return nil
 }
 
 // StartJob asks SQL Server Agent to run the job.
@@ -169,7 +195,7 @@ func (c *Conn) DeleteJob(ctx context.Context, job *Job, runID string) (bool, err
 		return false, fmt.Errorf("delete job %q: %w (its id changed)", job.Name, ErrNotOurs)
 	}
 	id, ok := k.Owns(KindJob, cur.Name, cur.Description)
-	if !ok || (runID != "" && id != runID) {
+	if !ok || cur.Category != JobCategory || (runID != "" && id != runID) {
 		return false, fmt.Errorf("delete job %q: %w", job.Name, ErrNotOurs)
 	}
 	if err := c.notLive(ctx, runID, id); err != nil {

@@ -284,6 +284,12 @@ func (c *Conn) OwnedEndpoint(name, certName, certSubject string) (string, bool) 
 	return k.Owns(KindCertificate, certName, certSubject)
 }
 
+// OwnsJob is Owns for a job read from msdb: it must also be in JobCategory.
+func (c *Conn) OwnsJob(j Job) (string, bool) {
+	run, ok := c.Owns(KindJob, j.Name, j.Description)
+	return run, ok && j.Category == JobCategory
+}
+
 // Owns is OwnerKey().Owns: the run id of the object of kind called name whose mark is
 // in text, and whether it is milink's by every test. An unreadable key makes nothing
 // milink's.

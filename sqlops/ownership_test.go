@@ -2,6 +2,7 @@ package sqlops_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -286,4 +287,42 @@ func FuzzOwns(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJobOutsideMilinkCategoryIsNotOurs: a job with milink's name and a mark this key
+// really made (copied from a milink job's description) is still not milink's when it
+// is not in milink's job category: it is reported, never dropped.
+func TestJobOutsideMilinkCategoryIsNotOurs(t *testing.T) {
+	key := sqlops.RandomKey()
+	_, open := startSim(t, key, nil)
+	c := open(key)
+	ctx := context.Background()
+	const run = "0123456789abcdef"
+	desc := sqlops.JobDescription("copied", key.Mark(sqlops.KindJob, "NetHelper", run))
+	if _, err := c.DB.ExecContext(ctx, "EXEC msdb.dbo.sp_add_job @job_name = N'NetHelper', @description = @d", sql.Named("d", desc)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.FindLeftovers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Jobs) != 0 {
+		t.Fatalf("a job outside milink's category counts as a leftover: %+v", l.Jobs)
+	}
+	if !slices.ContainsFunc(l.Foreign, func(s sqlops.Suspect) bool {
+		return s.Name == "NetHelper" && strings.Contains(s.Reason, sqlops.JobCategory)
+	}) {
+		t.Errorf("the job is not reported with the category as the reason: %+v", l.Foreign)
+	}
+	if _, err := c.DeleteJob(ctx, &sqlops.Job{Name: "NetHelper"}, ""); !errors.Is(err, sqlops.ErrNotOurs) {
+		t.Errorf("DeleteJob: %v, want ErrNotOurs", err)
+	}
+	if j, err := c.JobByName(ctx, "NetHelper"); err != nil || j == nil {
+		t.Fatalf("the user's job is gone: %v", err)
+	}
+	// milink's own jobs are created in the category.
+	createMarkedJob(t, c, key, "NetHelper_milink_01234567", run)
+	if j, err := c.JobByName(ctx, "NetHelper_milink_01234567"); err != nil || j == nil || j.Category != sqlops.JobCategory {
+		t.Fatalf("milink's job: %+v, %v; want it in %q", j, err, sqlops.JobCategory)
+	}
 }

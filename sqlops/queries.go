@@ -86,8 +86,10 @@ LEFT JOIN (SELECT value AS Cluster, JoinCol = 1 FROM sys.dm_hadr_fabric_config_p
     ON t1.JoinCol = t2.JoinCol
 INNER JOIN (SELECT [value] AS AppName FROM sys.dm_hadr_fabric_config_parameters WHERE section_name = 'SQL' AND parameter_name = 'InstanceName') t3
     ON t1.AppName = t3.AppName`,
-	TagJobByName: `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description, CAST(j.enabled AS int) AS enabled
-FROM msdb.dbo.sysjobs j WHERE j.name = @name`,
+	TagJobByName: `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description, CAST(j.enabled AS int) AS enabled,
+       ISNULL(c.name, N'') AS category
+FROM msdb.dbo.sysjobs j LEFT JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id
+WHERE j.name = @name`,
 	TagJobActivity: `SELECT TOP (1) a.start_execution_date, a.stop_execution_date
 FROM msdb.dbo.sysjobactivity a
 WHERE a.job_id = @job_id AND a.session_id = (SELECT MAX(s.session_id) FROM msdb.dbo.syssessions s)
@@ -97,8 +99,9 @@ FROM msdb.dbo.sysjobhistory h WHERE h.job_id = @job_id ORDER BY h.instance_id`,
 	TagJobStepLogs: `SELECT s.step_id, s.step_name, ISNULL(l.log, N'') AS log
 FROM msdb.dbo.sysjobsteps s LEFT JOIN msdb.dbo.sysjobstepslogs l ON l.step_uid = s.step_uid
 WHERE s.job_id = @job_id ORDER BY s.step_id`,
-	TagJobsMarked: `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description
-FROM msdb.dbo.sysjobs j WHERE j.description LIKE @pattern ORDER BY j.name`,
+	TagJobsMarked: `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description, ISNULL(c.name, N'') AS category
+FROM msdb.dbo.sysjobs j LEFT JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id
+WHERE j.description LIKE @pattern ORDER BY j.name`,
 	TagCertByName:  `SELECT c.certificate_id, c.name, c.subject FROM master.sys.certificates c WHERE c.name = @name`,
 	TagCertsMarked: `SELECT c.certificate_id, c.name, c.subject FROM master.sys.certificates c WHERE c.subject LIKE @pattern ORDER BY c.name`,
 	TagEndpointByName: `SELECT e.endpoint_id, e.name, e.type_desc, e.state_desc, ISNULL(t.port, 0) AS port,
@@ -114,7 +117,8 @@ FROM sys.database_mirroring_endpoints e
 JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id
 JOIN master.sys.certificates c ON c.certificate_id = e.certificate_id
 WHERE c.subject LIKE @pattern ORDER BY e.name`,
-	TagListJobs:  `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description FROM msdb.dbo.sysjobs j ORDER BY j.name`,
+	TagListJobs: `SELECT j.job_id, j.name, ISNULL(j.description, N'') AS description, ISNULL(c.name, N'') AS category
+FROM msdb.dbo.sysjobs j LEFT JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id ORDER BY j.name`,
 	TagListCerts: `SELECT c.certificate_id, c.name, c.subject FROM master.sys.certificates c ORDER BY c.name`,
 	TagListEndpoints: `SELECT e.endpoint_id, e.name, e.type_desc, e.state_desc, ISNULL(t.port, 0) AS port
 FROM sys.endpoints e LEFT JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id ORDER BY e.name`,

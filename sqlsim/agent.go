@@ -36,6 +36,7 @@ type job struct {
 	startStep   int
 	steps       []*jobStep
 	servers     []string
+	categoryID  int // msdb.dbo.syscategories category_id; 0 = [Uncategorized (Local)]
 	created     time.Time
 	cancel      context.CancelFunc // non-nil while running
 	abandoned   bool               // the run died with its Agent (restart): no outcome is written
@@ -71,19 +72,20 @@ type stepLog struct {
 // agent is the simulated SQL Server Agent with msdb's job tables. Its state is guarded
 // by the instance's mutex.
 type agent struct {
-	in        *Instance
-	jobs      []*job
-	history   []historyRow
-	activity  []*activityRow
-	logs      map[[16]byte]*stepLog
-	sessionID int
-	sessions  []time.Time
-	nextInst  int
-	running   sync.WaitGroup
+	in         *Instance
+	categories []jobCategory // msdb.dbo.syscategories: the built-in ones, then sp_add_category's
+	jobs       []*job
+	history    []historyRow
+	activity   []*activityRow
+	logs       map[[16]byte]*stepLog
+	sessionID  int
+	sessions   []time.Time
+	nextInst   int
+	running    sync.WaitGroup
 }
 
 func newAgent(in *Instance) *agent {
-	a := &agent{in: in, logs: map[[16]byte]*stepLog{}}
+	a := &agent{in: in, logs: map[[16]byte]*stepLog{}, categories: append([]jobCategory(nil), builtinJobCategories...)}
 	a.newSessionLocked()
 	return a
 }

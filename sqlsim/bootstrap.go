@@ -99,7 +99,12 @@ func (in *Instance) bootstrap() error {
 	}
 	for _, j := range o.Jobs {
 		// A user's job: one T-SQL step, targeted at the local server, owned by sa.
-		line("EXEC msdb.dbo.sp_add_job @job_name = %s, @description = %s, @owner_login_name = N'sa';", quoteString(j.Name), quoteString(j.Description))
+		if j.Category != "" {
+			line("IF NOT EXISTS (SELECT 1 FROM msdb.dbo.syscategories WHERE category_class = 1 AND name = %s) EXEC msdb.dbo.sp_add_category @class = N'JOB', @type = N'LOCAL', @name = %s;", quoteString(j.Category), quoteString(j.Category))
+			line("EXEC msdb.dbo.sp_add_job @job_name = %s, @description = %s, @owner_login_name = N'sa', @category_name = %s;", quoteString(j.Name), quoteString(j.Description), quoteString(j.Category))
+		} else {
+			line("EXEC msdb.dbo.sp_add_job @job_name = %s, @description = %s, @owner_login_name = N'sa';", quoteString(j.Name), quoteString(j.Description))
+		}
 		line("EXEC msdb.dbo.sp_add_jobstep @job_name = %s, @step_name = N'Step 1', @subsystem = N'TSQL', @command = N'SELECT 1', @database_name = N'master';", quoteString(j.Name))
 		line("EXEC msdb.dbo.sp_add_jobserver @job_name = %s;", quoteString(j.Name))
 	}

@@ -38,6 +38,7 @@ func init() {
 		"sp_start_job":      {db: "msdb", handler: jobProc("sp_start_job", spStartJob), params: []string{"job_name", "job_id", "error_flag", "server_name", "step_name", "output_flag"}},
 		"sp_stop_job":       {db: "msdb", handler: jobProc("sp_stop_job", spStopJob), params: []string{"job_name", "job_id", "originating_server", "server_name"}},
 		"sp_delete_job":     {db: "msdb", handler: jobProc("sp_delete_job", spDeleteJob), params: []string{"job_id", "job_name", "originating_server", "delete_history", "delete_unused_schedule"}},
+		"sp_add_category":   {db: "msdb", handler: spAddCategory, params: []string{"class", "type", "name"}},
 		"sp_configure":      {handler: spConfigure, params: []string{"configname", "configvalue"}},
 		"sp_getapplock":     {handler: spGetAppLock, params: []string{"resource", "lockmode", "lockowner", "locktimeout", "dbprincipal"}},
 		"sp_releaseapplock": {handler: spReleaseAppLock, params: []string{"resource", "lockowner", "dbprincipal"}},

@@ -269,7 +269,7 @@ func moreTables() []*sysTable {
 			source: learn + "system-tables/dbo-syscategories-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				var out []map[string]any
-				for _, c := range jobCategories {
+				for _, c := range x.s.in.agent.categories {
 					out = append(out, map[string]any{"category_id": int64(c.id), "category_class": int64(c.class), "category_type": int64(c.typ), "name": c.name})
 				}
 				return out
@@ -292,16 +292,30 @@ func moreTables() []*sysTable {
 	}
 }
 
-// jobCategories are msdb's built-in job, alert and operator categories (class 1 job,
-// 2 alert, 3 operator; type 1 local, 2 multiserver, 3 none), as msdb's installation
-// script creates them (https://learn.microsoft.com/sql/relational-databases/system-tables/dbo-syscategories-transact-sql).
-var jobCategories = []struct {
+// jobCategory is one row of msdb.dbo.syscategories.
+type jobCategory struct {
 	id, class, typ int
 	name           string
-}{
+}
+
+// builtinJobCategories are msdb's built-in job, alert and operator categories (class 1
+// job, 2 alert, 3 operator; type 1 local, 2 multiserver, 3 none), as msdb's installation
+// script creates them (https://learn.microsoft.com/sql/relational-databases/system-tables/dbo-syscategories-transact-sql).
+var builtinJobCategories = []jobCategory{
 	{0, 1, 1, "[Uncategorized (Local)]"}, {2, 1, 2, "[Uncategorized (Multi-Server)]"}, {3, 1, 1, "Database Maintenance"},
 	{4, 1, 1, "Full-Text"}, {5, 1, 1, "Jobs from MSX"}, {6, 1, 1, "Web Assistant"}, {7, 1, 1, "Data Collector"},
 	{8, 1, 1, "Log Shipping"}, {98, 2, 3, "[Uncategorized]"}, {99, 3, 3, "[Uncategorized]"},
+}
+
+// categoryLocked finds a category of class by name (case-insensitive, as msdb's
+// default collation compares).
+func (a *agent) categoryLocked(class int, name string) *jobCategory {
+	for i := range a.categories {
+		if c := &a.categories[i]; c.class == class && strings.EqualFold(c.name, name) {
+			return c
+		}
+	}
+	return nil
 }
 
 // sortedSessionsLocked lists the client sessions by session id.

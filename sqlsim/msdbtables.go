@@ -22,7 +22,7 @@ func msdbTables() []*sysTable {
 				owner = l.sid
 			}
 			out = append(out, map[string]any{"job_id": j.id, "originating_server_id": int64(0), "name": j.name, "enabled": bit(j.enabled),
-				"description": j.description, "start_step_id": int64(j.startStep), "category_id": int64(0), "owner_sid": owner,
+				"description": j.description, "start_step_id": int64(j.startStep), "category_id": int64(j.categoryID), "owner_sid": owner,
 				"notify_level_eventlog": int64(2), "notify_level_email": int64(0), "notify_level_netsend": int64(0), "notify_level_page": int64(0),
 				"delete_level": int64(0), "date_created": j.created, "date_modified": j.created, "version_number": int64(1)})
 		}

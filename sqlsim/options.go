@@ -57,6 +57,7 @@ type CertSpec struct {
 type JobSpec struct {
 	Name        string
 	Description string
+	Category    string // an msdb job category (created with sp_add_category when missing); "" = uncategorized
 }
 
 // Options describe a simulated instance.

@@ -68,14 +68,13 @@ func spAddJob(s *session, p params, w writer) (int32, *tds.Error) {
 	if in.agent.jobByNameLocked(name) != nil {
 		return 1, errSim(14261, "The specified @job_name ('%s') already exists.", name)
 	}
+	categoryID := 0
 	if cat, ok := p.str("category_name"); ok {
-		known := false
-		for _, c := range jobCategories {
-			known = known || (c.class == 1 && strings.EqualFold(c.name, cat))
-		}
-		if !known {
+		c := in.agent.categoryLocked(1, cat)
+		if c == nil {
 			return 1, errSim(14262, "The specified @category_name ('%s') does not exist.", cat)
 		}
+		categoryID = c.id
 	}
 	desc, _ := p.str("description")
 	owner, ok := p.str("owner_login_name")
@@ -86,7 +85,7 @@ func spAddJob(s *session, p params, w writer) (int32, *tds.Error) {
 	} else {
 		owner = l.name
 	}
-	j := &job{id: newGUID(), name: name, description: desc, enabled: p.int("enabled", 1) == 1, owner: owner, startStep: 1, created: time.Now()}
+	j := &job{id: newGUID(), name: name, description: desc, enabled: p.int("enabled", 1) == 1, owner: owner, startStep: 1, categoryID: categoryID, created: time.Now()}
 	in.agent.jobs = append(in.agent.jobs, j)
 	s.setOutput("job_id", j.id)
 	return 0, nil
@@ -239,4 +238,50 @@ func (in *Instance) miAgentXPGrantsLocked(login string) *tds.Error {
 		}
 	}
 	return nil
+}
+
+// spAddCategory is msdb.dbo.sp_add_category: @class JOB (default), ALERT or OPERATOR,
+// @type LOCAL (default), MULTI-SERVER or NONE, and a @name unique within its class;
+// only sysadmin may run it
+// (https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-add-category-transact-sql).
+// As msdb's own procedure does, a duplicate name raises 14261 and user categories are
+// numbered from 100.
+func spAddCategory(s *session, p params, w writer) (int32, *tds.Error) {
+	in := s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.isSysadminLocked(s.loginName) {
+		return 1, &tds.Error{Number: 229, State: 5, Class: 14, Message: "The EXECUTE permission was denied on the object 'sp_add_category', database 'msdb', schema 'dbo'."}
+	}
+	classes := map[string]int{"JOB": 1, "ALERT": 2, "OPERATOR": 3}
+	types := map[string]int{"LOCAL": 1, "MULTI-SERVER": 2, "NONE": 3}
+	cls, _ := p.str("class")
+	if cls == "" {
+		cls = "JOB"
+	}
+	typ, _ := p.str("type")
+	if typ == "" {
+		typ = "LOCAL"
+	}
+	class, ok := classes[strings.ToUpper(cls)]
+	if !ok {
+		return 1, errSim(14266, "The specified '@class' is invalid (valid values are: JOB, ALERT, OPERATOR).")
+	}
+	t, ok := types[strings.ToUpper(typ)]
+	if !ok {
+		return 1, errSim(14266, "The specified '@type' is invalid (valid values are: LOCAL, MULTI-SERVER, NONE).")
+	}
+	name, _ := p.str("name")
+	if strings.TrimSpace(name) == "" {
+		return 1, errSim(14234, "The specified '@name' is invalid.")
+	}
+	if in.agent.categoryLocked(class, name) != nil {
+		return 1, errSim(14261, "The specified @name ('%s') already exists.", name)
+	}
+	id := 99
+	for _, c := range in.agent.categories {
+		id = max(id, c.id)
+	}
+	in.agent.categories = append(in.agent.categories, jobCategory{id: id + 1, class: class, typ: t, name: name})
+	return 0, nil
 }

@@ -256,3 +256,35 @@ func TestSecurityAndSessionViews(t *testing.T) {
 	_, err = conn.ExecContext(ctx, "EXEC msdb.dbo.sp_add_job @job_name = N'C', @category_name = N'No such category'")
 	wantErr(t, err, 14262)
 }
+
+// TestJobCategories: a DBA's (or milink's) own job category is added with
+// msdb.dbo.sp_add_category, shows in syscategories, and a job added to it carries its
+// category_id in sysjobs; a duplicate name gives 14261 and a non-sysadmin 229.
+func TestJobCategories(t *testing.T) {
+	in, c := openSim(t, nil)
+	ctx := context.Background()
+	if _, err := c.DB.ExecContext(ctx, `EXEC msdb.dbo.sp_add_category @class = N'JOB', @type = N'LOCAL', @name = N'Link checks';
+EXEC msdb.dbo.sp_add_job @job_name = N'Checked', @category_name = N'Link checks';`); err != nil {
+		t.Fatal(err)
+	}
+	got := queryString(t, c.DB, `SELECT c.name + N' ' + CAST(c.category_id AS nvarchar(10)) FROM msdb.dbo.sysjobs j
+JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id WHERE j.name = N'Checked'`)
+	if got != "Link checks 100" {
+		t.Errorf("job's category = %q, want the new category numbered from 100", got)
+	}
+	if got := queryString(t, c.DB, "SELECT CAST(category_id AS nvarchar(10)) FROM msdb.dbo.sysjobs WHERE name = N'Checked'"); got == "0" {
+		t.Error("the job stayed uncategorized")
+	}
+	_, err := c.DB.ExecContext(ctx, "EXEC msdb.dbo.sp_add_category @name = N'link checks'")
+	wantErr(t, err, 14261)
+	if _, err := c.DB.ExecContext(ctx, "CREATE LOGIN op WITH PASSWORD = N'Op-Passw0rd!'"); err != nil {
+		t.Fatal(err)
+	}
+	op, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "op", Host: in.Host(), Port: in.Port(), User: "op", Password: "Op-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	_, err = op.DB.ExecContext(ctx, "EXEC msdb.dbo.sp_add_category @name = N'Mine'")
+	wantErr(t, err, 229)
+}

@@ -170,7 +170,7 @@ func chooseJobName(ctx context.Context, c *sqlops.Conn, base, suffix, server str
 	}
 	name := base + suffix
 	title := fmt.Sprintf("A job named %s already exists and was not created by milink", base)
-	if run, ours := c.Owns(sqlops.KindJob, j.Name, j.Description); ours {
+	if run, ours := c.OwnsJob(*j); ours {
 		live, err := c.RunLive(ctx, run)
 		if err != nil {
 			return "", err
