@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/milink/milink/sqlsim/tds"
 	"github.com/milink/milink/sqlsim/tsql"
 )
 
@@ -48,6 +49,9 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 			return err
 		}
 	}
+	if err := notInTransaction(st, s.tranCount); err != nil {
+		return err
+	}
 	switch n := st.(type) {
 	case *tsql.CreateDatabase:
 		if in.dbByNameLocked(n.Name) != nil {
@@ -76,7 +80,9 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 			}
 			return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Value))
 		}
-		return nil
+		// Other options (OFFLINE, READ_ONLY, SET HADR …) are not modelled: say so rather
+		// than pretend they took effect.
+		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: ALTER DATABASE … SET %s is not supported by the simulator.", strings.TrimSpace(n.Option+" "+n.Value)))
 	case *tsql.Backup:
 		return x.backupLocked(n, disk)
 	case *tsql.Endpoint:
@@ -642,6 +648,39 @@ func miUnsupported(st tsql.Stmt) error {
 			return unsupported("DISK")
 		case !n.CopyOnly:
 			return unsupported("BACKUP DATABASE without COPY_ONLY")
+		}
+	}
+	return nil
+}
+
+// notInTransaction refuses the statements SQL Server allows only in autocommit mode
+// when a transaction is open (@@TRANCOUNT > 0; pymssql's default autocommit=False opens
+// one): BACKUP ("isn't allowed in an explicit or implicit transaction", Msg 3021 then
+// 3013: https://learn.microsoft.com/sql/t-sql/statements/backup-transact-sql) and
+// CREATE/ALTER/DROP DATABASE ("must run in autocommit mode", Msg 226:
+// https://learn.microsoft.com/sql/t-sql/statements/alter-database-transact-sql-set-options,
+// create-database-transact-sql, drop-database-transact-sql).
+func notInTransaction(st tsql.Stmt, tranCount int) error {
+	if tranCount == 0 {
+		return nil
+	}
+	switch n := st.(type) {
+	case *tsql.Backup:
+		what := "DATABASE"
+		if n.Log {
+			what = "LOG"
+		}
+		return &execError{msgs: []*tds.Error{
+			{Number: 3021, State: 1, Class: 16, Message: "Cannot perform a backup or restore operation within a transaction."},
+			{Number: 3013, State: 1, Class: 16, Message: "BACKUP " + what + " is terminating abnormally."},
+		}}
+	case *tsql.CreateDatabase:
+		return sqlErr(226, 16, "CREATE DATABASE statement not allowed within multi-statement transaction.")
+	case *tsql.AlterDatabase:
+		return sqlErr(226, 16, "ALTER DATABASE statement not allowed within multi-statement transaction.")
+	case *tsql.Drop:
+		if strings.EqualFold(n.Kind, "DATABASE") {
+			return sqlErr(226, 16, "DROP DATABASE statement not allowed within multi-statement transaction.")
 		}
 	}
 	return nil

@@ -166,6 +166,9 @@ func (x *execCtx) runStmt(st tsql.Stmt) error {
 	case *tsql.SetOption:
 		if len(n.Words) >= 2 && n.Words[0] == "NOCOUNT" {
 			s.nocount = n.Words[1] == "ON"
+			if nc, ok := x.w.(interface{ SetNoCount(bool) }); ok {
+				nc.SetNoCount(s.nocount)
+			}
 		}
 		return nil
 	case *tsql.If:

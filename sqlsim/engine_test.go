@@ -303,3 +303,91 @@ func TestNoEncryption(t *testing.T) {
 		t.Errorf("ProductVersion %q", got)
 	}
 }
+
+// TestExecuteSQLInBatch: EXEC sp_executesql inside a batch, as DBAs write it, with
+// positional statement and declarations, named values and an OUTPUT parameter
+// (https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-executesql-transact-sql).
+func TestExecuteSQLInBatch(t *testing.T) {
+	_, c := openSim(t, nil)
+	got := queryString(t, c.DB, `DECLARE @n int;
+EXEC sp_executesql N'SELECT @x = COUNT(*) FROM sys.databases WHERE database_id > @min', N'@min int, @x int OUTPUT', @min = 4, @x = @n OUTPUT;
+SELECT CAST(@n AS nvarchar(10));`)
+	if got != "1" {
+		t.Errorf("OUTPUT of sp_executesql = %q, want 1 (SalesDB)", got)
+	}
+	if got := queryString(t, c.DB, "EXEC sp_executesql N'SELECT DB_NAME()'"); got != "master" {
+		t.Errorf("EXEC sp_executesql N'SELECT DB_NAME()' = %q", got)
+	}
+	_, err := c.DB.ExecContext(context.Background(), "EXEC sp_executesql N'SELECT @a', N'@a int', @b = 1")
+	wantErr(t, err, 8145)
+}
+
+// TestAutocommitOnlyStatements: inside an open transaction (what pymssql's default
+// autocommit=False gives) BACKUP fails with 3021/3013 and CREATE/ALTER DATABASE with
+// 226, as on SQL Server; the state is unchanged. After COMMIT they run.
+func TestAutocommitOnlyStatements(t *testing.T) {
+	_, c := openSim(t, nil)
+	ctx := context.Background()
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRAN"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'")
+	wantErr(t, err, 3013)
+	_, err = conn.ExecContext(ctx, "ALTER DATABASE SalesDB SET RECOVERY SIMPLE")
+	wantErr(t, err, 226)
+	_, err = conn.ExecContext(ctx, "CREATE DATABASE InTran")
+	wantErr(t, err, 226)
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryString(t, conn, "SELECT recovery_model_desc FROM sys.databases WHERE name = N'SalesDB'"); got != "FULL" {
+		t.Errorf("recovery model changed inside the refused transaction: %s", got)
+	}
+	if got := queryString(t, conn, "SELECT CAST(COUNT(*) AS nvarchar(5)) FROM sys.databases WHERE name = N'InTran'"); got != "0" {
+		t.Error("CREATE DATABASE ran inside a transaction")
+	}
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE SalesDB SET RECOVERY SIMPLE"); err != nil {
+		t.Errorf("after COMMIT: %v", err)
+	}
+	// An option the simulator does not model is refused, not silently accepted.
+	_, err = conn.ExecContext(ctx, "ALTER DATABASE SalesDB SET OFFLINE")
+	wantErr(t, err, 50000)
+}
+
+// TestNoCount: with SET NOCOUNT ON the DONE tokens carry no row count, so clients get
+// no "rows affected" (go-mssqldb reports RowsAffected from DONE_COUNT).
+func TestNoCount(t *testing.T) {
+	_, c := openSim(t, nil)
+	ctx := context.Background()
+	conn, err := c.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	res, err := conn.ExecContext(ctx, "CREATE DATABASE Counted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.RowsAffected(); err != nil {
+		t.Fatal(err)
+	}
+	res, err = conn.ExecContext(ctx, "SET NOCOUNT ON; SELECT name FROM sys.databases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 0 {
+		t.Errorf("rows affected with NOCOUNT ON = %d, want none reported", n)
+	}
+	res, err = conn.ExecContext(ctx, "SET NOCOUNT OFF; SELECT name FROM sys.databases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		t.Error("rows affected with NOCOUNT OFF not reported")
+	}
+}

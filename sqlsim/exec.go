@@ -170,7 +170,17 @@ func (x *execCtx) runExec(n *tsql.Exec) error {
 	var status int64
 	var outputs map[string]any
 	var order []string // parameter names in order, for positional OUTPUT arguments
-	if pname, bp, ok := resolveBuiltin(name, x.s.db); ok {
+	if isExecuteSQL(name) {
+		vals := make([]any, len(args))
+		names := make([]string, len(args))
+		for i, a := range args {
+			vals[i], names[i] = a.val, a.name
+		}
+		var err error
+		if order, outputs, err = x.executeSQL(names, vals, n.Line); err != nil {
+			return err
+		}
+	} else if pname, bp, ok := resolveBuiltin(name, x.s.db); ok {
 		bp = withCatalogParams(x.s.in.pers, pname, bp)
 		order = bp.params
 		p := params{}
@@ -400,4 +410,67 @@ func (x *execCtx) createProc(n *tsql.CreateProc) error {
 	}
 	d.procs[key] = up
 	return nil
+}
+
+// isExecuteSQL reports whether n names sp_executesql ([master.][sys.]sp_executesql).
+func isExecuteSQL(n tsql.Name) bool {
+	return strings.EqualFold(n.Object, "sp_executesql") && (n.Schema == "" || strings.EqualFold(n.Schema, "sys") || strings.EqualFold(n.Schema, "dbo"))
+}
+
+// executeSQL is EXEC sp_executesql inside a batch
+// (https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-executesql-transact-sql):
+// the statement (@stmt, positional first), the parameter declarations (@params,
+// positional second), then the declared parameters' values by name or in order. It
+// returns the parameter names in order and the final values of the declared
+// parameters, for OUTPUT arguments.
+func (x *execCtx) executeSQL(names []string, vals []any, line int) ([]string, map[string]any, error) {
+	if len(vals) == 0 || (names[0] != "" && names[0] != "stmt") {
+		return nil, nil, sqlErr(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.")
+	}
+	stmt := toStr(vals[0])
+	vars := map[string]*variable{}
+	order := []string{"stmt", "params"}
+	if len(vals) > 1 {
+		declared, _, err := parseParamDecl(toStr(vals[1]))
+		if err != nil {
+			return nil, nil, sqlErr(102, 15, err.Error())
+		}
+		for _, d := range declared {
+			key := strings.ToLower(d.Name)
+			vars[key] = &variable{typ: d.Type}
+			order = append(order, key)
+		}
+	}
+	inner := newExecCtx(x.ctx, x.s, x.w)
+	inner.depth = x.depth + 1
+	inner.vars = vars
+	for i := 2; i < len(vals); i++ {
+		key := names[i]
+		if key == "" && i < len(order) {
+			key = order[i]
+		}
+		if _, ok := vars[key]; !ok {
+			return nil, nil, sqlErr(8145, 16, fmt.Sprintf("@%s is not a parameter for procedure sp_executesql.", key))
+		}
+		if err := inner.assign(key, vals[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	stmts, err := tsql.Parse(stmt)
+	if err != nil {
+		pe := err.(*tsql.Error)
+		return nil, nil, sqlErr(pe.Number, 15, pe.Msg)
+	}
+	if err := inner.runStmts(stmts); err != nil {
+		if _, ok := err.(errBatchAborted); !ok {
+			if _, ok := err.(*flow); !ok {
+				return nil, nil, err
+			}
+		}
+	}
+	out := map[string]any{}
+	for k, v := range vars {
+		out[k] = v.val
+	}
+	return order, out, nil
 }

@@ -98,12 +98,14 @@ func (s *session) Close() {
 
 // Batch implements tds.Session: the batch is parsed and executed by the evaluator.
 func (s *session) Batch(ctx context.Context, sql string, w *tds.ResponseWriter) {
+	w.SetNoCount(s.nocount)
 	s.runBatch(ctx, sql, w, nil)
 }
 
 // RPC implements tds.Session: sp_executesql, the built-in system procedures and user
 // procedures, with OUTPUT parameters sent back as RETURNVALUE tokens.
 func (s *session) RPC(ctx context.Context, req *tds.RPCRequest, w *tds.ResponseWriter) {
+	w.SetNoCount(s.nocount)
 	name := req.ProcName
 	if req.ProcID == 10 || strings.EqualFold(strings.Trim(name, "[]"), "sp_executesql") || strings.HasSuffix(strings.ToLower(name), ".sp_executesql") {
 		s.executeSQL(ctx, req, w)

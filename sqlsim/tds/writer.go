@@ -40,6 +40,20 @@ type ResponseWriter struct {
 	errPending   bool // ERROR written since the last DONE/DONEINPROC
 	anyError     bool // ERROR written in the current request
 	returnStatus bool // RETURNSTATUS written in the current RPC
+	noCount      bool // SET NOCOUNT ON: DONE tokens carry no row count
+}
+
+// SetNoCount follows the session's SET NOCOUNT: when on, the DONE tokens of result
+// sets and statements do not set the DONE_COUNT bit, so clients print no "(n rows
+// affected)" ([MS-TDS] 2.2.7.6 DONE; https://learn.microsoft.com/sql/t-sql/statements/set-nocount-transact-sql).
+func (w *ResponseWriter) SetNoCount(on bool) { w.noCount = on }
+
+// countBit is DONE_COUNT unless SET NOCOUNT is on.
+func (w *ResponseWriter) countBit() uint16 {
+	if w.noCount {
+		return 0
+	}
+	return doneCount
 }
 
 // newResponseWriter returns an empty writer for a batch (rpc false) or RPC response.
@@ -64,7 +78,7 @@ func (w *ResponseWriter) Result(cols []Column, rows [][]any) {
 	}
 	w.lastDone = -1
 	w.buf = append(w.buf, tokens...)
-	w.done(doneMore|doneCount, cmdSelect, uint64(len(rows)))
+	w.done(doneMore|w.countBit(), cmdSelect, uint64(len(rows)))
 }
 
 // RowsAffected ends a statement without a result set (DML or DDL) with a
@@ -78,7 +92,7 @@ func (w *ResponseWriter) RowsAffected(n int64) {
 		w.done(doneMore, cmdNone, 0)
 		return
 	}
-	w.done(doneMore|doneCount, cmdNone, uint64(n))
+	w.done(doneMore|w.countBit(), cmdNone, uint64(n))
 }
 
 // Info sends an INFO token (PRINT output, informational messages). Classes
