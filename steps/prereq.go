@@ -50,41 +50,62 @@ const serverSQL = "SQL Server"
 // databases limits the database checks to those names (all user databases when empty).
 func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string) (*Prerequisites, error) {
 	p := &Prerequisites{}
+	add := func(f Finding) {
+		f.Server = serverSQL
+		p.Findings = append(p.Findings, f)
+	}
+	// A query this login may not run (Msg 300 without VIEW SERVER STATE, 229, 916) or
+	// an object this version lacks (208) leaves that check undone, with a finding that
+	// says why; any other error (a broken connection) stops the step.
+	var unchecked []string
+	tolerate := func(id, what string, err error) error {
+		if err == nil || !sqlops.Unreadable(err) {
+			return err
+		}
+		unchecked = append(unchecked, what)
+		add(Finding{ID: id, Severity: Warn, Title: "Could not check " + what,
+			Detail: fmt.Sprintf("The login may not read it (%v). Grant VIEW SERVER STATE (on SQL Server 2022 and later also VIEW SERVER SECURITY STATE and VIEW SERVER PERFORMANCE STATE) or connect as sysadmin to check it.", err),
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: also GRANT VIEW SERVER SECURITY STATE, VIEW SERVER PERFORMANCE STATE TO <login>;"}}})
+		return nil
+	}
 	var err error
 	if p.Server, err = c.ServerInfo(ctx); err != nil {
 		return nil, err
 	}
-	if p.MasterKey, err = c.HasMasterKey(ctx); err != nil {
+	if err = tolerate("master-key", "the database master key", func() (e error) { p.MasterKey, e = c.HasMasterKey(ctx); return }()); err != nil {
 		return nil, err
 	}
+	masterKeyKnown := len(unchecked) == 0
 	flags, err := c.TraceFlags(ctx)
-	if err != nil {
+	if err = tolerate("trace-flags", "the trace flags", err); err != nil {
 		return nil, err
 	}
+	flagsKnown := err == nil && !slices.Contains(unchecked, "the trace flags")
 	if p.Agent, err = c.Agent(ctx); err != nil {
 		return nil, err
 	}
-	if p.Permissions, err = c.Permissions(ctx); err != nil {
+	if err = tolerate("sysadmin", "the login's permissions", func() (e error) { p.Permissions, e = c.Permissions(ctx); return }()); err != nil {
 		return nil, err
 	}
-	if p.Endpoints, err = c.MirroringEndpoints(ctx); err != nil {
+	permsKnown := !slices.Contains(unchecked, "the login's permissions")
+	if err = tolerate("endpoint", "the database mirroring endpoints", func() (e error) { p.Endpoints, e = c.MirroringEndpoints(ctx); return }()); err != nil {
 		return nil, err
 	}
 	dbs, err := c.Databases(ctx)
-	if err != nil {
+	if err = tolerate("databases", "the databases", err); err != nil {
 		return nil, err
 	}
 	hasIssuer, err := c.HasAddIssuer(ctx)
-	if err != nil {
+	if err = tolerate("service-update", "the link's service update", err); err != nil {
 		return nil, err
 	}
+	issuerKnown := !slices.Contains(unchecked, "the link's service update")
 	if p.LocalIP, err = c.LocalAddress(ctx); err != nil {
 		return nil, err
 	}
 	plat := p.Platform()
-	add := func(f Finding) {
-		f.Server = serverSQL
-		p.Findings = append(p.Findings, f)
+	if p.Server.HostInfoNote != "" {
+		add(Finding{ID: "platform", Severity: Info, Title: "Platform: " + plat + " (from @@VERSION)", Detail: p.Server.HostInfoNote + "."})
 	}
 
 	// Version and edition.
@@ -123,17 +144,19 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		add(Finding{ID: "os", Severity: Fail, Title: "SQL Server on a Windows client OS is not supported",
 			Detail: p.Server.HostDistribution + ": the link needs Windows Server or Linux."})
 	}
-	if !hasIssuer && !p.Server.IsManagedInstance() && p.Support.SQLToMI && v[0] < 16 {
+	if issuerKnown && !hasIssuer && !p.Server.IsManagedInstance() && p.Support.SQLToMI && v[0] < 16 {
 		add(Finding{ID: "service-update", Severity: Fail, Title: "The link's service update is missing",
 			Detail: "sys.sp_certificate_add_issuer does not exist (Msg 2812 when the link is created): install the Azure Connect pack / required CU."})
 	}
 
 	// Master key.
-	if p.MasterKey {
+	if !masterKeyKnown {
+		// reported by tolerate
+	} else if p.MasterKey {
 		add(Finding{ID: "master-key", Severity: Pass, Title: "Database master key exists in master"})
 	} else {
 		add(Finding{ID: "master-key", Severity: Fail, Title: "No database master key in master",
-			Detail: "The link's certificates are protected by the master key. Choose a strong password and keep it safe; milink's own test certificate does not need it.",
+			Detail: "The link's certificates are protected by the master key, and endpoint certificate authentication expects the certificate's private key to be protected by it (Msg 28055), so the managed instance → SQL Server test does not run without one. Choose a strong password and keep it safe.",
 			Fixes:  []Fix{{Platform: "T-SQL", Command: "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '<strong_password>';"}}})
 	}
 
@@ -141,12 +164,20 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	if p.Server.HadrEnabled {
 		add(Finding{ID: "hadr", Severity: Pass, Title: "Always On availability groups are enabled"})
 	} else {
-		add(Finding{ID: "hadr", Severity: Fail, Title: "Always On availability groups are disabled",
+		f := Finding{ID: "hadr", Severity: Fail, Title: "Always On availability groups are disabled",
 			Detail: "The link is built on availability groups. Enabling the feature needs a SQL Server restart.",
 			Fixes: []Fix{
 				{Platform: "Windows", Command: fmt.Sprintf("Enable-SqlAlwaysOn -ServerInstance '%s' -Force   # SqlServer module; restarts the service (or: Configuration Manager > SQL Server > Properties > Always On)", p.Server.ServerName)},
 				{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set hadr.hadrenabled 1 && sudo systemctl restart mssql-server"},
-			}})
+			}}
+		if verr == nil && v[0] == 13 {
+			// SQL Server 2016 can enable availability groups only on a node of a Windows
+			// Server Failover Cluster (2017 added cluster-less groups); the link's
+			// preparation page asks for the WSFC on 2016.
+			f.Detail += " On SQL Server 2016 the Always On feature can be enabled only when the server is a node of a Windows Server Failover Cluster (WSFC): create a single-node cluster first (Install-WindowsFeature Failover-Clustering; New-Cluster)."
+			f.Fixes = append([]Fix{{Platform: "Windows", Command: "Install-WindowsFeature -Name Failover-Clustering -IncludeManagementTools; New-Cluster -Name <cluster-name> -Node $env:COMPUTERNAME -NoStorage   # SQL Server 2016 needs a Windows Server Failover Cluster node"}}, f.Fixes...)
+		}
+		add(f)
 	}
 
 	// Trace flags (recommended).
@@ -154,6 +185,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		flag int
 		why  string
 	}{{1800, "optimizes log I/O when the replicas' disks have different sector sizes"}, {9567, "compresses the seeding data stream"}} {
+		if !flagsKnown {
+			break
+		}
 		on := slices.ContainsFunc(flags, func(f TraceFlagRow) bool { return f.Flag == tf.flag && f.Status && f.Global })
 		if on {
 			add(Finding{ID: fmt.Sprintf("trace-flag-%d", tf.flag), Severity: Pass, Title: fmt.Sprintf("Trace flag %d is on", tf.flag)})
@@ -168,28 +202,12 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	}
 
 	// Agent.
-	switch {
-	case p.Agent.Running():
-		add(Finding{ID: "agent", Severity: Pass, Title: "SQL Server Agent is running"})
-	default:
-		st := p.Agent.Status
-		if st == "" {
-			st = "not visible"
-		}
-		add(Finding{ID: "agent", Severity: Fail, Title: "SQL Server Agent is not running (" + st + ")",
-			Detail: "The SQL Server → managed instance test runs as an Agent job; without Agent it cannot run.",
-			Fixes: []Fix{
-				{Platform: "Windows", Command: "Set-Service -Name SQLSERVERAGENT -StartupType Automatic; Start-Service -Name SQLSERVERAGENT   # named instance: SQLAgent$<INSTANCE>"},
-				{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set sqlagent.enabled true && sudo systemctl restart mssql-server"},
-			}})
-	}
-	if p.Linux() {
-		add(Finding{ID: "linux-agent", Severity: Warn, Title: "SQL Server on Linux: Agent cannot run the PowerShell probe",
-			Detail: "SQL Agent on Linux runs only T-SQL steps, so the SQL Server → managed instance probe cannot run as a job there. Run the probe on the SQL Server host instead (see the Results for the exact command). The managed instance → SQL Server test is not affected."})
-	}
+	p.Findings = append(p.Findings, agentFindings(p)...)
 
 	// Permissions.
-	if p.Permissions.Sysadmin {
+	if !permsKnown {
+		// reported by tolerate
+	} else if p.Permissions.Sysadmin {
 		add(Finding{ID: "sysadmin", Severity: Pass, Title: fmt.Sprintf("Login %s is sysadmin", p.Permissions.Login)})
 	} else {
 		f := Finding{ID: "sysadmin", Severity: Fail, Title: fmt.Sprintf("Login %s is not sysadmin", p.Permissions.Login),
@@ -290,6 +308,54 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 	}
 	if ok {
 		add(Finding{ID: "database:" + d.Name, Severity: Pass, Title: fmt.Sprintf("Database %s: FULL recovery, backed up", d.Name)})
+	}
+	return out
+}
+
+// agentFindings grades SQL Server Agent. On Windows the SQL Server → managed instance
+// probe runs as an Agent job, which needs the service running and 'Agent XPs' = 1 (the
+// option enables Agent's extended procedures; sp_add_job fails without it:
+// https://learn.microsoft.com/sql/database-engine/configure-windows/agent-xps-server-configuration-option).
+// On Linux SQL Agent runs only T-SQL steps
+// (https://learn.microsoft.com/sql/linux/sql-server-linux-run-sql-server-agent-job), milink
+// never uses it there and the link does not need it, so its state is only information.
+func agentFindings(p *Prerequisites) []Finding {
+	a := p.Agent
+	var out []Finding
+	add := func(f Finding) { f.Server = serverSQL; out = append(out, f) }
+	startFixes := []Fix{
+		{Platform: "Windows", Command: "Set-Service -Name SQLSERVERAGENT -StartupType Automatic; Start-Service -Name SQLSERVERAGENT   # named instance: SQLAgent$<INSTANCE>"},
+		{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set sqlagent.enabled true && sudo systemctl restart mssql-server"},
+	}
+	if p.Linux() {
+		st := a.Status
+		if !a.Known() {
+			st = "not visible to this login"
+		}
+		add(Finding{ID: "agent", Severity: Info, Title: "SQL Server Agent: " + st + " (not used on Linux)",
+			Detail: "SQL Agent on Linux runs only T-SQL job steps, so milink does not use it there, and the link does not need it."})
+		return out
+	}
+	xpsOff := a.XPsKnown && !a.AgentXPs
+	switch {
+	case !a.Known():
+		add(Finding{ID: "agent", Severity: Warn, Title: "Could not check whether SQL Server Agent runs",
+			Detail: "sys.dm_server_services needs VIEW SERVER STATE (VIEW SERVER SECURITY STATE on SQL Server 2022 and later): " + a.Unreadable + ". milink still tries the Agent job; if it cannot start, the SQL Server → managed instance direction is not tested.",
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: GRANT VIEW SERVER SECURITY STATE TO <login>;"}}})
+	case a.ServiceRunning():
+		add(Finding{ID: "agent", Severity: Pass, Title: "SQL Server Agent is running"})
+	default:
+		st := a.Status
+		if st == "" {
+			st = "not installed or not visible"
+		}
+		add(Finding{ID: "agent", Severity: Fail, Title: "SQL Server Agent is not running (" + st + ")",
+			Detail: "The SQL Server → managed instance test runs as an Agent job; without Agent it cannot run.", Fixes: startFixes})
+	}
+	if xpsOff {
+		add(Finding{ID: "agent-xps", Severity: Fail, Title: "'Agent XPs' is off",
+			Detail: "The 'Agent XPs' server option is 0: Agent's extended stored procedures are disabled, so no job can be created or started (SQL Server turns it on when the Agent service starts; someone turned it off).",
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'Agent XPs', 1; RECONFIGURE;"}}})
 	}
 	return out
 }

@@ -1,0 +1,285 @@
+package steps_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
+	"github.com/milink/milink/steps"
+)
+
+// Tests of issue 11 ("every verdict right"): each one sets the instance's state the
+// way a DBA would (T-SQL over TDS), or the network the way it is (sqlsim's Network
+// and Options for what T-SQL cannot set), and checks milink's verdict.
+
+// startCustom starts a pair whose SQL Server options are changed by mut.
+func startCustom(t *testing.T, mut func(*sqlsim.Options), network func(n *sqlsim.Network, sql, mi sqlsim.Options)) (*sqlsim.Pair, steps.Config) {
+	t.Helper()
+	p, err := sqlsim.StartPair(sqlsim.Scenario{Name: t.Name(), SQL: mut, Network: network}, 10*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, pairConfig(t, p)
+}
+
+// dba runs T-SQL on SQL Server as its sysadmin, as a DBA would.
+func dba(t *testing.T, cfg steps.Config, batches ...string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := sqlops.Open(ctx, cfg.SQLServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, b := range batches {
+		if _, err := c.DB.ExecContext(ctx, b); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+	}
+}
+
+func direction(t *testing.T, rep *steps.Report, d steps.Direction) steps.DirectionResult {
+	t.Helper()
+	for _, x := range rep.Directions {
+		if x.Direction == d {
+			return x
+		}
+	}
+	t.Fatalf("no %s direction in the report (%s)", d, rep.Outcome)
+	return steps.DirectionResult{}
+}
+
+func finding(rep *steps.Report, id string) *steps.Finding {
+	for i := range rep.Findings {
+		if rep.Findings[i].ID == id {
+			return &rep.Findings[i]
+		}
+	}
+	return nil
+}
+
+func reportText(rep *steps.Report) string {
+	var b strings.Builder
+	rep.WriteText(&b)
+	return b.String()
+}
+
+// Item 1: SQL Server reports a loopback local_net_address (milink connected over
+// loopback on the SQL Server host). On a real managed instance 127.0.0.1:5022 is the
+// MI's own endpoint, so probing it proves nothing: the direction is not tested and
+// milink asks for --sql-ip; never "all checks passed".
+func TestLoopbackSQLAddressIsNotProbed(t *testing.T) {
+	for _, ip := range []string{"127.0.0.1", "169.254.10.20", "0.0.0.0"} {
+		t.Run(ip, func(t *testing.T) {
+			_, cfg := startCustom(t, func(o *sqlsim.Options) { o.IP = ip }, nil)
+			rep := steps.Check(context.Background(), cfg, nil)
+			d := direction(t, rep, steps.MIToSQL)
+			if d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "--sql-ip") || len(d.Probes) != 0 {
+				t.Errorf("MI → SQL Server with local_net_address %s: %s (%s), %d probes", ip, d.Status, d.Reason, len(d.Probes))
+			}
+			if rep.ExitCode == steps.ExitOK {
+				t.Errorf("exit code 0 (%s) although the MI → SQL Server direction was not tested", rep.Outcome)
+			}
+		})
+	}
+}
+
+// Item 1: a public SQL Server address is flagged: the link needs a private path.
+func TestPublicSQLAddressIsFlagged(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	cfg.SQLServerIP = "20.30.40.50"
+	rep := steps.Check(context.Background(), cfg, nil)
+	f := finding(rep, "sql-ip")
+	if f == nil || f.Severity != steps.Warn || !strings.Contains(f.Detail, "public") {
+		t.Errorf("public SQL Server address: finding %+v", f)
+	}
+}
+
+// Item 7: SQL Server 2016 SP3 has no sys.dm_os_host_info (Msg 208): the check works
+// (platform from @@VERSION), and the HADR fix mentions the WSFC requirement.
+func TestSQLServer2016(t *testing.T) {
+	pers, err := sqlsim.FindPersonality("13.0.7000.253", "Windows", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cfg := startCustom(t, func(o *sqlsim.Options) { o.Personality = pers; o.HadrEnabled = false }, nil)
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := s.CheckPrerequisites(ctx)
+	if err != nil {
+		t.Fatalf("prerequisites on SQL Server 2016: %v", err)
+	}
+	if pre.Platform() != "Windows" || !strings.HasPrefix(pre.Server.ProductVersion, "13.0.") {
+		t.Errorf("2016: platform %s, version %s", pre.Platform(), pre.Server.ProductVersion)
+	}
+	var hadr *steps.Finding
+	for i := range pre.Findings {
+		if pre.Findings[i].ID == "hadr" {
+			hadr = &pre.Findings[i]
+		}
+	}
+	if hadr == nil || hadr.Severity != steps.Fail || !strings.Contains(hadr.Detail+fixText(hadr.Fixes), "Windows Server Failover Cluster") {
+		t.Errorf("2016 HADR finding: %+v", hadr)
+	}
+}
+
+func fixText(fs []steps.Fix) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Platform + ": " + f.Command + "\n")
+	}
+	return b.String()
+}
+
+func prerequisites(t *testing.T, cfg steps.Config, cc sqlops.ConnConfig) *steps.Prerequisites {
+	t.Helper()
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cc); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := s.CheckPrerequisites(ctx)
+	if err != nil {
+		t.Fatalf("prerequisites: %v", err)
+	}
+	return pre
+}
+
+func preFinding(pre *steps.Prerequisites, id string) *steps.Finding {
+	for i := range pre.Findings {
+		if pre.Findings[i].ID == id {
+			return &pre.Findings[i]
+		}
+	}
+	return nil
+}
+
+// Item 7: a login without VIEW SERVER STATE gets Msg 300 on sys.dm_server_services;
+// the check keeps going and says what it could not check and why.
+func TestPrerequisitesWithoutViewServerState(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	dba(t, cfg, "CREATE LOGIN checker WITH PASSWORD = N'Ch3cker-Passw0rd!'")
+	cc := cfg.SQLServer
+	cc.User, cc.Password = "checker", "Ch3cker-Passw0rd!"
+	pre := prerequisites(t, cfg, cc)
+	f := preFinding(pre, "agent")
+	if f == nil || f.Severity == steps.Pass || f.Severity == steps.Fail || !strings.Contains(f.Title+f.Detail, "VIEW SERVER STATE") {
+		t.Errorf("Agent state without VIEW SERVER STATE: %+v", f)
+	}
+}
+
+// Item 7: 'Agent XPs' = 0 with Agent running is its own finding with the
+// sp_configure fix, not "Agent is not running".
+func TestAgentXPsOff(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	dba(t, cfg, "EXEC sp_configure 'show advanced options', 1; RECONFIGURE;", "EXEC sp_configure 'Agent XPs', 0; RECONFIGURE;")
+	pre := prerequisites(t, cfg, cfg.SQLServer)
+	if f := preFinding(pre, "agent"); f == nil || f.Severity != steps.Pass {
+		t.Errorf("Agent (running) finding: %+v", f)
+	}
+	f := preFinding(pre, "agent-xps")
+	if f == nil || f.Severity != steps.Fail || !strings.Contains(fixText(f.Fixes), "sp_configure 'Agent XPs', 1; RECONFIGURE") {
+		t.Errorf("Agent XPs finding: %+v", f)
+	}
+}
+
+// Item 7: on Linux milink never uses Agent, so a stopped Agent is no FAIL.
+func TestLinuxAgentStoppedIsNoFailure(t *testing.T) {
+	_, cfg := startCustom(t, func(o *sqlsim.Options) {
+		o.Platform, o.Distribution, o.AgentRunning = "Linux", "Ubuntu 22.04.4 LTS", false
+	}, nil)
+	pre := prerequisites(t, cfg, cfg.SQLServer)
+	if f := preFinding(pre, "agent"); f == nil || f.Severity == steps.Fail {
+		t.Errorf("Linux Agent stopped: %+v", f)
+	}
+}
+
+// Item 7: a copy-only full backup does not start a log chain and does not count; a
+// backup of an earlier database with the same name does not count either.
+func TestCopyOnlyAndOldIncarnationBackups(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	dba(t, cfg,
+		"CREATE DATABASE Ledger; ALTER DATABASE Ledger SET RECOVERY FULL;",
+		"BACKUP DATABASE Ledger TO DISK = N'D:\\Backup\\Ledger.bak' WITH COPY_ONLY;",
+		"CREATE DATABASE Orders; ALTER DATABASE Orders SET RECOVERY FULL;",
+		"BACKUP DATABASE Orders TO DISK = N'D:\\Backup\\Orders.bak';",
+		"DROP DATABASE Orders;",
+		"CREATE DATABASE Orders; ALTER DATABASE Orders SET RECOVERY FULL;")
+	cfg.Databases = []string{"Ledger", "Orders", "SalesDB"}
+	pre := prerequisites(t, cfg, cfg.SQLServer)
+	for _, db := range []string{"Ledger", "Orders"} {
+		if f := preFinding(pre, "database:"+db+":backup"); f == nil || f.Severity != steps.Fail {
+			t.Errorf("%s: backup finding %+v", db, f)
+		}
+	}
+	if f := preFinding(pre, "database:SalesDB"); f == nil || f.Severity != steps.Pass {
+		t.Errorf("SalesDB (full backup): %+v", f)
+	}
+}
+
+// Item 10: without a master key the MI → SQL Server test endpoint's certificate can't
+// be protected as endpoint authentication expects (Msg 28055): that direction is not
+// tested, and says why.
+func TestNoMasterKeyMIToSQLNotTested(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	dba(t, cfg, "USE master; DROP MASTER KEY;")
+	rep := steps.Check(context.Background(), cfg, nil)
+	d := direction(t, rep, steps.MIToSQL)
+	if d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "master key") {
+		t.Errorf("MI → SQL Server without a master key: %s (%s)", d.Status, d.Reason)
+	}
+}
+
+// Item 6: a standalone simulator on 127.0.0.1 is not "this host": its
+// MachineName is not this machine's host name, so auto mode does not probe from here
+// (which would resolve the made-up Azure names through this machine's resolver).
+func TestAutoDoesNotTakeLoopbackForThisHost(t *testing.T) {
+	_, cfg := startCustom(t, func(o *sqlsim.Options) {
+		o.Platform, o.Distribution = "Linux", "Ubuntu 22.04.4 LTS"
+	}, nil)
+	rep := steps.Check(context.Background(), cfg, nil)
+	d := direction(t, rep, steps.SQLToMI)
+	if d.Status != steps.StatusNotRun || d.ManualCommand == "" || len(d.Probes) != 0 {
+		t.Errorf("SQL Server → MI from a loopback simulator in auto mode: %s (%s), %d probes, method %q", d.Status, d.Reason, len(d.Probes), d.Method)
+	}
+}
+
+// Item 4: each verdict gets fixes that fit it: "dns" gets resolver fixes and no
+// firewall/NSG rule naming a host; "refused" (a reset: NSGs drop, they don't refuse)
+// gets no NSG rule.
+func TestFixesFitTheVerdict(t *testing.T) {
+	_, cfg := startCustom(t, nil, func(n *sqlsim.Network, sql, mi sqlsim.Options) {
+		n.SetRule(mi.FQDN, 5022, sqlsim.RuleNoSuchHost)
+		n.SetRule(sql.IP, 5022, sqlsim.RuleRefused)
+	})
+	rep := steps.Check(context.Background(), cfg, nil)
+	seen := map[sqlops.ProbeVerdict]bool{}
+	for _, d := range rep.Directions {
+		for _, p := range d.Probes {
+			fx := fixText(p.Fixes)
+			seen[p.Verdict] = true
+			switch p.Verdict {
+			case sqlops.VerdictDNS:
+				if strings.Contains(fx, "nsg") || strings.Contains(fx, "NetFirewallRule") || !strings.Contains(p.Explanation+fx, "forwarder") {
+					t.Errorf("dns verdict for %s: %s\n%s", p.Host, p.Explanation, fx)
+				}
+			case sqlops.VerdictRefused:
+				if strings.Contains(fx, "nsg") || !strings.Contains(p.Explanation+fx, "STARTED") {
+					t.Errorf("refused verdict for %s: %s\n%s", p.Host, p.Explanation, fx)
+				}
+			}
+		}
+	}
+	if !seen[sqlops.VerdictDNS] || !seen[sqlops.VerdictRefused] {
+		t.Errorf("verdicts seen: %v\n%s", seen, reportText(rep))
+	}
+}
