@@ -135,7 +135,7 @@ func TestDDLBuilders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, "[milink:0123456789abcdef]") || !strings.Contains(c, "EXPIRY_DATE = N'20260108'") {
+	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, "[milink:0123456789abcdef]") || !strings.Contains(c, "START_DATE = N'20251231', EXPIRY_DATE = N'20260108'") {
 		t.Errorf("certificate DDL: %s", c)
 	}
 	e, err := CreateEndpointSQL(spec)

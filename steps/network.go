@@ -36,19 +36,28 @@ const (
 )
 
 // Validate checks the options before they reach a job step.
-func (n NetworkOptions) Validate() error {
+func (n NetworkOptions) Validate() error { return n.validate(true) }
+
+// validate checks the options; without sqlIP the SQL Server address (and so the
+// managed instance → SQL Server probe) is not checked, for a plan that does not run
+// that direction.
+func (n NetworkOptions) validate(sqlIP bool) error {
 	switch n.ProbeFrom {
 	case "", ProbeAuto, ProbeAgent, ProbeLocal, ProbeManual, ProbeSSH:
 	default:
 		return fmt.Errorf("probe from: %w: %q is not auto, agent, local, ssh or manual", sqlops.ErrInvalidInput, n.ProbeFrom)
 	}
-	if err := sqlops.ValidateHost(n.SQLServerIP); err != nil {
-		return fmt.Errorf("SQL Server IP: %w", err)
+	targets := n.SQLToMITargets()
+	if sqlIP {
+		if err := sqlops.ValidateHost(n.SQLServerIP); err != nil {
+			return fmt.Errorf("SQL Server IP: %w", err)
+		}
+		targets = n.Targets()
 	}
 	if err := sqlops.ValidatePort(n.EndpointPort); err != nil {
 		return fmt.Errorf("endpoint port: %w", err)
 	}
-	for _, t := range n.Targets() {
+	for _, t := range targets {
 		if err := t.Validate(); err != nil {
 			return err
 		}
@@ -75,17 +84,89 @@ func (n NetworkOptions) MIToSQLTarget() sqlops.ProbeTarget {
 	return sqlops.ProbeTarget{Label: "TNC network probe from SQL MI to SQL Server", Host: n.SQLServerIP, Port: n.EndpointPort, Timeout: n.ProbeTimeout}
 }
 
-// AddressWarning explains why an address is unlikely to be reachable from Azure, or "".
-func AddressWarning(ip string) string {
+// UnusableAddress says why the managed instance can never reach SQL Server at ip, or
+// "" when it might: a loopback address (on the managed instance 127.0.0.1:5022 is its
+// own endpoint, so a probe there proves nothing), a link-local, unspecified,
+// multicast or broadcast address (RFC 6890's special-purpose registry; none is
+// routed across networks).
+func UnusableAddress(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ""
 	}
+	a = a.Unmap()
 	switch {
 	case a.IsLoopback():
-		return ip + " is a loopback address: the managed instance cannot reach it. Give the address of SQL Server as seen from the managed instance's virtual network."
+		return ip + " is a loopback address: on the managed instance it names the managed instance itself, so probing it would test nothing"
 	case a.IsLinkLocalUnicast():
-		return ip + " is a link-local address: the managed instance cannot reach it."
+		return ip + " is a link-local address: it is not routed beyond SQL Server's own network segment"
+	case a.IsUnspecified():
+		return ip + " is the unspecified address: it names no host"
+	case a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast():
+		return ip + " is a multicast address"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return ip + " is the broadcast address"
 	}
 	return ""
+}
+
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range, private in practice.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicAddress reports whether ip is a public (globally routed) address: not private
+// (RFC 1918, RFC 4193), not shared (RFC 6598) and not special-purpose. The link needs a
+// private path (VPN, ExpressRoute or peering): a managed instance's link traffic does
+// not go over its public endpoint
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#network-connectivity).
+func PublicAddress(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !sharedAddressSpace.Contains(a) && UnusableAddress(ip) == ""
+}
+
+// AddressWarning explains why an address is unlikely to be reachable from Azure, or "".
+func AddressWarning(ip string) string {
+	if w := UnusableAddress(ip); w != "" {
+		return w + ". Give the address the managed instance's virtual network reaches SQL Server on."
+	}
+	if PublicAddress(ip) {
+		return ip + " is a public address: the link needs a private path between the managed instance's virtual network and SQL Server (site-to-site VPN, ExpressRoute or virtual network peering); give SQL Server's private address on that path."
+	}
+	return ""
+}
+
+// decideMIToSQL decides whether the managed instance → SQL Server probe can run on the
+// plan's SQL Server address: never on an address the managed instance cannot use
+// (UnusableAddress: it would probe itself or nothing), and it flags a public address.
+func (p *Plan) decideMIToSQL(pre *Prerequisites) {
+	ip := p.Options.SQLServerIP
+	ask := "give the address the managed instance's network reaches SQL Server on with --sql-ip (the wizard's SQL Server IP field)"
+	switch {
+	case ip == "" && pre != nil && UnusableAddress(pre.LocalIP) != "":
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = fmt.Sprintf("SQL Server reported the address it was reached on as %s; %s", UnusableAddress(pre.LocalIP), ask)
+	case ip == "":
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = "no SQL Server address for the managed instance to probe: " + ask
+	case UnusableAddress(ip) != "":
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = UnusableAddress(ip) + "; " + ask
+	}
+	if p.RunMIToSQL && p.CreateEndpoint && pre != nil && !pre.MasterKey && pre.Checked("the database master key") {
+		// The source document creates the master key before TEST_CERT: endpoint
+		// certificate authentication expects the private key protected by it (Msg 28055).
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = "not tested (no master key): the test endpoint's certificate must be protected by the database master key of master (Msg 28055 otherwise); create one (see the master-key finding) and run milink again"
+		return
+	}
+	if !p.RunMIToSQL {
+		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "No usable SQL Server address: the managed instance → SQL Server direction is not tested", Detail: p.MIToSQLSkipReason})
+		return
+	}
+	if PublicAddress(ip) {
+		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + ip + " is public", Detail: AddressWarning(ip)})
+	}
 }

@@ -19,8 +19,13 @@ type Prerequisites struct {
 	Databases   []sqlops.Database          `json:"databases,omitempty"`
 	MasterKey   bool                       `json:"master_key"`
 	LocalIP     string                     `json:"local_ip,omitempty"`
-	Findings    []Finding                  `json:"findings"`
+	// Unchecked lists what this login could not read (each has a finding saying why).
+	Unchecked []string  `json:"unchecked,omitempty"`
+	Findings  []Finding `json:"findings"`
 }
+
+// Checked reports whether the prerequisite what (as named in Unchecked) was read.
+func (p *Prerequisites) Checked(what string) bool { return !slices.Contains(p.Unchecked, what) }
 
 // Linux reports whether SQL Server runs on Linux.
 func (p *Prerequisites) Linux() bool { return strings.EqualFold(p.Server.HostPlatform, "Linux") }
@@ -75,12 +80,11 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	if err = tolerate("master-key", "the database master key", func() (e error) { p.MasterKey, e = c.HasMasterKey(ctx); return }()); err != nil {
 		return nil, err
 	}
-	masterKeyKnown := len(unchecked) == 0
 	flags, err := c.TraceFlags(ctx)
 	if err = tolerate("trace-flags", "the trace flags", err); err != nil {
 		return nil, err
 	}
-	flagsKnown := err == nil && !slices.Contains(unchecked, "the trace flags")
+	flagsKnown := !slices.Contains(unchecked, "the trace flags")
 	if p.Agent, err = c.Agent(ctx); err != nil {
 		return nil, err
 	}
@@ -150,7 +154,8 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	}
 
 	// Master key.
-	if !masterKeyKnown {
+	p.Unchecked = unchecked
+	if !p.Checked("the database master key") {
 		// reported by tolerate
 	} else if p.MasterKey {
 		add(Finding{ID: "master-key", Severity: Pass, Title: "Database master key exists in master"})

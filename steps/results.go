@@ -213,7 +213,7 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		return d
 	}
 	if p.CreateEndpoint {
-		spec := sqlops.TestEndpointSpec{EndpointName: p.EndpointName, CertName: p.CertName, Port: p.Options.EndpointPort, RunID: p.RunID, NoMasterKey: true}
+		spec := sqlops.TestEndpointSpec{EndpointName: p.EndpointName, CertName: p.CertName, Port: p.Options.EndpointPort, RunID: p.RunID}
 		r.emit(MIToSQL, EventStep, "SQL Server: creating certificate %s", p.CertName)
 		reg.add(createdItem{server: serverSQL, kind: "certificate", name: p.CertName})
 		if err := r.SQL.CreateTestCertificate(ctx, spec); err != nil {

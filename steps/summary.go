@@ -91,15 +91,9 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 
 	// Where the SQL Server → MI probes run.
 	p.decideSQLToMI(pre, sqlc.Cfg.Host)
-	if opts.SQLServerIP == "" {
-		p.RunMIToSQL = false
-		p.MIToSQLSkipReason = "no SQL Server IP address for the managed instance to probe"
-	}
-	if err := opts.Validate(); err != nil {
+	p.decideMIToSQL(pre)
+	if err := opts.validate(p.RunMIToSQL); err != nil {
 		return nil, err
-	}
-	if w := AddressWarning(opts.SQLServerIP); w != "" {
-		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + opts.SQLServerIP + " is not reachable from Azure", Detail: w})
 	}
 	p.Actions = p.actions(pre)
 	return p, nil

@@ -283,3 +283,28 @@ func TestFixesFitTheVerdict(t *testing.T) {
 		t.Errorf("verdicts seen: %v\n%s", seen, reportText(rep))
 	}
 }
+
+// Item 10: TEST_CERT starts yesterday (UTC), so a server whose clock is ahead of UTC
+// does not find it "not yet valid", and its private key is protected by the master
+// key, as endpoint certificate authentication expects.
+func TestTestCertificateStartsInThePast(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	ctx := context.Background()
+	c, err := sqlops.Open(ctx, cfg.SQLServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	spec := sqlops.TestEndpointSpec{RunID: sqlops.NewRunID()}
+	if err := c.CreateTestCertificate(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	var start time.Time
+	var enc string
+	if err := c.DB.QueryRowContext(ctx, "SELECT start_date, pvt_key_encryption_type FROM master.sys.certificates WHERE name = N'TEST_CERT'").Scan(&start, &enc); err != nil {
+		t.Fatal(err)
+	}
+	if y := time.Now().UTC().AddDate(0, 0, -1); start.After(y.Add(time.Hour)) || enc != "MK" {
+		t.Errorf("TEST_CERT starts %s (want yesterday, UTC, or earlier), private key %s (want MK)", start, enc)
+	}
+}
