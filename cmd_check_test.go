@@ -152,13 +152,15 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name:     "missing master key",
 			mutSQL:   func(o *sqlsim.Options) { o.MasterKey = false },
-			wantCode: steps.ExitPrereq,
+			wantCode: steps.ExitConnectivity,
 			check: func(t *testing.T, p *pair, rep steps.Report) {
 				if f := findingByID(rep, "master-key"); f == nil || f.Severity != steps.Fail || len(f.Fixes) == 0 {
 					t.Errorf("master-key finding: %+v", f)
 				}
-				if direction(rep, steps.MIToSQL).Status != steps.StatusPassed {
-					t.Errorf("MI→SQL should pass without a master key: %+v", direction(rep, steps.MIToSQL))
+				// Endpoint certificate authentication needs the master key (Msg 28055):
+				// without one the direction is not tested (issue 11, item 10).
+				if d := direction(rep, steps.MIToSQL); d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "no master key") {
+					t.Errorf("MI→SQL without a master key: %+v", d)
 				}
 			},
 		},

@@ -71,6 +71,10 @@ const (
 	VerdictDNS       ProbeVerdict = "dns"       // the name did not resolve on the probing host
 	VerdictFailed    ProbeVerdict = "failed"    // the connect failed for another or unknown reason
 	VerdictUnknown   ProbeVerdict = "unknown"   // the output could not be understood
+	// VerdictNotRun: the probe itself did not run (an Agent job step that could not
+	// start: PowerShell on SQL Server on Linux, SQLPS failing to load, a non-sysadmin job
+	// owner without a proxy); it says nothing about the network.
+	VerdictNotRun ProbeVerdict = "not-run"
 )
 
 // ProbeOutput is what could be read from a probe's output.

@@ -3,9 +3,12 @@ package steps
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
 )
 
 // NetworkOptions is the Network Options step: the discovered managed instance
@@ -169,4 +172,22 @@ func (p *Plan) decideMIToSQL(pre *Prerequisites) {
 	if PublicAddress(ip) {
 		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + ip + " is public", Detail: AddressWarning(ip)})
 	}
+}
+
+// onSQLServerHost reports whether milink runs on the SQL Server host: the address it
+// connected to is this machine's (probe.IsThisHost) AND SQL Server's own
+// SERVERPROPERTY('MachineName') ("Windows computer name on which the server instance
+// is running", on Linux the host name: serverproperty-transact-sql) is this machine's
+// host name. A local address alone is not enough: 127.0.0.1 may be an SSH tunnel's
+// end on a jump host, or a simulator.
+func onSQLServerHost(pre *Prerequisites, sqlHost string) bool {
+	if !probe.IsThisHost(sqlHost) {
+		return false
+	}
+	name, err := os.Hostname()
+	if err != nil || pre.Server.MachineName == "" {
+		return false
+	}
+	first := func(s string) string { return strings.ToLower(strings.SplitN(s, ".", 2)[0]) }
+	return first(name) == first(pre.Server.MachineName)
 }

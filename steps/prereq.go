@@ -339,6 +339,8 @@ func agentFindings(p *Prerequisites) []Finding {
 		}
 		add(Finding{ID: "agent", Severity: Info, Title: "SQL Server Agent: " + st + " (not used on Linux)",
 			Detail: "SQL Agent on Linux runs only T-SQL job steps, so milink does not use it there, and the link does not need it."})
+		add(Finding{ID: "linux-agent", Severity: Warn, Title: "SQL Server on Linux: Agent cannot run the PowerShell probe",
+			Detail: "SQL Agent on Linux runs only T-SQL steps, so the SQL Server → managed instance probe cannot run as a job there. Run the probe on the SQL Server host instead (see the Results for the exact command). The managed instance → SQL Server test is not affected."})
 		return out
 	}
 	xpsOff := a.XPsKnown && !a.AgentXPs

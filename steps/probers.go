@@ -34,6 +34,9 @@ func explainResults(dir Direction, targets []sqlops.ProbeTarget, rs []probe.Resu
 		}
 		pr := ProbeResult{Direction: dir, Result: r}
 		pr.Explanation, pr.Fixes = Explain(dir, t, r.Verdict, o)
+		if r.Verdict == sqlops.VerdictNotRun {
+			pr.Explanation, pr.Fixes = ExplainNotRun(dir, r.Detail)
+		}
 		out = append(out, pr)
 	}
 	return out

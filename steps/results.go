@@ -291,6 +291,9 @@ func finishDirection(d DirectionResult, probes []ProbeResult, err error) Directi
 			d.Status = StatusFailed
 		}
 	}
+	if why := probesNotRun(probes); why != "" {
+		d.Status, d.Reason = StatusNotRun, why
+	}
 	return d
 }
 

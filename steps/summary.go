@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/milink/milink/sqlops"
-	"github.com/milink/milink/steps/probe"
 )
 
 // Default object names, as in Microsoft's scripts and SSMS's Network Checker.
@@ -108,10 +107,10 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 		switch {
 		case !pre.Linux():
 			mode = ProbeAgent
-		case probe.IsThisHost(sqlHost):
-			mode = ProbeLocal
-		case p.Options.SSHHost != "":
+		case p.Options.SSHHost != "": // --ssh given: never silently "this host"
 			mode = ProbeSSH
+		case onSQLServerHost(pre, sqlHost):
+			mode = ProbeLocal
 		default:
 			mode = ProbeManual
 		}
@@ -121,7 +120,7 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 	case mode == ProbeAgent && pre.Linux():
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps: run milink on the SQL Server host (--probe-from local) or run the command below there."
-	case mode == ProbeAgent && !pre.Agent.Running():
+	case mode == ProbeAgent && pre.Agent.Known() && !pre.Agent.Running():
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again, or run the command below on the SQL Server host."
 	case mode == ProbeManual:
