@@ -236,3 +236,16 @@ func FuzzValidateDatabaseName(f *testing.F) {
 		}
 	})
 }
+
+// TestParseLocalisedProbeOutput (issue 11, item 3): on a German Windows the exception
+// text is localised; the SocketErrorCode field (.NET's SocketError names, never
+// localised) decides the verdict.
+func TestParseLocalisedProbeOutput(t *testing.T) {
+	for code, want := range map[string]ProbeVerdict{"ConnectionRefused": VerdictRefused, "TimedOut": VerdictTimeout, "HostNotFound": VerdictDNS, "NetworkUnreachable": VerdictFailed} {
+		out := "ComputerName     : mi.example\r\nRemoteAddress    : \r\nTcpTestSucceeded : False\r\nSocketErrorCode  : " + code +
+			"\r\nDetail           : Es konnte keine Verbindung hergestellt werden, da der Zielcomputer die Verbindung verweigerte\r\n"
+		if po := ParseProbeOutput(out); po.Verdict != want || po.SocketErrorCode != code {
+			t.Errorf("%s: %s (%q), want %s", code, po.Verdict, po.SocketErrorCode, want)
+		}
+	}
+}

@@ -47,6 +47,13 @@ func explainResults(dir Direction, targets []sqlops.ProbeTarget, rs []probe.Resu
 // (probe.Command).
 func ManualProbeCommand(targets []sqlops.ProbeTarget) string { return probe.Command(targets) }
 
+// ManualProbeCommandFor is the fallback command for a SQL Server host on platform:
+// PowerShell on Windows, bash on Linux (probe.CommandFor); both print what
+// ParsePastedProbeResults reads back, with the SocketErrorCode of each probe.
+func ManualProbeCommandFor(platform string, targets []sqlops.ProbeTarget) string {
+	return probe.CommandFor(platform, targets)
+}
+
 // ParsePastedProbeResults reads the lines printed by ManualProbeCommand
 // ("host:port TcpTestSucceeded : True") and returns one result per target, for
 // Report.ApplyPastedProbes; it fails when a target has no line (probe.ParsePasted).

@@ -225,6 +225,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  [%s] %s", statusMark(d.Status), d.Direction)
 			if d.Job != "" && d.Status != StatusNotRun {
 				fmt.Fprintf(&b, " (job %s, %s)", d.Job, d.Elapsed.Round(100*time.Millisecond))
+			} else if d.Method != "" && len(d.Probes) > 0 {
+				fmt.Fprintf(&b, " (%s)", d.Method)
 			}
 			b.WriteString("\n")
 			if d.Reason != "" {
@@ -386,6 +388,6 @@ func applyPastedProbes(dirs []DirectionResult, dir Direction, probes []probe.Res
 			d.Probes = append(d.Probes, pr)
 		}
 		d.Method = "command run by hand on the SQL Server host, output pasted"
-		d.Reason = ""
+		d.Reason, d.Job = "", "" // no job ran: label the results by their prober
 	}
 }

@@ -175,7 +175,7 @@ func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 	targets := p.Options.SQLToMITargets()
 	if !p.RunSQLToMI {
 		d.Status, d.Reason = StatusNotRun, p.SQLToMISkipReason
-		d.ManualCommand = ManualProbeCommand(targets)
+		d.ManualCommand = ManualProbeCommandFor(r.Plan.Platform, targets)
 		r.emit(SQLToMI, EventDone, "not run: %s", d.Reason)
 		return d
 	}
@@ -190,7 +190,7 @@ func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 	case ProbeSSH:
 		d.Job, d.Method = "", "TCP connects from the SQL Server host over SSH"
 		if r.Prober == nil {
-			d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommand(targets)
+			d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommandFor(r.Plan.Platform, targets)
 			return d
 		}
 		prober = r.Prober
@@ -257,7 +257,7 @@ func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober
 		r.emit(dir, k, "%s", n.Message)
 	})
 	if _, job := prober.(*probe.AgentJob); err != nil && !job {
-		d.ManualCommand = ManualProbeCommand(targets)
+		d.ManualCommand = ManualProbeCommandFor(r.Plan.Platform, targets)
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()

@@ -33,6 +33,9 @@ type Plan struct {
 	EndpointName   string `json:"endpoint_name,omitempty"`
 	CreateEndpoint bool   `json:"create_endpoint"`
 	SkipSQLPS      bool   `json:"-"`
+	// Platform is SQL Server's host platform ("Windows" or "Linux"): the fallback
+	// command printed for the SQL Server host is PowerShell or bash accordingly.
+	Platform string `json:"platform,omitempty"`
 
 	RunSQLToMI        bool   `json:"run_sql_to_mi"`
 	SQLToMIMode       string `json:"sql_to_mi_mode"` // ProbeAgent, ProbeLocal or ProbeManual
@@ -52,7 +55,7 @@ type Plan struct {
 // existing mirroring endpoint is reused, which directions can run, and lists the exact
 // actions. It only reads from the instances.
 func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
-	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true}
+	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true, Platform: pre.Platform()}
 	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
 		p.SkipSQLPS = true
 	}

@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,33 @@ func TestTestCertificateStartsInThePast(t *testing.T) {
 	}
 	if y := time.Now().UTC().AddDate(0, 0, -1); start.After(y.Add(time.Hour)) || enc != "MK" {
 		t.Errorf("TEST_CERT starts %s (want yesterday, UTC, or earlier), private key %s (want MK)", start, enc)
+	}
+}
+
+// Item 6: on a Windows SQL Server whose Agent is stopped the fallback command is
+// PowerShell (not a bash line), printing SocketErrorCode; a pasted result is
+// labelled by the prober that produced it, not by a job that never ran.
+func TestWindowsFallbackIsPowerShell(t *testing.T) {
+	_, cfg := startCustom(t, func(o *sqlsim.Options) { o.AgentRunning = false }, nil)
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	rep := s.RunAll(context.Background(), nil)
+	d := direction(t, rep, steps.SQLToMI)
+	if d.Status != steps.StatusNotRun || !strings.Contains(d.ManualCommand, "System.Net.Sockets.TcpClient") || strings.Contains(d.ManualCommand, "/dev/tcp") {
+		t.Fatalf("fallback on Windows with Agent stopped: %s, %q", d.Status, d.ManualCommand)
+	}
+	opts := s.Plan().Options
+	var lines []string
+	for _, tg := range opts.SQLToMITargets() {
+		lines = append(lines, tg.Host+":"+strconv.Itoa(tg.Port)+" TcpTestSucceeded : False SocketErrorCode : ConnectionRefused")
+	}
+	rep, err := s.ApplyPastedProbes(strings.Join(lines, "\r") + "\r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = direction(t, rep, steps.SQLToMI)
+	txt := reportText(rep)
+	if d.Job != "" || strings.Contains(txt, "(job TestMILinkConnection") || len(d.Probes) != 2 || d.Probes[0].Verdict != sqlops.VerdictRefused {
+		t.Errorf("pasted results: job %q, %d probes\n%s", d.Job, len(d.Probes), txt)
 	}
 }
