@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -335,5 +336,46 @@ func TestWindowsFallbackIsPowerShell(t *testing.T) {
 	txt := reportText(rep)
 	if d.Job != "" || strings.Contains(txt, "(job TestMILinkConnection") || len(d.Probes) != 2 || d.Probes[0].Verdict != sqlops.VerdictRefused {
 		t.Errorf("pasted results: job %q, %d probes\n%s", d.Job, len(d.Probes), txt)
+	}
+}
+
+// Item 6: with --ssh, auto never silently picks "this host", even when SQL Server
+// does run here.
+func TestAutoWithSSHNeverPicksThisHost(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	_, cfg := startCustom(t, func(o *sqlsim.Options) {
+		o.Platform, o.Distribution = "Linux", "Ubuntu 22.04.4 LTS"
+		o.ServerName = strings.SplitN(host, ".", 2)[0]
+	}, nil)
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckPrerequisites(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DiscoverMI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := s.NetworkDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.BuildPlan(ctx, opts)
+	if err != nil || plan.SQLToMIMode != steps.ProbeLocal {
+		t.Fatalf("without --ssh on this host: %v %+v", err, plan)
+	}
+	opts.SSHHost = "admin@sqlhost.example"
+	plan, err = s.BuildPlan(ctx, opts)
+	if err != nil || plan.SQLToMIMode != steps.ProbeSSH {
+		t.Errorf("with --ssh: %v, mode %q", err, plan.SQLToMIMode)
 	}
 }
