@@ -1,8 +1,10 @@
 package steps
 
 import (
+	"fmt"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps/probe"
+	"strings"
 )
 
 // Prober runs the TCP probes of one direction; see probe.Prober. The front-ends pass
@@ -37,6 +39,9 @@ func explainResults(dir Direction, targets []sqlops.ProbeTarget, rs []probe.Resu
 		if r.Verdict == sqlops.VerdictNotRun {
 			pr.Explanation, pr.Fixes = ExplainNotRun(dir, r.Detail)
 		}
+		if dir == SQLToMI && PublicAddress(r.RemoteAddress) {
+			publicMIAddress(&pr)
+		}
 		out = append(out, pr)
 	}
 	return out
@@ -59,4 +64,20 @@ func ManualProbeCommandFor(platform string, targets []sqlops.ProbeTarget) string
 // Report.ApplyPastedProbes; it fails when a target has no line (probe.ParsePasted).
 func ParsePastedProbeResults(text string, targets []sqlops.ProbeTarget) ([]probe.Result, error) {
 	return probe.ParsePasted(text, targets)
+}
+
+// publicMIAddress marks a SQL Server → managed instance probe whose name resolved to a
+// public address on the SQL Server side. The link's traffic needs the managed
+// instance's private address over VPN, ExpressRoute or peering; the public endpoint
+// (port 3342, TDS only) cannot carry it
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#network-connectivity,
+// https://learn.microsoft.com/azure/azure-sql/managed-instance/public-endpoint-overview).
+// Even a connection made there is not a pass: it did not reach the right address.
+func publicMIAddress(pr *ProbeResult) {
+	note := fmt.Sprintf("On SQL Server %s resolves to the public address %s: the link needs the managed instance's private address, reached over site-to-site VPN, ExpressRoute or virtual network peering; the public endpoint cannot carry it. Make SQL Server's DNS resolve the name privately (a conditional forwarder to Azure DNS or a private DNS zone).", pr.Host, pr.RemoteAddress)
+	if pr.Succeeded {
+		pr.Succeeded, pr.Verdict = false, sqlops.VerdictFailed
+		pr.Detail = "connected, but to a public address: " + pr.Detail
+	}
+	pr.Explanation = strings.TrimSpace(note + " " + pr.Explanation)
 }

@@ -379,3 +379,23 @@ func TestAutoWithSSHNeverPicksThisHost(t *testing.T) {
 		t.Errorf("with --ssh: %v, mode %q", err, plan.SQLToMIMode)
 	}
 }
+
+// Item 5: the managed instance's FQDN resolves to a public address on the SQL Server
+// side (no private DNS zone or forwarder): the report says the link needs the private
+// address over VPN/ExpressRoute/peering, and the direction does not pass.
+func TestMIFQDNResolvesToPublicAddress(t *testing.T) {
+	_, cfg := startCustom(t, nil, func(n *sqlsim.Network, _, mi sqlsim.Options) {
+		n.AddHost(mi.FQDN, "20.40.60.80")
+	})
+	rep := steps.Check(context.Background(), cfg, nil)
+	d := direction(t, rep, steps.SQLToMI)
+	var p *steps.ProbeResult
+	for i := range d.Probes {
+		if d.Probes[i].Port == 5022 {
+			p = &d.Probes[i]
+		}
+	}
+	if p == nil || !strings.Contains(p.Explanation, "public address 20.40.60.80") || d.Status == steps.StatusPassed {
+		t.Errorf("MI FQDN on a public address: %s, %+v", d.Status, p)
+	}
+}
