@@ -2,8 +2,11 @@ package steps
 
 import (
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +27,10 @@ type NetworkOptions struct {
 	// ProbeFrom says where the SQL Server → MI probes run: ProbeAuto (default),
 	// ProbeAgent, ProbeLocal, ProbeSSH or ProbeManual.
 	ProbeFrom string `json:"probe_from,omitempty"`
+	// RangePorts are more ports of the managed instance's HADR range 11000-11999 probed at
+	// its node besides HadrPort (the NSG must allow the whole range: the node's port
+	// changes after a failover); buildPlan picks 11000, 11999 and one at random when nil.
+	RangePorts []int `json:"range_ports,omitempty"`
 	// SSHHost is the SQL Server host for ProbeSSH ([user@]host[:port]); in auto mode a
 	// non-empty SSHHost makes a Linux SQL Server's probes run over SSH.
 	SSHHost string `json:"ssh_host,omitempty"`
@@ -74,12 +81,39 @@ func (n NetworkOptions) Targets() []sqlops.ProbeTarget {
 }
 
 // SQLToMITargets are the probes the SQL Server job runs: the MI on 5022 and on its
-// current node's HADR port.
+// current node's HADR port, then the node on each of RangePorts.
 func (n NetworkOptions) SQLToMITargets() []sqlops.ProbeTarget {
-	return []sqlops.ProbeTarget{
+	ts := []sqlops.ProbeTarget{
 		{Label: "Test Port 5022", Host: n.MI.FQDN, Port: 5022, Timeout: n.ProbeTimeout},
 		{Label: "Test HADR Port", Host: n.MI.Node, Port: n.MI.HadrPort, Timeout: n.ProbeTimeout},
 	}
+	for _, p := range n.RangePorts {
+		ts = append(ts, sqlops.ProbeTarget{Label: fmt.Sprintf("%s %d", rangeLabel, p), Host: n.MI.Node, Port: p, Timeout: n.ProbeTimeout})
+	}
+	return ts
+}
+
+// rangeLabel starts the label of a probe of the HADR port range (RangePorts).
+const rangeLabel = "Test HADR range port"
+
+// isRangeProbe reports whether label is a RangePorts probe's.
+func isRangeProbe(label string) bool { return strings.HasPrefix(label, rangeLabel+" ") }
+
+// defaultRangePorts are 11000, 11999 and one port of the range picked pseudo-randomly
+// from the node's name (the same node gets the same port, so a command printed by one
+// run and pasted into the next still matches), none equal to the node's own HADR port.
+func defaultRangePorts(node string, hadrPort int) []int {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(node)))
+	r := rand.New(rand.NewPCG(h.Sum64(), uint64(hadrPort)))
+	var out []int
+	for _, p := range []int{11000, 11999, 11001 + r.IntN(998)} {
+		for p == hadrPort || slices.Contains(out, p) {
+			p = 11001 + r.IntN(998)
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // MIToSQLTarget is the probe the managed instance's NetHelper job runs.
@@ -190,4 +224,16 @@ func onSQLServerHost(pre *Prerequisites, sqlHost string) bool {
 	}
 	first := func(s string) string { return strings.ToLower(strings.SplitN(s, ".", 2)[0]) }
 	return first(name) == first(pre.Server.MachineName)
+}
+
+// rangeNote lists the range ports for the plan's action text.
+func rangeNote(ports []int) string {
+	if len(ports) == 0 {
+		return ""
+	}
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = fmt.Sprint(p)
+	}
+	return ", then the node on " + strings.Join(s, ", ") + " of 11000-11999"
 }

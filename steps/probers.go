@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps/probe"
+	"strconv"
 	"strings"
 )
 
@@ -44,7 +45,48 @@ func explainResults(dir Direction, targets []sqlops.ProbeTarget, rs []probe.Resu
 		}
 		out = append(out, pr)
 	}
+	if dir == SQLToMI {
+		classifyRange(out)
+	}
 	return out
+}
+
+// classifyRange grades the probes of the HADR port range (RangePorts): the node answers
+// a port nobody listens on with a reset, so "refused" there means the path is open
+// (only NSGs and firewalls drop: "timeout" means filtered). When some ports of
+// 11000-11999 get through and others are filtered the range is only partly open, which
+// breaks the link after a failover moves the node's port: the MI subnet's NSG must
+// allow the whole range inbound from SQL Server, and SQL Server's firewalls outbound
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#network-connectivity).
+func classifyRange(ps []ProbeResult) {
+	var open, filtered []string
+	for i := range ps {
+		p := &ps[i]
+		inRange := isRangeProbe(p.Step) || p.Step == "Test HADR Port"
+		if !inRange {
+			continue
+		}
+		switch {
+		case p.Verdict == sqlops.VerdictConnected:
+			open = append(open, strconv.Itoa(p.Port))
+		case p.Verdict == sqlops.VerdictRefused && isRangeProbe(p.Step):
+			open = append(open, strconv.Itoa(p.Port))
+			p.Succeeded = true
+			p.Explanation, p.Fixes = "", nil
+			p.Detail = "refused by the node (nothing listens on this port now): the path to it is open"
+		case p.Verdict == sqlops.VerdictTimeout:
+			filtered = append(filtered, strconv.Itoa(p.Port))
+		}
+	}
+	if len(open) == 0 || len(filtered) == 0 {
+		return
+	}
+	note := fmt.Sprintf("The HADR port range 11000-11999 is only partly open: port(s) %s get through, port(s) %s are filtered. The node's port changes after a failover, so the MI subnet's NSG (inbound from SQL Server) and SQL Server's firewalls (outbound) must allow the whole range.", strings.Join(open, ", "), strings.Join(filtered, ", "))
+	for i := range ps {
+		if ps[i].Verdict == sqlops.VerdictTimeout && (isRangeProbe(ps[i].Step) || ps[i].Step == "Test HADR Port") {
+			ps[i].Explanation = note + " " + ps[i].Explanation
+		}
+	}
 }
 
 // ManualProbeCommand is a one-line shell command that runs the SQL Server → managed
@@ -59,11 +101,30 @@ func ManualProbeCommandFor(platform string, targets []sqlops.ProbeTarget) string
 	return probe.CommandFor(platform, targets)
 }
 
-// ParsePastedProbeResults reads the lines printed by ManualProbeCommand
-// ("host:port TcpTestSucceeded : True") and returns one result per target, for
-// Report.ApplyPastedProbes; it fails when a target has no line (probe.ParsePasted).
+// ParsePastedProbeResults reads the lines printed by ManualProbeCommandFor
+// ("host:port TcpTestSucceeded : True SocketErrorCode : Success") and returns one
+// result per target, for Report.ApplyPastedProbes; it fails when 5022 or the node's
+// HADR port has no line (probe.ParsePasted). Lines for the extra ports of the HADR range
+// are optional (a command printed by an older milink has none).
 func ParsePastedProbeResults(text string, targets []sqlops.ProbeTarget) ([]probe.Result, error) {
-	return probe.ParsePasted(text, targets)
+	var main, extra []sqlops.ProbeTarget
+	for _, t := range targets {
+		if isRangeProbe(t.Label) {
+			extra = append(extra, t)
+		} else {
+			main = append(main, t)
+		}
+	}
+	out, err := probe.ParsePasted(text, main)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range extra {
+		if rs, err := probe.ParsePasted(text, []sqlops.ProbeTarget{t}); err == nil {
+			out = append(out, rs...)
+		}
+	}
+	return out, nil
 }
 
 // publicMIAddress marks a SQL Server → managed instance probe whose name resolved to a

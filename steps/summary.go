@@ -55,6 +55,9 @@ type Plan struct {
 // existing mirroring endpoint is reused, which directions can run, and lists the exact
 // actions. It only reads from the instances.
 func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
+	if opts.RangePorts == nil {
+		opts.RangePorts = defaultRangePorts(opts.MI.Node, opts.MI.HadrPort)
+	}
 	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true, Platform: pre.Platform()}
 	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
 		p.SkipSQLPS = true
@@ -222,8 +225,8 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	agentJob := p.RunSQLToMI && p.SQLToMIMode == ProbeAgent
 	if agentJob {
 		t := o.SQLToMITargets()
-		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with two PowerShell steps", p.SQLJobName),
-			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, o.ProbeTimeout)})
+		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with %d PowerShell steps", p.SQLJobName, len(t)),
+			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d%s (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, rangeNote(o.RangePorts), o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
 	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
 		t := o.SQLToMITargets()

@@ -267,6 +267,9 @@ func TestFixesFitTheVerdict(t *testing.T) {
 	seen := map[sqlops.ProbeVerdict]bool{}
 	for _, d := range rep.Directions {
 		for _, p := range d.Probes {
+			if p.Succeeded {
+				continue // a range port the node refuses: the path is open
+			}
 			fx := fixText(p.Fixes)
 			seen[p.Verdict] = true
 			switch p.Verdict {
@@ -334,7 +337,7 @@ func TestWindowsFallbackIsPowerShell(t *testing.T) {
 	}
 	d = direction(t, rep, steps.SQLToMI)
 	txt := reportText(rep)
-	if d.Job != "" || strings.Contains(txt, "(job TestMILinkConnection") || len(d.Probes) != 2 || d.Probes[0].Verdict != sqlops.VerdictRefused {
+	if d.Job != "" || strings.Contains(txt, "(job TestMILinkConnection") || len(d.Probes) != len(opts.SQLToMITargets()) || d.Probes[0].Verdict != sqlops.VerdictRefused {
 		t.Errorf("pasted results: job %q, %d probes\n%s", d.Job, len(d.Probes), txt)
 	}
 }
@@ -397,5 +400,29 @@ func TestMIFQDNResolvesToPublicAddress(t *testing.T) {
 	}
 	if p == nil || !strings.Contains(p.Explanation, "public address 20.40.60.80") || d.Status == steps.StatusPassed {
 		t.Errorf("MI FQDN on a public address: %s, %+v", d.Status, p)
+	}
+}
+
+// Item 11: besides the node's own HADR port, more ports of 11000-11999 are probed;
+// "refused" from the node means the path is open, "timeout" filtered, and a partly
+// open range is reported as such.
+func TestHADRRangePartlyOpen(t *testing.T) {
+	_, cfg := startCustom(t, nil, func(n *sqlsim.Network, _, mi sqlsim.Options) {
+		n.SetRule(mi.NodeName+"."+mi.ClusterName, 11999, sqlsim.RuleFiltered)
+	})
+	rep := steps.Check(context.Background(), cfg, nil)
+	d := direction(t, rep, steps.SQLToMI)
+	byPort := map[int]steps.ProbeResult{}
+	for _, p := range d.Probes {
+		byPort[p.Port] = p
+	}
+	if p, ok := byPort[11000]; !ok || p.Verdict != sqlops.VerdictRefused || !p.Succeeded {
+		t.Errorf("11000 (refused by the node): %+v", p)
+	}
+	if p, ok := byPort[11999]; !ok || p.Verdict != sqlops.VerdictTimeout || !strings.Contains(p.Explanation, "partly open") {
+		t.Errorf("11999 (filtered): %+v", p)
+	}
+	if d.Status != steps.StatusFailed || len(d.Probes) != 5 {
+		t.Errorf("direction %s with %d probes", d.Status, len(d.Probes))
 	}
 }
