@@ -214,16 +214,22 @@ type Permissions struct {
 	Sysadmin      bool
 	AgentOperator bool
 	Login         string
+	// NoSID: SUSER_SID() is NULL, as for an Entra user who is on a managed instance
+	// only through an Entra group; such a user cannot create or run Agent jobs there
+	// (T-SQL differences, SQL Server Agent:
+	// https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server#sql-server-agent).
+	NoSID bool
 }
 
 // Permissions reads sysadmin and SQLAgentOperatorRole membership of the current login.
 func (c *Conn) Permissions(ctx context.Context) (Permissions, error) {
 	var p Permissions
 	var sa sql.NullInt64
-	var op int
-	if err := c.DB.QueryRowContext(ctx, Query(TagPermissions)).Scan(&sa, &op, &p.Login); err != nil {
+	var op, noSID int
+	if err := c.DB.QueryRowContext(ctx, Query(TagPermissions)).Scan(&sa, &op, &p.Login, &noSID); err != nil {
 		return p, fmt.Errorf("read permissions: %w", err)
 	}
+	p.NoSID = noSID == 1
 	p.Sysadmin = sa.Int64 == 1
 	p.AgentOperator = op > 0
 	return p, nil

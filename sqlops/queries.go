@@ -51,7 +51,8 @@ var queries = map[string]string{
           JOIN msdb.sys.database_principals r ON r.principal_id = rm.role_principal_id
           JOIN msdb.sys.database_principals m ON m.principal_id = rm.member_principal_id
         WHERE r.name = N'SQLAgentOperatorRole' AND m.sid = SUSER_SID()) AS agent_operator,
-       CAST(SUSER_SNAME() AS nvarchar(256)) AS login_name`,
+       CAST(SUSER_SNAME() AS nvarchar(256)) AS login_name,
+       CAST(CASE WHEN SUSER_SID() IS NULL THEN 1 ELSE 0 END AS int) AS no_sid`,
 	TagEndpoints: `SELECT e.endpoint_id, e.name, e.state_desc, t.port, e.role_desc, e.connection_auth_desc,
        e.encryption_algorithm_desc, c.name AS certificate_name, c.subject AS certificate_subject
 FROM sys.database_mirroring_endpoints e

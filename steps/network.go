@@ -181,30 +181,30 @@ func AddressWarning(ip string) string {
 func (p *Plan) decideMIToSQL(pre *Prerequisites) {
 	ip := p.Options.SQLServerIP
 	ask := "give the address the managed instance's network reaches SQL Server on with --sql-ip (the wizard's SQL Server IP field)"
+	why := ""
 	switch {
 	case ip == "" && pre != nil && UnusableAddress(pre.LocalIP) != "":
-		p.RunMIToSQL = false
-		p.MIToSQLSkipReason = fmt.Sprintf("SQL Server reported the address it was reached on as %s; %s", UnusableAddress(pre.LocalIP), ask)
+		why = fmt.Sprintf("SQL Server reported the address it was reached on as %s; %s", UnusableAddress(pre.LocalIP), ask)
 	case ip == "":
-		p.RunMIToSQL = false
-		p.MIToSQLSkipReason = "no SQL Server address for the managed instance to probe: " + ask
+		why = "no SQL Server address for the managed instance to probe: " + ask
 	case UnusableAddress(ip) != "":
-		p.RunMIToSQL = false
-		p.MIToSQLSkipReason = UnusableAddress(ip) + "; " + ask
+		why = UnusableAddress(ip) + "; " + ask
+	}
+	if why != "" {
+		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "No usable SQL Server address: the managed instance → SQL Server direction is not tested", Detail: why})
+		if p.RunMIToSQL {
+			p.RunMIToSQL, p.MIToSQLSkipReason = false, why
+		}
+		return
+	}
+	if PublicAddress(ip) {
+		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + ip + " is public", Detail: AddressWarning(ip)})
 	}
 	if p.RunMIToSQL && p.CreateEndpoint && pre != nil && !pre.MasterKey && pre.Checked("the database master key") {
 		// The source document creates the master key before TEST_CERT: endpoint
 		// certificate authentication expects the private key protected by it (Msg 28055).
 		p.RunMIToSQL = false
 		p.MIToSQLSkipReason = "not tested (no master key): the test endpoint's certificate must be protected by the database master key of master (Msg 28055 otherwise); create one (see the master-key finding) and run milink again"
-		return
-	}
-	if !p.RunMIToSQL {
-		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "No usable SQL Server address: the managed instance → SQL Server direction is not tested", Detail: p.MIToSQLSkipReason})
-		return
-	}
-	if PublicAddress(ip) {
-		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + ip + " is public", Detail: AddressWarning(ip)})
 	}
 }
 

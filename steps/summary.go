@@ -67,7 +67,11 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	if p.SQLJobName, err = chooseJobName(ctx, sqlc, SQLJobName, suffix, serverSQL, p, &p.SQLLeftovers); err != nil {
 		return nil, err
 	}
-	if p.MIJobName, err = chooseJobName(ctx, mic, MIJobName, suffix, serverMI, p, &p.MILeftovers); err != nil {
+	if !mi.CanRunNetHelper() {
+		// Decided before NetHelper's name is looked up: a login only in msdb's Agent
+		// roles can't read msdb.dbo.sysjobs (Msg 229).
+		p.RunMIToSQL, p.MIToSQLSkipReason = false, "the managed instance login cannot run NetHelper's PowerShell step (only a sysadmin's job runs one there): see the managed instance permission finding"
+	} else if p.MIJobName, err = chooseJobName(ctx, mic, MIJobName, suffix, serverMI, p, &p.MILeftovers); err != nil {
 		return nil, err
 	}
 

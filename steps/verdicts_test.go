@@ -426,3 +426,38 @@ func TestHADRRangePartlyOpen(t *testing.T) {
 		t.Errorf("direction %s with %d probes", d.Status, len(d.Probes))
 	}
 }
+
+// Item 8: on the managed instance a login that is only in msdb's Agent role (no
+// sysadmin) can create NetHelper but its PowerShell step cannot run: a managed instance
+// has no proxies. milink says so before creating anything, and the MI → SQL Server
+// direction is not tested.
+func TestMILoginWithoutSysadmin(t *testing.T) {
+	p, cfg := startCustom(t, nil, nil)
+	ctx := context.Background()
+	mc, err := sqlops.Open(ctx, cfg.MI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{
+		"CREATE LOGIN netcheck WITH PASSWORD = N'N3tcheck-Passw0rd!'",
+		"GRANT VIEW SERVER STATE TO netcheck",
+		"USE msdb; CREATE USER netcheck FOR LOGIN netcheck; ALTER ROLE SQLAgentOperatorRole ADD MEMBER netcheck;",
+	} {
+		if _, err := mc.DB.ExecContext(ctx, b); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+	}
+	mc.Close()
+	admin := cfg
+	cfg.MI.User, cfg.MI.Password = "netcheck", "N3tcheck-Passw0rd!"
+	rep := steps.Check(ctx, cfg, nil)
+	f := finding(rep, "mi-permissions")
+	if f == nil || f.Severity != steps.Fail || !strings.Contains(f.Detail, "proxy") {
+		t.Errorf("MI permissions finding: %+v\n%s", f, reportText(rep))
+	}
+	d := direction(t, rep, steps.MIToSQL)
+	if d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "sysadmin") {
+		t.Errorf("MI → SQL Server with a non-sysadmin MI login: %s (%s)", d.Status, d.Reason)
+	}
+	assertClean(t, p, admin)
+}
