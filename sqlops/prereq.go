@@ -246,6 +246,9 @@ type MirroringEndpoint struct {
 	Encryption         string // encryption_algorithm_desc, e.g. AES
 	CertificateName    string
 	CertificateSubject string
+	// CertificateExpiry is the endpoint certificate's expiry_date (sys.certificates),
+	// nil when unknown.
+	CertificateExpiry *time.Time
 }
 
 // MirroringEndpoints lists the instance's database mirroring endpoints (at most one exists).
@@ -259,10 +262,15 @@ func (c *Conn) MirroringEndpoints(ctx context.Context) ([]MirroringEndpoint, err
 	for rows.Next() {
 		var e MirroringEndpoint
 		var cn, cs, role, auth, enc sql.NullString
-		if err := rows.Scan(&e.ID, &e.Name, &e.State, &e.Port, &role, &auth, &enc, &cn, &cs); err != nil {
+		var exp sql.NullTime
+		if err := rows.Scan(&e.ID, &e.Name, &e.State, &e.Port, &role, &auth, &enc, &cn, &cs, &exp); err != nil {
 			return nil, fmt.Errorf("list database mirroring endpoints: %w", err)
 		}
 		e.Role, e.Auth, e.Encryption, e.CertificateName, e.CertificateSubject = role.String, auth.String, enc.String, cn.String, cs.String
+		if exp.Valid {
+			t := exp.Time
+			e.CertificateExpiry = &t
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -54,7 +54,7 @@ var queries = map[string]string{
        CAST(SUSER_SNAME() AS nvarchar(256)) AS login_name,
        CAST(CASE WHEN SUSER_SID() IS NULL THEN 1 ELSE 0 END AS int) AS no_sid`,
 	TagEndpoints: `SELECT e.endpoint_id, e.name, e.state_desc, t.port, e.role_desc, e.connection_auth_desc,
-       e.encryption_algorithm_desc, c.name AS certificate_name, c.subject AS certificate_subject
+       e.encryption_algorithm_desc, c.name AS certificate_name, c.subject AS certificate_subject, c.expiry_date AS certificate_expiry
 FROM sys.database_mirroring_endpoints e
 JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id
 LEFT JOIN master.sys.certificates c ON c.certificate_id = e.certificate_id`,

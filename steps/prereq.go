@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/milink/milink/sqlops"
 )
@@ -248,6 +249,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 				f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s STATE = STARTED;   -- and review AUTHENTICATION / ENCRYPTION", sqlops.QuoteIdentifier(ep.Name))}}
 			}
 			add(f)
+			if cf := endpointCertFinding(ep, time.Now()); cf != nil {
+				add(*cf)
+			}
 		}
 	}
 
@@ -365,4 +369,29 @@ func agentFindings(p *Prerequisites) []Finding {
 			Fixes:  []Fix{{Platform: "T-SQL", Command: "EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'Agent XPs', 1; RECONFIGURE;"}}})
 	}
 	return out
+}
+
+// endpointCertFinding reports the expiry of the existing endpoint's certificate: the
+// link's endpoints authenticate with it (certificate authentication, CREATE ENDPOINT:
+// https://learn.microsoft.com/sql/t-sql/statements/create-endpoint-transact-sql), and
+// expiry_date is sys.certificates' (sys-certificates-transact-sql). A warning within 30
+// days of expiry, or after. nil when the expiry is unknown.
+func endpointCertFinding(ep *sqlops.MirroringEndpoint, now time.Time) *Finding {
+	if ep.CertificateExpiry == nil {
+		return nil
+	}
+	exp := ep.CertificateExpiry.UTC()
+	days := int(exp.Sub(now.UTC()).Hours() / 24)
+	f := &Finding{ID: "endpoint-certificate", Severity: Pass,
+		Title: fmt.Sprintf("Endpoint certificate %s expires on %s", ep.CertificateName, exp.Format("2006-01-02"))}
+	fix := []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("CREATE CERTIFICATE <new_cert> WITH SUBJECT = N'<subject>', EXPIRY_DATE = '<yyyymmdd>'; ALTER ENDPOINT %s FOR DATABASE_MIRRORING (AUTHENTICATION = CERTIFICATE <new_cert>);   -- then give the managed instance the new public key", sqlops.QuoteIdentifier(ep.Name))}}
+	switch {
+	case !exp.After(now):
+		f.Severity, f.Title = Warn, fmt.Sprintf("Endpoint certificate %s expired on %s", ep.CertificateName, exp.Format("2006-01-02"))
+		f.Detail, f.Fixes = "The link authenticates with this certificate: replace it before creating the link.", fix
+	case days <= 30:
+		f.Severity, f.Title = Warn, fmt.Sprintf("Endpoint certificate %s expires in %d days (%s)", ep.CertificateName, days, exp.Format("2006-01-02"))
+		f.Detail, f.Fixes = "The link authenticates with this certificate: rotate it before it expires.", fix
+	}
+	return f
 }

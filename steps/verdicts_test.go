@@ -461,3 +461,18 @@ func TestMILoginWithoutSysadmin(t *testing.T) {
 	}
 	assertClean(t, p, admin)
 }
+
+// Item 7: the existing mirroring endpoint's certificate expiry is reported, with a
+// warning when it expires within 30 days or has expired.
+func TestEndpointCertificateExpiry(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	soon := time.Now().UTC().AddDate(0, 0, 10).Format("20060102")
+	dba(t, cfg,
+		"CREATE CERTIFICATE LinkCert WITH SUBJECT = N'link certificate', START_DATE = '20240101', EXPIRY_DATE = '"+soon+"'",
+		"CREATE ENDPOINT Hadr_endpoint STATE = STARTED AS TCP (LISTENER_PORT = 5022) FOR DATABASE_MIRRORING (ROLE = ALL, AUTHENTICATION = CERTIFICATE LinkCert, ENCRYPTION = REQUIRED ALGORITHM AES)")
+	pre := prerequisites(t, cfg, cfg.SQLServer)
+	f := preFinding(pre, "endpoint-certificate")
+	if f == nil || f.Severity != steps.Warn || !strings.Contains(f.Title, "expires") {
+		t.Errorf("endpoint certificate expiring in 10 days: %+v", f)
+	}
+}
