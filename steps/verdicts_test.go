@@ -476,3 +476,15 @@ func TestEndpointCertificateExpiry(t *testing.T) {
 		t.Errorf("endpoint certificate expiring in 10 days: %+v", f)
 	}
 }
+
+// Item 9: SQL Server 2022 CU10+ is not simply "supported in both directions": the
+// managed instance → SQL Server direction (MI as initial primary, failback) needs the
+// MI's update policy to match, which milink cannot see without Resource Manager.
+func TestBothDirectionsDependOnUpdatePolicy(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	pre := prerequisites(t, cfg, cfg.SQLServer)
+	f := preFinding(pre, "version")
+	if f == nil || strings.Contains(f.Title, "supported in both directions") && !strings.Contains(f.Title, "update policy") || !strings.Contains(f.Detail, "update policy") {
+		t.Errorf("version finding on 2022 CU14: %+v", f)
+	}
+}
