@@ -133,6 +133,9 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 	case mode == ProbeAgent && pre.Agent.Known() && !pre.Agent.Running():
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again, or run the command below on the SQL Server host."
+		if pre.Agent.ServiceRunning() {
+			p.SQLToMISkipReason = "'Agent XPs' is 0 on SQL Server, so no Agent job can run: EXEC sp_configure 'Agent XPs', 1; RECONFIGURE; and run milink again, or run the command below on the SQL Server host."
+		}
 	case mode == ProbeManual:
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "the SQL Server → managed instance probe must run on the SQL Server host: run the command below there."

@@ -192,6 +192,10 @@ func TestAgentXPsOff(t *testing.T) {
 	if f == nil || f.Severity != steps.Fail || !strings.Contains(fixText(f.Fixes), "sp_configure 'Agent XPs', 1; RECONFIGURE") {
 		t.Errorf("Agent XPs finding: %+v", f)
 	}
+	rep := steps.Check(context.Background(), cfg, nil)
+	if d := direction(t, rep, steps.SQLToMI); d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "'Agent XPs' is 0") {
+		t.Errorf("SQL Server → MI with 'Agent XPs' 0: %s (%s)", d.Status, d.Reason)
+	}
 }
 
 // Item 7: on Linux milink never uses Agent, so a stopped Agent is no FAIL.
