@@ -142,3 +142,19 @@ func publicMIAddress(pr *ProbeResult) {
 	}
 	pr.Explanation = strings.TrimSpace(note + " " + pr.Explanation)
 }
+
+// explainPasted explains pasted results like a prober's (explainResults: verdict
+// explanations, the HADR range's classification, a public MI address), matching each
+// to its target by host and port.
+func explainPasted(dir Direction, probes []probe.Result, opts NetworkOptions) []ProbeResult {
+	targets := make([]sqlops.ProbeTarget, len(probes))
+	for i, r := range probes {
+		targets[i] = opts.MIToSQLTarget()
+		for _, c := range opts.SQLToMITargets() {
+			if c.Host == r.Host && c.Port == r.Port {
+				targets[i] = c
+			}
+		}
+	}
+	return explainResults(dir, targets, probes, opts)
+}

@@ -371,21 +371,12 @@ func applyPastedProbes(dirs []DirectionResult, dir Direction, probes []probe.Res
 		if d.Direction != dir {
 			continue
 		}
-		d.Probes = nil
+		d.Probes = explainPasted(dir, probes, opts)
 		d.Status = StatusPassed
-		for _, res := range probes {
-			pr := ProbeResult{Direction: dir, Result: res}
-			t := opts.MIToSQLTarget()
-			for _, c := range opts.SQLToMITargets() {
-				if c.Host == pr.Host && c.Port == pr.Port {
-					t = c
-				}
-			}
-			pr.Explanation, pr.Fixes = Explain(dir, t, pr.Verdict, opts)
+		for _, pr := range d.Probes {
 			if !pr.Succeeded {
 				d.Status = StatusFailed
 			}
-			d.Probes = append(d.Probes, pr)
 		}
 		d.Method = "command run by hand on the SQL Server host, output pasted"
 		d.Reason, d.Job = "", "" // no job ran: label the results by their prober

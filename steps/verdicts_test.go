@@ -344,6 +344,12 @@ func TestWindowsFallbackIsPowerShell(t *testing.T) {
 	if d.Job != "" || strings.Contains(txt, "(job TestMILinkConnection") || len(d.Probes) != len(opts.SQLToMITargets()) || d.Probes[0].Verdict != sqlops.VerdictRefused {
 		t.Errorf("pasted results: job %q, %d probes\n%s", d.Job, len(d.Probes), txt)
 	}
+	// Pasted range ports the node refuses are open, as from the Agent job (item 11).
+	for _, p := range d.Probes {
+		if p.Port != 5022 && p.Port != opts.MI.HadrPort && !p.Succeeded {
+			t.Errorf("pasted range port %d refused but not open: %+v", p.Port, p)
+		}
+	}
 }
 
 // Item 6: with --ssh, auto never silently picks "this host", even when SQL Server
