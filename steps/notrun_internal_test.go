@@ -46,3 +46,17 @@ func TestProbeThatDidNotRunIsNotANetworkFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestMIEntraGroupAdmin (issue 11, item 8): an Entra user who is admin on the managed
+// instance only through an Entra group has no SID (SUSER_SID() NULL) and cannot own
+// Agent jobs there, even though IS_SRVROLEMEMBER('sysadmin') is 1 through the group.
+// sqlsim does not model Entra groups yet, so this grades the permissions directly.
+func TestMIEntraGroupAdmin(t *testing.T) {
+	f := miPermissionFinding(sqlops.Permissions{Sysadmin: true, Login: "alice@contoso.com", NoSID: true})
+	if f == nil || f.Severity != Fail || !strings.Contains(f.Detail, "SUSER_SID() is NULL") {
+		t.Errorf("Entra group admin: %+v", f)
+	}
+	if f := miPermissionFinding(sqlops.Permissions{Sysadmin: true, Login: "miadmin"}); f != nil {
+		t.Errorf("sysadmin with a SID: %+v", f)
+	}
+}
