@@ -70,8 +70,8 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		}
 		unchecked = append(unchecked, what)
 		add(Finding{ID: id, Severity: Warn, Title: "Could not check " + what,
-			Detail: fmt.Sprintf("The login may not read it (%v). Grant VIEW SERVER STATE (on SQL Server 2022 and later also VIEW SERVER SECURITY STATE and VIEW SERVER PERFORMANCE STATE) or connect as sysadmin to check it.", err),
-			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: also GRANT VIEW SERVER SECURITY STATE, VIEW SERVER PERFORMANCE STATE TO <login>;"}}})
+			Detail: fmt.Sprintf("The login may not read it (%v). Connect as sysadmin, or grant what the error names: VIEW SERVER STATE for Msg 300 (on SQL Server 2022 and later also VIEW SERVER SECURITY STATE and VIEW SERVER PERFORMANCE STATE), SELECT on the object for Msg 229.", err),
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: also GRANT VIEW SERVER SECURITY STATE, VIEW SERVER PERFORMANCE STATE TO <login>; Msg 229 on msdb: USE msdb; GRANT SELECT ON dbo.<table> TO <user>;"}}})
 		return nil
 	}
 	var err error
@@ -316,6 +316,10 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 		ok = false
 		add(Finding{ID: "database:" + d.Name + ":filestream", Severity: Fail, Title: fmt.Sprintf("Database %s uses FILESTREAM/FileTable", d.Name),
 			Detail: "FILESTREAM and FileTable are not supported by the link."})
+	}
+	if d.EncryptionState == -1 {
+		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Info, Title: fmt.Sprintf("Database %s: TDE state not readable", d.Name),
+			Detail: "sys.dm_database_encryption_keys needs VIEW SERVER STATE: if the database is protected by TDE, its certificate must be migrated to the managed instance first."})
 	}
 	if d.EncryptionState == 3 {
 		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Warn, Title: fmt.Sprintf("Database %s is protected by TDE", d.Name),
