@@ -169,7 +169,11 @@ func TestTmuxDemoWalkthrough(t *testing.T) {
 	bin := milinkBinary(t)
 	s := startTmux(t, nil, bin, "demo", "--scenario", "pass", "--job-latency", "300ms", "--step-latency", "200ms", "--log-file", "-")
 	walkToResults(s)
-	scr := s.waitScreen(30*time.Second, "Result:", "Cleanup")
+	// Five SQL Server → MI probes (5022, the node's port, 3 more of 11000-11999) push
+	// Cleanup below the fold at 80×24: page down to it.
+	scr := s.waitScreen(30*time.Second, "Result:", "passed managed instance")
+	s.keys("NPage")
+	scr += s.waitScreen(10*time.Second, "Cleanup", "removed job NetHelper")
 	for _, want := range []string{"passed SQL Server → managed instance", "passed managed instance → SQL Server", "connected", "removed job NetHelper"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("results screen lacks %q:\n%s", want, scr)

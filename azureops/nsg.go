@@ -97,6 +97,18 @@ func CheckNSG(ctx context.Context, cred azcore.TokenCredential, c Cloud, mi MIRe
 	if err != nil {
 		return nil, fmt.Errorf("NSG check for %s: subnet %s: %w", mi, sid.Name, err)
 	}
+	if subnetPrefix.Overlaps(sqlEP.Prefix) {
+		// A managed instance's subnet is dedicated to managed instances (no other cloud
+		// service in it: "Dedicated subnet", network requirements in
+		// https://learn.microsoft.com/azure/azure-sql/managed-instance/connectivity-architecture-overview),
+		// so an address there is the managed instance's own, never SQL Server's.
+		return []Finding{{
+			ID:       "nsg:sql-in-mi-subnet",
+			Severity: SeverityFail,
+			Title:    fmt.Sprintf("SQL Server address %s is inside the managed instance's subnet %s", sqlEP.String(), subnetPrefix),
+			Detail:   "That subnet belongs to the managed instance alone: a probe of this address would reach the managed instance itself. Give SQL Server's address as the managed instance's network reaches it (--sql-ip).",
+		}}, nil
+	}
 	if sub.Properties.NetworkSecurityGroup == nil || deref(sub.Properties.NetworkSecurityGroup.ID) == "" {
 		return []Finding{{
 			ID:       "nsg:none",

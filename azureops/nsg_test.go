@@ -215,3 +215,12 @@ func TestCheckNSGUsesKnownSubnet(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNSGSQLAddressInMISubnet (issue 11, item 1): an SQL Server address inside the
+// managed instance's own subnet is flagged: probing it would reach the MI itself.
+func TestCheckNSGSQLAddressInMISubnet(t *testing.T) {
+	fs := (&armFakes{t: t, nsgID: testNSGID}).check("10.20.0.7")
+	if len(fs) != 1 || fs[0].ID != "nsg:sql-in-mi-subnet" || fs[0].Severity != SeverityFail || !strings.Contains(fs[0].Title, "10.20.0.0/24") {
+		t.Fatalf("findings: %+v", fs)
+	}
+}

@@ -131,8 +131,11 @@ func CreateCertificateSQL(spec TestEndpointSpec, mark string, now time.Time) (st
 	if spec.NoMasterKey {
 		enc = " ENCRYPTION BY PASSWORD = N'" + randomPassword() + "'"
 	}
-	return fmt.Sprintf("CREATE CERTIFICATE %s%s WITH SUBJECT = N'%s', EXPIRY_DATE = N'%s'",
-		QuoteIdentifier(spec.CertName), enc, CertificateSubject(mark), now.AddDate(0, 0, 7).UTC().Format("20060102")), nil
+	// START_DATE yesterday (UTC): without it the certificate starts "now" in the
+	// server's terms and a server ahead of UTC can reject it as not yet valid (CREATE
+	// CERTIFICATE, https://learn.microsoft.com/sql/t-sql/statements/create-certificate-transact-sql).
+	return fmt.Sprintf("CREATE CERTIFICATE %s%s WITH SUBJECT = N'%s', START_DATE = N'%s', EXPIRY_DATE = N'%s'",
+		QuoteIdentifier(spec.CertName), enc, CertificateSubject(mark), now.AddDate(0, 0, -1).UTC().Format("20060102"), now.AddDate(0, 0, 7).UTC().Format("20060102")), nil
 }
 
 // CreateEndpointSQL returns the CREATE ENDPOINT statement for spec, as the documented

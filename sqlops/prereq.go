@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// ServerInfo is what SERVERPROPERTY and sys.dm_os_host_info say about an instance.
+// ServerInfo is what SERVERPROPERTY, @@VERSION and sys.dm_os_host_info say about an
+// instance (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
 type ServerInfo struct {
 	ProductVersion   string
 	Edition          string
@@ -15,23 +17,69 @@ type ServerInfo struct {
 	HadrEnabled      bool
 	ServerName       string
 	VersionText      string
+	MachineName      string // SERVERPROPERTY('MachineName'): the Windows computer / Linux host name
 	HostPlatform     string // "Windows" or "Linux"
 	HostDistribution string
+	// HostInfoNote says why sys.dm_os_host_info was not read and the platform came
+	// from @@VERSION instead ("" when it was read).
+	HostInfoNote string
 }
 
 // IsManagedInstance reports whether the instance is an Azure SQL Managed Instance.
 func (s ServerInfo) IsManagedInstance() bool { return s.EngineEdition == 8 }
 
-// ServerInfo reads the instance's version, edition, HADR flag and platform.
+// Msg numbers of permission and missing-object errors, which make a prerequisite
+// unreadable rather than the check impossible
+// (https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors).
+const (
+	ErrNumInvalidObject    = 208 // Invalid object name (a DMV this version lacks)
+	ErrNumPermissionDenied = 229 // The SELECT/EXECUTE permission was denied on the object
+	ErrNumNoUserPermission = 297 // The user does not have permission to perform this action
+	ErrNumServerPermission = 300 // VIEW SERVER STATE (or a 2022+ granular permission) was denied
+	ErrNumCannotOpenDB     = 916 // the server principal is not able to access the database
+)
+
+// Unreadable reports whether err means that a query could not read what it asked for
+// because of a permission or a missing object (Msg 208, 229, 297, 300, 916), as opposed
+// to a broken connection.
+func Unreadable(err error) bool {
+	switch SQLError(err) {
+	case ErrNumInvalidObject, ErrNumPermissionDenied, ErrNumNoUserPermission, ErrNumServerPermission, ErrNumCannotOpenDB:
+		return true
+	}
+	return false
+}
+
+// ServerInfo reads the instance's version, edition, HADR flag, machine name and
+// platform. Where sys.dm_os_host_info is missing (SQL Server 2016: Msg 208; the DMV is
+// 2017+, sys-dm-os-host-info-transact-sql) or not readable (Msg 300), the platform
+// comes from @@VERSION ("... on Linux (...)" on Linux; 2016 is Windows only).
 func (c *Conn) ServerInfo(ctx context.Context) (ServerInfo, error) {
-	var s ServerInfo
-	var plat, dist sql.NullString
-	var hadr sql.NullInt64
-	err := c.DB.QueryRowContext(ctx, Query(TagServerInfo)).Scan(&s.ProductVersion, &s.Edition, &s.EngineEdition, &hadr, &s.ServerName, &s.VersionText, &plat, &dist)
+	s, err := c.serverInfo(ctx, TagServerInfo)
+	if err != nil && Unreadable(err) {
+		note := fmt.Sprintf("sys.dm_os_host_info could not be read (%v); the platform was taken from @@VERSION", err)
+		s, err = c.serverInfo(ctx, TagServerInfoBasic)
+		s.HostInfoNote = note
+		if strings.Contains(s.VersionText, " on Linux") {
+			s.HostPlatform = "Linux"
+		}
+	}
 	if err != nil {
 		return s, fmt.Errorf("read server properties: %w", err)
 	}
+	return s, nil
+}
+
+func (c *Conn) serverInfo(ctx context.Context, tag string) (ServerInfo, error) {
+	var s ServerInfo
+	var plat, dist, machine sql.NullString
+	var hadr sql.NullInt64
+	err := c.DB.QueryRowContext(ctx, Query(tag)).Scan(&s.ProductVersion, &s.Edition, &s.EngineEdition, &hadr, &s.ServerName, &s.VersionText, &machine, &plat, &dist)
+	if err != nil {
+		return s, err
+	}
 	s.HadrEnabled = hadr.Int64 == 1
+	s.MachineName = machine.String
 	s.HostPlatform = plat.String
 	if s.HostPlatform == "" {
 		s.HostPlatform = "Windows"
@@ -78,21 +126,42 @@ func (c *Conn) TraceFlags(ctx context.Context) ([]TraceFlag, error) {
 	return out, nil
 }
 
-// AgentState is the SQL Server Agent service state.
+// AgentState is the SQL Server Agent state: the service's status from
+// sys.dm_server_services and the 'Agent XPs' option from sys.configurations
+// (https://learn.microsoft.com/sql/database-engine/configure-windows/agent-xps-server-configuration-option).
 type AgentState struct {
 	Status   string // e.g. "Running", "Stopped"; "" when not visible
 	AgentXPs bool
 	XPsKnown bool
+	// Unreadable says why the service status could not be read (sys.dm_server_services
+	// needs VIEW SERVER STATE, on 2022+ VIEW SERVER SECURITY STATE: Msg 300); "" when it was.
+	Unreadable string `json:",omitempty"`
 }
 
 // Running reports whether Agent runs and can be used.
 func (a AgentState) Running() bool { return a.Status == "Running" && (!a.XPsKnown || a.AgentXPs) }
 
-// Agent reads the SQL Server Agent state.
+// ServiceRunning reports whether the Agent service runs, whatever 'Agent XPs' says.
+func (a AgentState) ServiceRunning() bool { return a.Status == "Running" }
+
+// Known reports whether the service status could be read.
+func (a AgentState) Known() bool { return a.Unreadable == "" }
+
+// Agent reads the SQL Server Agent state. When sys.dm_server_services cannot be read
+// (Msg 300 without VIEW SERVER STATE; Msg 208 where it does not exist) it still reads
+// 'Agent XPs' and says in Unreadable why the status is unknown.
 func (c *Conn) Agent(ctx context.Context) (AgentState, error) {
 	var st sql.NullString
 	var xps sql.NullInt64
-	if err := c.DB.QueryRowContext(ctx, Query(TagAgent)).Scan(&st, &xps); err != nil {
+	err := c.DB.QueryRowContext(ctx, Query(TagAgent)).Scan(&st, &xps)
+	if err != nil && Unreadable(err) {
+		why := err.Error()
+		if err := c.DB.QueryRowContext(ctx, Query(TagAgentXPs)).Scan(&xps); err != nil {
+			return AgentState{}, fmt.Errorf("read SQL Server Agent state: %w", err)
+		}
+		return AgentState{AgentXPs: xps.Int64 == 1, XPsKnown: xps.Valid, Unreadable: why}, nil
+	}
+	if err != nil {
 		return AgentState{}, fmt.Errorf("read SQL Server Agent state: %w", err)
 	}
 	return AgentState{Status: st.String, AgentXPs: xps.Int64 == 1, XPsKnown: xps.Valid}, nil
@@ -106,12 +175,17 @@ type Database struct {
 	LastFullBackup  *time.Time
 	LogFiles        int
 	FilestreamFiles int
-	EncryptionState int // from sys.dm_database_encryption_keys; 3 = encrypted
+	EncryptionState int // from sys.dm_database_encryption_keys; 3 = encrypted; -1 = not readable
 }
 
-// Databases lists the user databases.
+// Databases lists the user databases. A database's LastFullBackup is its last full
+// backup that starts a log chain (not COPY_ONLY) of this incarnation of the database.
+// When sys.dm_database_encryption_keys cannot be read (Msg 300) EncryptionState is -1.
 func (c *Conn) Databases(ctx context.Context) ([]Database, error) {
 	rows, err := c.DB.QueryContext(ctx, Query(TagDatabases))
+	if err != nil && Unreadable(err) {
+		rows, err = c.DB.QueryContext(ctx, Query(TagDatabasesNoTDE))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list databases: %w", err)
 	}
@@ -140,16 +214,22 @@ type Permissions struct {
 	Sysadmin      bool
 	AgentOperator bool
 	Login         string
+	// NoSID: SUSER_SID() is NULL, as for an Entra user who is on a managed instance
+	// only through an Entra group; such a user cannot create or run Agent jobs there
+	// (T-SQL differences, SQL Server Agent:
+	// https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server#sql-server-agent).
+	NoSID bool
 }
 
 // Permissions reads sysadmin and SQLAgentOperatorRole membership of the current login.
 func (c *Conn) Permissions(ctx context.Context) (Permissions, error) {
 	var p Permissions
 	var sa sql.NullInt64
-	var op int
-	if err := c.DB.QueryRowContext(ctx, Query(TagPermissions)).Scan(&sa, &op, &p.Login); err != nil {
+	var op, noSID int
+	if err := c.DB.QueryRowContext(ctx, Query(TagPermissions)).Scan(&sa, &op, &p.Login, &noSID); err != nil {
 		return p, fmt.Errorf("read permissions: %w", err)
 	}
+	p.NoSID = noSID == 1
 	p.Sysadmin = sa.Int64 == 1
 	p.AgentOperator = op > 0
 	return p, nil
@@ -166,6 +246,9 @@ type MirroringEndpoint struct {
 	Encryption         string // encryption_algorithm_desc, e.g. AES
 	CertificateName    string
 	CertificateSubject string
+	// CertificateExpiry is the endpoint certificate's expiry_date (sys.certificates),
+	// nil when unknown.
+	CertificateExpiry *time.Time
 }
 
 // MirroringEndpoints lists the instance's database mirroring endpoints (at most one exists).
@@ -179,10 +262,15 @@ func (c *Conn) MirroringEndpoints(ctx context.Context) ([]MirroringEndpoint, err
 	for rows.Next() {
 		var e MirroringEndpoint
 		var cn, cs, role, auth, enc sql.NullString
-		if err := rows.Scan(&e.ID, &e.Name, &e.State, &e.Port, &role, &auth, &enc, &cn, &cs); err != nil {
+		var exp sql.NullTime
+		if err := rows.Scan(&e.ID, &e.Name, &e.State, &e.Port, &role, &auth, &enc, &cn, &cs, &exp); err != nil {
 			return nil, fmt.Errorf("list database mirroring endpoints: %w", err)
 		}
 		e.Role, e.Auth, e.Encryption, e.CertificateName, e.CertificateSubject = role.String, auth.String, enc.String, cn.String, cs.String
+		if exp.Valid {
+			t := exp.Time
+			e.CertificateExpiry = &t
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -44,17 +44,19 @@ func ProbeScript(t ProbeTarget, skipSQLPS bool) (string, error) {
 		b.WriteString("#NOSQLPS\n")
 	}
 	fmt.Fprintf(&b, "$h = '%s'; $p = %d; $t = %d\n", t.Host, t.Port, t.Timeout.Milliseconds())
-	b.WriteString(`$r = 'False'; $d = ''; $a = ''
+	b.WriteString(`$r = 'False'; $d = ''; $a = ''; $s = ''
 try { $a = ([System.Net.Dns]::GetHostAddresses($h) | Select-Object -First 1).IPAddressToString } catch { }
 $c = New-Object System.Net.Sockets.TcpClient
 try {
   if ($c.ConnectAsync($h, $p).Wait($t)) { $r = 'True'; $d = 'connected'; $a = $c.Client.RemoteEndPoint.Address.IPAddressToString }
   else { $d = "timed out after $t ms" }
-} catch { $d = $_.Exception.GetBaseException().Message } finally { $c.Dispose() }
+} catch { $e = $_.Exception.GetBaseException(); $d = $e.Message; if ($e -is [System.Net.Sockets.SocketException]) { $s = [string]$e.SocketErrorCode } } finally { $c.Dispose() }
+if ($r -eq 'True') { $s = 'Success' } elseif ($s -eq '' -and $d -like 'timed out*') { $s = 'TimedOut' }
 "ComputerName     : $h"
 "RemoteAddress    : $a"
 "RemotePort       : $p"
 "TcpTestSucceeded : $r"
+"SocketErrorCode  : $s"
 "Detail           : $d"
 `)
 	return b.String(), nil
@@ -71,18 +73,26 @@ const (
 	VerdictDNS       ProbeVerdict = "dns"       // the name did not resolve on the probing host
 	VerdictFailed    ProbeVerdict = "failed"    // the connect failed for another or unknown reason
 	VerdictUnknown   ProbeVerdict = "unknown"   // the output could not be understood
+	// VerdictNotRun: the probe itself did not run (an Agent job step that could not
+	// start: PowerShell on SQL Server on Linux, SQLPS failing to load, a non-sysadmin job
+	// owner without a proxy); it says nothing about the network.
+	VerdictNotRun ProbeVerdict = "not-run"
 )
 
 // ProbeOutput is what could be read from a probe's output.
 type ProbeOutput struct {
-	Succeeded     bool
-	Known         bool // whether a TcpTestSucceeded (or Quiet True/False) line was found
-	RemoteAddress string
-	Detail        string
-	Verdict       ProbeVerdict
+	// SocketErrorCode is the .NET SocketError name the probe printed ("Success",
+	// "ConnectionRefused", "TimedOut", "HostNotFound", ...), "" when none.
+	SocketErrorCode string
+	Succeeded       bool
+	Known           bool // whether a TcpTestSucceeded (or Quiet True/False) line was found
+	RemoteAddress   string
+	Detail          string
+	Verdict         ProbeVerdict
 }
 
 var (
+	reSockErr  = regexp.MustCompile(`(?i)SocketErrorCode\s*:[ \t]*([A-Za-z]+)`)
 	reTcpTest  = regexp.MustCompile(`(?i)TcpTestSucceeded\s*:\s*(True|False)`)
 	reRemote   = regexp.MustCompile(`(?i)RemoteAddress\s*:[ \t]*((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)`)
 	reDetail   = regexp.MustCompile(`(?i)Detail\s*:[ \t]*([^\r\n]*?)(?:\s{2,}Process Exit Code|\r?\n|$)`)
@@ -92,8 +102,26 @@ var (
 	reTimedOut = regexp.MustCompile(`(?i)timed out|did not properly respond|connection attempt failed`)
 )
 
+// socketErrorVerdict maps a .NET SocketError name (not localised, unlike exception
+// messages: https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror) to
+// a verdict. Linux's errno names, as milink's bash fallback prints them, map alike.
+func socketErrorVerdict(code string) ProbeVerdict {
+	switch strings.ToLower(code) {
+	case "success":
+		return VerdictConnected
+	case "connectionrefused", "econnrefused":
+		return VerdictRefused
+	case "timedout", "etimedout":
+		return VerdictTimeout
+	case "hostnotfound", "nodata", "tryagain", "eai_noname":
+		return VerdictDNS
+	}
+	return VerdictFailed
+}
+
 // ParseProbeOutput reads the output of a probe step, tolerant of every format seen in
-// practice: Test-NetConnection's Format-List ("TcpTestSucceeded : True"), the
+// practice. A SocketErrorCode field decides the verdict; matching the (localised)
+// exception text is only the fallback when there is none. Formats: Test-NetConnection's Format-List ("TcpTestSucceeded : True"), the
 // "-InformationLevel Quiet" form ("True"), milink's timed probe (with a Detail line),
 // and those texts as the Agent stores them in sysjobhistory.message (lines joined,
 // prefixed by "Executed as user: ..." and followed by "  Process Exit Code 0.  The
@@ -113,11 +141,16 @@ func ParseProbeOutput(s string) ProbeOutput {
 	if m := reDetail.FindStringSubmatch(s); m != nil {
 		out.Detail = strings.TrimSpace(m[1])
 	}
+	if m := reSockErr.FindStringSubmatch(s); m != nil {
+		out.SocketErrorCode = m[1]
+	}
 	switch {
 	case !out.Known:
 		out.Verdict = VerdictUnknown
 	case out.Succeeded:
 		out.Verdict = VerdictConnected
+	case out.SocketErrorCode != "":
+		out.Verdict = socketErrorVerdict(out.SocketErrorCode)
 	case reNameRes.MatchString(s):
 		out.Verdict = VerdictDNS
 	case reRefused.MatchString(s):

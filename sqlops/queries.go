@@ -9,6 +9,9 @@ import (
 // Tag names: each SELECT milink sends starts with the comment "/* milink:TAG */".
 const (
 	TagServerInfo      = "prereq.server"
+	TagServerInfoBasic = "prereq.server.basic"
+	TagAgentXPs        = "prereq.agentxps"
+	TagDatabasesNoTDE  = "prereq.databases.notde"
 	TagMasterKey       = "prereq.masterkey"
 	TagTraceFlags      = "prereq.traceflags"
 	TagAgent           = "prereq.agent"
@@ -34,34 +37,24 @@ const (
 
 // queries maps each tag to its T-SQL text. Values are always parameters (@name).
 var queries = map[string]string{
-	TagServerInfo: `SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
-       CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
-       CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
-       CAST(ISNULL(SERVERPROPERTY('IsHadrEnabled'), 0) AS int) AS is_hadr_enabled,
-       CAST(@@SERVERNAME AS nvarchar(256)) AS server_name,
-       CAST(@@VERSION AS nvarchar(512)) AS version_text,
-       (SELECT TOP (1) host_platform FROM sys.dm_os_host_info) AS host_platform,
-       (SELECT TOP (1) host_distribution FROM sys.dm_os_host_info) AS host_distribution`,
-	TagMasterKey:  `SELECT COUNT(*) AS master_keys FROM master.sys.symmetric_keys WHERE symmetric_key_id = 101`,
-	TagTraceFlags: `DBCC TRACESTATUS(-1) WITH NO_INFOMSGS`,
+	TagServerInfo:      serverInfoQuery(true),
+	TagServerInfoBasic: serverInfoQuery(false),
+	TagAgentXPs:        `SELECT (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = N'Agent XPs') AS agent_xps`,
+	TagMasterKey:       `SELECT COUNT(*) AS master_keys FROM master.sys.symmetric_keys WHERE symmetric_key_id = 101`,
+	TagTraceFlags:      `DBCC TRACESTATUS(-1) WITH NO_INFOMSGS`,
 	TagAgent: `SELECT (SELECT TOP (1) status_desc FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server Agent%') AS agent_status,
        (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = N'Agent XPs') AS agent_xps`,
-	TagDatabases: `SELECT d.name, d.recovery_model_desc, d.state_desc,
-       (SELECT MAX(b.backup_finish_date) FROM msdb.dbo.backupset b WHERE b.database_name = d.name AND b.type = 'D') AS last_full_backup,
-       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 1) AS log_files,
-       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 2) AS filestream_files,
-       CAST(ISNULL((SELECT k.encryption_state FROM sys.dm_database_encryption_keys k WHERE k.database_id = d.database_id), 0) AS int) AS encryption_state
-FROM sys.databases d
-WHERE d.database_id > 4
-ORDER BY d.name`,
+	TagDatabases:      databasesQuery(true),
+	TagDatabasesNoTDE: databasesQuery(false),
 	TagPermissions: `SELECT CAST(IS_SRVROLEMEMBER('sysadmin') AS int) AS is_sysadmin,
        (SELECT COUNT(*) FROM msdb.sys.database_role_members rm
           JOIN msdb.sys.database_principals r ON r.principal_id = rm.role_principal_id
           JOIN msdb.sys.database_principals m ON m.principal_id = rm.member_principal_id
         WHERE r.name = N'SQLAgentOperatorRole' AND m.sid = SUSER_SID()) AS agent_operator,
-       CAST(SUSER_SNAME() AS nvarchar(256)) AS login_name`,
+       CAST(SUSER_SNAME() AS nvarchar(256)) AS login_name,
+       CAST(CASE WHEN SUSER_SID() IS NULL THEN 1 ELSE 0 END AS int) AS no_sid`,
 	TagEndpoints: `SELECT e.endpoint_id, e.name, e.state_desc, t.port, e.role_desc, e.connection_auth_desc,
-       e.encryption_algorithm_desc, c.name AS certificate_name, c.subject AS certificate_subject
+       e.encryption_algorithm_desc, c.name AS certificate_name, c.subject AS certificate_subject, c.expiry_date AS certificate_expiry
 FROM sys.database_mirroring_endpoints e
 JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id
 LEFT JOIN master.sys.certificates c ON c.certificate_id = e.certificate_id`,
@@ -127,6 +120,51 @@ FROM sys.endpoints e LEFT JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint
 // queryRunLockFree tests a run's lock (RunLive). It carries its tag like every query
 // but is kept out of Tags() until the simulator's query test supplies its @resource.
 const queryRunLockFree = `/* milink:runlock.free */ SELECT CAST(APPLOCK_TEST('public', @resource, 'Exclusive', 'Session') AS int) AS free`
+
+// serverInfoQuery reads SERVERPROPERTY, @@VERSION and, with hostInfo,
+// sys.dm_os_host_info. Without hostInfo the platform columns are NULL: SQL Server 2016
+// lacks that DMV (Msg 208, sys-dm-os-host-info-transact-sql) and 2022+ wants VIEW
+// SERVER PERFORMANCE STATE for it (Msg 300); the caller then reads the platform from
+// @@VERSION.
+func serverInfoQuery(hostInfo bool) string {
+	plat := `(SELECT TOP (1) host_platform FROM sys.dm_os_host_info) AS host_platform,
+       (SELECT TOP (1) host_distribution FROM sys.dm_os_host_info) AS host_distribution`
+	if !hostInfo {
+		plat = `CAST(NULL AS nvarchar(256)) AS host_platform, CAST(NULL AS nvarchar(256)) AS host_distribution`
+	}
+	return `SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
+       CAST(SERVERPROPERTY('Edition') AS nvarchar(128)) AS edition,
+       CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition,
+       CAST(ISNULL(SERVERPROPERTY('IsHadrEnabled'), 0) AS int) AS is_hadr_enabled,
+       CAST(@@SERVERNAME AS nvarchar(256)) AS server_name,
+       CAST(@@VERSION AS nvarchar(512)) AS version_text,
+       CAST(SERVERPROPERTY('MachineName') AS nvarchar(128)) AS machine_name,
+       ` + plat
+}
+
+// databasesQuery lists the user databases. A full backup counts only when it starts a
+// log chain (is_copy_only = 0: copy-only backups don't, Error 1475 when the link is
+// created) and belongs to this incarnation of the database (database_creation_date =
+// create_date; a database dropped and created again under the same name has a new
+// one), per the backupset page
+// (https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
+// Without tde, the TDE state (sys.dm_database_encryption_keys needs VIEW SERVER STATE,
+// else Msg 300) is reported as -1, unknown.
+func databasesQuery(tde bool) string {
+	enc := "CAST(ISNULL((SELECT k.encryption_state FROM sys.dm_database_encryption_keys k WHERE k.database_id = d.database_id), 0) AS int)"
+	if !tde {
+		enc = "CAST(-1 AS int)"
+	}
+	return `SELECT d.name, d.recovery_model_desc, d.state_desc,
+       (SELECT MAX(b.backup_finish_date) FROM msdb.dbo.backupset b
+         WHERE b.database_name = d.name AND b.type = 'D' AND b.is_copy_only = 0 AND b.database_creation_date = d.create_date) AS last_full_backup,
+       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 1) AS log_files,
+       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 2) AS filestream_files,
+       ` + enc + ` AS encryption_state
+FROM sys.databases d
+WHERE d.database_id > 4
+ORDER BY d.name`
+}
 
 // tagPattern extracts the tag from a batch.
 var tagPattern = regexp.MustCompile(`/\* milink:([a-z0-9_.]+) \*/`)

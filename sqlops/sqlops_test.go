@@ -139,7 +139,7 @@ func TestDDLBuilders(t *testing.T) {
 	if _, err := CreateCertificateSQL(spec, "x'; DROP DATABASE y; --", time.Now()); err == nil {
 		t.Error("a bad mark reached DDL")
 	}
-	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, mark) || len(CertificateSubject(mark)) > 128 || !strings.Contains(c, "EXPIRY_DATE = N'20260108'") {
+	if !strings.HasPrefix(c, "CREATE CERTIFICATE [TEST_CERT] ENCRYPTION BY PASSWORD = N'") || !strings.Contains(c, mark) || len(CertificateSubject(mark)) > 128 || !strings.Contains(c, "START_DATE = N'20251231', EXPIRY_DATE = N'20260108'") {
 		t.Errorf("certificate DDL: %s", c)
 	}
 	e, err := CreateEndpointSQL(spec)
@@ -239,4 +239,17 @@ func FuzzValidateDatabaseName(f *testing.F) {
 			t.Fatalf("accepted %q", s)
 		}
 	})
+}
+
+// TestParseLocalisedProbeOutput (issue 11, item 3): on a German Windows the exception
+// text is localised; the SocketErrorCode field (.NET's SocketError names, never
+// localised) decides the verdict.
+func TestParseLocalisedProbeOutput(t *testing.T) {
+	for code, want := range map[string]ProbeVerdict{"ConnectionRefused": VerdictRefused, "TimedOut": VerdictTimeout, "HostNotFound": VerdictDNS, "NetworkUnreachable": VerdictFailed} {
+		out := "ComputerName     : mi.example\r\nRemoteAddress    : \r\nTcpTestSucceeded : False\r\nSocketErrorCode  : " + code +
+			"\r\nDetail           : Es konnte keine Verbindung hergestellt werden, da der Zielcomputer die Verbindung verweigerte\r\n"
+		if po := ParseProbeOutput(out); po.Verdict != want || po.SocketErrorCode != code {
+			t.Errorf("%s: %s (%q), want %s", code, po.Verdict, po.SocketErrorCode, want)
+		}
+	}
 }

@@ -382,8 +382,27 @@ func (a *agent) runStep(ctx context.Context, s *jobStep, owner string) (bool, st
 				detail += fmt.Sprintf(" %s:%d", res.RemoteAddress, port)
 			}
 		}
-		out := fmt.Sprintf("ComputerName     : %s\r\nRemoteAddress    : %s\r\nRemotePort       : %d\r\nTcpTestSucceeded : %s\r\nDetail           : %s\r\n",
-			m[1], res.RemoteAddress, port, ok, detail)
+		out := fmt.Sprintf("ComputerName     : %s\r\nRemoteAddress    : %s\r\nRemotePort       : %d\r\nTcpTestSucceeded : %s\r\n",
+			m[1], res.RemoteAddress, port, ok)
+		if strings.Contains(cmd, "SocketErrorCode") {
+			// The script prints the SocketException's SocketErrorCode, whose names are
+			// .NET's SocketError enum (Success, ConnectionRefused 10061, HostNotFound
+			// 11001; a Wait that returns false raises nothing and the script says TimedOut):
+			// https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror
+			code := "SocketError"
+			switch res.Err {
+			case nil:
+				code = "Success"
+			case ErrTimedOut:
+				code = "TimedOut"
+			case ErrRefused:
+				code = "ConnectionRefused"
+			case ErrNoSuchHost:
+				code = "HostNotFound"
+			}
+			out += fmt.Sprintf("SocketErrorCode  : %s\r\n", code)
+		}
+		out += fmt.Sprintf("Detail           : %s\r\n", detail)
 		return true, out, false
 	}
 	line := strings.SplitN(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "#NOSQLPS")), "\n", 2)[0]

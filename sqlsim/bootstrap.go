@@ -120,7 +120,7 @@ func (in *Instance) bootstrap() error {
 		d.encryptionState = spec.EncryptionState
 		if spec.LastFullBackup != nil {
 			in.nextBackup++
-			in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, typ: "D",
+			in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, dbCreated: d.created, typ: "D",
 				start: spec.LastFullBackup.Add(-time.Minute), finish: *spec.LastFullBackup, device: in.dataPath(d.name + ".bak")})
 		}
 	}

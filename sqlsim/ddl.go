@@ -365,7 +365,7 @@ func (x *execCtx) backupLocked(n *tsql.Backup, dv any) error {
 	}
 	now := time.Now()
 	in.nextBackup++
-	in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, typ: typ, copyOnly: n.CopyOnly,
+	in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, dbCreated: d.created, typ: typ, copyOnly: n.CopyOnly,
 		start: now, finish: now, device: toStr(dv)})
 	pages := 400
 	if n.Log {

@@ -117,7 +117,7 @@ func msdbTables() []*sysTable {
 					out = append(out, map[string]any{"backup_set_id": int64(b.id), "backup_set_uuid": newGUID(), "media_set_id": int64(b.id), "user_name": "sa",
 						"backup_start_date": b.start, "backup_finish_date": b.finish, "type": b.typ, "database_name": b.database, "server_name": in.opts.ServerName,
 						"machine_name": strings.SplitN(in.opts.ServerName, `\`, 2)[0], "recovery_model": rm, "is_copy_only": bit(b.copyOnly),
-						"database_guid": b.dbGUID, "family_guid": b.dbGUID, "backup_size": float64(3342336)})
+						"database_guid": b.dbGUID, "family_guid": b.dbGUID, "database_creation_date": b.dbCreated, "backup_size": float64(3342336)})
 				}
 				return out
 			}},

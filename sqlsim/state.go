@@ -60,11 +60,15 @@ type backupRow struct {
 	id       int
 	database string
 	dbGUID   [16]byte
-	typ      string // D full, L log, I differential
-	copyOnly bool
-	start    time.Time
-	finish   time.Time
-	device   string
+	// dbCreated is the backed-up database's creation date (backupset.database_creation_date,
+	// "Date and time the database was originally created",
+	// https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
+	dbCreated time.Time
+	typ       string // D full, L log, I differential
+	copyOnly  bool
+	start     time.Time
+	finish    time.Time
+	device    string
 }
 
 // configOption is a row of sys.configurations

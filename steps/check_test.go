@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -175,12 +176,19 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-// TestLinuxSQLServerProbesLocally: with SQL Server on Linux on this host, the SQL Server
-// → MI probes run from milink itself and no job is created on SQL Server.
+// TestLinuxSQLServerProbesLocally: with SQL Server on Linux on this host (reached on a
+// local address, and its MachineName is this machine's host name), the SQL Server → MI
+// probes run from milink itself and no job is created on SQL Server.
 func TestLinuxSQLServerProbesLocally(t *testing.T) {
-	p := startPair(t, "linux", 10*time.Millisecond, 10*time.Millisecond)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	p, cfg := startCustom(t, func(o *sqlsim.Options) {
+		o.Platform, o.Distribution, o.TraceFlags = "Linux", "Ubuntu 22.04.4 LTS", nil
+		o.ServerName = strings.SplitN(host, ".", 2)[0] // SQL Server installed on this machine
+	}, nil)
 	p.Network.SetRule(p.MI.Options().FQDN, 5022, sqlsim.RuleFiltered)
-	cfg := pairConfig(t, p)
 	var events []steps.Event
 	rep := steps.CheckWith(context.Background(), cfg, func(e steps.Event) { events = append(events, e) },
 		probe.Func(func(ctx context.Context, host string, port int, timeout time.Duration) (string, error) {
@@ -193,7 +201,7 @@ func TestLinuxSQLServerProbesLocally(t *testing.T) {
 			d = x
 		}
 	}
-	if d.Status != steps.StatusFailed || len(d.Probes) != 2 || d.Job != "" {
+	if d.Status != steps.StatusFailed || len(d.Probes) != 5 || d.Job != "" { // 5022, the node's port, 3 more of 11000-11999
 		t.Fatalf("SQL→MI on Linux: %+v", d)
 	}
 	if d.Probes[0].Verdict != sqlops.VerdictTimeout || d.Probes[1].Verdict != sqlops.VerdictConnected {

@@ -11,9 +11,11 @@ import (
 // ManagedInstance is the outcome of the Login step: who the managed instance is and
 // its current HADR parameters.
 type ManagedInstance struct {
-	Server   sqlops.ServerInfo `json:"server"`
-	Params   sqlops.MIParams   `json:"params"`
-	Findings []Finding         `json:"findings"`
+	Server sqlops.ServerInfo `json:"server"`
+	Params sqlops.MIParams   `json:"params"`
+	// Permissions are the managed instance login's (sysadmin, Agent role, SID).
+	Permissions sqlops.Permissions `json:"permissions"`
+	Findings    []Finding          `json:"findings"`
 }
 
 const serverMI = "Managed instance"
@@ -39,12 +41,43 @@ func discoverMI(ctx context.Context, c *sqlops.Conn) (*ManagedInstance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !perms.Sysadmin && !perms.AgentOperator {
-		m.Findings = append(m.Findings, Finding{ID: "mi-permissions", Server: serverMI, Severity: Fail,
-			Title:  fmt.Sprintf("Login %s can't create Agent jobs on the managed instance", perms.Login),
-			Detail: "The managed instance → SQL Server test runs as an Agent job: the login needs sysadmin or msdb's SQLAgentOperatorRole."})
+	m.Permissions = perms
+	if f := miPermissionFinding(perms); f != nil {
+		m.Findings = append(m.Findings, *f)
 	}
 	return m, nil
+}
+
+// CanRunNetHelper reports whether the login can create NetHelper and have its
+// PowerShell step run: see miPermissionFinding.
+func (m *ManagedInstance) CanRunNetHelper() bool {
+	return miPermissionFinding(m.Permissions) == nil
+}
+
+// miPermissionFinding says what the managed instance login lacks to run NetHelper, or
+// nil. sp_add_job without @owner_login_name makes the caller the owner; a PowerShell
+// step of a non-sysadmin owner needs a proxy, and a managed instance has none, so only
+// a sysadmin's step runs (Agent roles can create the job, the step is then denied:
+// https://learn.microsoft.com/azure/azure-sql/managed-instance/job-automation-managed-instance#sql-agent-fixed-database-role-membership).
+// An Entra user who is admin only through an Entra group (SUSER_SID() NULL) cannot
+// own Agent jobs (T-SQL differences, SQL Server Agent).
+func miPermissionFinding(p sqlops.Permissions) *Finding {
+	f := &Finding{ID: "mi-permissions", Server: serverMI, Severity: Fail}
+	switch {
+	case p.NoSID:
+		f.Title = fmt.Sprintf("Login %s is on the managed instance only through an Entra group", p.Login)
+		f.Detail = "SUSER_SID() is NULL for it: such a user cannot create or run SQL Agent jobs on a managed instance, so NetHelper cannot run. Sign in with an Entra user or SQL login mapped directly (CREATE LOGIN [user@contoso.com] FROM EXTERNAL PROVIDER) that is sysadmin."
+	case p.Sysadmin:
+		return nil
+	case p.AgentOperator:
+		f.Title = fmt.Sprintf("Login %s is not sysadmin on the managed instance", p.Login)
+		f.Detail = "It may create NetHelper (msdb's SQLAgentOperatorRole), but a PowerShell job step owned by a non-sysadmin needs a proxy, and a managed instance has no proxies: the step would not run. Connect as a sysadmin login."
+	default:
+		f.Title = fmt.Sprintf("Login %s can't create Agent jobs on the managed instance", p.Login)
+		f.Detail = "The managed instance → SQL Server test runs as an Agent job with a PowerShell step, which on a managed instance (no proxies) only a sysadmin's job runs. Connect as a sysadmin login."
+	}
+	f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER SERVER ROLE sysadmin ADD MEMBER %s;   -- on the managed instance, as an admin", sqlops.QuoteIdentifier(p.Login))}}
+	return f
 }
 
 func firstLine(s string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/milink/milink/sqlops"
 )
@@ -19,8 +20,13 @@ type Prerequisites struct {
 	Databases   []sqlops.Database          `json:"databases,omitempty"`
 	MasterKey   bool                       `json:"master_key"`
 	LocalIP     string                     `json:"local_ip,omitempty"`
-	Findings    []Finding                  `json:"findings"`
+	// Unchecked lists what this login could not read (each has a finding saying why).
+	Unchecked []string  `json:"unchecked,omitempty"`
+	Findings  []Finding `json:"findings"`
 }
+
+// Checked reports whether the prerequisite what (as named in Unchecked) was read.
+func (p *Prerequisites) Checked(what string) bool { return !slices.Contains(p.Unchecked, what) }
 
 // Linux reports whether SQL Server runs on Linux.
 func (p *Prerequisites) Linux() bool { return strings.EqualFold(p.Server.HostPlatform, "Linux") }
@@ -50,41 +56,61 @@ const serverSQL = "SQL Server"
 // databases limits the database checks to those names (all user databases when empty).
 func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string) (*Prerequisites, error) {
 	p := &Prerequisites{}
+	add := func(f Finding) {
+		f.Server = serverSQL
+		p.Findings = append(p.Findings, f)
+	}
+	// A query this login may not run (Msg 300 without VIEW SERVER STATE, 229, 916) or
+	// an object this version lacks (208) leaves that check undone, with a finding that
+	// says why; any other error (a broken connection) stops the step.
+	var unchecked []string
+	tolerate := func(id, what string, err error) error {
+		if err == nil || !sqlops.Unreadable(err) {
+			return err
+		}
+		unchecked = append(unchecked, what)
+		add(Finding{ID: id, Severity: Warn, Title: "Could not check " + what,
+			Detail: fmt.Sprintf("The login may not read it (%v). Connect as sysadmin, or grant what the error names: VIEW SERVER STATE for Msg 300 (on SQL Server 2022 and later also VIEW SERVER SECURITY STATE and VIEW SERVER PERFORMANCE STATE), SELECT on the object for Msg 229.", err),
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: also GRANT VIEW SERVER SECURITY STATE, VIEW SERVER PERFORMANCE STATE TO <login>; Msg 229 on msdb: USE msdb; GRANT SELECT ON dbo.<table> TO <user>;"}}})
+		return nil
+	}
 	var err error
 	if p.Server, err = c.ServerInfo(ctx); err != nil {
 		return nil, err
 	}
-	if p.MasterKey, err = c.HasMasterKey(ctx); err != nil {
+	if err = tolerate("master-key", "the database master key", func() (e error) { p.MasterKey, e = c.HasMasterKey(ctx); return }()); err != nil {
 		return nil, err
 	}
 	flags, err := c.TraceFlags(ctx)
-	if err != nil {
+	if err = tolerate("trace-flags", "the trace flags", err); err != nil {
 		return nil, err
 	}
+	flagsKnown := !slices.Contains(unchecked, "the trace flags")
 	if p.Agent, err = c.Agent(ctx); err != nil {
 		return nil, err
 	}
-	if p.Permissions, err = c.Permissions(ctx); err != nil {
+	if err = tolerate("sysadmin", "the login's permissions", func() (e error) { p.Permissions, e = c.Permissions(ctx); return }()); err != nil {
 		return nil, err
 	}
-	if p.Endpoints, err = c.MirroringEndpoints(ctx); err != nil {
+	permsKnown := !slices.Contains(unchecked, "the login's permissions")
+	if err = tolerate("endpoint", "the database mirroring endpoints", func() (e error) { p.Endpoints, e = c.MirroringEndpoints(ctx); return }()); err != nil {
 		return nil, err
 	}
 	dbs, err := c.Databases(ctx)
-	if err != nil {
+	if err = tolerate("databases", "the databases", err); err != nil {
 		return nil, err
 	}
 	hasIssuer, err := c.HasAddIssuer(ctx)
-	if err != nil {
+	if err = tolerate("service-update", "the link's service update", err); err != nil {
 		return nil, err
 	}
+	issuerKnown := !slices.Contains(unchecked, "the link's service update")
 	if p.LocalIP, err = c.LocalAddress(ctx); err != nil {
 		return nil, err
 	}
 	plat := p.Platform()
-	add := func(f Finding) {
-		f.Server = serverSQL
-		p.Findings = append(p.Findings, f)
+	if p.Server.HostInfoNote != "" {
+		add(Finding{ID: "platform", Severity: Info, Title: "Platform: " + plat + " (from @@VERSION)", Detail: p.Server.HostInfoNote + "."})
 	}
 
 	// Version and edition.
@@ -108,7 +134,13 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 			add(Finding{ID: "version", Severity: Pass, Title: fmt.Sprintf("%s %s is supported", p.Support.Product, v),
 				Detail: "Supported with SQL Server as the initial primary; " + p.Support.Reason + "."})
 		default:
-			add(Finding{ID: "version", Severity: Pass, Title: fmt.Sprintf("%s %s is supported in both directions", p.Support.Product, v)})
+			// MI → SQL Server (MI as initial primary) and failback need the managed
+			// instance's update policy to match SQL Server's major version (ARM property
+			// databaseFormat: SQLServer2022 / SQLServer2025; AlwaysUpToDate does not):
+			// https://learn.microsoft.com/azure/azure-sql/managed-instance/update-policy.
+			// milink does not read it from Resource Manager yet, so it stays unknown.
+			add(Finding{ID: "version", Severity: Pass, Title: fmt.Sprintf("%s %s is supported; both directions only with a matching update policy", p.Support.Product, v),
+				Detail: "SQL Server as the initial primary works with any managed instance. The managed instance as the initial primary (MI → SQL Server) and failing back to SQL Server need the managed instance's update policy to match SQL Server's major version (" + p.Support.Product + " update policy, not 'Always-up-to-date'); milink cannot see the update policy over T-SQL: check it in the Azure portal (managed instance > Maintenance and updates > Update policy) or with az sql mi show --query databaseFormat."})
 		}
 	}
 	ed := strings.ToLower(p.Server.Edition)
@@ -123,17 +155,20 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		add(Finding{ID: "os", Severity: Fail, Title: "SQL Server on a Windows client OS is not supported",
 			Detail: p.Server.HostDistribution + ": the link needs Windows Server or Linux."})
 	}
-	if !hasIssuer && !p.Server.IsManagedInstance() && p.Support.SQLToMI && v[0] < 16 {
+	if issuerKnown && !hasIssuer && !p.Server.IsManagedInstance() && p.Support.SQLToMI && v[0] < 16 {
 		add(Finding{ID: "service-update", Severity: Fail, Title: "The link's service update is missing",
 			Detail: "sys.sp_certificate_add_issuer does not exist (Msg 2812 when the link is created): install the Azure Connect pack / required CU."})
 	}
 
 	// Master key.
-	if p.MasterKey {
+	p.Unchecked = unchecked
+	if !p.Checked("the database master key") {
+		// reported by tolerate
+	} else if p.MasterKey {
 		add(Finding{ID: "master-key", Severity: Pass, Title: "Database master key exists in master"})
 	} else {
 		add(Finding{ID: "master-key", Severity: Fail, Title: "No database master key in master",
-			Detail: "The link's certificates are protected by the master key. Choose a strong password and keep it safe; milink's own test certificate does not need it.",
+			Detail: "The link's certificates are protected by the master key, and endpoint certificate authentication expects the certificate's private key to be protected by it (Msg 28055), so the managed instance → SQL Server test does not run without one. Choose a strong password and keep it safe.",
 			Fixes:  []Fix{{Platform: "T-SQL", Command: "USE master; CREATE MASTER KEY ENCRYPTION BY PASSWORD = '<strong_password>';"}}})
 	}
 
@@ -141,12 +176,20 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	if p.Server.HadrEnabled {
 		add(Finding{ID: "hadr", Severity: Pass, Title: "Always On availability groups are enabled"})
 	} else {
-		add(Finding{ID: "hadr", Severity: Fail, Title: "Always On availability groups are disabled",
+		f := Finding{ID: "hadr", Severity: Fail, Title: "Always On availability groups are disabled",
 			Detail: "The link is built on availability groups. Enabling the feature needs a SQL Server restart.",
 			Fixes: []Fix{
 				{Platform: "Windows", Command: fmt.Sprintf("Enable-SqlAlwaysOn -ServerInstance '%s' -Force   # SqlServer module; restarts the service (or: Configuration Manager > SQL Server > Properties > Always On)", p.Server.ServerName)},
 				{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set hadr.hadrenabled 1 && sudo systemctl restart mssql-server"},
-			}})
+			}}
+		if verr == nil && v[0] == 13 {
+			// SQL Server 2016 can enable availability groups only on a node of a Windows
+			// Server Failover Cluster (2017 added cluster-less groups); the link's
+			// preparation page asks for the WSFC on 2016.
+			f.Detail += " On SQL Server 2016 the Always On feature can be enabled only when the server is a node of a Windows Server Failover Cluster (WSFC): create a single-node cluster first (Install-WindowsFeature Failover-Clustering; New-Cluster)."
+			f.Fixes = append([]Fix{{Platform: "Windows", Command: "Install-WindowsFeature -Name Failover-Clustering -IncludeManagementTools; New-Cluster -Name <cluster-name> -Node $env:COMPUTERNAME -NoStorage   # SQL Server 2016 needs a Windows Server Failover Cluster node"}}, f.Fixes...)
+		}
+		add(f)
 	}
 
 	// Trace flags (recommended).
@@ -154,6 +197,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		flag int
 		why  string
 	}{{1800, "optimizes log I/O when the replicas' disks have different sector sizes"}, {9567, "compresses the seeding data stream"}} {
+		if !flagsKnown {
+			break
+		}
 		on := slices.ContainsFunc(flags, func(f TraceFlagRow) bool { return f.Flag == tf.flag && f.Status && f.Global })
 		if on {
 			add(Finding{ID: fmt.Sprintf("trace-flag-%d", tf.flag), Severity: Pass, Title: fmt.Sprintf("Trace flag %d is on", tf.flag)})
@@ -168,28 +214,12 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	}
 
 	// Agent.
-	switch {
-	case p.Agent.Running():
-		add(Finding{ID: "agent", Severity: Pass, Title: "SQL Server Agent is running"})
-	default:
-		st := p.Agent.Status
-		if st == "" {
-			st = "not visible"
-		}
-		add(Finding{ID: "agent", Severity: Fail, Title: "SQL Server Agent is not running (" + st + ")",
-			Detail: "The SQL Server → managed instance test runs as an Agent job; without Agent it cannot run.",
-			Fixes: []Fix{
-				{Platform: "Windows", Command: "Set-Service -Name SQLSERVERAGENT -StartupType Automatic; Start-Service -Name SQLSERVERAGENT   # named instance: SQLAgent$<INSTANCE>"},
-				{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set sqlagent.enabled true && sudo systemctl restart mssql-server"},
-			}})
-	}
-	if p.Linux() {
-		add(Finding{ID: "linux-agent", Severity: Warn, Title: "SQL Server on Linux: Agent cannot run the PowerShell probe",
-			Detail: "SQL Agent on Linux runs only T-SQL steps, so the SQL Server → managed instance probe cannot run as a job there. Run the probe on the SQL Server host instead (see the Results for the exact command). The managed instance → SQL Server test is not affected."})
-	}
+	p.Findings = append(p.Findings, agentFindings(p)...)
 
 	// Permissions.
-	if p.Permissions.Sysadmin {
+	if !permsKnown {
+		// reported by tolerate
+	} else if p.Permissions.Sysadmin {
 		add(Finding{ID: "sysadmin", Severity: Pass, Title: fmt.Sprintf("Login %s is sysadmin", p.Permissions.Login)})
 	} else {
 		f := Finding{ID: "sysadmin", Severity: Fail, Title: fmt.Sprintf("Login %s is not sysadmin", p.Permissions.Login),
@@ -225,6 +255,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 				f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s STATE = STARTED;   -- and review AUTHENTICATION / ENCRYPTION", sqlops.QuoteIdentifier(ep.Name))}}
 			}
 			add(f)
+			if cf := endpointCertFinding(ep, time.Now()); cf != nil {
+				add(*cf)
+			}
 		}
 	}
 
@@ -284,6 +317,10 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 		add(Finding{ID: "database:" + d.Name + ":filestream", Severity: Fail, Title: fmt.Sprintf("Database %s uses FILESTREAM/FileTable", d.Name),
 			Detail: "FILESTREAM and FileTable are not supported by the link."})
 	}
+	if d.EncryptionState == -1 {
+		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Info, Title: fmt.Sprintf("Database %s: TDE state not readable", d.Name),
+			Detail: "sys.dm_database_encryption_keys needs VIEW SERVER STATE: if the database is protected by TDE, its certificate must be migrated to the managed instance first."})
+	}
 	if d.EncryptionState == 3 {
 		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Warn, Title: fmt.Sprintf("Database %s is protected by TDE", d.Name),
 			Detail: "Migrate its TDE certificate to the managed instance before creating the link."})
@@ -292,4 +329,79 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 		add(Finding{ID: "database:" + d.Name, Severity: Pass, Title: fmt.Sprintf("Database %s: FULL recovery, backed up", d.Name)})
 	}
 	return out
+}
+
+// agentFindings grades SQL Server Agent. On Windows the SQL Server → managed instance
+// probe runs as an Agent job, which needs the service running and 'Agent XPs' = 1 (the
+// option enables Agent's extended procedures; sp_add_job fails without it:
+// https://learn.microsoft.com/sql/database-engine/configure-windows/agent-xps-server-configuration-option).
+// On Linux SQL Agent runs only T-SQL steps
+// (https://learn.microsoft.com/sql/linux/sql-server-linux-run-sql-server-agent-job), milink
+// never uses it there and the link does not need it, so its state is only information.
+func agentFindings(p *Prerequisites) []Finding {
+	a := p.Agent
+	var out []Finding
+	add := func(f Finding) { f.Server = serverSQL; out = append(out, f) }
+	startFixes := []Fix{
+		{Platform: "Windows", Command: "Set-Service -Name SQLSERVERAGENT -StartupType Automatic; Start-Service -Name SQLSERVERAGENT   # named instance: SQLAgent$<INSTANCE>"},
+		{Platform: "Linux", Command: "sudo /opt/mssql/bin/mssql-conf set sqlagent.enabled true && sudo systemctl restart mssql-server"},
+	}
+	if p.Linux() {
+		st := a.Status
+		if !a.Known() {
+			st = "not visible to this login"
+		}
+		add(Finding{ID: "agent", Severity: Info, Title: "SQL Server Agent: " + st + " (not used on Linux)",
+			Detail: "SQL Agent on Linux runs only T-SQL job steps, so milink does not use it there, and the link does not need it."})
+		add(Finding{ID: "linux-agent", Severity: Warn, Title: "SQL Server on Linux: Agent cannot run the PowerShell probe",
+			Detail: "SQL Agent on Linux runs only T-SQL steps, so the SQL Server → managed instance probe cannot run as a job there. Run the probe on the SQL Server host instead (see the Results for the exact command). The managed instance → SQL Server test is not affected."})
+		return out
+	}
+	xpsOff := a.XPsKnown && !a.AgentXPs
+	switch {
+	case !a.Known():
+		add(Finding{ID: "agent", Severity: Warn, Title: "Could not check whether SQL Server Agent runs",
+			Detail: "sys.dm_server_services needs VIEW SERVER STATE (VIEW SERVER SECURITY STATE on SQL Server 2022 and later): " + a.Unreadable + ". milink still tries the Agent job; if it cannot start, the SQL Server → managed instance direction is not tested.",
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "GRANT VIEW SERVER STATE TO <login>;   -- 2022+: GRANT VIEW SERVER SECURITY STATE TO <login>;"}}})
+	case a.ServiceRunning():
+		add(Finding{ID: "agent", Severity: Pass, Title: "SQL Server Agent is running"})
+	default:
+		st := a.Status
+		if st == "" {
+			st = "not installed or not visible"
+		}
+		add(Finding{ID: "agent", Severity: Fail, Title: "SQL Server Agent is not running (" + st + ")",
+			Detail: "The SQL Server → managed instance test runs as an Agent job; without Agent it cannot run.", Fixes: startFixes})
+	}
+	if xpsOff {
+		add(Finding{ID: "agent-xps", Severity: Fail, Title: "'Agent XPs' is off",
+			Detail: "The 'Agent XPs' server option is 0: Agent's extended stored procedures are disabled, so no job can be created or started (SQL Server turns it on when the Agent service starts; someone turned it off).",
+			Fixes:  []Fix{{Platform: "T-SQL", Command: "EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'Agent XPs', 1; RECONFIGURE;"}}})
+	}
+	return out
+}
+
+// endpointCertFinding reports the expiry of the existing endpoint's certificate: the
+// link's endpoints authenticate with it (certificate authentication, CREATE ENDPOINT:
+// https://learn.microsoft.com/sql/t-sql/statements/create-endpoint-transact-sql), and
+// expiry_date is sys.certificates' (sys-certificates-transact-sql). A warning within 30
+// days of expiry, or after. nil when the expiry is unknown.
+func endpointCertFinding(ep *sqlops.MirroringEndpoint, now time.Time) *Finding {
+	if ep.CertificateExpiry == nil {
+		return nil
+	}
+	exp := ep.CertificateExpiry.UTC()
+	days := int(exp.Sub(now.UTC()).Hours() / 24)
+	f := &Finding{ID: "endpoint-certificate", Severity: Pass,
+		Title: fmt.Sprintf("Endpoint certificate %s expires on %s", ep.CertificateName, exp.Format("2006-01-02"))}
+	fix := []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("CREATE CERTIFICATE <new_cert> WITH SUBJECT = N'<subject>', EXPIRY_DATE = '<yyyymmdd>'; ALTER ENDPOINT %s FOR DATABASE_MIRRORING (AUTHENTICATION = CERTIFICATE <new_cert>);   -- then give the managed instance the new public key", sqlops.QuoteIdentifier(ep.Name))}}
+	switch {
+	case !exp.After(now):
+		f.Severity, f.Title = Warn, fmt.Sprintf("Endpoint certificate %s expired on %s", ep.CertificateName, exp.Format("2006-01-02"))
+		f.Detail, f.Fixes = "The link authenticates with this certificate: replace it before creating the link.", fix
+	case days <= 30:
+		f.Severity, f.Title = Warn, fmt.Sprintf("Endpoint certificate %s expires in %d days (%s)", ep.CertificateName, days, exp.Format("2006-01-02"))
+		f.Detail, f.Fixes = "The link authenticates with this certificate: rotate it before it expires.", fix
+	}
+	return f
 }

@@ -244,6 +244,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  [%s] %s", statusMark(d.Status), t(string(d.Direction)))
 			if d.Job != "" && d.Status != StatusNotRun {
 				fmt.Fprintf(&b, " (job %s, %s)", t(d.Job), d.Elapsed.Round(100*time.Millisecond))
+			} else if d.Method != "" && len(d.Probes) > 0 {
+				fmt.Fprintf(&b, " (%s)", t(d.Method))
 			}
 			b.WriteString("\n")
 			if d.Reason != "" {
@@ -462,23 +464,14 @@ func applyPastedProbes(dirs []DirectionResult, dir Direction, probes []probe.Res
 		if d.Direction != dir {
 			continue
 		}
-		d.Probes = nil
+		d.Probes = explainPasted(dir, probes, opts)
 		d.Status = StatusPassed
-		for _, res := range probes {
-			pr := ProbeResult{Direction: dir, Result: res}
-			t := opts.MIToSQLTarget()
-			for _, c := range opts.SQLToMITargets() {
-				if c.Host == pr.Host && c.Port == pr.Port {
-					t = c
-				}
-			}
-			pr.Explanation, pr.Fixes = Explain(dir, t, pr.Verdict, opts)
+		for _, pr := range d.Probes {
 			if !pr.Succeeded {
 				d.Status = StatusFailed
 			}
-			d.Probes = append(d.Probes, pr)
 		}
 		d.Method = "command run by hand on the SQL Server host, output pasted"
-		d.Reason = ""
+		d.Reason, d.Job = "", "" // no job ran: label the results by their prober
 	}
 }

@@ -210,7 +210,7 @@ func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 	targets := p.Options.SQLToMITargets()
 	if !p.RunSQLToMI {
 		d.Status, d.Reason = StatusNotRun, p.SQLToMISkipReason
-		d.ManualCommand = ManualProbeCommand(targets)
+		d.ManualCommand = ManualProbeCommandFor(r.Plan.Platform, targets)
 		r.emit(SQLToMI, EventDone, "not run: %s", d.Reason)
 		return d
 	}
@@ -225,7 +225,7 @@ func (r *runner) sqlToMI(ctx context.Context, reg *created) (d DirectionResult) 
 	case ProbeSSH:
 		d.Job, d.Method = "", "TCP connects from the SQL Server host over SSH"
 		if r.Prober == nil {
-			d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommand(targets)
+			d.Status, d.Reason, d.ManualCommand = StatusError, "no SSH connection to the SQL Server host was configured", ManualProbeCommandFor(r.Plan.Platform, targets)
 			return d
 		}
 		prober = r.Prober
@@ -248,7 +248,7 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		return d
 	}
 	if p.CreateEndpoint {
-		spec := sqlops.TestEndpointSpec{EndpointName: p.EndpointName, CertName: p.CertName, Port: p.Options.EndpointPort, RunID: p.RunID, NoMasterKey: true}
+		spec := sqlops.TestEndpointSpec{EndpointName: p.EndpointName, CertName: p.CertName, Port: p.Options.EndpointPort, RunID: p.RunID}
 		r.emit(MIToSQL, EventStep, "SQL Server: creating certificate %s", p.CertName)
 		reg.add(createdItem{server: serverSQL, kind: "certificate", name: p.CertName})
 		window := r.SQL.Cfg.ReconnectWindowOrDefault()
@@ -297,7 +297,7 @@ func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober
 		r.emit(dir, k, "%s", n.Message)
 	})
 	if _, job := prober.(*probe.AgentJob); err != nil && !job {
-		d.ManualCommand = ManualProbeCommand(targets)
+		d.ManualCommand = ManualProbeCommandFor(r.Plan.Platform, targets)
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -331,6 +331,9 @@ func finishDirection(d DirectionResult, probes []ProbeResult, err error) Directi
 			d.Status = StatusFailed
 		}
 	}
+	if why := probesNotRun(probes); why != "" {
+		d.Status, d.Reason = StatusNotRun, why
+	}
 	return d
 }
 
@@ -353,7 +356,13 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	var out []CleanupItem
 	// One reconnect window for the whole cleanup, not one per object: a server that
 	// stays unreachable costs the window once.
-	end := time.Now().Add(max(r.SQL.Cfg.ReconnectWindowOrDefault(), r.MI.Cfg.ReconnectWindowOrDefault()))
+	var window time.Duration
+	for _, c := range []*sqlops.Conn{r.SQL, r.MI} {
+		if c != nil {
+			window = max(window, c.Cfg.ReconnectWindowOrDefault())
+		}
+	}
+	end := time.Now().Add(window)
 	// A server still unreachable when the window is over is not tried again for the
 	// next objects: they are reported as remaining at once.
 	unreachable := map[string]error{}

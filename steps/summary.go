@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/milink/milink/sqlops"
-	"github.com/milink/milink/steps/probe"
 )
 
 // Default object names, as in Microsoft's scripts and SSMS's Network Checker.
@@ -34,6 +33,9 @@ type Plan struct {
 	EndpointName   string `json:"endpoint_name,omitempty"`
 	CreateEndpoint bool   `json:"create_endpoint"`
 	SkipSQLPS      bool   `json:"-"`
+	// Platform is SQL Server's host platform ("Windows" or "Linux"): the fallback
+	// command printed for the SQL Server host is PowerShell or bash accordingly.
+	Platform string `json:"platform,omitempty"`
 
 	RunSQLToMI        bool   `json:"run_sql_to_mi"`
 	SQLToMIMode       string `json:"sql_to_mi_mode"` // ProbeAgent, ProbeLocal or ProbeManual
@@ -53,7 +55,10 @@ type Plan struct {
 // existing mirroring endpoint is reused, which directions can run, and lists the exact
 // actions. It only reads from the instances.
 func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, mi *ManagedInstance, opts NetworkOptions, runID string) (*Plan, error) {
-	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true}
+	if opts.RangePorts == nil {
+		opts.RangePorts = defaultRangePorts(opts.MI.Node, opts.MI.HadrPort)
+	}
+	p := &Plan{RunID: runID, Options: opts, RunSQLToMI: true, RunMIToSQL: true, Platform: pre.Platform()}
 	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
 		p.SkipSQLPS = true
 	}
@@ -62,7 +67,11 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	if p.SQLJobName, err = chooseJobName(ctx, sqlc, SQLJobName, suffix, serverSQL, p, &p.SQLLeftovers); err != nil {
 		return nil, err
 	}
-	if p.MIJobName, err = chooseJobName(ctx, mic, MIJobName, suffix, serverMI, p, &p.MILeftovers); err != nil {
+	if !mi.CanRunNetHelper() {
+		// Decided before NetHelper's name is looked up: a login only in msdb's Agent
+		// roles can't read msdb.dbo.sysjobs (Msg 229).
+		p.RunMIToSQL, p.MIToSQLSkipReason = false, "the managed instance login cannot run NetHelper's PowerShell step (only a sysadmin's job runs one there): see the managed instance permission finding"
+	} else if p.MIJobName, err = chooseJobName(ctx, mic, MIJobName, suffix, serverMI, p, &p.MILeftovers); err != nil {
 		return nil, err
 	}
 
@@ -102,15 +111,9 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 
 	// Where the SQL Server → MI probes run.
 	p.decideSQLToMI(pre, sqlc.Cfg.Host)
-	if opts.SQLServerIP == "" {
-		p.RunMIToSQL = false
-		p.MIToSQLSkipReason = "no SQL Server IP address for the managed instance to probe"
-	}
-	if err := opts.Validate(); err != nil {
+	p.decideMIToSQL(pre)
+	if err := opts.validate(p.RunMIToSQL); err != nil {
 		return nil, err
-	}
-	if w := AddressWarning(opts.SQLServerIP); w != "" {
-		p.Findings = append(p.Findings, Finding{ID: "sql-ip", Server: "Network", Severity: Warn, Title: "SQL Server address " + opts.SQLServerIP + " is not reachable from Azure", Detail: w})
 	}
 	p.Actions = p.actions(pre)
 	return p, nil
@@ -125,10 +128,10 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 		switch {
 		case !pre.Linux():
 			mode = ProbeAgent
-		case probe.IsThisHost(sqlHost):
-			mode = ProbeLocal
-		case p.Options.SSHHost != "":
+		case p.Options.SSHHost != "": // --ssh given: never silently "this host"
 			mode = ProbeSSH
+		case onSQLServerHost(pre, sqlHost):
+			mode = ProbeLocal
 		default:
 			mode = ProbeManual
 		}
@@ -138,9 +141,12 @@ func (p *Plan) decideSQLToMI(pre *Prerequisites, sqlHost string) {
 	case mode == ProbeAgent && pre.Linux():
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "SQL Server runs on Linux, where SQL Agent cannot run PowerShell steps: run milink on the SQL Server host (--probe-from local) or run the command below there."
-	case mode == ProbeAgent && !pre.Agent.Running():
+	case mode == ProbeAgent && pre.Agent.Known() && !pre.Agent.Running():
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "SQL Server Agent is not running on SQL Server: start it and run milink again, or run the command below on the SQL Server host."
+		if pre.Agent.ServiceRunning() {
+			p.SQLToMISkipReason = "'Agent XPs' is 0 on SQL Server, so no Agent job can run: EXEC sp_configure 'Agent XPs', 1; RECONFIGURE; and run milink again, or run the command below on the SQL Server host."
+		}
 	case mode == ProbeManual:
 		p.RunSQLToMI = false
 		p.SQLToMISkipReason = "the SQL Server → managed instance probe must run on the SQL Server host: run the command below there."
@@ -262,8 +268,8 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	agentJob := p.RunSQLToMI && p.SQLToMIMode == ProbeAgent
 	if agentJob {
 		t := o.SQLToMITargets()
-		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with two PowerShell steps", p.SQLJobName),
-			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, o.ProbeTimeout)})
+		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with %d PowerShell steps", p.SQLJobName, len(t)),
+			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d%s (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, rangeNote(o.RangePorts), o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
 	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
 		t := o.SQLToMITargets()

@@ -645,6 +645,9 @@ func (a *accessible) askNetwork(d steps.NetworkOptions) (steps.NetworkOptions, e
 			opts.ProbeTimeout = d
 			err = opts.Validate()
 		}
+		if w := steps.UnusableAddress(ip); err == nil && w != "" {
+			err = fmt.Errorf("SQL Server IP: %w: %s", steps.ErrInvalidInput, w) // the MI can never reach it
+		}
 		if err == nil {
 			if w := steps.AddressWarning(ip); w != "" {
 				a.printf("WARN  %s\n", w)

@@ -481,7 +481,7 @@ func TestFlowEntraDeviceCode(t *testing.T) {
 	tm.Send(keyEnter)
 	waitScreen(t, rec, flowWait, "Actions, in order")
 	tm.Send(keyEnter)
-	waitScreen(t, rec, flowWait, "Result: all checks passed (exit code 0)", "Cleanup")
+	waitScreen(t, rec, flowWait, "Result: all checks passed (exit code 0)")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnd})
 	waitScreen(t, rec, flowWait, "Add to your allowlist (AzureCloud)", "https://login.microsoftonline.com/")
 	if testing.Verbose() {

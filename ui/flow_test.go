@@ -59,8 +59,13 @@ func TestFlowPass(t *testing.T) {
 	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(80, 24))
 	driveToResults(t, tm, rec)
 
-	waitScreen(t, rec, flowWait, "Result: all checks passed (exit code 0)", "Cleanup")
+	// Five SQL Server → MI probes (5022, the node's port, 3 more of 11000-11999) push
+	// Cleanup below the fold at 80×24: read the page, then page down to Cleanup.
+	waitScreen(t, rec, flowWait, "Result: all checks passed (exit code 0)")
 	screen := rec.screen()
+	tm.Send(pgdown)
+	waitScreen(t, rec, flowWait, "Cleanup")
+	screen += rec.screen()
 	if os.Getenv("MILINK_UI_DUMP") != "" {
 		t.Logf("--- results ---\n%s", screen)
 	}
@@ -134,6 +139,9 @@ func TestFlowBlocked5022(t *testing.T) {
 
 	waitScreen(t, rec, flowWait, "Result: a connectivity check failed or could not run (exit code 3)", "timeout")
 	screen := rec.screen()
+	tm.Send(pgdown) // the probe details are below the five SQL Server → MI rows
+	waitScreen(t, rec, flowWait, "FAIL  SQL Server → MI")
+	screen += rec.screen()
 	if os.Getenv("MILINK_UI_DUMP") != "" {
 		t.Logf("--- results ---\n%s", screen)
 	}

@@ -122,6 +122,11 @@ func (p *networkModel) options() (steps.NetworkOptions, error) {
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
+	if w := steps.UnusableAddress(o.SQLServerIP); w != "" {
+		// Required: the managed instance can never reach it (on the MI, 127.0.0.1:5022
+		// is the MI itself), so the MI → SQL Server test would prove nothing.
+		return o, fmt.Errorf("SQL Server IP: %w: %s", steps.ErrInvalidInput, w)
+	}
 	return o, nil
 }
 

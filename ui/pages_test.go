@@ -450,9 +450,17 @@ func TestNetworkValidation(t *testing.T) {
 		}
 	}
 
-	setIP(m, "127.0.0.1")
-	if !m.network.valid() || !strings.Contains(screenOf(m), "loopback") {
-		t.Errorf("loopback: valid %v, warning shown %v", m.network.valid(), strings.Contains(screenOf(m), "loopback"))
+	// The managed instance can never reach these (issue 11, item 1): the field
+	// requires a usable address.
+	for _, ip := range []string{"127.0.0.1", "169.254.1.2", "255.255.255.255"} {
+		setIP(m, ip)
+		if m.network.valid() || !strings.Contains(screenOf(m), "✗") {
+			t.Errorf("%s: valid %v, error shown %v", ip, m.network.valid(), strings.Contains(screenOf(m), "✗"))
+		}
+	}
+	setIP(m, "20.30.40.50")
+	if !m.network.valid() || !strings.Contains(flat(screenOf(m)), "public address") {
+		t.Errorf("public address: valid %v, warning shown %v", m.network.valid(), strings.Contains(flat(screenOf(m)), "public address"))
 	}
 
 	setIP(m, "10.1.0.4")

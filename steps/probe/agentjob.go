@@ -70,19 +70,33 @@ func (a *AgentJob) Probe(ctx context.Context, targets []sqlops.ProbeTarget, noti
 			}
 		}
 		if step == nil {
-			r.Detail = "the step did not run"
+			// The job ended before this step (its outcome message says why).
+			r.Verdict, r.Detail = sqlops.VerdictNotRun, "the step did not run: "+agentText(run.Message)
 		} else {
 			po := sqlops.ParseProbeOutput(step.Output())
 			r.Output, r.Duration = step.Output(), step.Duration
 			r.Succeeded, r.Verdict, r.RemoteAddress, r.Detail = po.Succeeded, po.Verdict, po.RemoteAddress, po.Detail
-			if !po.Known {
-				line, _, _ := strings.Cut(strings.TrimSpace(step.Message), "\n")
-				r.Detail = "could not read the probe's output: " + strings.TrimSpace(line)
+			switch {
+			case !po.Known && step.RunStatus != 1:
+				// A step without probe output that Agent marked failed (run_status 0)
+				// never ran the probe: carry Agent's own error text.
+				r.Verdict, r.Detail = sqlops.VerdictNotRun, agentText(step.Message)
+			case !po.Known:
+				r.Detail = "could not read the probe's output: " + agentText(step.Message)
 			}
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// agentText is Agent's message as one trimmed line ("(no message)" when empty).
+func agentText(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if msg == "" {
+		return "(no message)"
+	}
+	return msg
 }
 
 // run creates, starts and waits for the job.

@@ -125,3 +125,27 @@ func TestAgentJobErrors(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestAgentJobStepThatCannotStart (issue 11, item 2): SQL Agent on Linux cannot start a
+// PowerShell step. The step has no probe output: its verdict is "not run" (not a
+// network failure) and the result carries Agent's own message.
+func TestAgentJobStepThatCannotStart(t *testing.T) {
+	c, p := openSimSQL(t, "linux")
+	ctx := context.Background()
+	runID := sqlops.NewRunID()
+	mi := p.MI.Options()
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: "TestMILinkConnection", Description: sqlops.JobDescription("probe test", runID),
+		SkipSQLPS: true, Timeout: 30 * time.Second}
+	t.Cleanup(func() {
+		if j, _ := c.JobByName(ctx, job.Name); j != nil {
+			c.DeleteJob(ctx, j, runID)
+		}
+	})
+	rs, err := job.Probe(ctx, []sqlops.ProbeTarget{{Label: "Test Port 5022", Host: mi.FQDN, Port: 5022, Timeout: 300 * time.Millisecond}}, nil)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("Probe: %v, %+v", err, rs)
+	}
+	if r := rs[0]; r.Verdict != sqlops.VerdictNotRun || r.Succeeded || !strings.Contains(r.Detail, "Unable to start execution of step 1") {
+		t.Errorf("a step Agent could not start: %s %q", r.Verdict, r.Detail)
+	}
+}

@@ -11,21 +11,33 @@ import (
 	"github.com/milink/milink/sqlops"
 )
 
-// Command is a one-line shell command that probes targets on a Linux host with bash's
-// /dev/tcp under timeout(1) and prints one line per target that ParsePasted reads back:
-// "host:port TcpTestSucceeded : True" (or False). Targets with an invalid host or port
+// Command is CommandFor("Linux", targets): the bash fallback.
+func Command(targets []sqlops.ProbeTarget) string { return CommandFor("Linux", targets) }
+
+// CommandFor is a one-line command for the SQL Server host's platform that probes
+// targets and prints one line per target that ParsePasted reads back:
+// "host:port TcpTestSucceeded : True|False SocketErrorCode : <name>". On Windows it is
+// PowerShell with a timed System.Net.Sockets.TcpClient connect, printing .NET's
+// SocketError name (not localised:
+// https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror); on Linux
+// bash's /dev/tcp under timeout(1) in the C locale, mapping timeout's exit status 124
+// and the C library's messages to the same names. Targets with an invalid host or port
 // are left out, so nothing unvalidated reaches the shell.
-func Command(targets []sqlops.ProbeTarget) string {
+func CommandFor(platform string, targets []sqlops.ProbeTarget) string {
 	var parts []string
 	for _, t := range targets {
-		if c := commandFor(t); c != "" {
+		c := commandFor(t)
+		if strings.EqualFold(platform, "Windows") {
+			c = psCommandFor(t)
+		}
+		if c != "" {
 			parts = append(parts, c)
 		}
 	}
 	return strings.Join(parts, "; ")
 }
 
-// commandFor is Command's part for one target ("" when the target is invalid).
+// commandFor is the bash command's part for one target ("" when the target is invalid).
 func commandFor(t sqlops.ProbeTarget) string {
 	if sqlops.ValidateHost(t.Host) != nil || sqlops.ValidatePort(t.Port) != nil {
 		return ""
@@ -34,14 +46,27 @@ func commandFor(t sqlops.ProbeTarget) string {
 	if secs < 1 {
 		secs = 1
 	}
-	return fmt.Sprintf(`if timeout %d bash -c '</dev/tcp/%s/%d' 2>/dev/null; then r=True; else r=False; fi; echo "%s:%d TcpTestSucceeded : $r"`, secs, t.Host, t.Port, t.Host, t.Port)
+	return fmt.Sprintf(`e=$(LC_ALL=C timeout %d bash -c '</dev/tcp/%s/%d' 2>&1); c=$?; r=False; case "$c:$e" in 0:*) r=True; s=Success;; 124:*) s=TimedOut;; *refused*) s=ConnectionRefused;; *"not known"*|*"Name or service"*|*"No address"*) s=HostNotFound;; *"timed out"*) s=TimedOut;; *) s=SocketError;; esac; echo "%s:%d TcpTestSucceeded : $r SocketErrorCode : $s"`, secs, t.Host, t.Port, t.Host, t.Port)
 }
 
-// ParsePasted reads the lines printed by Command, pasted back by the user, and returns
-// one Result per target, in order: VerdictConnected or VerdictFailed (the command does
-// not tell a timeout from a refusal). It fails, naming the target, when a target has no
-// line.
+// psCommandFor is the PowerShell command's part for one target ("" when invalid).
+func psCommandFor(t sqlops.ProbeTarget) string {
+	if sqlops.ValidateHost(t.Host) != nil || sqlops.ValidatePort(t.Port) != nil {
+		return ""
+	}
+	ms := t.Timeout.Milliseconds()
+	if ms < 1000 {
+		ms = 1000
+	}
+	return fmt.Sprintf(`$c = New-Object System.Net.Sockets.TcpClient; $r = 'False'; $s = 'SocketError'; try { if ($c.ConnectAsync('%s', %d).Wait(%d)) { $r = 'True'; $s = 'Success' } else { $s = 'TimedOut' } } catch { $e = $_.Exception.GetBaseException(); if ($e -is [System.Net.Sockets.SocketException]) { $s = [string]$e.SocketErrorCode } } finally { $c.Dispose() }; "%s:%d TcpTestSucceeded : $r SocketErrorCode : $s"`, t.Host, t.Port, ms, t.Host, t.Port)
+}
+
+// ParsePasted reads the lines printed by CommandFor, pasted back by the user (LF, CRLF
+// or CR line endings), and returns one Result per target, in order, with the verdict
+// its SocketErrorCode gives (VerdictFailed for a bare False). It fails, naming the
+// target, when a target has no line.
 func ParsePasted(text string, targets []sqlops.ProbeTarget) ([]Result, error) {
+	text = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(text)
 	var out []Result
 	for _, t := range targets {
 		prefix := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
@@ -60,7 +85,10 @@ func ParsePasted(text string, targets []sqlops.ProbeTarget) ([]Result, error) {
 			}
 			pr := Result{Step: t.Label, Host: t.Host, Port: t.Port, Succeeded: po.Succeeded, Verdict: po.Verdict, Detail: "pasted result",
 				Output: line, Ran: commandFor(t), Where: Manual{}.Where()}
-			if !po.Succeeded {
+			if po.SocketErrorCode != "" {
+				pr.Detail = "pasted result: " + po.SocketErrorCode
+			}
+			if !po.Succeeded && po.SocketErrorCode == "" {
 				pr.Verdict = sqlops.VerdictFailed
 			}
 			out = append(out, pr)
