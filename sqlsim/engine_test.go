@@ -326,17 +326,12 @@ SELECT CAST(@n AS nvarchar(10));`)
 // autocommit=False gives) BACKUP fails with 3021/3013 and CREATE/ALTER DATABASE with
 // 226, as on SQL Server; the state is unchanged. After COMMIT they run.
 func TestAutocommitOnlyStatements(t *testing.T) {
-	_, c := openSim(t, nil)
 	ctx := context.Background()
-	conn, err := c.DB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := simSession(t)
 	if _, err := conn.ExecContext(ctx, "BEGIN TRAN"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = conn.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'")
+	_, err := conn.ExecContext(ctx, "BACKUP DATABASE SalesDB TO DISK = N'x.bak'")
 	wantErr(t, err, 3013)
 	_, err = conn.ExecContext(ctx, "ALTER DATABASE SalesDB SET RECOVERY SIMPLE")
 	wantErr(t, err, 226)
@@ -362,13 +357,8 @@ func TestAutocommitOnlyStatements(t *testing.T) {
 // TestNoCount: with SET NOCOUNT ON the DONE tokens carry no row count, so clients get
 // no "rows affected" (go-mssqldb reports RowsAffected from DONE_COUNT).
 func TestNoCount(t *testing.T) {
-	_, c := openSim(t, nil)
 	ctx := context.Background()
-	conn, err := c.DB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := simSession(t)
 	res, err := conn.ExecContext(ctx, "CREATE DATABASE Counted")
 	if err != nil {
 		t.Fatal(err)
@@ -390,4 +380,16 @@ func TestNoCount(t *testing.T) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		t.Error("rows affected with NOCOUNT OFF not reported")
 	}
+}
+
+// simSession is one session (a dedicated connection) to a fresh default instance.
+func simSession(t *testing.T) *sql.Conn {
+	t.Helper()
+	_, c := openSim(t, nil)
+	conn, err := c.DB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

@@ -24,9 +24,27 @@ func init() {
 
 // Parse parses one batch (the text between GO separators) into statements.
 func Parse(src string) (stmts []Stmt, err error) {
-	toks, err := Lex(src)
+	err = parseWith(src, func(p *parser) {
+		for {
+			p.skipSemis()
+			if p.peek().Kind == EOF {
+				return
+			}
+			stmts = append(stmts, p.stmt(len(stmts) == 0))
+		}
+	})
 	if err != nil {
 		return nil, err
+	}
+	return stmts, nil
+}
+
+// parseWith lexes src and runs parse over its tokens, turning the parser's panics
+// with *Error (how it reports syntax errors) into the returned error.
+func parseWith(src string, parse func(*parser)) (err error) {
+	toks, err := Lex(src)
+	if err != nil {
+		return err
 	}
 	p := &parser{toks: toks}
 	defer func() {
@@ -35,38 +53,24 @@ func Parse(src string) (stmts []Stmt, err error) {
 			if !ok {
 				panic(r)
 			}
-			stmts, err = nil, e
+			err = e
 		}
 	}()
-	for {
-		p.skipSemis()
-		if p.peek().Kind == EOF {
-			return stmts, nil
-		}
-		stmts = append(stmts, p.stmt(len(stmts) == 0))
-	}
+	parse(p)
+	return nil
 }
 
 // ParseExpr parses a single expression (used by tests and by the evaluator for
 // defaults given as text).
 func ParseExpr(src string) (x Expr, err error) {
-	toks, err := Lex(src)
+	err = parseWith(src, func(p *parser) {
+		x = p.expr()
+		if p.peek().Kind != EOF {
+			p.fail()
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	p := &parser{toks: toks}
-	defer func() {
-		if r := recover(); r != nil {
-			e, ok := r.(*Error)
-			if !ok {
-				panic(r)
-			}
-			x, err = nil, e
-		}
-	}()
-	x = p.expr()
-	if p.peek().Kind != EOF {
-		p.fail()
 	}
 	return x, nil
 }
