@@ -134,6 +134,9 @@ func (s *simRun) start(o sqlsim.Options, mut func(*sqlsim.Options), addr, name s
 	}
 	s.started = append(s.started, in)
 	if s.f.caDir != "" {
+		if err := os.MkdirAll(s.f.caDir, 0o700); err != nil {
+			return o, fmt.Errorf("--ca-dir: %w", err)
+		}
 		if err := os.WriteFile(filepath.Join(s.f.caDir, name+"-ca.pem"), in.CACertPEM(), 0o600); err != nil {
 			return o, err
 		}

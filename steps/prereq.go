@@ -276,7 +276,11 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		p.Findings = append(p.Findings, databaseFindings(d, plat)...)
 	}
 	for _, d := range databases {
-		if !found[strings.ToLower(d)] {
+		switch {
+		case isSystemDatabase(d):
+			add(Finding{ID: "database:" + d, Severity: Fail, Title: fmt.Sprintf("Database %s is a system database: the link replicates user databases only", d),
+				Detail: "master, model, msdb and tempdb cannot be replicated to the managed instance; choose user databases."})
+		case !found[strings.ToLower(d)]:
 			add(Finding{ID: "database:" + d, Severity: Fail, Title: fmt.Sprintf("Database %s does not exist on SQL Server", d)})
 		}
 	}
@@ -404,4 +408,14 @@ func endpointCertFinding(ep *sqlops.MirroringEndpoint, now time.Time) *Finding {
 		f.Detail, f.Fixes = "The link authenticates with this certificate: rotate it before it expires.", fix
 	}
 	return f
+}
+
+// isSystemDatabase reports whether name is one of SQL Server's system databases
+// (https://learn.microsoft.com/sql/relational-databases/databases/system-databases).
+func isSystemDatabase(name string) bool {
+	switch strings.ToLower(name) {
+	case "master", "model", "msdb", "tempdb":
+		return true
+	}
+	return false
 }

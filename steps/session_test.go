@@ -132,3 +132,30 @@ func TestSessionSupersede(t *testing.T) {
 		t.Fatalf("session kept the connection of attempt %q, want the later one", got)
 	}
 }
+
+// TestSystemDatabaseIsNotLinkable: asking to check master says that system databases
+// can't be linked, not that master "does not exist".
+func TestSystemDatabaseIsNotLinkable(t *testing.T) {
+	p := startPair(t, "pass", 20*time.Millisecond, 20*time.Millisecond)
+	cfg := pairConfig(t, p)
+	cfg.Databases = []string{"master"}
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := s.CheckPrerequisites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range pre.Findings {
+		if f.ID == "database:master" {
+			if f.Severity != steps.Fail || !contains(f.Title, "system database") {
+				t.Errorf("master: %s %q", f.Severity, f.Title)
+			}
+			return
+		}
+	}
+	t.Errorf("no finding for master: %+v", pre.Findings)
+}

@@ -138,7 +138,7 @@ func TestCtrlCConfirmQuit(t *testing.T) {
 	m := newTestModel(t, testConfig(), 80, 24)
 	send(m, keyEnter) // Prerequisites
 	send(m, keyCtrlC)
-	if s := screenOf(m); !strings.Contains(s, "Quit? Test objects will be cleaned up. y/n") {
+	if s := screenOf(m); !strings.Contains(s, "Quit? Nothing has been created. y/n") {
 		t.Fatalf("no quit prompt:\n%s", s)
 	}
 	// While asking, other keys do nothing.

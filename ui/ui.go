@@ -642,7 +642,7 @@ func (m *Model) footer(width int) string {
 	case m.quitting && !m.quit:
 		return styles.Prompt.Render("Cleaning up… milink quits when the test objects are removed.")
 	case m.confirmQuit:
-		return styles.Prompt.Render("Quit? Test objects will be cleaned up. y/n")
+		return styles.Prompt.Render(m.quitQuestion())
 	}
 	var b bindings
 	switch m.page {
@@ -660,6 +660,18 @@ func (m *Model) footer(width int) string {
 		b = m.results.help(m.keys)
 	}
 	return ansi.Truncate(m.help.View(b), width, "…")
+}
+
+// quitQuestion is the Ctrl-C prompt, true to what quitting does now: only a running
+// test has objects to clean up; before it nothing exists, after it cleanup has run.
+func (m *Model) quitQuestion() string {
+	switch {
+	case m.results.running:
+		return "Quit? Test objects will be cleaned up. y/n"
+	case m.results.finished:
+		return "Quit? The test has finished and cleaned up. y/n"
+	}
+	return "Quit? Nothing has been created. y/n"
 }
 
 // closeAll closes the session's connections (after the program ended).
