@@ -28,6 +28,16 @@ type Prerequisites struct {
 // Checked reports whether the prerequisite what (as named in Unchecked) was read.
 func (p *Prerequisites) Checked(what string) bool { return !slices.Contains(p.Unchecked, what) }
 
+// NotSysadmin reports whether the SQL Server login is known not to be sysadmin: it can
+// then neither run PowerShell job steps without a proxy (job steps other than T-SQL
+// owned by a non-sysadmin need one,
+// https://learn.microsoft.com/sql/ssms/agent/create-a-sql-server-agent-proxy) nor create
+// the test certificate and endpoint (CREATE ENDPOINT,
+// https://learn.microsoft.com/sql/t-sql/statements/create-endpoint-transact-sql#permissions).
+func (p *Prerequisites) NotSysadmin() bool {
+	return p.Checked("the login's permissions") && !p.Permissions.Sysadmin
+}
+
 // Linux reports whether SQL Server runs on Linux.
 func (p *Prerequisites) Linux() bool { return strings.EqualFold(p.Server.HostPlatform, "Linux") }
 

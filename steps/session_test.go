@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -158,4 +159,38 @@ func TestSystemDatabaseIsNotLinkable(t *testing.T) {
 		}
 	}
 	t.Errorf("no finding for master: %+v", pre.Findings)
+}
+
+// TestNotSysadminIsNotARunError: with a SQL Server login that is not sysadmin (set up
+// with T-SQL as a DBA would) milink does not abort on msdb's Msg 229: both directions
+// are "not run" with the reason, the sysadmin prerequisite fails, nothing is created.
+func TestNotSysadminIsNotARunError(t *testing.T) {
+	p := startPair(t, "pass", 20*time.Millisecond, 20*time.Millisecond)
+	cfg := pairConfig(t, p)
+	ctx := context.Background()
+	admin, err := sqlops.Open(ctx, cfg.SQLServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.DB.ExecContext(ctx, "CREATE LOGIN low WITH PASSWORD = N'L0w-Passw0rd!'"); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close()
+	cfg.SQLServer.User, cfg.SQLServer.Password = "low", "L0w-Passw0rd!"
+	rep := steps.Check(ctx, cfg, nil)
+	if rep.Error != "" || rep.ExitCode != steps.ExitConnectivity {
+		t.Fatalf("exit %d, error %q; want 3 with no run error", rep.ExitCode, rep.Error)
+	}
+	for _, d := range rep.Directions {
+		if d.Status != steps.StatusNotRun || !contains(d.Reason, "not sysadmin") {
+			t.Errorf("%s: %s (%s)", d.Direction, d.Status, d.Reason)
+		}
+	}
+	for _, a := range rep.Actions {
+		if contains(a.Description, "Create") && a.Server == "SQL Server" {
+			t.Errorf("the plan still creates on SQL Server: %s", a.Description)
+		}
+	}
+	cfg.SQLServer.User, cfg.SQLServer.Password = "sa", simPassword
+	assertClean(t, p, cfg)
 }

@@ -64,8 +64,19 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	}
 	suffix := "_milink_" + runID[:8]
 	var err error
-	if p.SQLJobName, err = chooseJobName(ctx, sqlc, SQLJobName, suffix, serverSQL, p, &p.SQLLeftovers); err != nil {
-		return nil, err
+	// Where the SQL Server → MI probes run decides whether a job is needed there. A
+	// login that is not sysadmin can't run the job's PowerShell steps (and, outside
+	// msdb's Agent roles, can't even read msdb.dbo.sysjobs: Msg 229).
+	p.SQLJobName = SQLJobName
+	p.decideSQLToMI(pre, sqlc.Cfg.Host)
+	if p.RunSQLToMI && p.SQLToMIMode == ProbeAgent && pre.NotSysadmin() {
+		p.RunSQLToMI = false
+		p.SQLToMISkipReason = fmt.Sprintf("login %s is not sysadmin on SQL Server: its Agent job could not run PowerShell steps without a proxy; run milink as sysadmin, or run the command below on the SQL Server host", pre.Permissions.Login)
+	}
+	if p.RunSQLToMI && p.SQLToMIMode == ProbeAgent {
+		if p.SQLJobName, err = chooseJobName(ctx, sqlc, SQLJobName, suffix, serverSQL, p, &p.SQLLeftovers); err != nil {
+			return nil, err
+		}
 	}
 	if !mi.CanRunNetHelper() {
 		// Decided before NetHelper's name is looked up: a login only in msdb's Agent
@@ -100,7 +111,11 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	} else {
 		p.CreateEndpoint = true
 	}
-	if p.CreateEndpoint {
+	if p.CreateEndpoint && p.RunMIToSQL && pre.NotSysadmin() {
+		p.RunMIToSQL = false
+		p.MIToSQLSkipReason = fmt.Sprintf("login %s is not sysadmin on SQL Server, so milink cannot create the test certificate and endpoint the managed instance would probe; run milink as sysadmin (no mirroring endpoint exists to reuse)", pre.Permissions.Login)
+	}
+	if p.CreateEndpoint && p.RunMIToSQL {
 		if p.CertName, err = chooseCertName(ctx, sqlc, suffix, p); err != nil {
 			return nil, err
 		}
@@ -109,8 +124,6 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 		}
 	}
 
-	// Where the SQL Server → MI probes run.
-	p.decideSQLToMI(pre, sqlc.Cfg.Host)
 	p.decideMIToSQL(pre)
 	if err := opts.validate(p.RunMIToSQL); err != nil {
 		return nil, err
