@@ -32,11 +32,13 @@ type connFlags struct {
 	hostInCert    string
 	dialTimeout   time.Duration
 	loginTimeout  time.Duration
+	fs            *pflag.FlagSet // where register put the flags, to tell a given port from the default
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
 	p := c.prefix
-	fs.StringVar(&c.server, p+"-server", "", c.role+" host name or IP address")
+	c.fs = fs
+	fs.StringVar(&c.server, p+"-server", "", c.role+` address: host, host\INSTANCE (port from SQL Browser, UDP 1434), host,port or tcp:host,port`)
 	fs.Var(newPortValue(&c.port, 1433), p+"-port", c.role+" TCP port")
 	fs.StringVar(&c.user, p+"-user", "", c.role+" SQL login")
 	fs.Var(&switchValue{on: &c.passwordStdin}, p+"-password-stdin", "read the "+c.role+" password from standard input (else MILINK_"+strings.ToUpper(p)+"_PASSWORD, else a prompt)")
@@ -50,7 +52,11 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 }
 
 func (c *connFlags) config(password string) sqlops.ConnConfig {
-	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: c.port, User: c.user, Password: password,
+	port := c.port
+	if c.fs != nil && c.fs.Lookup(c.prefix+"-port") != nil && !c.fs.Lookup(c.prefix+"-port").Changed {
+		port = 0 // the default: the port in --*-server, SQL Browser's, else 1433
+	}
+	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: port, User: c.user, Password: password,
 		Encrypt: c.encrypt, TrustServerCertificate: c.trust, CACertFile: c.caCert, HostNameInCertificate: c.hostInCert,
 		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout}
 }

@@ -40,8 +40,8 @@ type TokenProvider func(ctx context.Context) (string, error)
 // ConnConfig describes how to connect to one instance.
 type ConnConfig struct {
 	Role                   string // "SQL Server" or "managed instance", for messages
-	Host                   string
-	Port                   int // 0 means 1433
+	Host                   string // host, host\INSTANCE, host,port, tcp:host,port (ParseServer)
+	Port                   int    // 0: the port in Host, else SQL Browser's for an instance, else 1433
 	User                   string
 	Password               string `json:"-"` // never serialized, never logged
 	Database               string // default "master"
@@ -64,7 +64,7 @@ func (c ConnConfig) Validate() error {
 	if role == "" {
 		role = "server"
 	}
-	if err := ValidateHost(c.Host); err != nil {
+	if err := c.validateServer(); err != nil {
 		return fmt.Errorf("%s: %w", role, err)
 	}
 	if c.Port != 0 {
@@ -96,13 +96,18 @@ func (c ConnConfig) Validate() error {
 	return nil
 }
 
-// Address returns host:port.
-func (c ConnConfig) Address() string {
-	p := c.Port
+// Address describes where c connects, as the user wrote it: host:port, host\INSTANCE
+// before SQL Browser resolved the instance, host\INSTANCE (port N) after.
+func (c ConnConfig) Address() string { return c.server().String() }
+
+// dialAddress is the host:port go-mssqldb dials (the default 1433 when none is known).
+func (c ConnConfig) dialAddress() string {
+	a := c.server()
+	p := a.Port
 	if p == 0 {
 		p = 1433
 	}
-	return net.JoinHostPort(c.Host, strconv.Itoa(p))
+	return net.JoinHostPort(a.Host, strconv.Itoa(p))
 }
 
 // dsn builds the go-mssqldb URL. It contains the password and must never be logged.
@@ -144,7 +149,7 @@ func (c ConnConfig) dsn() string {
 		app = "milink"
 	}
 	q.Set("app name", app)
-	u := url.URL{Scheme: "sqlserver", Host: c.Address(), RawQuery: q.Encode()}
+	u := url.URL{Scheme: "sqlserver", Host: c.dialAddress(), RawQuery: q.Encode()}
 	if c.Token == nil {
 		u.User = url.UserPassword(c.User, c.Password)
 	}
@@ -198,6 +203,20 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	lt := cfg.loginTimeout()
+	pctx, cancel := context.WithTimeout(ctx, lt)
+	defer cancel()
+	if a := cfg.server(); a.Instance != "" && a.Port == 0 {
+		// host\INSTANCE: SQL Browser gives the port, within the login timeout.
+		port, err := cfg.resolveInstance(pctx, a.Host, a.Instance)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, ctx.Err())
+			}
+			return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
+		}
+		cfg.Port = port
+	}
 	var connector *mssql.Connector
 	var err error
 	if cfg.Token != nil {
@@ -213,9 +232,6 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	lt := cfg.loginTimeout()
-	pctx, cancel := context.WithTimeout(ctx, lt)
-	defer cancel()
 	// go-mssqldb does not watch the context once the TCP connection is up (PRELOGIN,
 	// TLS and LOGIN7 are bounded only by "connection timeout"), so the login runs aside
 	// and Open returns as soon as ctx ends or the login timeout passes; the abandoned

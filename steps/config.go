@@ -112,10 +112,11 @@ func FieldErrors(err error) []*FieldError {
 // connFlag names the flag (with prefix "sql" or "mi") of the field of c that makes
 // c.Validate fail.
 func connFlag(prefix string, c sqlops.ConnConfig) string {
+	a, perr := sqlops.ParseServer(c.Host)
 	switch {
-	case sqlops.ValidateHost(c.Host) != nil:
+	case perr != nil:
 		return prefix + "-server"
-	case c.Port != 0 && sqlops.ValidatePort(c.Port) != nil:
+	case c.Port != 0 && (sqlops.ValidatePort(c.Port) != nil || (a.Port != 0 && a.Port != c.Port)):
 		return prefix + "-port"
 	}
 	switch c.Encrypt {
