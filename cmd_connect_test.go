@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,5 +133,53 @@ func TestCheckSilentBrowser(t *testing.T) {
 		if !strings.Contains(all, w) {
 			t.Errorf("message lacks %q:\n%s", w, r.stderr)
 		}
+	}
+}
+
+// TestCheckTrustCertOnFirstUse: check --sql-trust-cert-on-first-use connects without a
+// CA file, records the fingerprint in $XDG_STATE_HOME/milink/known_servers (mode 0600)
+// and shows it in the report; a later run without the option is checked against it.
+func TestCheckTrustCertOnFirstUse(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	p := startPair(t, nil, nil)
+	args := p.checkArgs("--output", "json", "--sql-trust-cert-on-first-use")
+	for i := range args {
+		if args[i] == "--sql-ca-cert" {
+			args = append(args[:i], args[i+2:]...)
+			break
+		}
+	}
+	r := runApp(t, pwEnv, "", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	known := state + "/milink/known_servers"
+	st, err := os.Stat(known)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("known servers file: %v", err)
+	}
+	data, _ := os.ReadFile(known)
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 || !strings.Contains(r.stdout, fields[1]) || !strings.Contains(r.stdout, "trusted on first use") {
+		t.Fatalf("report does not show the recorded fingerprint %q:\n%s", data, r.stdout)
+	}
+	// Again, without the option and without a CA: the recorded fingerprint is checked.
+	args = slices.DeleteFunc(args, func(s string) bool { return s == "--sql-trust-cert-on-first-use" })
+	if r := runApp(t, pwEnv, "", args...); r.code != 0 {
+		t.Fatalf("second run: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestCheckWeakTLSMinIsWarned: --sql-tls-min 1.0 is reported as a warning.
+func TestCheckWeakTLSMinIsWarned(t *testing.T) {
+	p := startPair(t, nil, nil)
+	r := runApp(t, pwEnv, "", p.checkArgs("--output", "json", "--sql-tls-min", "1.0")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "TLS 1.0 was allowed for the SQL Server") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runApp(t, pwEnv, "", p.checkArgs("--sql-tls-min", "0.9")...)
+	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--sql-tls-min") {
+		t.Fatalf("bad --sql-tls-min: exit %d\n%s", r.code, r.stderr)
 	}
 }

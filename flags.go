@@ -32,6 +32,9 @@ type connFlags struct {
 	hostInCert    string
 	dialTimeout   time.Duration
 	loginTimeout  time.Duration
+	tlsMin        string
+	certSHA256    string
+	firstUse      bool
 	fs            *pflag.FlagSet // where register put the flags, to tell a given port from the default
 }
 
@@ -47,6 +50,9 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.trust, p+"-trust-server-certificate", false, "do not verify the "+c.role+"'s TLS certificate (reported as a warning)")
 	fs.StringVar(&c.caCert, p+"-ca-cert", "", "PEM file with the CA or certificate to trust for the "+c.role)
 	fs.StringVar(&c.hostInCert, p+"-hostname-in-certificate", "", "host name expected in the "+c.role+"'s certificate")
+	fs.StringVar(&c.tlsMin, p+"-tls-min", "", "lowest TLS version for the "+c.role+": 1.2 (the default) or 1.3; 1.0 or 1.1 only for an old server, knowingly (reported as a warning)")
+	fs.StringVar(&c.certSHA256, p+"-cert-sha256", "", "pin the "+c.role+"'s TLS certificate: its SHA-256 fingerprint in hex (replaces CA and host name checks)")
+	fs.BoolVar(&c.firstUse, p+"-trust-cert-on-first-use", false, "trust the "+c.role+"'s certificate the first time and remember its fingerprint in $XDG_STATE_HOME/milink/known_servers; later connects must present the same")
 	fs.DurationVar(&c.dialTimeout, p+"-dial-timeout", 15*time.Second, "TCP connect timeout for the "+c.role)
 	fs.DurationVar(&c.loginTimeout, p+"-login-timeout", 30*time.Second, "login timeout for the "+c.role)
 }
@@ -58,7 +64,7 @@ func (c *connFlags) config(password string) sqlops.ConnConfig {
 	}
 	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: port, User: c.user, Password: password,
 		Encrypt: c.encrypt, TrustServerCertificate: c.trust, CACertFile: c.caCert, HostNameInCertificate: c.hostInCert,
-		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout}
+		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout, TLSMin: c.tlsMin, CertSHA256: c.certSHA256, TrustOnFirstUse: c.firstUse}
 }
 
 // applyEnvAndConfig fills every flag not given on the command line from MILINK_<FLAG>

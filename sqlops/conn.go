@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
 )
 
 // Encryption modes accepted by ConnConfig.Encrypt.
@@ -49,9 +50,23 @@ type ConnConfig struct {
 	TrustServerCertificate bool   // skip certificate validation (reported as a warning)
 	CACertFile             string // PEM file of the CA (or server certificate) to trust
 	HostNameInCertificate  string
-	DialTimeout            time.Duration // TCP connect timeout (default 15s)
-	LoginTimeout           time.Duration // time allowed for the whole login (default 30s)
-	AppName                string
+	// TLSMin is the lowest TLS version allowed: "" (go-mssqldb's default, TLS 1.2),
+	// "1.0", "1.1", "1.2" or "1.3"; below 1.2 is reported as a warning (WeakTLSMin).
+	TLSMin string
+	// CertSHA256 pins the server certificate: the hex SHA-256 of its DER must match, and
+	// then it replaces CA and host name verification (see pin.go).
+	CertSHA256 string
+	// TrustOnFirstUse accepts the certificate of a server the known-servers file
+	// (KnownServersFile, default StateDir/known_servers) does not know yet and records
+	// its fingerprint; a server it knows is always checked against it.
+	TrustOnFirstUse  bool
+	KnownServersFile string
+	// PinNote is set by Open when it recorded the certificate on first use: what it
+	// recorded where, for the report.
+	PinNote      string        `json:"-"`
+	DialTimeout  time.Duration // TCP connect timeout (default 15s)
+	LoginTimeout time.Duration // time allowed for the whole login (default 30s)
+	AppName      string
 	// ReconnectWindow is how long polling and cleanup keep reconnecting, with backoff,
 	// after the connection was lost before they give up (default DefaultReconnectWindow).
 	ReconnectWindow time.Duration
@@ -87,6 +102,12 @@ func (c ConnConfig) Validate() error {
 	case "", EncryptTrue, EncryptStrict, EncryptFalse, EncryptDisable:
 	default:
 		return fmt.Errorf("%s: %w: encrypt must be true, strict, false or disable, not %q", role, ErrInvalidInput, c.Encrypt)
+	}
+	if _, ok := tlsMins[c.TLSMin]; c.TLSMin != "" && !ok {
+		return fmt.Errorf("%s: %w: %s must be 1.0, 1.1, 1.2 or 1.3, not %q", role, ErrInvalidInput, c.flag("tls-min"), c.TLSMin)
+	}
+	if err := c.validatePin(); err != nil {
+		return fmt.Errorf("%s: %w", role, err)
 	}
 	if c.Database != "" {
 		if err := ValidateDatabaseName(c.Database); err != nil {
@@ -131,6 +152,9 @@ func (c ConnConfig) dsn() string {
 	}
 	if c.HostNameInCertificate != "" {
 		q.Set("hostNameInCertificate", c.HostNameInCertificate)
+	}
+	if c.TLSMin != "" {
+		q.Set("tlsmin", c.TLSMin)
 	}
 	dial := c.DialTimeout
 	if dial <= 0 {
@@ -217,16 +241,23 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 		}
 		cfg.Port = port
 	}
-	var connector *mssql.Connector
-	var err error
-	if cfg.Token != nil {
-		tp := cfg.Token
-		connector, err = mssql.NewConnectorWithAccessTokenProvider(cfg.dsn(), func(ctx context.Context) (string, error) { return tp(ctx) })
-	} else {
-		connector, err = mssql.NewConnector(cfg.dsn())
-	}
+	params, err := msdsn.Parse(cfg.dsn())
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
+	}
+	pin, err := cfg.applyPin(&params)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
+	}
+	var connector *mssql.Connector
+	if cfg.Token != nil {
+		tp := cfg.Token
+		connector, err = mssql.NewSecurityTokenConnector(params, func(ctx context.Context) (string, error) { return tp(ctx) })
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
+		}
+	} else {
+		connector = mssql.NewConnectorConfig(params)
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(4)
@@ -252,25 +283,39 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("%s %s: %w: the server did not complete the login within %s (is it overloaded, or is something between us holding the connection?)", cfg.Role, cfg.Address(), ErrConnect, lt)
 		}
-		return nil, classifyConnectError(cfg, err)
+		if perr := pin.err(); perr != nil {
+			return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, perr)
+		}
+		return nil, classifyConnectError(ctx, cfg, err)
 	}
+	note, err := pin.recordFirstUse()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
+	}
+	cfg.PinNote = note
 	return &Conn{DB: db, Cfg: cfg, role: cfg.Role}, nil
 }
 
 // Close releases the connection pool.
 func (c *Conn) Close() error { return c.DB.Close() }
 
-func classifyConnectError(cfg ConnConfig, err error) error {
+// classifyConnectError explains why the connection or login failed in one line that
+// names the flag and wizard field that fix it, with the driver's text in brackets.
+func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error {
 	var me mssql.Error
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 18456, 18452, 18470, 18486, 18487, 18488, 4060:
+			if why := explainLogin(cfg, me); why != "" {
+				return fmt.Errorf("%s %s: %w: %s [error %d: %s]", cfg.Role, cfg.Address(), ErrAuth, why, me.Number, me.Message)
+			}
 			return fmt.Errorf("%s %s: %w: %s (error %d)", cfg.Role, cfg.Address(), ErrAuth, me.Message, me.Number)
 		}
 		return fmt.Errorf("%s %s: login: %w", cfg.Role, cfg.Address(), err)
 	}
-	if hint := tlsHint(err); hint != "" {
-		return fmt.Errorf("%s %s: %w: %w; %s", cfg.Role, cfg.Address(), ErrConnect, err, hint)
+	if why := explainConnect(ctx, cfg, err); why != "" {
+		return fmt.Errorf("%s %s: %w: %s [%w]", cfg.Role, cfg.Address(), ErrConnect, why, err)
 	}
 	return fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
 }
@@ -279,7 +324,7 @@ func classifyConnectError(cfg ConnConfig, err error) error {
 var ErrTLS = errors.New("TLS certificate not trusted")
 
 // tlsHint explains a certificate verification failure and what to do about it.
-func tlsHint(err error) string {
+func (c ConnConfig) tlsHint(err error) string {
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
@@ -287,14 +332,14 @@ func tlsHint(err error) string {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &he), strings.Contains(msg, "x509: certificate is valid for"), strings.Contains(msg, "not valid for any names"):
-		return "the server's TLS certificate does not name this host: connect with the name in the certificate, or set the expected name with the hostname-in-certificate option"
+		return fmt.Sprintf("the server's TLS certificate does not name this host: connect with a name in the certificate, %s, or give the name it has with %s", c.fix("server", "Server"), c.fix("hostname-in-certificate", ""))
 	case errors.As(err, &ua), errors.As(err, &ve) && ve.Err != nil && strings.Contains(ve.Err.Error(), "unknown authority"),
 		strings.Contains(msg, "certificate signed by unknown authority"):
-		return "the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with the ca-cert option, or, knowingly, the trust-server-certificate option (reported as a warning)"
+		return fmt.Sprintf("the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with %s, or pin its fingerprint with %s, or, knowingly, %s (reported as a warning)", c.fix("ca-cert", "CA file (PEM)"), c.fix("cert-sha256", ""), c.fix("trust-server-certificate", "Trust server certificate"))
 	case errors.As(err, &ci):
-		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or give the trust-server-certificate option knowingly"
+		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or knowingly " + c.fix("trust-server-certificate", "Trust server certificate")
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
-		return "the TLS handshake failed: check the encrypt option (strict needs TDS 8 / SQL Server 2022) and the server's certificate"
+		return "the TLS handshake failed: check " + c.fix("encrypt", "Encrypt") + " (strict needs TDS 8 / SQL Server 2022) and the server's certificate"
 	}
 	return ""
 }
