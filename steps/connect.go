@@ -35,5 +35,9 @@ var (
 // ValidateHost checks a host name or IP address before it is used.
 func ValidateHost(h string) error { return sqlops.ValidateHost(h) }
 
+// ValidateServer checks a server as the Server field takes it: host, host\INSTANCE,
+// host,port or tcp:host,port (sqlops.ParseServer).
+func ValidateServer(s string) error { _, err := sqlops.ParseServer(s); return err }
+
 // ValidatePort checks a TCP port (1-65535).
 func ValidatePort(p int) error { return sqlops.ValidatePort(p) }

@@ -503,7 +503,7 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 	}
 	first := []huh.Field{
 		huh.NewInput().Title(withDefault(title+" server (host name or IP)", host)).Value(&host).
-			Validate(orDefaultValidator(host, steps.ValidateHost)),
+			Validate(orDefaultValidator(host, steps.ValidateServer)),
 		huh.NewInput().Title(withDefault("Port", orDefault(port, "1433"))).Value(&port).
 			Validate(orDefaultValidator(orDefault(port, "1433"), func(s string) error {
 				n, err := strconv.Atoi(s)
