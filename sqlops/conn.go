@@ -324,7 +324,7 @@ func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error 
 var ErrTLS = errors.New("TLS certificate not trusted")
 
 // tlsHint explains a certificate verification failure and what to do about it.
-func (c ConnConfig) tlsHint(err error) string {
+func (c ConnConfig) tlsHint(ctx context.Context, err error) string {
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
@@ -335,7 +335,12 @@ func (c ConnConfig) tlsHint(err error) string {
 		return fmt.Sprintf("the server's TLS certificate does not name this host: connect with a name in the certificate, %s, or give the name it has with %s", c.fix("server", "Server"), c.fix("hostname-in-certificate", ""))
 	case errors.As(err, &ua), errors.As(err, &ve) && ve.Err != nil && strings.Contains(ve.Err.Error(), "unknown authority"),
 		strings.Contains(msg, "certificate signed by unknown authority"):
-		return fmt.Sprintf("the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with %s, or pin its fingerprint with %s, or, knowingly, %s (reported as a warning)", c.fix("ca-cert", "CA file (PEM)"), c.fix("cert-sha256", ""), c.fix("trust-server-certificate", "Trust server certificate"))
+		fp := "its SHA-256 fingerprint"
+		if _, seen := probeHandshake(ctx, c, tls.VersionTLS12, tls.VersionTLS13); seen != "" {
+			fp = "its SHA-256 fingerprint " + seen + " (check it with the server's administrator)"
+		}
+		return fmt.Sprintf("the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with %s, or pin %s with %s or %s, or, knowingly, %s (reported as a warning)",
+			c.fix("ca-cert", "CA file (PEM)"), fp, c.fix("cert-sha256", ""), c.fix("trust-cert-on-first-use", ""), c.fix("trust-server-certificate", "Trust server certificate"))
 	case errors.As(err, &ci):
 		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or knowingly " + c.fix("trust-server-certificate", "Trust server certificate")
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):

@@ -106,3 +106,11 @@ func TestTrustOnFirstUse(t *testing.T) {
 		t.Errorf("group-readable file: %v", err)
 	}
 }
+
+// TestUntrustedShowsFingerprint: a certificate from an unknown authority is refused
+// with its fingerprint and the ways to pin it, so the first connect shows it.
+func TestUntrustedShowsFingerprint(t *testing.T) {
+	in, fp := startWithCert(t, "127.0.0.1:0")
+	_, err := openPinned(in, func(c *ConnConfig) { c.KnownServersFile = filepath.Join(t.TempDir(), "known_servers") })
+	wantExplained(t, err, "unknown authority", fp, "--sql-cert-sha256", "--sql-trust-cert-on-first-use", "--sql-ca-cert", `"CA file (PEM)"`)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,13 +66,13 @@ func explainConnect(ctx context.Context, cfg ConnConfig, err error) string {
 		return fmt.Sprintf("the server closed the connection when milink started TLS at once: encrypt=strict needs TDS 8.0 (SQL Server 2022 or later, or a managed instance); for this server use encrypt=true with %s",
 			cfg.fix("encrypt", "Encrypt"))
 	case strings.Contains(msg, "TLS Handshake failed") && (handshakeCut(msg) || strings.Contains(msg, "protocol version")):
-		if v := probeOldTLS(ctx, cfg); v != 0 {
+		if v, _ := probeHandshake(ctx, cfg, tls.VersionTLS10, tls.VersionTLS11); v != 0 {
 			return fmt.Sprintf("the server offers only %s, which milink (like every current client) refuses by default: enable TLS 1.2 on the server (Windows: the SCHANNEL protocol settings and a SQL Server update with TLS 1.2 support), or, knowingly, allow %s with %s (reported as a warning)",
 				tlsName(v), tlsName(v), cfg.fix("tls-min "+strings.TrimPrefix(tlsName(v), "TLS "), ""))
 		}
 		return fmt.Sprintf("the server closed the connection during the TLS handshake: check %s and the server's certificate and TLS settings", cfg.fix("encrypt", "Encrypt"))
 	}
-	if h := cfg.tlsHint(err); h != "" {
+	if h := cfg.tlsHint(ctx, err); h != "" {
 		return h
 	}
 	return ""
@@ -94,22 +95,30 @@ func tlsName(v uint16) string {
 
 var errProbeDone = errors.New("milink: TLS version probe done")
 
-// probeOldTLS redoes the PRELOGIN and TLS handshake with go-mssqldb offering only TLS
-// 1.0 and 1.1, and without sending a login: it returns the version the server chose,
-// or 0 when it would not speak them either. The certificate is not verified (nothing
-// is sent over this connection: the VerifyConnection hook ends it).
-func probeOldTLS(ctx context.Context, cfg ConnConfig) uint16 {
+// probeHandshake redoes the PRELOGIN and TLS handshake with go-mssqldb offering TLS
+// versions minV to maxV, without sending a login: it returns the version the server
+// chose and the SHA-256 fingerprint of its certificate, or 0 and "" when the handshake
+// failed. The certificate is not verified: nothing is sent over this connection, the
+// VerifyConnection hook ends it.
+func probeHandshake(ctx context.Context, cfg ConnConfig, minV, maxV uint16) (uint16, string) {
 	probe := cfg
 	probe.Encrypt, probe.TLSMin, probe.CertSHA256 = EncryptTrue, "", ""
 	params, err := msdsn.Parse(probe.dsn())
 	if err != nil || params.TLSConfig == nil {
-		return 0
+		return 0, ""
 	}
+	var mu sync.Mutex
 	var got uint16
-	params.TLSConfig.MinVersion, params.TLSConfig.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	var fp string
+	params.TLSConfig.MinVersion, params.TLSConfig.MaxVersion = minV, maxV
 	params.TLSConfig.InsecureSkipVerify = true
 	params.TLSConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+		mu.Lock()
+		defer mu.Unlock()
 		got = cs.Version
+		if len(cs.PeerCertificates) > 0 {
+			fp = Fingerprint(cs.PeerCertificates[0].Raw)
+		}
 		return errProbeDone
 	}
 	db := sql.OpenDB(mssql.NewConnectorConfig(params))
@@ -121,9 +130,11 @@ func probeOldTLS(ctx context.Context, cfg ConnConfig) uint16 {
 	select {
 	case <-done:
 	case <-pctx.Done():
-		return 0
+		return 0, ""
 	}
-	return got
+	mu.Lock()
+	defer mu.Unlock()
+	return got, fp
 }
 
 // dialTimeoutOrDefault is DialTimeout or its default, 15 s.
