@@ -314,8 +314,9 @@ func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error 
 		}
 		return fmt.Errorf("%s %s: login: %w", cfg.Role, cfg.Address(), err)
 	}
-	if why := explainConnect(ctx, cfg, err); why != "" {
-		return fmt.Errorf("%s %s: %w: %s [%w]", cfg.Role, cfg.Address(), ErrConnect, why, err)
+	if why, extra := explainConnect(ctx, cfg, err); why != "" {
+		return &explainedError{msg: fmt.Sprintf("%s %s: %v: %s [%v]", cfg.Role, cfg.Address(), ErrConnect, why, err),
+			errs: append([]error{ErrConnect, err}, extra...)}
 	}
 	return fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
 }
@@ -324,7 +325,7 @@ func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error 
 var ErrTLS = errors.New("TLS certificate not trusted")
 
 // tlsHint explains a certificate verification failure and what to do about it.
-func (c ConnConfig) tlsHint(ctx context.Context, err error) string {
+func (c ConnConfig) tlsHint(ctx context.Context, err error) (string, []error) {
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
@@ -332,21 +333,22 @@ func (c ConnConfig) tlsHint(ctx context.Context, err error) string {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &he), strings.Contains(msg, "x509: certificate is valid for"), strings.Contains(msg, "not valid for any names"):
-		return fmt.Sprintf("the server's TLS certificate does not name this host: connect with a name in the certificate, %s, or give the name it has with %s", c.fix("server", "Server"), c.fix("hostname-in-certificate", ""))
+		return fmt.Sprintf("the server's TLS certificate does not name this host: connect with a name in the certificate, %s, or give the name it has with %s", c.fix("server", "Server"), c.fix("hostname-in-certificate", "")), nil
 	case errors.As(err, &ua), errors.As(err, &ve) && ve.Err != nil && strings.Contains(ve.Err.Error(), "unknown authority"),
 		strings.Contains(msg, "certificate signed by unknown authority"):
-		fp := "its SHA-256 fingerprint"
+		fp, extra := "its SHA-256 fingerprint", []error{ErrTLS}
 		if _, seen := probeHandshake(ctx, c, tls.VersionTLS12, tls.VersionTLS13); seen != "" {
 			fp = "its SHA-256 fingerprint " + seen + " (check it with the server's administrator)"
+			extra = append(extra, &UntrustedCertError{SHA256: seen})
 		}
 		return fmt.Sprintf("the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with %s, or pin %s with %s or %s, or, knowingly, %s (reported as a warning)",
-			c.fix("ca-cert", "CA file (PEM)"), fp, c.fix("cert-sha256", ""), c.fix("trust-cert-on-first-use", ""), c.fix("trust-server-certificate", "Trust server certificate"))
+			c.fix("ca-cert", "CA file (PEM)"), fp, c.fix("cert-sha256", ""), c.fix("trust-cert-on-first-use", ""), c.fix("trust-server-certificate", "Trust server certificate")), extra
 	case errors.As(err, &ci):
-		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or knowingly " + c.fix("trust-server-certificate", "Trust server certificate")
+		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or knowingly " + c.fix("trust-server-certificate", "Trust server certificate"), nil
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
-		return "the TLS handshake failed: check " + c.fix("encrypt", "Encrypt") + " (strict needs TDS 8 / SQL Server 2022) and the server's certificate"
+		return "the TLS handshake failed: check " + c.fix("encrypt", "Encrypt") + " (strict needs TDS 8 / SQL Server 2022) and the server's certificate", nil
 	}
-	return ""
+	return "", nil
 }
 
 // SQLError returns the SQL Server error number in err, or 0.

@@ -70,6 +70,7 @@ type pinState struct {
 	line     int
 	key      string // the server's key in the known-servers file
 	firstUse bool   // nothing known: record seen after the login
+	record   bool   // an explicit pin the user accepted: record it after the login
 }
 
 func (p *pinState) err() error {
@@ -160,6 +161,15 @@ func (c ConnConfig) applyPin(params *msdsn.Config) (*pinState, error) {
 		return nil, nil
 	}
 	st := &pinState{want: normalizePin(c.CertSHA256), key: c.dialAddress()}
+	if st.want != "" && c.TrustOnFirstUse {
+		// The fingerprint a user was shown and accepted (UntrustedCertError): pinned
+		// for this connect, remembered for the next ones.
+		path, err := c.knownServersPath()
+		if err != nil {
+			return nil, err
+		}
+		st.record, st.file = true, path
+	}
 	if st.want == "" {
 		path, err := c.knownServersPath()
 		if err != nil {
@@ -206,7 +216,7 @@ func (c ConnConfig) applyPin(params *msdsn.Config) (*pinState, error) {
 // recordFirstUse writes the fingerprint seen on a first-use connection to the
 // known-servers file and returns "file line N" for the report.
 func (p *pinState) recordFirstUse() (string, error) {
-	if p == nil || !p.firstUse {
+	if p == nil || !(p.firstUse || p.record) {
 		return "", nil
 	}
 	p.mu.Lock()
@@ -215,6 +225,17 @@ func (p *pinState) recordFirstUse() (string, error) {
 	p.mu.Unlock()
 	if seen == "" {
 		return "", nil
+	}
+	if p.record {
+		known, n, err := lookupKnown(p.file, p.key)
+		switch {
+		case err != nil:
+			return "", err
+		case known == seen:
+			return "", nil
+		case known != "":
+			return "", fmt.Errorf("%w: line %d of %s remembers another certificate (SHA-256 %s) for %s: delete that line to trust %s", ErrCertChanged, n, p.file, known, p.key, seen)
+		}
 	}
 	line, err := recordKnown(p.file, p.key, seen)
 	if err != nil {

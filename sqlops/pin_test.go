@@ -114,3 +114,29 @@ func TestUntrustedShowsFingerprint(t *testing.T) {
 	_, err := openPinned(in, func(c *ConnConfig) { c.KnownServersFile = filepath.Join(t.TempDir(), "known_servers") })
 	wantExplained(t, err, "unknown authority", fp, "--sql-cert-sha256", "--sql-trust-cert-on-first-use", "--sql-ca-cert", `"CA file (PEM)"`)
 }
+
+// TestAcceptShownFingerprint: the fingerprint an untrusted-certificate error carries,
+// given back with TrustOnFirstUse (what a front-end does once the user said yes), pins
+// that connect and records it for the next ones.
+func TestAcceptShownFingerprint(t *testing.T) {
+	in, fp := startWithCert(t, "127.0.0.1:0")
+	known := filepath.Join(t.TempDir(), "known_servers")
+	_, err := openPinned(in, func(c *ConnConfig) { c.KnownServersFile = known })
+	var u *UntrustedCertError
+	if !errors.As(err, &u) || u.SHA256 != fp || !errors.Is(err, ErrTLS) || !errors.Is(err, ErrConnect) {
+		t.Fatalf("untrusted: %v", err)
+	}
+	c, err := openPinned(in, func(c *ConnConfig) { c.KnownServersFile, c.CertSHA256, c.TrustOnFirstUse = known, u.SHA256, true })
+	if err != nil {
+		t.Fatalf("accepted: %v", err)
+	}
+	c.Close()
+	if !strings.Contains(c.Cfg.PinNote, known+" line 1") {
+		t.Errorf("PinNote %q", c.Cfg.PinNote)
+	}
+	c, err = openPinned(in, func(c *ConnConfig) { c.KnownServersFile = known })
+	if err != nil {
+		t.Fatalf("remembered: %v", err)
+	}
+	c.Close()
+}

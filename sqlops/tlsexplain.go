@@ -42,7 +42,7 @@ func (c ConnConfig) passwordFix() string {
 // explainConnect turns a failure to reach or handshake with the server into one line
 // that says what happened and which flag and wizard field fix it; the driver's own
 // text follows in brackets. It returns "" when it has nothing better than the driver.
-func explainConnect(ctx context.Context, cfg ConnConfig, err error) string {
+func explainConnect(ctx context.Context, cfg ConnConfig, err error) (string, []error) {
 	msg := err.Error()
 	addr := cfg.dialAddress()
 	var oe *net.OpError
@@ -50,32 +50,49 @@ func explainConnect(ctx context.Context, cfg ConnConfig, err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("nothing accepts TCP connections on %s (connection refused): check the port, %s or host,port in %s, and that SQL Server runs and listens on TCP there (SQL Server Configuration Manager › TCP/IP)",
-			addr, cfg.fix("port", "Port"), cfg.fix("server", "Server"))
+			addr, cfg.fix("port", "Port"), cfg.fix("server", "Server")), nil
 	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("the host name %q does not resolve (%s): check %s", dnsErr.Name, dnsErr.Err, cfg.fix("server", "Server"))
+		return fmt.Sprintf("the host name %q does not resolve (%s): check %s", dnsErr.Name, dnsErr.Err, cfg.fix("server", "Server")), nil
 	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
 		return fmt.Sprintf("no answer from %s within %s: a firewall or network security group drops the connection, or the host or port is wrong: check %s and %s",
-			addr, cfg.dialTimeoutOrDefault(), cfg.fix("server", "Server"), cfg.fix("port", "Port"))
+			addr, cfg.dialTimeoutOrDefault(), cfg.fix("server", "Server"), cfg.fix("port", "Port")), nil
 	case strings.Contains(msg, "negative serial number"):
 		return fmt.Sprintf("the server's TLS certificate has a negative serial number, which Go refuses to read even with %s (SQL Server 2017 and older generate such a certificate for themselves when none is configured): install a proper certificate on the server (SQL Server Configuration Manager › Protocols › Certificate), or run milink with GODEBUG=x509negativeserial=1 in the environment and trust the certificate with %s",
-			cfg.fix("trust-server-certificate", "Trust server certificate"), cfg.fix("ca-cert", "CA file (PEM)"))
+			cfg.fix("trust-server-certificate", "Trust server certificate"), cfg.fix("ca-cert", "CA file (PEM)")), nil
 	case strings.Contains(msg, "invalid packet size") || strings.Contains(msg, "expected packet type 4") || strings.Contains(msg, "invalid prelogin option") || strings.Contains(msg, "prelogin terminator"):
 		return fmt.Sprintf("something answers on %s but it is not SQL Server (its reply is not a TDS PRELOGIN response): check %s and %s",
-			addr, cfg.fix("port", "Port"), cfg.fix("server", "Server"))
+			addr, cfg.fix("port", "Port"), cfg.fix("server", "Server")), nil
 	case cfg.Encrypt == EncryptStrict && strings.Contains(msg, "TLS Handshake failed") && handshakeCut(msg):
 		return fmt.Sprintf("the server closed the connection when milink started TLS at once: encrypt=strict needs TDS 8.0 (SQL Server 2022 or later, or a managed instance); for this server use encrypt=true with %s",
-			cfg.fix("encrypt", "Encrypt"))
+			cfg.fix("encrypt", "Encrypt")), nil
 	case strings.Contains(msg, "TLS Handshake failed") && (handshakeCut(msg) || strings.Contains(msg, "protocol version")):
 		if v, _ := probeHandshake(ctx, cfg, tls.VersionTLS10, tls.VersionTLS11); v != 0 {
 			return fmt.Sprintf("the server offers only %s, which milink (like every current client) refuses by default: enable TLS 1.2 on the server (Windows: the SCHANNEL protocol settings and a SQL Server update with TLS 1.2 support), or, knowingly, allow %s with %s (reported as a warning)",
-				tlsName(v), tlsName(v), cfg.fix("tls-min "+strings.TrimPrefix(tlsName(v), "TLS "), ""))
+				tlsName(v), tlsName(v), cfg.fix("tls-min "+strings.TrimPrefix(tlsName(v), "TLS "), "")), nil
 		}
-		return fmt.Sprintf("the server closed the connection during the TLS handshake: check %s and the server's certificate and TLS settings", cfg.fix("encrypt", "Encrypt"))
+		return fmt.Sprintf("the server closed the connection during the TLS handshake: check %s and the server's certificate and TLS settings", cfg.fix("encrypt", "Encrypt")), nil
 	}
-	if h := cfg.tlsHint(ctx, err); h != "" {
-		return h
-	}
-	return ""
+	return cfg.tlsHint(ctx, err)
+}
+
+// explainedError is a connection failure explained in one line; it wraps ErrConnect,
+// the driver's error and what explainConnect found (ErrTLS, *UntrustedCertError).
+type explainedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *explainedError) Error() string   { return e.msg }
+func (e *explainedError) Unwrap() []error { return e.errs }
+
+// UntrustedCertError is wrapped when the server's certificate is not trusted (unknown
+// authority): SHA256 is its fingerprint, for a front-end to show and, once the user
+// accepted it, to connect again with ConnConfig.CertSHA256 = SHA256 and
+// TrustOnFirstUse (which records it in the known-servers file).
+type UntrustedCertError struct{ SHA256 string }
+
+func (e *UntrustedCertError) Error() string {
+	return "the server's certificate (SHA-256 " + e.SHA256 + ") is not trusted"
 }
 
 // handshakeCut reports whether the driver's text says the peer hung up during TLS.
