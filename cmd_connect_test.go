@@ -179,7 +179,11 @@ func TestCheckWeakTLSMinIsWarned(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runApp(t, pwEnv, "", p.checkArgs("--sql-tls-min", "0.9")...)
-	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--sql-tls-min") {
+	if r.code != steps.ExitUsage || !strings.HasPrefix(r.stderr, "milink: --sql-tls-min: ") {
 		t.Fatalf("bad --sql-tls-min: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runApp(t, pwEnv, "", p.checkArgs("--sql-cert-sha256", "abc")...)
+	if r.code != steps.ExitUsage || !strings.HasPrefix(r.stderr, "milink: --sql-cert-sha256: ") || !strings.Contains(r.stderr, "64 hex digits") {
+		t.Fatalf("bad --sql-cert-sha256: exit %d\n%s", r.code, r.stderr)
 	}
 }

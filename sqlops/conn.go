@@ -103,10 +103,10 @@ func (c ConnConfig) Validate() error {
 	default:
 		return fmt.Errorf("%s: %w: encrypt must be true, strict, false or disable, not %q", role, ErrInvalidInput, c.Encrypt)
 	}
-	if _, ok := tlsMins[c.TLSMin]; c.TLSMin != "" && !ok {
+	if !ValidTLSMin(c.TLSMin) {
 		return fmt.Errorf("%s: %w: %s must be 1.0, 1.1, 1.2 or 1.3, not %q", role, ErrInvalidInput, c.flag("tls-min"), c.TLSMin)
 	}
-	if err := c.validatePin(); err != nil {
+	if err := c.ValidatePin(); err != nil {
 		return fmt.Errorf("%s: %w", role, err)
 	}
 	if c.Database != "" {

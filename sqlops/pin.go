@@ -41,7 +41,9 @@ func normalizePin(s string) string {
 	return strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(s)))
 }
 
-func (c ConnConfig) validatePin() error {
+// ValidatePin checks CertSHA256 (64 hex digits, colons and spaces allowed) and that a
+// pin or trust on first use comes with TLS.
+func (c ConnConfig) ValidatePin() error {
 	if c.CertSHA256 == "" && !c.TrustOnFirstUse {
 		return nil
 	}

@@ -19,6 +19,9 @@ import (
 // TLS minimum versions accepted by ConnConfig.TLSMin (go-mssqldb's "tlsmin" setting).
 var tlsMins = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
 
+// ValidTLSMin reports whether s is a TLSMin value ConnConfig accepts ("" included).
+func ValidTLSMin(s string) bool { _, ok := tlsMins[s]; return ok || s == "" }
+
 // WeakTLSMin reports whether min lets TLS below 1.2 be negotiated: RFC 8996 deprecates
 // TLS 1.0 and 1.1, so a report says when they were allowed.
 func WeakTLSMin(min string) bool { return min == "1.0" || min == "1.1" }

@@ -124,6 +124,14 @@ func connFlag(prefix string, c sqlops.ConnConfig) string {
 	default:
 		return prefix + "-encrypt"
 	}
+	switch {
+	case !sqlops.ValidTLSMin(c.TLSMin):
+		return prefix + "-tls-min"
+	case c.ValidatePin() != nil && c.CertSHA256 != "" && c.Encrypt != sqlops.EncryptDisable:
+		return prefix + "-cert-sha256"
+	case c.ValidatePin() != nil:
+		return prefix + "-encrypt"
+	}
 	if c.Token == nil && c.User != "" && len(c.User) <= 128 && len(c.Password) > 128 {
 		return prefix + "-password"
 	}
