@@ -187,3 +187,16 @@ func TestCheckWeakTLSMinIsWarned(t *testing.T) {
 		t.Fatalf("bad --sql-cert-sha256: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestCheckEntraOnlyMI: a managed instance that allows only Entra logins refuses the SQL
+// login; check exits 4 and points to --mi-auth and the wizard's Authentication field.
+func TestCheckEntraOnlyMI(t *testing.T) {
+	p := startPair(t, nil, func(o *sqlsim.Options) { o.EntraOnly = true })
+	r := runApp(t, pwEnv, "", p.checkArgs()...)
+	if r.code != steps.ExitAuth {
+		t.Fatalf("exit %d, want %d\n%s", r.code, steps.ExitAuth, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "--mi-auth") || !strings.Contains(r.stderr, `"Authentication"`) || !strings.Contains(r.stderr, "Entra") {
+		t.Errorf("message does not point to --mi-auth:\n%s", r.stderr)
+	}
+}
