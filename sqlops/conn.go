@@ -293,7 +293,9 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 		db.Close()
 		return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
 	}
-	cfg.PinNote = note
+	if note != "" {
+		cfg.PinNote = note
+	}
 	return &Conn{DB: db, Cfg: cfg, role: cfg.Role}, nil
 }
 
