@@ -260,6 +260,7 @@ var cleanupFlagNames = []string{
 	"sql-server", "sql-port", "sql-user", "sql-encrypt", "sql-trust-server-certificate", "sql-ca-cert", "sql-hostname-in-certificate",
 	"mi-server", "mi-port", "mi-user", "mi-encrypt", "mi-trust-server-certificate", "mi-ca-cert", "mi-hostname-in-certificate",
 	"cloud", "mi-auth", "tenant-id", "client-id",
+	"sql-tls-min", "sql-cert-sha256", "mi-tls-min", "mi-cert-sha256",
 }
 
 // cleanupCommand is the milink cleanup command line for the servers of fs, with the

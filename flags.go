@@ -32,11 +32,16 @@ type connFlags struct {
 	hostInCert    string
 	dialTimeout   time.Duration
 	loginTimeout  time.Duration
+	tlsMin        string
+	certSHA256    string
+	firstUse      bool
+	fs            *pflag.FlagSet // where register put the flags, to tell a given port from the default
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
 	p := c.prefix
-	fs.StringVar(&c.server, p+"-server", "", c.role+" host name or IP address")
+	c.fs = fs
+	fs.StringVar(&c.server, p+"-server", "", c.role+` address: host, host\INSTANCE (port from SQL Browser, UDP 1434), host,port or tcp:host,port`)
 	fs.Var(newPortValue(&c.port, 1433), p+"-port", c.role+" TCP port")
 	fs.StringVar(&c.user, p+"-user", "", c.role+" SQL login")
 	fs.Var(&switchValue{on: &c.passwordStdin}, p+"-password-stdin", "read the "+c.role+" password from standard input (else MILINK_"+strings.ToUpper(p)+"_PASSWORD, else a prompt)")
@@ -45,14 +50,21 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.trust, p+"-trust-server-certificate", false, "do not verify the "+c.role+"'s TLS certificate (reported as a warning)")
 	fs.StringVar(&c.caCert, p+"-ca-cert", "", "PEM file with the CA or certificate to trust for the "+c.role)
 	fs.StringVar(&c.hostInCert, p+"-hostname-in-certificate", "", "host name expected in the "+c.role+"'s certificate")
+	fs.StringVar(&c.tlsMin, p+"-tls-min", "", "lowest TLS version for the "+c.role+": 1.2 (the default) or 1.3; 1.0 or 1.1 only for an old server, knowingly (reported as a warning)")
+	fs.StringVar(&c.certSHA256, p+"-cert-sha256", "", "pin the "+c.role+"'s TLS certificate: its SHA-256 fingerprint in hex (replaces CA and host name checks)")
+	fs.BoolVar(&c.firstUse, p+"-trust-cert-on-first-use", false, "trust the "+c.role+"'s certificate the first time and remember its fingerprint in $XDG_STATE_HOME/milink/known_servers; later connects must present the same")
 	fs.DurationVar(&c.dialTimeout, p+"-dial-timeout", 15*time.Second, "TCP connect timeout for the "+c.role)
 	fs.DurationVar(&c.loginTimeout, p+"-login-timeout", 30*time.Second, "login timeout for the "+c.role)
 }
 
 func (c *connFlags) config(password string) sqlops.ConnConfig {
-	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: c.port, User: c.user, Password: password,
+	port := c.port
+	if c.fs != nil && c.fs.Lookup(c.prefix+"-port") != nil && !c.fs.Lookup(c.prefix+"-port").Changed {
+		port = 0 // the default: the port in --*-server, SQL Browser's, else 1433
+	}
+	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: port, User: c.user, Password: password,
 		Encrypt: c.encrypt, TrustServerCertificate: c.trust, CACertFile: c.caCert, HostNameInCertificate: c.hostInCert,
-		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout}
+		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout, TLSMin: c.tlsMin, CertSHA256: c.certSHA256, TrustOnFirstUse: c.firstUse}
 }
 
 // applyEnvAndConfig fills every flag not given on the command line from MILINK_<FLAG>

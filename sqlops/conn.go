@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
+	"github.com/microsoft/go-mssqldb/msdsn"
 )
 
 // Encryption modes accepted by ConnConfig.Encrypt.
@@ -40,8 +41,8 @@ type TokenProvider func(ctx context.Context) (string, error)
 // ConnConfig describes how to connect to one instance.
 type ConnConfig struct {
 	Role                   string // "SQL Server" or "managed instance", for messages
-	Host                   string
-	Port                   int // 0 means 1433
+	Host                   string // host, host\INSTANCE, host,port, tcp:host,port (ParseServer)
+	Port                   int    // 0: the port in Host, else SQL Browser's for an instance, else 1433
 	User                   string
 	Password               string `json:"-"` // never serialized, never logged
 	Database               string // default "master"
@@ -49,9 +50,23 @@ type ConnConfig struct {
 	TrustServerCertificate bool   // skip certificate validation (reported as a warning)
 	CACertFile             string // PEM file of the CA (or server certificate) to trust
 	HostNameInCertificate  string
-	DialTimeout            time.Duration // TCP connect timeout (default 15s)
-	LoginTimeout           time.Duration // time allowed for the whole login (default 30s)
-	AppName                string
+	// TLSMin is the lowest TLS version allowed: "" (go-mssqldb's default, TLS 1.2),
+	// "1.0", "1.1", "1.2" or "1.3"; below 1.2 is reported as a warning (WeakTLSMin).
+	TLSMin string
+	// CertSHA256 pins the server certificate: the hex SHA-256 of its DER must match, and
+	// then it replaces CA and host name verification (see pin.go).
+	CertSHA256 string
+	// TrustOnFirstUse accepts the certificate of a server the known-servers file
+	// (KnownServersFile, default StateDir/known_servers) does not know yet and records
+	// its fingerprint; a server it knows is always checked against it.
+	TrustOnFirstUse  bool
+	KnownServersFile string
+	// PinNote is set by Open when it recorded the certificate on first use: what it
+	// recorded where, for the report.
+	PinNote      string        `json:"-"`
+	DialTimeout  time.Duration // TCP connect timeout (default 15s)
+	LoginTimeout time.Duration // time allowed for the whole login (default 30s)
+	AppName      string
 	// ReconnectWindow is how long polling and cleanup keep reconnecting, with backoff,
 	// after the connection was lost before they give up (default DefaultReconnectWindow).
 	ReconnectWindow time.Duration
@@ -64,7 +79,7 @@ func (c ConnConfig) Validate() error {
 	if role == "" {
 		role = "server"
 	}
-	if err := ValidateHost(c.Host); err != nil {
+	if err := c.validateServer(); err != nil {
 		return fmt.Errorf("%s: %w", role, err)
 	}
 	if c.Port != 0 {
@@ -88,6 +103,12 @@ func (c ConnConfig) Validate() error {
 	default:
 		return fmt.Errorf("%s: %w: encrypt must be true, strict, false or disable, not %q", role, ErrInvalidInput, c.Encrypt)
 	}
+	if !ValidTLSMin(c.TLSMin) {
+		return fmt.Errorf("%s: %w: %s must be 1.0, 1.1, 1.2 or 1.3, not %q", role, ErrInvalidInput, c.flag("tls-min"), c.TLSMin)
+	}
+	if err := c.ValidatePin(); err != nil {
+		return fmt.Errorf("%s: %w", role, err)
+	}
 	if c.Database != "" {
 		if err := ValidateDatabaseName(c.Database); err != nil {
 			return fmt.Errorf("%s: %w", role, err)
@@ -96,13 +117,18 @@ func (c ConnConfig) Validate() error {
 	return nil
 }
 
-// Address returns host:port.
-func (c ConnConfig) Address() string {
-	p := c.Port
+// Address describes where c connects, as the user wrote it: host:port, host\INSTANCE
+// before SQL Browser resolved the instance, host\INSTANCE (port N) after.
+func (c ConnConfig) Address() string { return c.server().String() }
+
+// dialAddress is the host:port go-mssqldb dials (the default 1433 when none is known).
+func (c ConnConfig) dialAddress() string {
+	a := c.server()
+	p := a.Port
 	if p == 0 {
 		p = 1433
 	}
-	return net.JoinHostPort(c.Host, strconv.Itoa(p))
+	return net.JoinHostPort(a.Host, strconv.Itoa(p))
 }
 
 // dsn builds the go-mssqldb URL. It contains the password and must never be logged.
@@ -127,6 +153,9 @@ func (c ConnConfig) dsn() string {
 	if c.HostNameInCertificate != "" {
 		q.Set("hostNameInCertificate", c.HostNameInCertificate)
 	}
+	if c.TLSMin != "" {
+		q.Set("tlsmin", c.TLSMin)
+	}
 	dial := c.DialTimeout
 	if dial <= 0 {
 		dial = 15 * time.Second
@@ -144,7 +173,7 @@ func (c ConnConfig) dsn() string {
 		app = "milink"
 	}
 	q.Set("app name", app)
-	u := url.URL{Scheme: "sqlserver", Host: c.Address(), RawQuery: q.Encode()}
+	u := url.URL{Scheme: "sqlserver", Host: c.dialAddress(), RawQuery: q.Encode()}
 	if c.Token == nil {
 		u.User = url.UserPassword(c.User, c.Password)
 	}
@@ -198,24 +227,42 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var connector *mssql.Connector
-	var err error
-	if cfg.Token != nil {
-		tp := cfg.Token
-		connector, err = mssql.NewConnectorWithAccessTokenProvider(cfg.dsn(), func(ctx context.Context) (string, error) { return tp(ctx) })
-	} else {
-		connector, err = mssql.NewConnector(cfg.dsn())
+	lt := cfg.loginTimeout()
+	pctx, cancel := context.WithTimeout(ctx, lt)
+	defer cancel()
+	if a := cfg.server(); a.Instance != "" && a.Port == 0 {
+		// host\INSTANCE: SQL Browser gives the port, within the login timeout.
+		port, err := cfg.resolveInstance(pctx, a.Host, a.Instance)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, ctx.Err())
+			}
+			return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
+		}
+		cfg.Port = port
 	}
+	params, err := msdsn.Parse(cfg.dsn())
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
+	}
+	pin, err := cfg.applyPin(&params)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
+	}
+	var connector *mssql.Connector
+	if cfg.Token != nil {
+		tp := cfg.Token
+		connector, err = mssql.NewSecurityTokenConnector(params, func(ctx context.Context) (string, error) { return tp(ctx) })
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
+		}
+	} else {
+		connector = mssql.NewConnectorConfig(params)
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
-	lt := cfg.loginTimeout()
-	pctx, cancel := context.WithTimeout(ctx, lt)
-	defer cancel()
 	// go-mssqldb does not watch the context once the TCP connection is up (PRELOGIN,
 	// TLS and LOGIN7 are bounded only by "connection timeout"), so the login runs aside
 	// and Open returns as soon as ctx ends or the login timeout passes; the abandoned
@@ -236,7 +283,18 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 		if pctx.Err() != nil && ctx.Err() == nil {
 			return nil, fmt.Errorf("%s %s: %w: the server did not complete the login within %s (is it overloaded, or is something between us holding the connection?)", cfg.Role, cfg.Address(), ErrConnect, lt)
 		}
-		return nil, classifyConnectError(cfg, err)
+		if perr := pin.err(); perr != nil {
+			return nil, fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, perr)
+		}
+		return nil, classifyConnectError(ctx, cfg, err)
+	}
+	note, err := pin.recordFirstUse()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
+	}
+	if note != "" {
+		cfg.PinNote = note
 	}
 	return &Conn{DB: db, Cfg: cfg, role: cfg.Role}, nil
 }
@@ -244,17 +302,23 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 // Close releases the connection pool.
 func (c *Conn) Close() error { return c.DB.Close() }
 
-func classifyConnectError(cfg ConnConfig, err error) error {
+// classifyConnectError explains why the connection or login failed in one line that
+// names the flag and wizard field that fix it, with the driver's text in brackets.
+func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error {
 	var me mssql.Error
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 18456, 18452, 18470, 18486, 18487, 18488, 4060:
+			if why := explainLogin(cfg, me); why != "" {
+				return fmt.Errorf("%s %s: %w: %s [error %d: %s]", cfg.Role, cfg.Address(), ErrAuth, why, me.Number, me.Message)
+			}
 			return fmt.Errorf("%s %s: %w: %s (error %d)", cfg.Role, cfg.Address(), ErrAuth, me.Message, me.Number)
 		}
 		return fmt.Errorf("%s %s: login: %w", cfg.Role, cfg.Address(), err)
 	}
-	if hint := tlsHint(err); hint != "" {
-		return fmt.Errorf("%s %s: %w: %w; %s", cfg.Role, cfg.Address(), ErrConnect, err, hint)
+	if why, extra := explainConnect(ctx, cfg, err); why != "" {
+		return &explainedError{msg: fmt.Sprintf("%s %s: %v: %s [%v]", cfg.Role, cfg.Address(), ErrConnect, why, err),
+			errs: append([]error{ErrConnect, err}, extra...)}
 	}
 	return fmt.Errorf("%s %s: %w: %w", cfg.Role, cfg.Address(), ErrConnect, err)
 }
@@ -263,7 +327,7 @@ func classifyConnectError(cfg ConnConfig, err error) error {
 var ErrTLS = errors.New("TLS certificate not trusted")
 
 // tlsHint explains a certificate verification failure and what to do about it.
-func tlsHint(err error) string {
+func (c ConnConfig) tlsHint(ctx context.Context, err error) (string, []error) {
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
@@ -271,16 +335,22 @@ func tlsHint(err error) string {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &he), strings.Contains(msg, "x509: certificate is valid for"), strings.Contains(msg, "not valid for any names"):
-		return "the server's TLS certificate does not name this host: connect with the name in the certificate, or set the expected name with the hostname-in-certificate option"
+		return fmt.Sprintf("the server's TLS certificate does not name this host: connect with a name in the certificate, %s, or give the name it has with %s", c.fix("server", "Server"), c.fix("hostname-in-certificate", "")), nil
 	case errors.As(err, &ua), errors.As(err, &ve) && ve.Err != nil && strings.Contains(ve.Err.Error(), "unknown authority"),
 		strings.Contains(msg, "certificate signed by unknown authority"):
-		return "the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with the ca-cert option, or, knowingly, the trust-server-certificate option (reported as a warning)"
+		fp, extra := "its SHA-256 fingerprint", []error{ErrTLS}
+		if _, seen := probeHandshake(ctx, c, tls.VersionTLS12, tls.VersionTLS13); seen != "" {
+			fp = "its SHA-256 fingerprint " + seen + " (check it with the server's administrator)"
+			extra = append(extra, &UntrustedCertError{SHA256: seen})
+		}
+		return fmt.Sprintf("the server's TLS certificate is signed by an authority this machine does not trust: give its CA certificate (PEM) with %s, or pin %s with %s or %s, or, knowingly, %s (reported as a warning)",
+			c.fix("ca-cert", "CA file (PEM)"), fp, c.fix("cert-sha256", ""), c.fix("trust-cert-on-first-use", ""), c.fix("trust-server-certificate", "Trust server certificate")), extra
 	case errors.As(err, &ci):
-		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or give the trust-server-certificate option knowingly"
+		return "the server's TLS certificate is invalid (" + ci.Error() + "): renew it on the server, or knowingly " + c.fix("trust-server-certificate", "Trust server certificate"), nil
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
-		return "the TLS handshake failed: check the encrypt option (strict needs TDS 8 / SQL Server 2022) and the server's certificate"
+		return "the TLS handshake failed: check " + c.fix("encrypt", "Encrypt") + " (strict needs TDS 8 / SQL Server 2022) and the server's certificate", nil
 	}
-	return ""
+	return "", nil
 }
 
 // SQLError returns the SQL Server error number in err, or 0.

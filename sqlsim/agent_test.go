@@ -221,7 +221,7 @@ func TestTLSFailuresAreExplained(t *testing.T) {
 	defer cancel()
 	// Default: TLS on and verified; the simulator's self-signed certificate is not trusted.
 	_, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "SQL Server", Host: in.Host(), Port: in.Port(), User: "sa", Password: "Sim-Passw0rd!"})
-	if err == nil || !strings.Contains(err.Error(), "ca-cert option") {
+	if err == nil || !strings.Contains(err.Error(), "--sql-ca-cert") {
 		t.Errorf("untrusted certificate: %v", err)
 	}
 	// Trusting the CA but expecting a name the certificate does not carry.

@@ -371,6 +371,9 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 		}
 		name = l.name
 		in.mu.Unlock()
+	} else if in.opts.EntraOnly {
+		return nil, &tds.Error{Number: 18456, State: 1, Class: 14,
+			Message: fmt.Sprintf("Login failed for user '%s'. Reason: Azure Active Directory only authentication is enabled. Please contact your system administrator.", req.UserName)}
 	} else {
 		in.mu.Lock()
 		l := in.loginByNameLocked(req.UserName)

@@ -67,8 +67,14 @@ type JobSpec struct {
 // NoEncryption makes the instance answer ENCRYPT_NOT_SUP in PRELOGIN, for clients that
 // cannot verify the simulator's certificate (milink sim --encrypt off).
 type Options struct {
-	Personality     catalog.Personality
-	NoEncryption    bool
+	Personality  catalog.Personality
+	NoEncryption bool
+	// EntraOnly refuses SQL logins as a managed instance (or Azure SQL logical server)
+	// with Microsoft Entra-only authentication does: error 18456, "Login failed for user
+	// '<name>'. Reason: Azure Active Directory only authentication is enabled. Please
+	// contact your system administrator." (learn.microsoft.com/azure/azure-sql/database/
+	// authentication-azure-ad-only-authentication); Entra token logins still work.
+	EntraOnly       bool
 	Role            Role
 	ServerName      string // @@SERVERNAME
 	ProductVersion  string // e.g. 16.0.4135.4

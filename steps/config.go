@@ -112,15 +112,24 @@ func FieldErrors(err error) []*FieldError {
 // connFlag names the flag (with prefix "sql" or "mi") of the field of c that makes
 // c.Validate fail.
 func connFlag(prefix string, c sqlops.ConnConfig) string {
+	a, perr := sqlops.ParseServer(c.Host)
 	switch {
-	case sqlops.ValidateHost(c.Host) != nil:
+	case perr != nil:
 		return prefix + "-server"
-	case c.Port != 0 && sqlops.ValidatePort(c.Port) != nil:
+	case c.Port != 0 && (sqlops.ValidatePort(c.Port) != nil || (a.Port != 0 && a.Port != c.Port)):
 		return prefix + "-port"
 	}
 	switch c.Encrypt {
 	case "", sqlops.EncryptTrue, sqlops.EncryptStrict, sqlops.EncryptFalse, sqlops.EncryptDisable:
 	default:
+		return prefix + "-encrypt"
+	}
+	switch {
+	case !sqlops.ValidTLSMin(c.TLSMin):
+		return prefix + "-tls-min"
+	case c.ValidatePin() != nil && c.CertSHA256 != "" && c.Encrypt != sqlops.EncryptDisable:
+		return prefix + "-cert-sha256"
+	case c.ValidatePin() != nil:
 		return prefix + "-encrypt"
 	}
 	if c.Token == nil && c.User != "" && len(c.User) <= 128 && len(c.Password) > 128 {

@@ -32,8 +32,22 @@ var (
 	ErrInvalidInput = sqlops.ErrInvalidInput // a value was refused before anything was sent
 )
 
+// UntrustedCertError is wrapped when the server's certificate is not trusted; its
+// SHA256 is the fingerprint to show. To trust it, connect again with
+// ConnConfig.CertSHA256 = SHA256 and TrustOnFirstUse = true: that connect is pinned to
+// it and records it in the known-servers file.
+type UntrustedCertError = sqlops.UntrustedCertError
+
+// ErrCertChanged is wrapped when the server presented another certificate than the one
+// pinned or remembered.
+var ErrCertChanged = sqlops.ErrCertChanged
+
 // ValidateHost checks a host name or IP address before it is used.
 func ValidateHost(h string) error { return sqlops.ValidateHost(h) }
+
+// ValidateServer checks a server as the Server field takes it: host, host\INSTANCE,
+// host,port or tcp:host,port (sqlops.ParseServer).
+func ValidateServer(s string) error { _, err := sqlops.ParseServer(s); return err }
 
 // ValidatePort checks a TCP port (1-65535).
 func ValidatePort(p int) error { return sqlops.ValidatePort(p) }

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps/probe"
 )
 
@@ -63,6 +64,14 @@ func NewReport(cfg Config) *Report {
 		}
 		if c.enc == "disable" || c.enc == "false" {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The connection to the %s was not fully encrypted (encrypt=%s).", c.role, c.enc))
+		}
+	}
+	for _, c := range []ConnConfig{cfg.SQLServer, cfg.MI} {
+		if sqlops.WeakTLSMin(c.TLSMin) {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("TLS %s was allowed for the %s (RFC 8996 deprecates TLS 1.0 and 1.1): enable TLS 1.2 on the server.", c.TLSMin, c.Role))
+		}
+		if c.PinNote != "" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("The %s's %s: check this fingerprint with the server's administrator.", c.Role, c.PinNote))
 		}
 	}
 	r.finish()

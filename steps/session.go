@@ -162,7 +162,7 @@ func (s *Session) reached(step Step) {
 func (s *Session) ConnectSQLServer(ctx context.Context, cc sqlops.ConnConfig) error {
 	return s.connect(ctx, StepPrerequisites, cc, func(c *sqlops.Conn) *sqlops.Conn {
 		old := s.sqlConn
-		s.sqlConn, s.cfg.SQLServer, s.pre = c, cc, nil
+		s.sqlConn, s.cfg.SQLServer, s.pre = c, c.Cfg, nil // c.Cfg: with the port SQL Browser gave
 		s.reached(StepIntroduction)
 		return old
 	})
@@ -225,7 +225,7 @@ func (s *Session) CheckPrerequisites(ctx context.Context) (*Prerequisites, error
 func (s *Session) ConnectMI(ctx context.Context, cc sqlops.ConnConfig) error {
 	return s.connect(ctx, StepLogin, cc, func(c *sqlops.Conn) *sqlops.Conn {
 		old := s.miConn
-		s.miConn, s.cfg.MI, s.mi, s.azure = c, cc, nil, nil
+		s.miConn, s.cfg.MI, s.mi, s.azure = c, c.Cfg, nil, nil
 		if s.step > StepPrerequisites {
 			s.reached(StepPrerequisites)
 		}

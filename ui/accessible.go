@@ -353,8 +353,8 @@ func (a *accessible) printFindings(fs []steps.Finding, platform string) {
 // on failure it shows the error and offers to change the settings. It returns the
 // exit code when it gives up (the session keeps the connection).
 func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bool, after func() error) (int, error) {
-	for {
-		if err := a.askConn(cc, role, title, mi); err != nil {
+	for ask := true; ; ask = true {
+		if err := a.askConnUnless(!ask, cc, role, title, mi); err != nil {
 			code, _, err := a.abort(err)
 			return code, err
 		}
@@ -402,6 +402,13 @@ func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bo
 		if a.in.ended() {
 			return code, nil
 		}
+		if trust, aerr := a.trustFirstContact(cc, role, err); aerr != nil {
+			code, _, err := a.abort(aerr)
+			return code, err
+		} else if trust {
+			ask = false
+			continue
+		}
 		again, aerr := a.confirm("Change the settings and try again?", true)
 		if aerr != nil {
 			code, _, err := a.abort(aerr)
@@ -411,6 +418,33 @@ func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bo
 			return code, nil
 		}
 	}
+}
+
+// askConnUnless is askConn, skipped when skip (the same settings are tried again).
+func (a *accessible) askConnUnless(skip bool, cc *steps.ConnConfig, role, title string, mi bool) error {
+	if skip {
+		return nil
+	}
+	return a.askConn(cc, role, title, mi)
+}
+
+// trustFirstContact shows the fingerprint of a certificate err says is not trusted and
+// asks, as ssh does on first contact, whether to trust it; yes pins cc to it and has
+// the next connect record it in the known-servers file.
+func (a *accessible) trustFirstContact(cc *steps.ConnConfig, role string, err error) (bool, error) {
+	var u *steps.UntrustedCertError
+	if !errors.As(err, &u) {
+		return false, nil
+	}
+	a.printf("The %s's certificate is not signed by an authority this machine trusts.\n  SHA-256 fingerprint: %s\n", role, u.SHA256)
+	a.printf("Compare it with the fingerprint the server's administrator reads on the server (e.g. openssl x509 -noout -fingerprint -sha256 -in the exported certificate).\n")
+	yes, aerr := a.confirm("Trust this certificate and remember it for "+cc.Address()+"?", false)
+	if aerr != nil || !yes {
+		return false, aerr
+	}
+	cc.CertSHA256, cc.TrustOnFirstUse = u.SHA256, true
+	a.log.Info("certificate trusted on first contact", "role", role, "address", cc.Address(), "sha256", u.SHA256)
+	return true, nil
 }
 
 // connectEntra connects the session to the managed instance with an Entra access
@@ -503,7 +537,7 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 	}
 	first := []huh.Field{
 		huh.NewInput().Title(withDefault(title+" server (host name or IP)", host)).Value(&host).
-			Validate(orDefaultValidator(host, steps.ValidateHost)),
+			Validate(orDefaultValidator(host, steps.ValidateServer)),
 		huh.NewInput().Title(withDefault("Port", orDefault(port, "1433"))).Value(&port).
 			Validate(orDefaultValidator(orDefault(port, "1433"), func(s string) error {
 				n, err := strconv.Atoi(s)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"encoding/pem"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -188,4 +190,33 @@ func TestAccessibleCtrlCDuringRun(t *testing.T) {
 		t.Errorf("report:\n%s", rep)
 	}
 	assertNoLeftovers(t, p)
+}
+
+// TestAccessibleTrustsCertificateOnFirstContact: a SQL Server certificate nothing
+// vouches for is shown with its fingerprint and, once the user says yes, trusted,
+// recorded in the known-servers file (mode 0600) and the run goes on.
+func TestAccessibleTrustsCertificateOnFirstContact(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	p := startPair(t, "pass", 10*time.Millisecond)
+	cfg := p.config()
+	cfg.SQLServer.CACertFile = ""
+	block, _ := pem.Decode(p.SQL.CACertPEM())
+	fp := sqlops.Fingerprint(block.Bytes)
+	input := sqlDefaults + "y\n" + miDefaults + "\n\n\n" + "\n" + "\n"
+	code, out, _, _, err := runAccessibleTest(t, Options{Config: cfg}, input)
+	if err != nil || code != steps.ExitOK {
+		t.Fatalf("Run = %d, %v\n%s", code, err, out)
+	}
+	if !strings.Contains(out, "SHA-256 fingerprint: "+fp) || !strings.Contains(out, "Trust this certificate and remember it") {
+		t.Errorf("fingerprint not shown or not asked:\n%s", out)
+	}
+	st, err := os.Stat(state + "/milink/known_servers")
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("known servers file: %v", err)
+	}
+	data, _ := os.ReadFile(state + "/milink/known_servers")
+	if !strings.Contains(string(data), fp) {
+		t.Errorf("known servers file %q lacks %s", data, fp)
+	}
 }

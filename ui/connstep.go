@@ -39,6 +39,11 @@ type connStep struct {
 	vp        viewport.Model
 	head      string // arranged form and status
 	outcome   string // arranged outcome ("" = none shown)
+	// trustAsk is the untrusted certificate of the last connect, shown with "trust this
+	// certificate?" (y/n) as ssh does on first contact; pinnedFor is the address whose
+	// certificate the user trusted (base.CertSHA256 applies to it only).
+	trustAsk  *steps.UntrustedCertError
+	pinnedFor string
 }
 
 func newConnStep(f form, base steps.ConnConfig) connStep {
@@ -67,7 +72,11 @@ func (s *connStep) startValidation(busy string) (steps.ConnConfig, bool) {
 		}
 		return cfg, false
 	}
+	if cfg.CertSHA256 != "" && s.pinnedFor != "" && cfg.Address() != s.pinnedFor {
+		cfg.CertSHA256, cfg.TrustOnFirstUse = "", false // another server: its own certificate
+	}
 	s.err = nil
+	s.trustAsk = nil
 	s.gen++
 	s.busy = busy
 	s.reviewing = false
@@ -94,6 +103,11 @@ func (s *connStep) failedAt(err error, field int) tea.Cmd {
 	s.notice = ""
 	s.err = err
 	s.reviewing = false
+	s.trustAsk = nil
+	var u *steps.UntrustedCertError
+	if errors.As(err, &u) {
+		s.trustAsk = u
+	}
 	return s.form.focusOn(field)
 }
 
@@ -141,6 +155,20 @@ func (s *connStep) handleKey(msg tea.Msg, keys keyMap, validate func() tea.Cmd) 
 		}
 		return nil, navNone
 	}
+	if s.trustAsk != nil {
+		u := s.trustAsk
+		s.trustAsk = nil
+		switch km.String() {
+		case "y", "Y":
+			if cfg, err := connConfig(&s.form, s.base); err == nil {
+				s.pinnedFor = cfg.Address()
+			}
+			s.base.CertSHA256, s.base.TrustOnFirstUse = u.SHA256, true
+			return validate(), navNone
+		case "n", "N":
+			return nil, navNone
+		}
+	}
 	if key.Matches(km, keys.Validate) {
 		return validate(), navNone
 	}
@@ -174,6 +202,10 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 		}
 	case s.err != nil:
 		top.WriteString("\n\n" + wrap(s.err.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
+		if s.trustAsk != nil {
+			top.WriteString("\n\n" + wrap("Trust this certificate and remember it, as ssh does on first contact? Compare its SHA-256 fingerprint "+s.trustAsk.SHA256+
+				" with the one the server's administrator reads on the server. y trusts it, n (or any other key) does not.", width, styles.Heading.Render("? "), "  ", nil))
+		}
 	}
 	s.head = top.String()
 	s.outcome = outcome

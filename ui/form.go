@@ -376,7 +376,7 @@ func invalidField(err error) int {
 	switch {
 	case strings.HasPrefix(s, "tenant ID:"):
 		return cfTenant
-	case strings.Contains(s, "host"):
+	case strings.Contains(s, "host"), strings.Contains(s, "instance name"):
 		return cfServer
 	case strings.Contains(s, "port"):
 		return cfPort
