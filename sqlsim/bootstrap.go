@@ -117,7 +117,7 @@ func (in *Instance) bootstrap() error {
 		}
 		line("CREATE CERTIFICATE %s%s WITH SUBJECT = %s;", quoteName("TDE_"+d.Name), enc, quoteString("TDE certificate for "+d.Name))
 		line("USE %s; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE %s; USE master;", quoteName(d.Name), quoteName("TDE_"+d.Name))
-		if d.EncryptionState == 3 {
+		if d.EncryptionState >= 2 {
 			line("ALTER DATABASE %s SET ENCRYPTION ON;", quoteName(d.Name))
 		}
 	}
@@ -140,8 +140,8 @@ func (in *Instance) bootstrap() error {
 	for _, spec := range o.Databases {
 		d := in.dbByNameLocked(spec.Name)
 		d.logFiles = max(spec.LogFiles, 1)
-		if in.pers.MI || (spec.EncryptionState != 1 && spec.EncryptionState != 3) {
-			d.encryptionState = spec.EncryptionState // states T-SQL cannot hold still (2, 4, 5, 6)
+		if in.pers.MI || spec.EncryptionState != 1 && spec.EncryptionState != 3 {
+			d.encryptionState = spec.EncryptionState // states T-SQL cannot hold still (2, 4, 5, 6): the scan is instantaneous here
 		}
 		if spec.LastFullBackup != nil {
 			in.nextBackup++

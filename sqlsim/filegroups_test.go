@@ -140,19 +140,28 @@ WHERE dek.encryption_state = 3`).Scan(&db, &cert, &keyThumb, &certThumb)
 // an FD filegroup and the certificate by thumbprint.
 func TestOptionsSetFilestreamAndTDEWithTSQL(t *testing.T) {
 	_, c := openSim(t, func(o *Options) {
-		o.Databases = append(o.Databases, Database{Name: "Archive", FilestreamFiles: 2, EncryptionState: 3})
+		o.Databases = append(o.Databases, Database{Name: "Archive", FilestreamFiles: 2, EncryptionState: 3}, Database{Name: "Scanning", EncryptionState: 2})
 	})
 	dbs, err := c.Databases(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	found := 0
 	for _, d := range dbs {
-		if d.Name == "Archive" {
+		switch d.Name {
+		case "Archive":
+			found++
 			if d.FilestreamFiles != 2 || d.MemoryOptimizedFiles != 0 || d.EncryptionState != 3 || d.TDECertificate != "TDE_Archive" || len(d.TDEThumbprint) != 20 {
 				t.Errorf("Archive: %+v", d)
 			}
-			return
+		case "Scanning": // encryption in progress, with its key and certificate
+			found++
+			if d.EncryptionState != 2 || d.TDECertificate != "TDE_Scanning" {
+				t.Errorf("Scanning: %+v", d)
+			}
 		}
 	}
-	t.Errorf("no Archive in %+v", dbs)
+	if found != 2 {
+		t.Errorf("Archive and Scanning not both in %+v", dbs)
+	}
 }

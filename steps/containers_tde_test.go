@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
 )
 
@@ -60,7 +61,10 @@ func TestTDECertificateToMigrate(t *testing.T) {
 		"USE master; CREATE CERTIFICATE TDE_Cert WITH SUBJECT = N'TDE certificate', START_DATE = '20240101';",
 		"USE Vault; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE TDE_Cert;",
 		"ALTER DATABASE Vault SET ENCRYPTION ON")
-	_, cfg := startCustom(t, nil, nil)
+	_, cfg := startCustom(t, func(o *sqlsim.Options) {
+		// Encryption still in progress (encryption_state 2) needs the certificate too.
+		o.Databases = append(o.Databases, sqlsim.Database{Name: "Scanning", EncryptionState: 2})
+	}, nil)
 	dba(t, cfg, tde...)
 	ctx := context.Background()
 	c, err := sqlops.Open(ctx, cfg.SQLServer)
@@ -89,6 +93,9 @@ func TestTDECertificateToMigrate(t *testing.T) {
 		if !strings.Contains(fixes, want) {
 			t.Errorf("TDE fixes lack %q:\n%s", want, fixes)
 		}
+	}
+	if f := preFinding(pre, "database:Scanning:tde"); f == nil || !strings.Contains(f.Title, "TDE_Scanning") {
+		t.Errorf("encryption in progress: %+v", f)
 	}
 	// A database without TDE has no TDE finding.
 	if f := preFinding(pre, "database:SalesDB:tde"); f != nil {

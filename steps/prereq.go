@@ -337,7 +337,9 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Info, Title: fmt.Sprintf("Database %s: TDE state not readable", d.Name),
 			Detail: "sys.dm_database_encryption_keys needs VIEW SERVER STATE: if the database is protected by TDE, its certificate must be migrated to the managed instance first."})
 	}
-	if d.EncryptionState == 3 {
+	// encryption_state 2 (encryption in progress) to 6 (protection change in progress)
+	// need the certificate as much as 3, encrypted (sys-dm-database-encryption-keys).
+	if d.EncryptionState >= 2 {
 		add(tdeFinding(d, plat))
 	}
 	if ok {
@@ -363,7 +365,7 @@ func tdeFinding(d sqlops.Database, plat string) Finding {
 		Title: fmt.Sprintf("Database %s is protected by TDE (certificate %s, thumbprint %s): could not verify it is on the managed instance", d.Name, cert, thumb),
 		Detail: "The certificate that protects the database encryption key must be uploaded to the managed instance before the link is created. milink could not verify whether it is there: " +
 			"an uploaded TDE certificate is not visible in the managed instance's sys.certificates (Microsoft's \"Migrate a TDE certificate to Azure SQL Managed Instance\"); " +
-			"check with RESTORE FILELISTONLY of a backup of the database on the managed instance (it fails when the certificate is missing), or upload it (uploading again is harmless)."}
+			"that page confirms an upload with RESTORE FILELISTONLY of the database's backup on the managed instance. If it was not uploaded yet: back it up with its private key, convert it to .pfx and upload it (the fixes)."}
 	if cert == "" {
 		f.Title = fmt.Sprintf("Database %s is protected by TDE (thumbprint %s): its certificate is not in master", d.Name, thumb)
 		f.Detail = "No certificate in master.sys.certificates has the thumbprint of the key's encryptor (sys.dm_database_encryption_keys.encryptor_thumbprint): it may be an asymmetric key (EKM) or the login may not see it. The certificate must be uploaded to the managed instance before the link is created."
