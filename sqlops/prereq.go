@@ -169,13 +169,24 @@ func (c *Conn) Agent(ctx context.Context) (AgentState, error) {
 
 // Database describes one user database for the link prerequisites.
 type Database struct {
-	Name            string
-	RecoveryModel   string
-	State           string
-	LastFullBackup  *time.Time
-	LogFiles        int
-	FilestreamFiles int
-	EncryptionState int // from sys.dm_database_encryption_keys; 3 = encrypted; -1 = not readable
+	Name           string
+	RecoveryModel  string
+	State          string
+	LastFullBackup *time.Time
+	LogFiles       int
+	// FilestreamFiles are FILESTREAM containers in a FILESTREAM filegroup (FD);
+	// MemoryOptimizedFiles those of a MEMORY_OPTIMIZED_DATA filegroup (FX, In-Memory
+	// OLTP). Both are sys.master_files type 2. When the filegroups could not be read,
+	// every type-2 file counts as FILESTREAM and FilegroupsUnreadable says why.
+	FilestreamFiles      int
+	MemoryOptimizedFiles int
+	FilegroupsUnreadable string `json:",omitempty"`
+	EncryptionState      int    // from sys.dm_database_encryption_keys; 3 = encrypted; -1 = not readable
+	// TDECertificate and TDEThumbprint name the certificate in master that protects
+	// the database encryption key (encryptor_thumbprint = sys.certificates.thumbprint);
+	// TDECertificate is "" when no certificate in master has that thumbprint.
+	TDECertificate string `json:",omitempty"`
+	TDEThumbprint  []byte `json:",omitempty"`
 }
 
 // Databases lists the user databases. A database's LastFullBackup is its last full
@@ -194,9 +205,11 @@ func (c *Conn) Databases(ctx context.Context) ([]Database, error) {
 	for rows.Next() {
 		var d Database
 		var last sql.NullTime
-		if err := rows.Scan(&d.Name, &d.RecoveryModel, &d.State, &last, &d.LogFiles, &d.FilestreamFiles, &d.EncryptionState); err != nil {
+		var cert sql.NullString
+		if err := rows.Scan(&d.Name, &d.RecoveryModel, &d.State, &last, &d.LogFiles, &d.FilestreamFiles, &d.EncryptionState, &d.TDEThumbprint, &cert); err != nil {
 			return nil, fmt.Errorf("list databases: %w", err)
 		}
+		d.TDECertificate = cert.String
 		if last.Valid {
 			t := last.Time
 			d.LastFullBackup = &t
@@ -206,7 +219,49 @@ func (c *Conn) Databases(ctx context.Context) ([]Database, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list databases: %w", err)
 	}
+	rows.Close()
+	for i := range out {
+		if out[i].FilestreamFiles == 0 {
+			continue
+		}
+		if err := c.classifyContainers(ctx, &out[i]); err != nil {
+			if !Unreadable(err) {
+				return nil, err
+			}
+			out[i].FilegroupsUnreadable = err.Error()
+		}
+	}
 	return out, nil
+}
+
+// classifyContainers splits a database's FILESTREAM-type files (sys.master_files
+// type 2, which covers FILESTREAM and memory-optimized containers) by their
+// filegroup's type: FD FILESTREAM, FX In-Memory OLTP. Reading the database's
+// sys.filegroups needs access to it (Msg 916 otherwise).
+func (c *Conn) classifyContainers(ctx context.Context, d *Database) error {
+	rows, err := c.DB.QueryContext(ctx, QueryIn(TagFilegroups, d.Name), sql.Named("db", d.Name))
+	if err != nil {
+		return fmt.Errorf("read the filegroups of %s: %w", d.Name, err)
+	}
+	defer rows.Close()
+	var fd, fx int
+	for rows.Next() {
+		var typ string
+		var n int
+		if err := rows.Scan(&typ, &n); err != nil {
+			return fmt.Errorf("read the filegroups of %s: %w", d.Name, err)
+		}
+		if strings.TrimSpace(typ) == "FX" {
+			fx += n
+		} else { // FD; anything else counts as FILESTREAM, the blocker
+			fd += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the filegroups of %s: %w", d.Name, err)
+	}
+	d.FilestreamFiles, d.MemoryOptimizedFiles = fd, fx
+	return nil
 }
 
 // Permissions is what the login may do.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 )
 
 // Tag names: each SELECT milink sends starts with the comment "/* milink:TAG */".
@@ -16,6 +17,7 @@ const (
 	TagTraceFlags      = "prereq.traceflags"
 	TagAgent           = "prereq.agent"
 	TagDatabases       = "prereq.databases"
+	TagFilegroups      = "prereq.filegroups"
 	TagPermissions     = "prereq.permissions"
 	TagEndpoints       = "prereq.endpoints"
 	TagAddIssuer       = "prereq.addissuer"
@@ -46,6 +48,16 @@ var queries = map[string]string{
        (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = N'Agent XPs') AS agent_xps`,
 	TagDatabases:      databasesQuery(true),
 	TagDatabasesNoTDE: databasesQuery(false),
+	// The FILESTREAM-type files (sys.master_files type 2) of database @db by the type of
+	// their filegroup: FD FILESTREAM_DATA_FILEGROUP (FILESTREAM, FileTable) or FX
+	// MEMORY_OPTIMIZED_DATA_FILEGROUP (In-Memory OLTP containers), joined on
+	// data_space_id (sys-master-files-transact-sql, sys-filegroups-transact-sql).
+	// sys.filegroups is per database: {{db}} is the database's quoted name (QueryIn).
+	TagFilegroups: `SELECT fg.type, COUNT(*) AS files
+FROM sys.master_files f
+JOIN {{db}}.sys.filegroups fg ON fg.data_space_id = f.data_space_id
+WHERE f.database_id = DB_ID(@db) AND f.type = 2
+GROUP BY fg.type`,
 	TagPermissions: `SELECT CAST(IS_SRVROLEMEMBER('sysadmin') AS int) AS is_sysadmin,
        (SELECT COUNT(*) FROM msdb.sys.database_role_members rm
           JOIN msdb.sys.database_principals r ON r.principal_id = rm.role_principal_id
@@ -148,19 +160,25 @@ func serverInfoQuery(hostInfo bool) string {
 // create_date; a database dropped and created again under the same name has a new
 // one), per the backupset page
 // (https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
+// The TDE columns follow Microsoft's "Migrate a TDE certificate" page: the protecting
+// certificate is the one in master whose thumbprint is the key's encryptor_thumbprint
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/tde-certificate-migrate).
 // Without tde, the TDE state (sys.dm_database_encryption_keys needs VIEW SERVER STATE,
 // else Msg 300) is reported as -1, unknown.
 func databasesQuery(tde bool) string {
-	enc := "CAST(ISNULL((SELECT k.encryption_state FROM sys.dm_database_encryption_keys k WHERE k.database_id = d.database_id), 0) AS int)"
+	enc := `CAST(ISNULL((SELECT k.encryption_state FROM sys.dm_database_encryption_keys k WHERE k.database_id = d.database_id), 0) AS int) AS encryption_state,
+       (SELECT k.encryptor_thumbprint FROM sys.dm_database_encryption_keys k WHERE k.database_id = d.database_id) AS tde_thumbprint,
+       (SELECT c.name FROM sys.dm_database_encryption_keys k JOIN master.sys.certificates c ON c.thumbprint = k.encryptor_thumbprint
+         WHERE k.database_id = d.database_id) AS tde_certificate`
 	if !tde {
-		enc = "CAST(-1 AS int)"
+		enc = "CAST(-1 AS int) AS encryption_state, CAST(NULL AS varbinary(20)) AS tde_thumbprint, CAST(NULL AS sysname) AS tde_certificate"
 	}
 	return `SELECT d.name, d.recovery_model_desc, d.state_desc,
        (SELECT MAX(b.backup_finish_date) FROM msdb.dbo.backupset b
          WHERE b.database_name = d.name AND b.type = 'D' AND b.is_copy_only = 0 AND b.database_creation_date = d.create_date) AS last_full_backup,
        (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 1) AS log_files,
-       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 2) AS filestream_files,
-       ` + enc + ` AS encryption_state
+       (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 2) AS type2_files,
+       ` + enc + `
 FROM sys.databases d
 WHERE d.database_id > 4
 ORDER BY d.name`
@@ -169,13 +187,18 @@ ORDER BY d.name`
 // tagPattern extracts the tag from a batch.
 var tagPattern = regexp.MustCompile(`/\* milink:([a-z0-9_.]+) \*/`)
 
-// Query returns the T-SQL text for tag, starting with the tag comment.
-func Query(tag string) string {
+// Query returns the T-SQL text for tag, starting with the tag comment. A query that
+// reads a database's own catalog ({{db}}) reads master's: see QueryIn.
+func Query(tag string) string { return QueryIn(tag, "master") }
+
+// QueryIn is Query for a query that reads database db's catalog views (sys.filegroups
+// exists per database): {{db}} becomes db's quoted name.
+func QueryIn(tag, db string) string {
 	q, ok := queries[tag]
 	if !ok {
 		panic(fmt.Sprintf("sqlops: unknown query tag %q", tag))
 	}
-	return "/* milink:" + tag + " */ " + q
+	return "/* milink:" + tag + " */ " + strings.ReplaceAll(q, "{{db}}", QuoteIdentifier(db))
 }
 
 // Tags lists every query tag milink uses, sorted.

@@ -39,8 +39,9 @@ func randomPassword() string {
 // bootstrap creates the system databases and the sa login, then applies Options the
 // way a DBA would: with T-SQL run through the evaluator (logins and role members,
 // databases and their recovery model, trace flags, the master key, 'Agent XPs',
-// certificates). Facts T-SQL cannot set — a database's extra log or FILESTREAM files,
-// TDE, the date of an earlier full backup — are then written into the state.
+// certificates, FILESTREAM filegroups and files, TDE). Facts T-SQL cannot set — a
+// database's extra log files, a TDE scan in progress, the date of an earlier full
+// backup — are then written into the state.
 func (in *Instance) bootstrap() error {
 	o := in.opts
 	in.mu.Lock()
@@ -77,6 +78,13 @@ func (in *Instance) bootstrap() error {
 		if !in.pers.MI { // a managed instance's databases are always FULL
 			line("ALTER DATABASE %s SET RECOVERY %s;", quoteName(d.Name), strings.ToUpper(rm))
 		}
+		if d.FilestreamFiles > 0 {
+			line("ALTER DATABASE %s ADD FILEGROUP [FILESTREAM] CONTAINS FILESTREAM;", quoteName(d.Name))
+			for i := 1; i <= d.FilestreamFiles; i++ {
+				fs := fmt.Sprintf("%s_fs%d", d.Name, i)
+				line("ALTER DATABASE %s ADD FILE (NAME = %s, FILENAME = %s) TO FILEGROUP [FILESTREAM];", quoteName(d.Name), quoteName(fs), quoteString(in.dataPath(fs)))
+			}
+		}
 	}
 	for _, f := range o.TraceFlags {
 		line("DBCC TRACEON(%d, -1) WITH NO_INFOMSGS;", f)
@@ -97,6 +105,22 @@ func (in *Instance) bootstrap() error {
 	for _, e := range o.Endpoints {
 		endpointSQL(&b, e, o.MasterKey)
 	}
+	for _, d := range o.Databases {
+		if d.EncryptionState < 1 || in.pers.MI {
+			continue
+		}
+		// TDE as the DBA sets it up (transparent-data-encryption, "Enable TDE"): a
+		// server certificate in master, the database encryption key, ENCRYPTION ON.
+		enc := ""
+		if !o.MasterKey {
+			enc = " ENCRYPTION BY PASSWORD = " + quoteString(randomPassword())
+		}
+		line("CREATE CERTIFICATE %s%s WITH SUBJECT = %s;", quoteName("TDE_"+d.Name), enc, quoteString("TDE certificate for "+d.Name))
+		line("USE %s; CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = AES_256 ENCRYPTION BY SERVER CERTIFICATE %s; USE master;", quoteName(d.Name), quoteName("TDE_"+d.Name))
+		if d.EncryptionState >= 2 {
+			line("ALTER DATABASE %s SET ENCRYPTION ON;", quoteName(d.Name))
+		}
+	}
 	for _, j := range o.Jobs {
 		// A user's job: one T-SQL step, targeted at the local server, owned by sa.
 		if j.Category != "" {
@@ -116,8 +140,9 @@ func (in *Instance) bootstrap() error {
 	for _, spec := range o.Databases {
 		d := in.dbByNameLocked(spec.Name)
 		d.logFiles = max(spec.LogFiles, 1)
-		d.filestreamFiles = spec.FilestreamFiles
-		d.encryptionState = spec.EncryptionState
+		if in.pers.MI || spec.EncryptionState != 1 && spec.EncryptionState != 3 {
+			d.encryptionState = spec.EncryptionState // states T-SQL cannot hold still (2, 4, 5, 6): the scan is instantaneous here
+		}
 		if spec.LastFullBackup != nil {
 			in.nextBackup++
 			in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, dbCreated: d.created, typ: "D",

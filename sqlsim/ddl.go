@@ -1,6 +1,7 @@
 package sqlsim
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,6 +80,12 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 				return nil
 			}
 			return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Value))
+		case "ADD FILEGROUP":
+			return in.addFilegroupLocked(d, n)
+		case "ADD FILE":
+			return in.addFilesLocked(d, n)
+		case "ENCRYPTION":
+			return setEncryptionLocked(d, n.Value)
 		}
 		// Other options (OFFLINE, READ_ONLY, SET HADR …) are not modelled: say so rather
 		// than pretend they took effect.
@@ -114,9 +121,12 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 			}
 		}
 		c := &certificate{id: in.newID(), name: n.Name, subject: n.Subject, start: start, expiry: expiry, byPassword: n.Password != "",
-			thumbprint: newGUID(), serial: newGUID()}
+			serial: newGUID()}
+		c.thumbprint = certThumbprint(c)
 		in.certs = append(in.certs, c)
 		return nil
+	case *tsql.CreateDatabaseKey:
+		return in.createDatabaseKeyLocked(in.dbByNameLocked(s.db), n)
 	case *tsql.CreateMasterKey:
 		if !strings.EqualFold(s.db, "master") {
 			return sqlErr(50000, 16, "sqlsim: the database master key is modelled in master only; run USE master first.")
@@ -682,6 +692,136 @@ func notInTransaction(st tsql.Stmt, tranCount int) error {
 		if strings.EqualFold(n.Kind, "DATABASE") {
 			return sqlErr(226, 16, "DROP DATABASE statement not allowed within multi-statement transaction.")
 		}
+	}
+	return nil
+}
+
+// certThumbprint is a certificate's thumbprint: sys.certificates.thumbprint is the
+// "SHA-1 hash of the certificate", varbinary(32) holding 20 bytes
+// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-certificates-transact-sql).
+// The simulator has no DER encoding, so it hashes what identifies the certificate.
+func certThumbprint(c *certificate) [20]byte {
+	return sha1.Sum([]byte(fmt.Sprintf("%s|%s|%x|%s", c.name, c.subject, c.serial, c.start.Format(time.RFC3339Nano))))
+}
+
+// Filegroups and files follow ALTER DATABASE File and Filegroup options
+// (https://learn.microsoft.com/sql/t-sql/statements/alter-database-transact-sql-file-and-filegroup-options):
+// ADD FILEGROUP name [CONTAINS FILESTREAM | CONTAINS MEMORY_OPTIMIZED_DATA] makes a
+// filegroup of type FD or FX (sys.filegroups), and ADD FILE … TO FILEGROUP puts a file
+// in it: a FILESTREAM container (sys.master_files type 2) in an FD or FX filegroup, a
+// data file (type 0) in a rows filegroup. "Only one MEMORY_OPTIMIZED_DATA filegroup
+// can be created per database" (the page's CONTAINS MEMORY_OPTIMIZED_DATA).
+func (in *Instance) addFilegroupLocked(d *dbState, n *tsql.AlterDatabase) error {
+	if strings.EqualFold(n.Filegroup, "PRIMARY") || d.filegroup(n.Filegroup) != nil {
+		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: filegroup '%s' already exists in database '%s'.", n.Filegroup, d.name))
+	}
+	typ := "FG"
+	switch n.Contains {
+	case "":
+	case "FILESTREAM":
+		typ = "FD"
+	case "MEMORY_OPTIMIZED_DATA":
+		typ = "FX"
+		for _, g := range d.filegroups {
+			if g.typ == "FX" {
+				return sqlErr(50000, 16, fmt.Sprintf("sqlsim: database '%s' already has a MEMORY_OPTIMIZED_DATA filegroup (%s): only one is allowed per database.", d.name, g.name))
+			}
+		}
+	default:
+		return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Contains))
+	}
+	id := 2
+	for _, g := range d.filegroups {
+		id = max(id, g.id+1)
+	}
+	d.filegroups = append(d.filegroups, &filegroup{id: id, name: n.Filegroup, typ: typ})
+	return nil
+}
+
+func (in *Instance) addFilesLocked(d *dbState, n *tsql.AlterDatabase) error {
+	space, typ := 1, 0 // PRIMARY
+	if n.Filegroup != "" && !strings.EqualFold(n.Filegroup, "PRIMARY") {
+		g := d.filegroup(n.Filegroup)
+		if g == nil {
+			return sqlErr(50000, 16, fmt.Sprintf("sqlsim: filegroup '%s' does not exist in database '%s'.", n.Filegroup, d.name))
+		}
+		space = g.id
+		if g.typ != "FG" {
+			typ = 2
+		}
+	}
+	for _, f := range n.Files {
+		taken := strings.EqualFold(f.Name, d.name) || strings.EqualFold(f.Name, d.name+"_log")
+		for _, o := range d.files {
+			taken = taken || strings.EqualFold(o.name, f.Name)
+		}
+		if f.Name == "" || taken {
+			return sqlErr(1828, 16, fmt.Sprintf("The logical file name \"%s\" is already in use. Choose a different name.", f.Name))
+		}
+		d.files = append(d.files, &dbFile{name: f.Name, physical: f.FileName, typ: typ, dataSpace: space})
+	}
+	return nil
+}
+
+// filegroup returns the database's filegroup called name (not PRIMARY), or nil.
+func (d *dbState) filegroup(name string) *filegroup {
+	if i := slices.IndexFunc(d.filegroups, func(g *filegroup) bool { return strings.EqualFold(g.name, name) }); i >= 0 {
+		return d.filegroups[i]
+	}
+	return nil
+}
+
+// TDE follows CREATE DATABASE ENCRYPTION KEY
+// (https://learn.microsoft.com/sql/t-sql/statements/create-database-encryption-key-transact-sql):
+// run in the database, the key is protected by a certificate in master and
+// sys.dm_database_encryption_keys shows it with encryption_state 1 (unencrypted) and
+// the certificate's thumbprint as encryptor_thumbprint; ALTER DATABASE … SET
+// ENCRYPTION ON then encrypts the database (state 3; the simulated scan is
+// instantaneous). Errors are the 33000 range's
+// (https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-33000-to-49999):
+// 33102 system database, 33103 key exists, 33106 no key, 33107/33108 already
+// enabled/disabled; a missing certificate is Msg 15151.
+func (in *Instance) createDatabaseKeyLocked(d *dbState, n *tsql.CreateDatabaseKey) error {
+	if d.id <= 4 {
+		return sqlErr(33102, 16, "Cannot encrypt a system database. Database encryption operations cannot be performed for 'master', 'model', 'tempdb', 'msdb', or 'resource' databases.")
+	}
+	if d.dek != nil {
+		return sqlErr(33103, 16, "A database encryption key already exists for this database.")
+	}
+	switch n.Algorithm {
+	case "AES_128", "AES_192", "AES_256", "TRIPLE_DES_3KEY":
+	default:
+		return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Algorithm))
+	}
+	c := in.certByNameLocked(n.Certificate)
+	if c == nil {
+		return sqlErr(15151, 16, fmt.Sprintf("Cannot find the certificate '%s', because it does not exist or you do not have permission.", n.Certificate))
+	}
+	d.dek = &dbEncryptionKey{algorithm: n.Algorithm, thumbprint: append([]byte(nil), c.thumbprint[:]...), created: time.Now().UTC()}
+	d.encryptionState = 1
+	return nil
+}
+
+func setEncryptionLocked(d *dbState, value string) error {
+	if d.id <= 4 {
+		return sqlErr(33102, 16, "Cannot encrypt a system database. Database encryption operations cannot be performed for 'master', 'model', 'tempdb', 'msdb', or 'resource' databases.")
+	}
+	if d.dek == nil {
+		return sqlErr(33106, 16, "Cannot change database encryption state because no database encryption key is set.")
+	}
+	switch value {
+	case "ON":
+		if d.encryptionState == 3 {
+			return sqlErr(33107, 16, "Cannot enable database encryption because it is already enabled.")
+		}
+		d.encryptionState, d.dek.set = 3, time.Now().UTC()
+	case "OFF":
+		if d.encryptionState == 1 {
+			return sqlErr(33108, 16, "Cannot disable database encryption because it is already disabled.")
+		}
+		d.encryptionState, d.dek.set = 1, time.Now().UTC()
+	default:
+		return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", value))
 	}
 	return nil
 }

@@ -35,8 +35,8 @@ type certificate struct {
 	subject    string
 	start      time.Time
 	expiry     time.Time
-	byPassword bool // private key encrypted by a password rather than the master key
-	thumbprint [16]byte
+	byPassword bool     // private key encrypted by a password rather than the master key
+	thumbprint [20]byte // SHA-1 (certThumbprint)
 	serial     [16]byte
 }
 

@@ -63,7 +63,7 @@ func TestEveryMilinkQueryRuns(t *testing.T) {
 			args := map[string][]any{
 				sqlops.TagJobByName: {sql.Named("name", "x")}, sqlops.TagCertByName: {sql.Named("name", "x")}, sqlops.TagEndpointByName: {sql.Named("name", "x")},
 				sqlops.TagJobsMarked: {sql.Named("pattern", "%")}, sqlops.TagCertsMarked: {sql.Named("pattern", "%")}, sqlops.TagEndpointsMarked: {sql.Named("pattern", "%")},
-				sqlops.TagJobActivity: {sql.Named("job_id", []byte(nil))}, sqlops.TagJobHistory: {sql.Named("job_id", []byte(nil))}, sqlops.TagJobStepLogs: {sql.Named("job_id", []byte(nil))},
+				sqlops.TagJobActivity: {sql.Named("job_id", []byte(nil))}, sqlops.TagFilegroups: {sql.Named("db", "master")}, sqlops.TagJobHistory: {sql.Named("job_id", []byte(nil))}, sqlops.TagJobStepLogs: {sql.Named("job_id", []byte(nil))},
 			}
 			for _, tag := range sqlops.Tags() {
 				rows, err := c.DB.QueryContext(ctx, sqlops.Query(tag), args[tag]...)

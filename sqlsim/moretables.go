@@ -160,8 +160,8 @@ func moreTables() []*sysTable {
 			rows: func(x *execCtx, d *dbState) []map[string]any {
 				out := []map[string]any{{"name": "PRIMARY", "data_space_id": int64(1), "type": "FG", "type_desc": "ROWS_FILEGROUP", "is_default": int64(1),
 					"is_system": int64(0), "filegroup_guid": nil, "log_filegroup_id": nil, "is_read_only": int64(0), "is_autogrow_all_files": int64(0)}}
-				if d.filestreamFiles > 0 {
-					out = append(out, map[string]any{"name": "FILESTREAM", "data_space_id": int64(2), "type": "FD", "type_desc": "FILESTREAM_DATA_FILEGROUP",
+				for _, g := range d.filegroups {
+					out = append(out, map[string]any{"name": g.name, "data_space_id": int64(g.id), "type": g.typ, "type_desc": g.typeDesc(),
 						"is_default": int64(0), "is_system": int64(0), "filegroup_guid": d.guid, "is_read_only": int64(0), "is_autogrow_all_files": int64(0)})
 				}
 				return out

@@ -29,19 +29,65 @@ type dbUser struct {
 // dbState is a database (sys.databases) with the objects the simulator keeps per
 // database: its principals, role members, permissions and user procedures.
 type dbState struct {
-	id              int
-	name            string
-	recovery        string // FULL, SIMPLE, BULK_LOGGED
-	state           string // ONLINE
-	guid            [16]byte
-	created         time.Time
-	logFiles        int
-	filestreamFiles int
+	id       int
+	name     string
+	recovery string // FULL, SIMPLE, BULK_LOGGED
+	state    string // ONLINE
+	guid     [16]byte
+	created  time.Time
+	logFiles int
+	// filegroups are the database's filegroups besides PRIMARY (sys.filegroups), files
+	// its files besides the primary data file and the log (sys.master_files).
+	filegroups []*filegroup
+	files      []*dbFile
+	// dek is the database encryption key (CREATE DATABASE ENCRYPTION KEY), nil when
+	// there is none; sys.dm_database_encryption_keys shows it.
+	dek             *dbEncryptionKey
 	encryptionState int
 	users           []*dbUser
 	roleMembers     [][2]int          // role id, member id
 	grants          map[string]bool   // "EXECUTE|object|principal" → granted
 	procs           map[string]*uproc // lower-case name → procedure
+}
+
+// filegroup is a row of sys.filegroups: type FG (rows), FD (FILESTREAM_DATA_FILEGROUP)
+// or FX (MEMORY_OPTIMIZED_DATA_FILEGROUP)
+// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-filegroups-transact-sql).
+type filegroup struct {
+	id   int // data_space_id
+	name string
+	typ  string
+}
+
+// typeDesc is the filegroup's type_desc.
+func (g *filegroup) typeDesc() string {
+	switch g.typ {
+	case "FD":
+		return "FILESTREAM_DATA_FILEGROUP"
+	case "FX":
+		return "MEMORY_OPTIMIZED_DATA_FILEGROUP"
+	}
+	return "ROWS_FILEGROUP"
+}
+
+// dbFile is a file added with ALTER DATABASE … ADD FILE, a row of sys.master_files:
+// type 0 ROWS in a rows filegroup, type 2 FILESTREAM in a FILESTREAM or
+// memory-optimized filegroup (sys.master_files: "2 = FILESTREAM"; the containers of
+// a MEMORY_OPTIMIZED_DATA filegroup are FILESTREAM containers too).
+type dbFile struct {
+	name      string
+	physical  string
+	typ       int
+	dataSpace int
+}
+
+// dbEncryptionKey is a database encryption key, protected by a server certificate in
+// master (create-database-encryption-key-transact-sql).
+type dbEncryptionKey struct {
+	algorithm  string // AES_256, …
+	thumbprint []byte // the protecting certificate's thumbprint (encryptor_thumbprint)
+	created    time.Time
+	set        time.Time // when ENCRYPTION ON was set (set_date)
 }
 
 // uproc is a user-defined stored procedure (CREATE PROCEDURE).

@@ -41,6 +41,8 @@ func statementName(st tsql.Stmt) string {
 		return "CREATE CERTIFICATE"
 	case *tsql.CreateMasterKey:
 		return "CREATE MASTER KEY"
+	case *tsql.CreateDatabaseKey:
+		return "CREATE DATABASE ENCRYPTION KEY"
 	case *tsql.CreateLogin:
 		return "CREATE LOGIN"
 	case *tsql.CreateUser:

@@ -3,6 +3,7 @@ package sqlsim
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,6 +105,12 @@ func (x *execCtx) openObject(t *tsql.TableName, rows bool) (*relation, error) {
 	d := in.dbByNameLocked(dbName)
 	if d == nil {
 		return nil, invalid()
+	}
+	// A login that is neither sysadmin nor mapped to a user of a user database (whose
+	// guest user is disabled by default) cannot open it: Msg 916
+	// (https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-916-database-engine-error).
+	if d.id > 4 && !in.isSysadminLocked(s.loginName) && d.userForLoginLocked(s.loginName) == nil {
+		return nil, sqlErr(916, 14, fmt.Sprintf("The server principal \"%s\" is not able to access the database \"%s\" under the current security context.", s.loginName, d.name))
 	}
 	def := sysTableDefs()[schema+"."+name]
 	if def != nil && def.scope == "msdb" && !strings.EqualFold(d.name, "msdb") {
@@ -297,21 +304,35 @@ func systemTables() []*sysTable {
 					for i := 0; i < max(d.logFiles, 1); i++ {
 						add(1, "LOG", fmt.Sprintf("%s_log%s", d.name, suffix(i)), fmt.Sprintf("%s_log%s.ldf", d.name, suffix(i)))
 					}
-					for i := 0; i < d.filestreamFiles; i++ {
-						add(2, "FILESTREAM", fmt.Sprintf("%s_fs%d", d.name, i+1), fmt.Sprintf("%s_fs%d", d.name, i+1))
+					for _, f := range d.files {
+						out = append(out, map[string]any{"database_id": int64(d.id), "file_id": fid, "type": int64(f.typ), "type_desc": map[int]string{0: "ROWS", 2: "FILESTREAM"}[f.typ],
+							"data_space_id": int64(f.dataSpace), "name": f.name, "physical_name": f.physical, "state": int64(0), "state_desc": "ONLINE",
+							"size": int64(1024), "max_size": int64(-1), "growth": int64(8192)})
+						fid++
 					}
 				}
 				return out
 			}},
 		{schema: "sys", name: "dm_database_encryption_keys", scope: "server", avail: everywhere, perm: "VIEW SERVER STATE",
-			cols:   "database_id int, encryption_state int, create_date datetime, regenerate_date datetime, modify_date datetime, set_date datetime, opened_date datetime, key_algorithm nvarchar(32), key_length int, encryptor_thumbprint varbinary(32), encryptor_type nvarchar(32), percent_complete real",
+			cols:   "database_id int, encryption_state int, create_date datetime, regenerate_date datetime, modify_date datetime, set_date datetime, opened_date datetime, key_algorithm nvarchar(32), key_length int, encryptor_thumbprint varbinary(20), encryptor_type nvarchar(32), percent_complete real",
 			source: learn + "system-dynamic-management-views/sys-dm-database-encryption-keys-transact-sql",
 			rows: func(x *execCtx, _ *dbState) []map[string]any {
 				var out []map[string]any
 				for _, d := range x.s.in.dbs {
 					if d.encryptionState > 0 {
-						out = append(out, map[string]any{"database_id": int64(d.id), "encryption_state": int64(d.encryptionState), "create_date": d.created,
-							"key_algorithm": "AES", "key_length": int64(256), "encryptor_type": "CERTIFICATE", "percent_complete": float64(0)})
+						m := map[string]any{"database_id": int64(d.id), "encryption_state": int64(d.encryptionState), "create_date": d.created,
+							"key_algorithm": "AES", "key_length": int64(256), "encryptor_type": "CERTIFICATE", "percent_complete": float64(0)}
+						if k := d.dek; k != nil {
+							alg, n, _ := strings.Cut(k.algorithm, "_") // AES_256 → AES, 256; TRIPLE_DES_3KEY → TRIPLE, DES_3KEY
+							m["key_algorithm"], m["create_date"], m["encryptor_thumbprint"] = alg, k.created, append([]byte(nil), k.thumbprint...)
+							if bits, err := strconv.Atoi(n); err == nil {
+								m["key_length"] = int64(bits)
+							}
+							if !k.set.IsZero() {
+								m["set_date"] = k.set
+							}
+						}
+						out = append(out, m)
 					}
 				}
 				return out

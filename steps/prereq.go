@@ -326,23 +326,80 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 		add(Finding{ID: "database:" + d.Name + ":logfiles", Severity: Fail, Title: fmt.Sprintf("Database %s has %d log files", d.Name, d.LogFiles),
 			Detail: "Databases with several log files can't be replicated to a managed instance."})
 	}
+	// sys.master_files type 2 covers FILESTREAM and In-Memory OLTP containers; the
+	// filegroup type tells them apart (FD / FX). The link's limitations: "Databases
+	// with file tables and file streams can't be replicated", and "Databases that use
+	// In-Memory OLTP (Hekaton) can be replicated only to the Business Critical service
+	// tier" (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-feature-overview#limitations).
 	if d.FilestreamFiles > 0 {
 		ok = false
-		add(Finding{ID: "database:" + d.Name + ":filestream", Severity: Fail, Title: fmt.Sprintf("Database %s uses FILESTREAM/FileTable", d.Name),
-			Detail: "FILESTREAM and FileTable are not supported by the link."})
+		f := Finding{ID: "database:" + d.Name + ":filestream", Severity: Fail, Title: fmt.Sprintf("Database %s uses FILESTREAM/FileTable", d.Name),
+			Detail: fmt.Sprintf("%d FILESTREAM container(s) in a FILESTREAM filegroup: FILESTREAM and FileTable are not supported by the link (SQL Managed Instance has neither).", d.FilestreamFiles)}
+		if d.FilegroupsUnreadable != "" {
+			f.Severity, f.Title = Warn, fmt.Sprintf("Database %s has FILESTREAM-type files: FILESTREAM or In-Memory OLTP", d.Name)
+			f.Detail = fmt.Sprintf("sys.master_files shows %d file(s) of type 2, which is both FILESTREAM (not supported by the link) and In-Memory OLTP containers (supported towards a Business Critical managed instance); the database's filegroups, which tell them apart, could not be read (%s). Check as a user of the database: SELECT name, type_desc FROM sys.filegroups WHERE type IN ('FD', 'FX');", d.FilestreamFiles, d.FilegroupsUnreadable)
+			f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("USE %s; SELECT name, type, type_desc FROM sys.filegroups WHERE type IN ('FD', 'FX');   -- FD: FILESTREAM (blocks the link), FX: In-Memory OLTP (Business Critical only)", q)}}
+		}
+		add(f)
+	}
+	if d.MemoryOptimizedFiles > 0 {
+		add(Finding{ID: "database:" + d.Name + ":inmemory", Severity: Warn, Title: fmt.Sprintf("Database %s uses In-Memory OLTP: the managed instance must be Business Critical", d.Name),
+			Detail: "It has a MEMORY_OPTIMIZED_DATA filegroup. The link replicates databases that use In-Memory OLTP only to the Business Critical service tier of SQL Managed Instance; General Purpose does not support In-Memory OLTP.",
+			Fixes:  []Fix{{Platform: "Azure", Command: "az sql mi show -g <resource-group> -n <managed-instance> --query sku.tier   # must be BusinessCritical"}}})
 	}
 	if d.EncryptionState == -1 {
 		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Info, Title: fmt.Sprintf("Database %s: TDE state not readable", d.Name),
 			Detail: "sys.dm_database_encryption_keys needs VIEW SERVER STATE: if the database is protected by TDE, its certificate must be migrated to the managed instance first."})
 	}
-	if d.EncryptionState == 3 {
-		add(Finding{ID: "database:" + d.Name + ":tde", Severity: Warn, Title: fmt.Sprintf("Database %s is protected by TDE", d.Name),
-			Detail: "Migrate its TDE certificate to the managed instance before creating the link."})
+	// encryption_state 2 (encryption in progress) to 6 (protection change in progress)
+	// need the certificate as much as 3, encrypted (sys-dm-database-encryption-keys).
+	if d.EncryptionState >= 2 {
+		add(tdeFinding(d, plat))
 	}
 	if ok {
 		add(Finding{ID: "database:" + d.Name, Severity: Pass, Title: fmt.Sprintf("Database %s: FULL recovery, backed up", d.Name)})
 	}
 	return out
+}
+
+// tdeFinding is the finding for a TDE-protected database: its certificate (found by
+// the key's encryptor_thumbprint in master.sys.certificates) must be on the managed
+// instance before the link seeds it. milink cannot verify that over T-SQL: "Uploaded
+// certificate is not visible in the sys.certificates catalog view" of the managed
+// instance; RESTORE FILELISTONLY confirms it. The fixes are that page's steps: BACKUP
+// CERTIFICATE … WITH PRIVATE KEY, pvk2pfx, then
+// Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/tde-certificate-migrate).
+func tdeFinding(d sqlops.Database, plat string) Finding {
+	cert, thumb := d.TDECertificate, "unknown"
+	if len(d.TDEThumbprint) > 0 {
+		thumb = fmt.Sprintf("0x%X", d.TDEThumbprint)
+	}
+	f := Finding{ID: "database:" + d.Name + ":tde", Server: serverSQL, Severity: Warn,
+		Title: fmt.Sprintf("Database %s is protected by TDE (certificate %s, thumbprint %s): could not verify it is on the managed instance", d.Name, cert, thumb),
+		Detail: "The certificate that protects the database encryption key must be uploaded to the managed instance before the link is created. milink could not verify whether it is there: " +
+			"an uploaded TDE certificate is not visible in the managed instance's sys.certificates (Microsoft's \"Migrate a TDE certificate to Azure SQL Managed Instance\"); " +
+			"that page confirms an upload with RESTORE FILELISTONLY of the database's backup on the managed instance. If it was not uploaded yet: back it up with its private key, convert it to .pfx and upload it (the fixes)."}
+	if cert == "" {
+		f.Title = fmt.Sprintf("Database %s is protected by TDE (thumbprint %s): its certificate is not in master", d.Name, thumb)
+		f.Detail = "No certificate in master.sys.certificates has the thumbprint of the key's encryptor (sys.dm_database_encryption_keys.encryptor_thumbprint): it may be an asymmetric key (EKM) or the login may not see it. The certificate must be uploaded to the managed instance before the link is created."
+		cert = "<certificate>"
+	}
+	name := strings.Trim(cert, "<>")
+	win := `C:\full_path\` + name
+	file := win
+	if plat == "Linux" {
+		file = "/var/opt/mssql/data/" + name
+	}
+	pvk2pfx := fmt.Sprintf(`pvk2pfx -pvk "%[1]s.pvk" -pi "<strong_password>" -spc "%[1]s.cer" -pfx "%[1]s.pfx"   # Windows Driver Kit`, win)
+	f.Fixes = []Fix{
+		{Platform: "T-SQL", Command: fmt.Sprintf("USE master; BACKUP CERTIFICATE %s TO FILE = N'%s.cer' WITH PRIVATE KEY (FILE = N'%s.pvk', ENCRYPTION BY PASSWORD = '<strong_password>');",
+			sqlops.QuoteIdentifier(cert), strings.ReplaceAll(file, "'", "''"), strings.ReplaceAll(file, "'", "''"))},
+		{Platform: "Windows", Command: pvk2pfx},
+		{Platform: "Linux", Command: "Copy " + file + ".cer and .pvk to a Windows machine, then: " + pvk2pfx},
+		{Platform: "Azure", Command: fmt.Sprintf(`Connect-AzAccount; $blob = ConvertTo-SecureString ([Convert]::ToBase64String([IO.File]::ReadAllBytes('%s.pfx'))) -AsPlainText -Force; Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate -ResourceGroupName <resource-group> -ManagedInstanceName <managed-instance> -PrivateBlob $blob -Password (Read-Host -AsSecureString 'pfx password')   # Az.Sql; Connect-AzAccount -Environment AzureUSGovernment / AzureChinaCloud in those clouds`, win)},
+	}
+	return f
 }
 
 // agentFindings grades SQL Server Agent. On Windows the SQL Server → managed instance

@@ -169,11 +169,7 @@ func preFinding(pre *steps.Prerequisites, id string) *steps.Finding {
 // the check keeps going and says what it could not check and why.
 func TestPrerequisitesWithoutViewServerState(t *testing.T) {
 	_, cfg := startCustom(t, nil, nil)
-	dba(t, cfg, "CREATE LOGIN checker WITH PASSWORD = N'Ch3cker-Passw0rd!'",
-		"USE msdb; CREATE USER checker FOR LOGIN checker; GRANT SELECT ON dbo.backupset TO checker;")
-	cc := cfg.SQLServer
-	cc.User, cc.Password = "checker", "Ch3cker-Passw0rd!"
-	pre := prerequisites(t, cfg, cc)
+	pre := prerequisitesAsChecker(t, cfg, "")
 	f := preFinding(pre, "agent")
 	if f == nil || f.Severity == steps.Pass || f.Severity == steps.Fail || !strings.Contains(f.Title+f.Detail, "VIEW SERVER STATE") {
 		t.Errorf("Agent state without VIEW SERVER STATE: %+v", f)

@@ -380,12 +380,32 @@ type CreateDatabase struct {
 	Name string
 }
 
-// AlterDatabase is ALTER DATABASE name SET option value (e.g. RECOVERY FULL).
+// AlterDatabase is ALTER DATABASE name SET option value (e.g. RECOVERY FULL,
+// ENCRYPTION ON), or one of the file and filegroup options
+// (alter-database-transact-sql-file-and-filegroup-options): Option "ADD FILEGROUP"
+// with Filegroup and Contains (FILESTREAM, MEMORY_OPTIMIZED_DATA or ""), or Option
+// "ADD FILE" with Files and Filegroup (the TO FILEGROUP target, "" for PRIMARY).
 type AlterDatabase struct {
 	Pos
-	Name   string
-	Option string
-	Value  string
+	Name      string
+	Option    string
+	Value     string
+	Filegroup string
+	Contains  string
+	Files     []FileSpec
+}
+
+// FileSpec is one <filespec> of ALTER DATABASE … ADD FILE: (NAME = …, FILENAME = …, …).
+type FileSpec struct {
+	Name, FileName string
+}
+
+// CreateDatabaseKey is CREATE DATABASE ENCRYPTION KEY WITH ALGORITHM = …
+// ENCRYPTION BY SERVER CERTIFICATE name (create-database-encryption-key-transact-sql).
+type CreateDatabaseKey struct {
+	Pos
+	Algorithm   string
+	Certificate string
 }
 
 // Backup is BACKUP DATABASE|LOG name TO DISK = 'file' [WITH options].

@@ -622,6 +622,13 @@ func (p *parser) create(pos Pos) Stmt {
 	case p.accept("PROC") || p.accept("PROCEDURE"):
 		return p.procBody(pos, orAlter, false)
 	case p.accept("DATABASE"):
+		if strings.EqualFold(p.peek().Text, "ENCRYPTION") && strings.EqualFold(p.peekAt(1).Text, "KEY") {
+			p.expect("ENCRYPTION", "KEY", "WITH", "ALGORITHM", "=")
+			k := &CreateDatabaseKey{Pos: pos, Algorithm: strings.ToUpper(p.anyWord())}
+			p.expect("ENCRYPTION", "BY", "SERVER", "CERTIFICATE")
+			k.Certificate = p.ident()
+			return k
+		}
 		d := &CreateDatabase{Pos: pos, Name: p.ident()}
 		p.skipClauseWords()
 		return d
@@ -840,6 +847,61 @@ func (p *parser) endpointBody(e *Endpoint) {
 	}
 }
 
+// alterDatabaseAdd parses the rest of ALTER DATABASE name ADD FILEGROUP fg [CONTAINS
+// FILESTREAM | MEMORY_OPTIMIZED_DATA] and ADD FILE <filespec> [,…] [TO FILEGROUP fg]
+// (alter-database-transact-sql-file-and-filegroup-options). ADD LOG FILE and other
+// options leave Option "?".
+func (p *parser) alterDatabaseAdd(a *AlterDatabase) Stmt {
+	switch {
+	case p.accept("FILEGROUP"):
+		a.Option, a.Filegroup = "ADD FILEGROUP", p.ident()
+		if p.accept("CONTAINS") {
+			a.Contains = strings.ToUpper(p.anyWord())
+		}
+		return a
+	case p.accept("FILE"):
+		a.Option = "ADD FILE"
+		for {
+			p.expect("(")
+			var f FileSpec
+			for !p.accept(")") {
+				w := strings.ToUpper(p.anyWord())
+				p.expect("=")
+				switch w {
+				case "NAME":
+					if p.peek().Kind == String {
+						f.Name = p.str()
+					} else {
+						f.Name = p.ident()
+					}
+				case "FILENAME":
+					f.FileName = p.str()
+				default:
+					p.next() // SIZE = 8MB, MAXSIZE = UNLIMITED, FILEGROWTH = 10%: sizes are not modelled
+					for t := p.peek(); t.Kind != EOF && !p.isPunct(",") && !p.isPunct(")"); t = p.peek() {
+						p.next()
+					}
+				}
+				if !p.accept(",") && !p.isPunct(")") {
+					p.fail()
+				}
+			}
+			a.Files = append(a.Files, f)
+			if !p.accept(",") {
+				break
+			}
+		}
+		if p.accept("TO") {
+			p.expect("FILEGROUP")
+			a.Filegroup = p.ident()
+		}
+		return a
+	}
+	p.skipClauseWords()
+	a.Option = "?"
+	return a
+}
+
 func (p *parser) alter(pos Pos) Stmt {
 	switch {
 	case p.accept("PROC") || p.accept("PROCEDURE"):
@@ -861,6 +923,9 @@ func (p *parser) alter(pos Pos) Stmt {
 				p.withOptions()
 			}
 			return a
+		}
+		if p.accept("ADD") {
+			return p.alterDatabaseAdd(a)
 		}
 		p.skipClauseWords()
 		a.Option = "?"
