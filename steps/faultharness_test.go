@@ -377,7 +377,8 @@ func TestLiveRunIsNotALeftover(t *testing.T) {
 	var repB *steps.Report
 	var found [2]sqlops.Leftovers
 	var removed [2][]sqlops.Removed
-	sink, fired := trigger("waiting for job NetHelper", func() {
+	// Both of A's jobs exist once both directions wait for them.
+	sink, fired := triggerAll([]string{"waiting for job TestMILinkConnection", "waiting for job NetHelper"}, func() {
 		// A is alive and blocked here: everything below runs during A's run.
 		repB = steps.Check(context.Background(), cfg, nil)
 		for i, cc := range []sqlops.ConnConfig{cfg.SQLServer, cfg.MI} {

@@ -108,11 +108,26 @@ func checkAfterFault(t *testing.T, p *sqlsim.Pair, cfg steps.Config, rep *steps.
 
 // trigger runs fault once, at the first event whose message contains substr.
 func trigger(substr string, fault func()) (steps.Sink, func() bool) {
+	return triggerAll([]string{substr}, fault)
+}
+
+// triggerAll runs fault once, at the first event after which every one of substrs has
+// been seen in some event's message.
+func triggerAll(substrs []string, fault func()) (steps.Sink, func() bool) {
 	var once sync.Once
 	var mu sync.Mutex
 	fired := false
+	seen := map[string]bool{}
 	return func(e steps.Event) {
-			if strings.Contains(e.Message, substr) {
+			mu.Lock()
+			for _, s := range substrs {
+				if strings.Contains(e.Message, s) {
+					seen[s] = true
+				}
+			}
+			all := len(seen) == len(substrs)
+			mu.Unlock()
+			if all {
 				once.Do(func() {
 					fault()
 					mu.Lock()
