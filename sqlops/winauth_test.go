@@ -173,3 +173,28 @@ func TestServerSPN(t *testing.T) {
 		}
 	}
 }
+
+// TestKerberosLoginFromWindows: a login made with CREATE LOGIN … FROM WINDOWS admits
+// the Kerberos principal; before it exists the authenticated account is refused
+// with its own message.
+func TestKerberosLoginFromWindows(t *testing.T) {
+	in, kdc, _ := kerberosSim(t)
+	cfg := winCfg(t, in, AuthKerberos)
+	cfg.Krb5Conf = kdc.Conf
+	cfg.Krb5CCache = kdc.Kinit(t, "bob", kdc.AddPrincipal(t, "bob"))
+	_, err := openExplain(t, cfg)
+	wantExplained(t, err, "authenticated but has no login on this server", "FROM WINDOWS", "18456")
+
+	sa, err := openExplain(t, ConnConfig{Host: in.Host(), Port: in.Port(), CACertFile: writeCA(t, in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa.DB.Exec(`CREATE LOGIN [MILINK\bob] FROM WINDOWS`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa.DB.Exec(`CREATE LOGIN [bob] FROM WINDOWS`); err == nil || !strings.Contains(err.Error(), "15407") {
+		t.Errorf("CREATE LOGIN [bob] FROM WINDOWS: %v, want error 15407", err)
+	}
+	c, err := openExplain(t, cfg)
+	wantLogin(t, c, err, `MILINK\bob`)
+}
