@@ -102,6 +102,24 @@ func (c ConnConfig) ServerSPN() string {
 	return "MSSQLSvc/" + host + ":" + strconv.Itoa(p)
 }
 
+// Who says how c signs in, for progress lines and summaries (never a secret): "as sa",
+// "as CONTOSO\alice (Windows login, NTLM)", "with Windows login (Kerberos, ticket
+// cache)". Entra token logins are described by the caller.
+func (c ConnConfig) Who() string {
+	switch auth := c.EffectiveAuth(); {
+	case auth == AuthKerberos && c.Krb5Keytab == "":
+		if c.User != "" {
+			return "with Windows login (Kerberos, ticket cache " + c.ccache() + ")"
+		}
+		return "with Windows login (Kerberos, ticket cache)"
+	case auth == AuthKerberos:
+		return "as " + c.User + " (Windows login, Kerberos keytab)"
+	case auth == AuthNTLM:
+		return "as " + c.User + " (Windows login, NTLM)"
+	}
+	return "as " + c.User
+}
+
 // validateAuth checks the authentication settings (the user and password limits are
 // checked by Validate).
 func (c ConnConfig) validateAuth() error {

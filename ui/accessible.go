@@ -370,8 +370,8 @@ func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bo
 			if mi {
 				a.entra.signed = false
 			}
-			a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
-			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
+			a.printf("Connecting to %s %s %s …\n", role, cc.Address(), cc.Who())
+			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User, "auth", cc.EffectiveAuth())
 			if mi {
 				err = a.sess.ConnectMI(a.ctx, *cc)
 			} else {

@@ -447,14 +447,7 @@ func invalidField(err error) int {
 // connSummary is the one-line description of a connection (never the password or
 // token); method is the Entra method of a token login.
 func connSummary(c steps.ConnConfig, method steps.AuthMethod) string {
-	who := "as " + c.User
-	switch auth := c.EffectiveAuth(); {
-	case c.Token != nil:
-	case auth == steps.AuthKerberos && c.User == "":
-		who = "with Windows login (Kerberos, ticket cache)"
-	case auth == steps.AuthKerberos || auth == steps.AuthNTLM:
-		who = fmt.Sprintf("as %s (Windows login, %s)", c.User, map[string]string{steps.AuthKerberos: "Kerberos", steps.AuthNTLM: "NTLM"}[auth])
-	}
+	who := c.Who()
 	if c.Token != nil {
 		who = "with Entra ID (" + methodName(method) + ")"
 	}
