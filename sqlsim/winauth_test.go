@@ -54,3 +54,18 @@ func mustHex(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// FuzzNTLMAuthenticate: any client answer is parsed without a panic, and a parsed
+// answer has its fields inside the message.
+func FuzzNTLMAuthenticate(f *testing.F) {
+	f.Add([]byte("NTLMSSP\x00\x03\x00\x00\x00"))
+	f.Add(append([]byte("NTLMSSP\x00\x03\x00\x00\x00"), make([]byte, 80)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, nt, err := parseNTLMAuthenticate(b)
+		if err == nil && len(nt) > len(b) {
+			t.Fatalf("NT response of %d bytes from a %d-byte message", len(nt), len(b))
+		}
+		var sc [8]byte
+		VerifyNTLMv2(nt, sc, "u", "d", "p")
+	})
+}
