@@ -159,7 +159,10 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	if err := cfg.Validate(); err != nil {
 		return steps.Config{}, flagErrors(err)
 	}
-	need := []*connFlags{&f.sql}
+	var need []*connFlags
+	if f.sql.needsPassword() {
+		need = append(need, &f.sql)
+	}
 	if cfg.MI.Token == nil {
 		need = append(need, &f.mi)
 	}
@@ -167,9 +170,13 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	if err != nil {
 		return steps.Config{}, err
 	}
-	cfg.SQLServer.Password, cfg.MI.Password = pw[0], ""
-	if cfg.MI.Token == nil {
-		cfg.MI.Password = pw[1]
+	cfg.SQLServer.Password, cfg.MI.Password = "", ""
+	for i, c := range need {
+		if c == &f.sql {
+			cfg.SQLServer.Password = pw[i]
+		} else {
+			cfg.MI.Password = pw[i]
+		}
 	}
 	if err := cfg.Validate(); err != nil { // the passwords themselves
 		return steps.Config{}, flagErrors(err)
@@ -261,6 +268,7 @@ var cleanupFlagNames = []string{
 	"mi-server", "mi-port", "mi-user", "mi-encrypt", "mi-trust-server-certificate", "mi-ca-cert", "mi-hostname-in-certificate",
 	"cloud", "mi-auth", "tenant-id", "client-id",
 	"sql-tls-min", "sql-cert-sha256", "mi-tls-min", "mi-cert-sha256",
+	"sql-auth", "sql-krb5-keytab", "sql-krb5-ccache", "sql-krb5-conf", "sql-spn",
 }
 
 // cleanupCommand is the milink cleanup command line for the servers of fs, with the

@@ -111,7 +111,7 @@ func (a *app) cleanupConfigs(fs *pflag.FlagSet, f *cleanupFlags, targets []*conn
 		if c == &f.mi {
 			azs.signInMI(&configs[i], fs)
 		}
-		if configs[i].Token == nil {
+		if configs[i].Token == nil && c.needsPassword() {
 			needPw = append(needPw, c)
 		}
 		if err := configs[i].Validate(); err != nil {
@@ -123,9 +123,11 @@ func (a *app) cleanupConfigs(fs *pflag.FlagSet, f *cleanupFlags, targets []*conn
 		return nil, err
 	}
 	for i, k := 0, 0; i < len(targets); i++ {
-		if configs[i].Token == nil {
+		if configs[i].Token == nil && targets[i].needsPassword() {
 			configs[i].Password = pw[k]
 			k++
+		} else if configs[i].Token == nil {
+			configs[i].Password = "" // Kerberos: the ticket cache or keytab
 		}
 	}
 	return configs, nil

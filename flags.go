@@ -35,7 +35,9 @@ type connFlags struct {
 	tlsMin        string
 	certSHA256    string
 	firstUse      bool
-	fs            *pflag.FlagSet // where register put the flags, to tell a given port from the default
+	// Windows authentication (SQL Server only): --sql-auth and the Kerberos settings.
+	auth, krb5Keytab, krb5Conf, krb5CCache, spn string
+	fs                                          *pflag.FlagSet // where register put the flags, to tell a given port from the default
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -43,7 +45,16 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	c.fs = fs
 	fs.StringVar(&c.server, p+"-server", "", c.role+` address: host, host\INSTANCE (port from SQL Browser, UDP 1434), host,port or tcp:host,port`)
 	fs.Var(newPortValue(&c.port, 1433), p+"-port", c.role+" TCP port")
-	fs.StringVar(&c.user, p+"-user", "", c.role+" SQL login")
+	if p == "sql" {
+		fs.StringVar(&c.user, p+"-user", "", c.role+` login: a SQL login, or with --sql-auth windows/ntlm DOMAIN\user (kerberos with a keytab: user or user@REALM)`)
+		fs.StringVar(&c.auth, p+"-auth", sqlops.AuthSQL, "how to sign in to the "+c.role+": sql (SQL Server authentication), windows (Windows authentication: Kerberos with the ticket cache of kinit or --sql-krb5-keytab, else NTLM), kerberos or ntlm (DOMAIN\\user and the domain password)")
+		fs.StringVar(&c.krb5Keytab, p+"-krb5-keytab", "", "Kerberos: keytab file of --sql-user, used instead of the ticket cache")
+		fs.StringVar(&c.krb5CCache, p+"-krb5-ccache", "", "Kerberos: ticket cache file (default $KRB5CCNAME, else /tmp/krb5cc_<uid>)")
+		fs.StringVar(&c.krb5Conf, p+"-krb5-conf", "", "Kerberos: krb5.conf with the realm's KDCs (default $KRB5_CONFIG, else /etc/krb5.conf)")
+		fs.StringVar(&c.spn, p+"-spn", "", `Kerberos: the SQL Server's service principal name (default MSSQLSvc/<host>:<port>, MSSQLSvc/<host>:<INSTANCE> for host\INSTANCE)`)
+	} else {
+		fs.StringVar(&c.user, p+"-user", "", c.role+" SQL login")
+	}
 	fs.Var(&switchValue{on: &c.passwordStdin}, p+"-password-stdin", "read the "+c.role+" password from standard input (else MILINK_"+strings.ToUpper(p)+"_PASSWORD, else a prompt)")
 	fs.Lookup(p + "-password-stdin").NoOptDefVal = "true"
 	fs.StringVar(&c.encrypt, p+"-encrypt", sqlops.EncryptTrue, "TLS for the "+c.role+" connection: true, strict, false (login only) or disable")
@@ -64,7 +75,14 @@ func (c *connFlags) config(password string) sqlops.ConnConfig {
 	}
 	return sqlops.ConnConfig{Role: c.role, Host: c.server, Port: port, User: c.user, Password: password,
 		Encrypt: c.encrypt, TrustServerCertificate: c.trust, CACertFile: c.caCert, HostNameInCertificate: c.hostInCert,
-		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout, TLSMin: c.tlsMin, CertSHA256: c.certSHA256, TrustOnFirstUse: c.firstUse}
+		DialTimeout: c.dialTimeout, LoginTimeout: c.loginTimeout, TLSMin: c.tlsMin, CertSHA256: c.certSHA256, TrustOnFirstUse: c.firstUse,
+		Auth: c.auth, Krb5Keytab: c.krb5Keytab, Krb5Conf: c.krb5Conf, Krb5CCache: c.krb5CCache, SPN: c.spn}
+}
+
+// needsPassword reports whether the connection signs in with a password: every method
+// but Kerberos, which uses the ticket cache or a keytab.
+func (c *connFlags) needsPassword() bool {
+	return c.config("").EffectiveAuth() != sqlops.AuthKerberos
 }
 
 // applyEnvAndConfig fills every flag not given on the command line from MILINK_<FLAG>

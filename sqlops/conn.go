@@ -71,6 +71,15 @@ type ConnConfig struct {
 	// after the connection was lost before they give up (default DefaultReconnectWindow).
 	ReconnectWindow time.Duration
 	Token           TokenProvider `json:"-"` // when set, Entra token authentication is used instead of SQL authentication
+	// Auth is the authentication method: AuthSQL ("" too), AuthWindows, AuthKerberos or
+	// AuthNTLM (winauth.go). Windows logins use Krb5Conf (krb5.conf, default
+	// KRB5_CONFIG or /etc/krb5.conf), Krb5Keytab (a keytab for User instead of the
+	// ticket cache), Krb5CCache (default DefaultCCache) and SPN (default ServerSPN).
+	Auth       string
+	Krb5Conf   string
+	Krb5Keytab string
+	Krb5CCache string
+	SPN        string
 }
 
 // Validate checks the connection settings before any connection is attempted.
@@ -88,8 +97,8 @@ func (c ConnConfig) Validate() error {
 		}
 	}
 	if c.Token == nil {
-		if c.User == "" {
-			return fmt.Errorf("%s: %w: user name is empty", role, ErrInvalidInput)
+		if err := c.validateAuth(); err != nil {
+			return fmt.Errorf("%s: %w", role, err)
 		}
 		if len(c.User) > 128 {
 			return fmt.Errorf("%s: %w: user name is longer than 128 characters", role, ErrInvalidInput)
@@ -175,7 +184,8 @@ func (c ConnConfig) dsn() string {
 	q.Set("app name", app)
 	u := url.URL{Scheme: "sqlserver", Host: c.dialAddress(), RawQuery: q.Encode()}
 	if c.Token == nil {
-		u.User = url.UserPassword(c.User, c.Password)
+		c.setAuth(q, &u)
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }
@@ -241,6 +251,11 @@ func Open(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 		}
 		cfg.Port = port
 	}
+	if cfg.Token == nil {
+		if err := cfg.checkTicketCache(time.Now()); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", cfg.Role, cfg.Address(), err)
+		}
+	}
 	params, err := msdsn.Parse(cfg.dsn())
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: connection settings: %w", cfg.Role, cfg.Address(), err)
@@ -305,6 +320,12 @@ func (c *Conn) Close() error { return c.DB.Close() }
 // classifyConnectError explains why the connection or login failed in one line that
 // names the flag and wizard field that fix it, with the driver's text in brackets.
 func classifyConnectError(ctx context.Context, cfg ConnConfig, err error) error {
+	if cfg.Token == nil {
+		if why := explainWindowsAuth(cfg, err); why != "" {
+			return &explainedError{msg: fmt.Sprintf("%s %s: %v: %s [%v]", cfg.Role, cfg.Address(), ErrAuth, why, err),
+				errs: []error{ErrAuth, err}}
+		}
+	}
 	var me mssql.Error
 	if errors.As(err, &me) {
 		switch me.Number {

@@ -55,7 +55,12 @@ func (in *Instance) bootstrap() error {
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	for _, l := range o.Logins {
-		if strings.EqualFold(l.Name, "sa") {
+		if l.Windows {
+			in.mu.Lock()
+			wl := in.addLoginLocked(l.Name, l.Password)
+			wl.windows = true
+			in.mu.Unlock()
+		} else if strings.EqualFold(l.Name, "sa") {
 			in.mu.Lock()
 			sa.password = l.Password
 			in.mu.Unlock()

@@ -144,6 +144,15 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 		if in.loginByNameLocked(n.Name) != nil {
 			return sqlErr(15025, 16, fmt.Sprintf("The server principal '%s' already exists.", n.Name))
 		}
+		if n.Windows {
+			if dom, user, ok := strings.Cut(n.Name, `\`); !ok || dom == "" || user == "" {
+				return sqlErr(15407, 16, fmt.Sprintf("'%s' is not a valid Windows NT name. Give the complete name: <domain\\username>.", n.Name))
+			}
+			// Kerberos logins only: the simulated domain knows the passwords of the
+			// Windows logins given in Options.Logins, which NTLM checks against.
+			in.addLoginLocked(n.Name, "").windows = true
+			return nil
+		}
 		in.addLoginLocked(n.Name, n.Password)
 		return nil
 	case *tsql.CreateUser:

@@ -152,6 +152,8 @@ func Start(opts Options) (*Instance, error) {
 		ProgVersion: progVersion(opts.ProductVersion),
 		Handler:     in,
 		Logger:      in.log,
+		// Windows logins: Kerberos with a keytab, NTLM against the logins' passwords.
+		IntegratedAuth: true,
 	})
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -354,7 +356,13 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 		}
 	}
 	var name string
-	if req.FedAuthToken != "" {
+	if req.SSPI != nil {
+		n, err := in.windowsLogin(req)
+		if err != nil {
+			return nil, err
+		}
+		name = n
+	} else if req.FedAuthToken != "" {
 		if tokenCheck == nil {
 			return nil, &tds.Error{Number: 18456, State: 1, Class: 14, Message: "Login failed for user '<token-identified principal>'."}
 		}
@@ -377,7 +385,7 @@ func (in *Instance) Login(ctx context.Context, req *tds.LoginRequest) (tds.Sessi
 	} else {
 		in.mu.Lock()
 		l := in.loginByNameLocked(req.UserName)
-		ok := l != nil && !l.external && l.password == req.Password && l.password != ""
+		ok := l != nil && !l.external && !l.windows && l.password == req.Password && l.password != ""
 		if ok {
 			name = l.name
 		}

@@ -23,6 +23,23 @@ type Login struct {
 	Password      string
 	Sysadmin      bool
 	AgentOperator bool // member of msdb's SQLAgentOperatorRole
+	// Windows makes Name (DOMAIN\user) a Windows login (CREATE LOGIN [DOM\user] FROM
+	// WINDOWS): it logs in with Kerberos or NTLM, never with a SQL password. Password
+	// is then the domain account's password, which the simulated domain controller
+	// checks NTLMv2 responses against ("" for Kerberos only).
+	Windows bool
+}
+
+// KerberosConfig lets the instance accept Kerberos logins (SPNEGO in LOGIN7's SSPI
+// data) like a SQL Server whose service account has the SPN registered.
+type KerberosConfig struct {
+	Keytab []byte // the service account's keytab (MIT keytab file contents)
+	// SPN is the service principal the keytab holds, e.g.
+	// MSSQLSvc/sql.example.test:1433@EXAMPLE.TEST ("@REALM" optional).
+	SPN string
+	// Domain is the NetBIOS domain name Kerberos principals of the realm map to
+	// (user@REALM → DOMAIN\user); default: the realm's first label.
+	Domain string
 }
 
 // Database is a user database of the simulated instance.
@@ -105,6 +122,12 @@ type Options struct {
 	Listen          string // TDS listen address, default 127.0.0.1:0
 	TLS             *tls.Config
 	Logger          *slog.Logger
+	// Kerberos, when set, accepts Kerberos logins for Windows logins; NTLM logins
+	// are accepted whenever a Windows login has a password.
+	Kerberos *KerberosConfig
+	// NTLMDomain is the NetBIOS domain name the instance announces in NTLM
+	// challenges (default "CONTOSO").
+	NTLMDomain string
 }
 
 // SQLServerDefaults returns a healthy SQL Server 2022 CU14 on Windows with every link

@@ -15,6 +15,7 @@ type loginState struct {
 	sid      []byte
 	created  time.Time
 	external bool // an Entra principal (token login)
+	windows  bool // a Windows login (Kerberos/NTLM); password is the domain password
 }
 
 // dbUser is a database principal (sys.database_principals): a user or a role.

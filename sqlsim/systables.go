@@ -463,6 +463,8 @@ func systemTables() []*sysTable {
 					typ, desc := "S", "SQL_LOGIN"
 					if l.external {
 						typ, desc = "E", "EXTERNAL_LOGIN"
+					} else if l.windows {
+						typ, desc = "U", "WINDOWS_LOGIN"
 					}
 					out = append(out, map[string]any{"name": l.name, "principal_id": int64(l.id), "sid": l.sid, "type": typ, "type_desc": desc, "is_disabled": int64(0),
 						"create_date": l.created, "modify_date": l.created, "default_database_name": "master"})

@@ -3,6 +3,7 @@ package steps
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/milink/milink/sqlops"
@@ -131,6 +132,12 @@ func connFlag(prefix string, c sqlops.ConnConfig) string {
 		return prefix + "-cert-sha256"
 	case c.ValidatePin() != nil:
 		return prefix + "-encrypt"
+	}
+	if !sqlops.ValidAuth(c.Auth) {
+		return prefix + "-auth"
+	}
+	if c.Token == nil && c.EffectiveAuth() == sqlops.AuthNTLM && c.Password == "" && strings.Contains(c.User, `\`) {
+		return prefix + "-password"
 	}
 	if c.Token == nil && c.User != "" && len(c.User) <= 128 && len(c.Password) > 128 {
 		return prefix + "-password"

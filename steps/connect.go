@@ -25,6 +25,14 @@ const (
 	EncryptDisable = sqlops.EncryptDisable
 )
 
+// Authentication methods of a SQL Server connection (ConnConfig.Auth, --sql-auth).
+const (
+	AuthSQL      = sqlops.AuthSQL
+	AuthWindows  = sqlops.AuthWindows
+	AuthKerberos = sqlops.AuthKerberos
+	AuthNTLM     = sqlops.AuthNTLM
+)
+
 // Errors a connection or step wraps (test with errors.Is).
 var (
 	ErrAuth         = sqlops.ErrAuth         // the server rejected the login

@@ -370,8 +370,8 @@ func (a *accessible) connectLoop(cc *steps.ConnConfig, role, title string, mi bo
 			if mi {
 				a.entra.signed = false
 			}
-			a.printf("Connecting to %s %s as %s …\n", role, cc.Address(), cc.User)
-			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User)
+			a.printf("Connecting to %s %s %s …\n", role, cc.Address(), cc.Who())
+			a.log.Info("connecting", "role", role, "address", cc.Address(), "user", cc.User, "auth", cc.EffectiveAuth())
 			if mi {
 				err = a.sess.ConnectMI(a.ctx, *cc)
 			} else {
@@ -562,14 +562,21 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 			huh.NewSelect[string]().Title(fmt.Sprintf("Authentication (now %s):", label)).Options(authOpts...).Value(&label),
 			huh.NewSelect[string]().Title(fmt.Sprintf("Azure cloud (now %s):", cloud)).Options(cloudOpts...).Value(&cloud))
 	} else {
-		a.printf("Authentication: %s\n", authSQL)
+		label = sqlAuthLabel(cc.Auth)
+		choices, notes := authChoicesFor(false, true)
+		var authOpts []huh.Option[string]
+		for i, c := range choices {
+			authOpts = append(authOpts, huh.NewOption(c+": "+notes[i], c))
+		}
+		first = append(first, huh.NewSelect[string]().Title(fmt.Sprintf("Authentication (now %s):", label)).Options(authOpts...).Value(&label))
 	}
 	if err := a.ask(first...); err != nil {
 		return err
 	}
 	entra := authMethodOf(label) != ""
+	kerberos := !mi && sqlAuthOf(label) == steps.AuthKerberos // the ticket cache signs in
 	var second []huh.Field
-	if !entra {
+	if !entra && !kerberos {
 		second = append(second, huh.NewInput().Title(withDefault("User", user)).Value(&user).
 			Validate(orDefaultValidator(user, func(s string) error {
 				if s == "" {
@@ -590,7 +597,7 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 	if err := a.ask(second...); err != nil {
 		return err
 	}
-	if a.in.ended() && (host == "" || (!entra && user == "")) {
+	if a.in.ended() && (host == "" || (!entra && !kerberos && user == "")) {
 		return errInputEnded
 	}
 	if mi {
@@ -601,6 +608,13 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 	cc.Encrypt, cc.TrustServerCertificate = enc, trust
 	if entra {
 		return nil // no user or password: an Entra access token signs in
+	}
+	if !mi {
+		cc.Auth = sqlAuthOf(label)
+	}
+	if kerberos {
+		cc.Password = ""
+		return nil
 	}
 	cc.User = strings.TrimSpace(user)
 	if cc.Password == "" {

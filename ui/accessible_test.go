@@ -16,12 +16,12 @@ import (
 	"github.com/milink/milink/steps"
 )
 
-// Accessible mode asks, in order: SQL Server (server, port, user, encrypt, trust, CA
+// Accessible mode asks, in order: SQL Server (server, port, authentication, user, encrypt, trust, CA
 // file), managed instance (server, port, authentication, cloud, then user — or the
 // tenant with Entra ID —, encrypt, trust, CA file), network (SQL Server IP, probe
 // timeout, probes from), "Start the test now?" and "Save the report?".
 const (
-	sqlDefaults       = "\n\n\n\n\n\n"
+	sqlDefaults       = "\n\n\n\n\n\n\n"
 	miDefaults        = "\n\n\n\n\n\n\n\n"
 	acceptAllDefaults = sqlDefaults + miDefaults + "\n\n\n" + "\n" + "\n"
 )
@@ -108,7 +108,7 @@ func TestAccessibleAuthFailure(t *testing.T) {
 	p := startPair(t, "pass", 10*time.Millisecond)
 	cfg := p.config()
 	cfg.SQLServer.Password = "wrong-password"
-	code, out, rep, _, err := runAccessibleTest(t, Options{Config: cfg}, "\n\n\n\n\n\n"+"n\n")
+	code, out, rep, _, err := runAccessibleTest(t, Options{Config: cfg}, sqlDefaults+"n\n")
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -244,6 +244,38 @@ const (
 // loginModel.validate).
 const authSQL = "SQL login"
 
+// Windows authentication choices of the SQL Server's form (ConnConfig.Auth values, as
+// --sql-auth names them): SSMS's "Windows Authentication", from Linux.
+var windowsChoices = []struct{ label, auth, note, help string }{
+	{"Windows login", steps.AuthWindows, `Kerberos if kinit was run, else NTLM with DOMAIN\user`,
+		`Windows authentication: Kerberos with the ticket of kinit (or --sql-krb5-keytab), else NTLM with DOMAIN\user and the domain password`},
+	{"Windows login (Kerberos)", steps.AuthKerberos, "ticket cache of kinit; no password",
+		"Kerberos with the ticket cache of kinit (or --sql-krb5-keytab); SPN MSSQLSvc/<host>:<port>, or --sql-spn"},
+	{"Windows login (NTLM)", steps.AuthNTLM, `DOMAIN\user and the domain password`,
+		`NTLM: the Windows account as DOMAIN\user and its domain password`},
+}
+
+// sqlAuthOf returns the ConnConfig.Auth of an authentication choice ("" for SQL login
+// and the Entra choices).
+func sqlAuthOf(label string) string {
+	for _, c := range windowsChoices {
+		if c.label == label {
+			return c.auth
+		}
+	}
+	return ""
+}
+
+// sqlAuthLabel returns the choice of a ConnConfig.Auth value.
+func sqlAuthLabel(auth string) string {
+	for _, c := range windowsChoices {
+		if c.auth == auth {
+			return c.label
+		}
+	}
+	return authSQL
+}
+
 var encryptChoices = []string{steps.EncryptTrue, steps.EncryptStrict, steps.EncryptFalse, steps.EncryptDisable}
 
 // entraForm enables the Entra ID choices on a connection form (the managed instance's).
@@ -257,11 +289,19 @@ type entraForm struct {
 // authChoicesFor returns the authentication choices and their notes (long: the
 // accessible mode's explanations).
 func authChoicesFor(entra, long bool) ([]string, []string) {
-	if !entra {
-		return []string{authSQL}, nil
+	type choice struct{ label, note, help string }
+	var more []choice
+	if entra {
+		for _, c := range entraChoices {
+			more = append(more, choice{c.label, c.note, c.help})
+		}
+	} else {
+		for _, c := range windowsChoices {
+			more = append(more, choice{c.label, c.note, c.help})
+		}
 	}
 	choices, notes := []string{authSQL}, []string{"user and password"}
-	for _, c := range entraChoices {
+	for _, c := range more {
 		choices = append(choices, c.label)
 		if long {
 			notes = append(notes, c.help)
@@ -293,7 +333,11 @@ func newConnForm(c steps.ConnConfig, hostHint string, entra *entraForm) form {
 		e = *entra
 	}
 	choices, notes := authChoicesFor(entra != nil, false)
-	auth := newChoiceField("Authentication", choices, authLabel(e.method), "")
+	selected := authLabel(e.method)
+	if entra == nil {
+		selected = sqlAuthLabel(c.Auth)
+	}
+	auth := newChoiceField("Authentication", choices, selected, "")
 	auth.notes = notes
 	f := form{fields: []field{
 		newTextField("Server", c.Host, hostHint, false),
@@ -309,6 +353,12 @@ func newConnForm(c steps.ConnConfig, hostHint string, entra *entraForm) form {
 	}}
 	if entra == nil {
 		f.fields[cfCloud].hidden, f.fields[cfTenant].hidden = true, true
+		f.refresh = func(f *form) {
+			// Kerberos signs in with the ticket cache: no password (and the user only
+			// with a keytab).
+			f.fields[cfPassword].hidden = sqlAuthOf(f.fields[cfAuth].value()) == steps.AuthKerberos
+		}
+		f.refresh(&f)
 		return f
 	}
 	f.refresh = func(f *form) {
@@ -348,8 +398,12 @@ func connConfig(f *form, base steps.ConnConfig) (steps.ConnConfig, error) {
 	}
 	if m := f.authMethod(); m == "" {
 		c.Token = nil
+		c.Auth = sqlAuthOf(f.fields[cfAuth].value())
 		c.User = f.fields[cfUser].value()
 		c.Password = f.fields[cfPassword].input.Value() // passwords are not trimmed
+		if c.Auth == steps.AuthKerberos {
+			c.Password = ""
+		}
 	} else {
 		// Entra ID: no user or password; the connect command sets the real token provider.
 		c.Token = pendingToken
@@ -376,6 +430,8 @@ func invalidField(err error) int {
 	switch {
 	case strings.HasPrefix(s, "tenant ID:"):
 		return cfTenant
+	case strings.Contains(s, "is a Windows account"):
+		return cfAuth
 	case strings.Contains(s, "host"), strings.Contains(s, "instance name"):
 		return cfServer
 	case strings.Contains(s, "port"):
@@ -391,7 +447,7 @@ func invalidField(err error) int {
 // connSummary is the one-line description of a connection (never the password or
 // token); method is the Entra method of a token login.
 func connSummary(c steps.ConnConfig, method steps.AuthMethod) string {
-	who := "as " + c.User
+	who := c.Who()
 	if c.Token != nil {
 		who = "with Entra ID (" + methodName(method) + ")"
 	}

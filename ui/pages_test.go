@@ -390,9 +390,10 @@ func TestLoginAuthenticationChoices(t *testing.T) {
 	if c := m.login.form.fields[cfCloud]; c.hidden || strings.Join(c.choices, "|") != "AzureCloud|AzureUSGovernment|AzureChinaCloud" || c.value() != "AzureCloud" {
 		t.Errorf("cloud field: hidden %v, choices %v, value %q", c.hidden, c.choices, c.value())
 	}
-	// SQL Server: SQL login only, no cloud or tenant.
+	// SQL Server: SQL login and the Windows logins, no cloud or tenant.
 	p := m.prereq.form
-	if a := p.fields[cfAuth]; len(a.choices) != 1 || a.choices[0] != "SQL login" || !p.fields[cfCloud].hidden || !p.fields[cfTenant].hidden {
+	wantSQL := "SQL login|Windows login|Windows login (Kerberos)|Windows login (NTLM)"
+	if a := p.fields[cfAuth]; strings.Join(a.choices, "|") != wantSQL || a.value() != "SQL login" || !p.fields[cfCloud].hidden || !p.fields[cfTenant].hidden {
 		t.Errorf("SQL Server form: auth %v, cloud hidden %v, tenant hidden %v", a.choices, p.fields[cfCloud].hidden, p.fields[cfTenant].hidden)
 	}
 }

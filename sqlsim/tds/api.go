@@ -41,6 +41,10 @@ type Config struct {
 	// authentication (Entra ID) token, and is advertised in the PRELOGIN
 	// FEDAUTHREQUIRED answer.
 	RequireFedAuth bool
+	// IntegratedAuth passes logins with integrated security (LOGIN7 fSSPI,
+	// MS-TDS 2.2.6.4) to the Handler with LoginRequest.SSPI set; without it
+	// they are refused as SQL Server refuses them from an untrusted domain.
+	IntegratedAuth bool
 	// FedAuthSTSURL and FedAuthSPN are sent in the FEDAUTHINFO token to
 	// clients using the ADAL/MSAL workflow. Defaults:
 	// "https://login.microsoftonline.com/common" and "https://database.windows.net/".
@@ -78,6 +82,14 @@ type LoginRequest struct {
 	FedAuthToken string
 	// RemoteAddr is the client's network address.
 	RemoteAddr net.Addr
+	// SSPI is the security token of an integrated-security login (LOGIN7
+	// SSPI data: a SPNEGO/Kerberos token or an NTLM NEGOTIATE message); nil
+	// for SQL and federated logins. Only with Config.IntegratedAuth.
+	SSPI []byte
+	// SSPIExchange sends serverToken to the client in an SSPI token
+	// (MS-TDS 2.2.7.22) and returns the client's answer, the data of its
+	// SSPI message (packet type 0x11, MS-TDS 2.2.6.8). Set with SSPI.
+	SSPIExchange func(serverToken []byte) ([]byte, error)
 }
 
 // Handler authenticates logins and creates sessions.

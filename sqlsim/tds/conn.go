@@ -197,7 +197,8 @@ func (c *conn) login7(ctx context.Context) error {
 			"Login failed. TDS version %#08x is not supported; 7.2 or later is required.", l.tdsVersion)})
 	}
 	c.tdsVersion = ver
-	if l.optionFlags2&optFlags2IntSecurity != 0 || len(l.sspi) > 0 {
+	integrated := l.optionFlags2&optFlags2IntSecurity != 0 || len(l.sspi) > 0
+	if integrated && (!c.srv.cfg.IntegratedAuth || len(l.sspi) == 0) {
 		return c.refuseLogin(&Error{Number: 18452, State: 1, Class: 14, Message: "Login failed. " +
 			"The login is from an untrusted domain and cannot be used with Integrated authentication."})
 	}
@@ -213,6 +214,10 @@ func (c *conn) login7(ctx context.Context) error {
 		HostName: l.hostName, ServerName: l.serverName, Language: l.language,
 		TDSVersion: l.tdsVersion, PacketSize: uint32(c.pw.packetSize),
 		FedAuthToken: token, RemoteAddr: c.nc.RemoteAddr(),
+	}
+	if integrated {
+		req.SSPI = l.sspi
+		req.SSPIExchange = c.sspiExchange
 	}
 	sess, err := c.callLogin(ctx, req)
 	if err != nil {
@@ -277,6 +282,27 @@ func (c *conn) fedAuthToken(l *login7) (string, error) {
 		return "", fmt.Errorf("tds: expected FEDAUTH_TOKEN, got packet type %#x", msg.typ)
 	}
 	return parseFedAuthToken(msg.data)
+}
+
+// sspiExchange sends tok in an SSPI token (MS-TDS 2.2.7.22: 0xED, USHORT
+// length, data) and reads the client's SSPI message (packet type 0x11).
+func (c *conn) sspiExchange(tok []byte) ([]byte, error) {
+	if len(tok) > 0xFFFF {
+		return nil, fmt.Errorf("tds: SSPI token of %d bytes is too long", len(tok))
+	}
+	b := []byte{tokSSPI, byte(len(tok)), byte(len(tok) >> 8)}
+	b = append(b, tok...)
+	if err := c.pw.writeMessage(pktReply, b); err != nil {
+		return nil, fmt.Errorf("tds: sending SSPI token: %w", err)
+	}
+	msg, err := c.pr.readMessage()
+	if err != nil {
+		return nil, fmt.Errorf("tds: reading SSPI message: %w", err)
+	}
+	if msg.typ != pktSSPI {
+		return nil, fmt.Errorf("tds: expected an SSPI message, got packet type %#x", msg.typ)
+	}
+	return msg.data, nil
 }
 
 // loginFailed is SQL Server's generic authentication failure.

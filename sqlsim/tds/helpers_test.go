@@ -56,6 +56,10 @@ func (h *fakeHandler) Login(_ context.Context, req *LoginRequest) (Session, erro
 	h.logins = append(h.logins, *req)
 	h.mu.Unlock()
 	switch {
+	case req.SSPI != nil:
+		if err := sspiRoundTrip(req); err != nil {
+			return nil, &Error{Number: 18452, State: 1, Class: 14, Message: "Login failed. " + err.Error()}
+		}
 	case req.FedAuthToken != "":
 		if !strings.HasPrefix(req.FedAuthToken, testToken) {
 			return nil, errors.New("bad token")

@@ -17,6 +17,7 @@ const (
 	tokRow           byte = 0xD1
 	tokEnvChange     byte = 0xE3
 	tokFedAuthInfo   byte = 0xEE
+	tokSSPI          byte = 0xED
 	tokDone          byte = 0xFD
 	tokDoneProc      byte = 0xFE
 	tokDoneInProc    byte = 0xFF

@@ -448,10 +448,12 @@ type CreateMasterKey struct {
 	Password string
 }
 
-// CreateLogin is CREATE LOGIN name WITH PASSWORD = '…' [, options] (or FROM …).
+// CreateLogin is CREATE LOGIN name WITH PASSWORD = '…' [, options] (or FROM …;
+// Windows: FROM WINDOWS, a Windows login).
 type CreateLogin struct {
 	Pos
 	Name, Password string
+	Windows        bool
 }
 
 // CreateUser is CREATE USER name [FOR|FROM LOGIN login | WITHOUT LOGIN].

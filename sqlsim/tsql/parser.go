@@ -676,6 +676,7 @@ func (p *parser) create(pos Pos) Stmt {
 	case p.accept("LOGIN"):
 		l := &CreateLogin{Pos: pos, Name: p.ident()}
 		if p.accept("FROM") {
+			l.Windows = p.accept("WINDOWS")
 			p.skipClauseWords()
 			return l
 		}
