@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/milink/milink/internal/krbtest"
 	"github.com/milink/milink/sqlsim"
+	"github.com/milink/milink/sqlsim/krbtest"
 	"github.com/milink/milink/steps"
 )
 

@@ -4,17 +4,16 @@
 //
 // The commands live one per file: cmd_wizard.go (the root command), cmd_check.go,
 // cmd_cleanup.go, cmd_demo.go and cmd_sim.go; flags.go holds the shared flag, environment,
-// --config and password handling, azure_flags.go the Azure flags, and app.go the process
-// plumbing (streams, exit codes, signals, the log file).
+// --config and password handling (flag_values.go the strict flag values, flag_checks.go
+// the checks of numbers and timeouts), azure_flags.go the Azure flags, stop.go how a
+// stopped run is settled, usage.go usage errors, secrets.go the password variables, and
+// app.go the process plumbing (streams, exit codes, signals, the log file).
 package main
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
-	"slices"
-	"strings"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -29,28 +28,6 @@ func main() {
 	getenv := takeSecrets(os.LookupEnv, os.Unsetenv, os.Getenv)
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv, isTTY: func(fd int) bool { return term.IsTerminal(uintptr(fd)) }}
 	os.Exit(a.run(os.Args[1:]))
-}
-
-// secretEnv are the environment variables that hold milink's passwords.
-var secretEnv = []string{"MILINK_SQL_PASSWORD", "MILINK_MI_PASSWORD"}
-
-// takeSecrets reads the password variables once and removes them from the process
-// environment, so that no child process (az for --azure-auth azure-cli, or any other
-// program milink starts) inherits them. The getenv it returns still answers them from what was read.
-func takeSecrets(lookup func(string) (string, bool), unset func(string) error, getenv func(string) string) func(string) string {
-	kept := map[string]string{}
-	for _, k := range secretEnv {
-		if v, ok := lookup(k); ok {
-			kept[k] = v
-			_ = unset(k)
-		}
-	}
-	return func(k string) string {
-		if v, ok := kept[k]; ok {
-			return v
-		}
-		return getenv(k)
-	}
 }
 
 // run executes the command line and returns the exit code.
@@ -99,65 +76,6 @@ func (a *app) execute(args []string) int {
 		return steps.ExitError
 	}
 	return steps.ExitUsage
-}
-
-// argsError is cobra's complaint about positional arguments (exit code 2).
-type argsError struct{ err error }
-
-func (e argsError) Error() string { return e.err.Error() }
-func (e argsError) Unwrap() error { return e.err }
-
-// usageArgs makes a cobra argument check's error an argsError.
-func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return argsError{err}
-		}
-		return nil
-	}
-}
-
-// valueAfterSwitch returns the --*-password-stdin switch in args that is followed by
-// a word that is not a flag (most likely the password, given as its value), or "".
-func valueAfterSwitch(args []string) string {
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == "--" {
-			break
-		}
-		if strings.HasSuffix(args[i], "-password-stdin") && !strings.HasPrefix(args[i+1], "-") {
-			return args[i]
-		}
-	}
-	return ""
-}
-
-// wizardFields names the wizard field each flag pre-fills, so that an error about a
-// flag of the wizard also says where to fix it in the wizard.
-var wizardFields = map[string]string{
-	"sql-server": "Prerequisites › Server", "sql-port": "Prerequisites › Port", "sql-user": "Prerequisites › User",
-	"sql-encrypt": "Prerequisites › Encrypt", "sql-trust-server-certificate": "Prerequisites › Trust server certificate",
-	"sql-ca-cert": "Prerequisites › CA file (PEM)",
-	"mi-server":   "Login › Server", "mi-port": "Login › Port", "mi-user": "Login › User", "mi-encrypt": "Login › Encrypt",
-	"mi-trust-server-certificate": "Login › Trust server certificate", "mi-ca-cert": "Login › CA file (PEM)",
-	"mi-auth": "Login › Authentication", "cloud": "Login › Cloud", "tenant-id": "Login › Tenant ID",
-	"sql-ip": "Network Options › SQL Server IP", "probe-timeout": "Network Options › Probe timeout",
-	"probe-from": "Network Options › SQL Server → MI probes",
-}
-
-var flagNameRE = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
-
-// withWizardFields appends the wizard fields of the flags msg names.
-func withWizardFields(msg string) string {
-	var fields []string
-	for _, m := range flagNameRE.FindAllStringSubmatch(msg, -1) {
-		if f, ok := wizardFields[m[1]]; ok && !slices.Contains(fields, f) {
-			fields = append(fields, f)
-		}
-	}
-	if len(fields) == 0 {
-		return msg
-	}
-	return msg + " (in the wizard: " + strings.Join(fields, "; ") + ")"
 }
 
 // rootCmd is the milink command (the wizard) with its subcommands.

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/milink/milink/internal/krbtest"
 	. "github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
+	"github.com/milink/milink/sqlsim/krbtest"
 )
 
 // Windows logins from Linux against sqlsim, through go-mssqldb's integratedauth: a real
-// MIT KDC (internal/krbtest) issues the tickets, sqlsim verifies the AP-REQ with the
+// MIT KDC (sqlsim/krbtest) issues the tickets, sqlsim verifies the AP-REQ with the
 // service keytab (gokrb5) and NTLMv2 responses against the account's password.
 
 const (

@@ -1,0 +1,72 @@
+// Usage errors: cobra's argument errors, passwords given as flag values, and the wizard
+// field that goes with each flag.
+
+package main
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// argsError is cobra's complaint about positional arguments (exit code 2).
+type argsError struct{ err error }
+
+func (e argsError) Error() string { return e.err.Error() }
+
+func (e argsError) Unwrap() error { return e.err }
+
+// usageArgs makes a cobra argument check's error an argsError.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return argsError{err}
+		}
+		return nil
+	}
+}
+
+// valueAfterSwitch returns the --*-password-stdin switch in args that is followed by
+// a word that is not a flag (most likely the password, given as its value), or "".
+func valueAfterSwitch(args []string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--" {
+			break
+		}
+		if strings.HasSuffix(args[i], "-password-stdin") && !strings.HasPrefix(args[i+1], "-") {
+			return args[i]
+		}
+	}
+	return ""
+}
+
+// wizardFields names the wizard field each flag pre-fills, so that an error about a
+// flag of the wizard also says where to fix it in the wizard.
+var wizardFields = map[string]string{
+	"sql-server": "Prerequisites › Server", "sql-port": "Prerequisites › Port", "sql-user": "Prerequisites › User",
+	"sql-encrypt": "Prerequisites › Encrypt", "sql-trust-server-certificate": "Prerequisites › Trust server certificate",
+	"sql-ca-cert": "Prerequisites › CA file (PEM)",
+	"mi-server":   "Login › Server", "mi-port": "Login › Port", "mi-user": "Login › User", "mi-encrypt": "Login › Encrypt",
+	"mi-trust-server-certificate": "Login › Trust server certificate", "mi-ca-cert": "Login › CA file (PEM)",
+	"mi-auth": "Login › Authentication", "cloud": "Login › Cloud", "tenant-id": "Login › Tenant ID",
+	"sql-ip": "Network Options › SQL Server IP", "probe-timeout": "Network Options › Probe timeout",
+	"probe-from": "Network Options › SQL Server → MI probes",
+}
+
+var flagNameRE = regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
+
+// withWizardFields appends the wizard fields of the flags msg names.
+func withWizardFields(msg string) string {
+	var fields []string
+	for _, m := range flagNameRE.FindAllStringSubmatch(msg, -1) {
+		if f, ok := wizardFields[m[1]]; ok && !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return msg
+	}
+	return msg + " (in the wizard: " + strings.Join(fields, "; ") + ")"
+}
