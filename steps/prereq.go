@@ -246,6 +246,13 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 		if _, ours := c.OwnedEndpoint(ep.Name, ep.CertificateName, ep.CertificateSubject); ours {
 			add(Finding{ID: "endpoint", Severity: Info, Title: fmt.Sprintf("Endpoint %s was created by milink", ep.Name),
 				Detail: "milink removes it before testing when its run is over, and leaves it alone while that run is still running."})
+		} else if _, marked := sqlops.MarkedRunID(ep.CertificateSubject); marked && sqlops.NamedLikeOurs(sqlops.KindEndpoint, ep.Name) {
+			// Named as milink names its test endpoint, with a certificate marked by a run
+			// this machine's key did not make: most likely another machine's milink test
+			// endpoint, not the link's. It is neither passed nor changed.
+			add(Finding{ID: "endpoint", Severity: Warn, Title: fmt.Sprintf("Endpoint %s looks like another machine's milink test endpoint, not a link endpoint", ep.Name),
+				Detail: "Its name and its certificate's mark are milink's, but not this machine's milink key's: run 'milink cleanup' from the machine that created it, or drop it by hand if no milink run is using it. milink reuses it for the test as it is and never changes it.",
+				Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("DROP ENDPOINT %s;   -- then DROP CERTIFICATE %s;", sqlops.QuoteIdentifier(ep.Name), sqlops.QuoteIdentifier(ep.CertificateName))}}})
 		} else {
 			f := Finding{ID: "endpoint", Severity: Pass, Title: fmt.Sprintf("Database mirroring endpoint %s exists (port %d, %s)", ep.Name, ep.Port, ep.State),
 				Detail: "milink reuses it for the managed instance → SQL Server test and never changes it."}
@@ -256,13 +263,27 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 			if !strings.EqualFold(ep.Auth, "CERTIFICATE") && !strings.Contains(strings.ToUpper(ep.Auth), "CERTIFICATE") {
 				issues = append(issues, "it does not use CERTIFICATE authentication")
 			}
-			if !strings.Contains(strings.ToUpper(ep.Encryption), "AES") {
+			notAES := !strings.Contains(strings.ToUpper(ep.Encryption), "AES")
+			if notAES {
 				issues = append(issues, "its encryption is not AES")
 			}
 			if len(issues) > 0 {
-				f.Severity = Warn
-				f.Detail = "The link needs a started endpoint with certificate authentication and AES encryption: " + strings.Join(issues, "; ") + ". milink reuses it as it is."
-				f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s STATE = STARTED;   -- and review AUTHENTICATION / ENCRYPTION", sqlops.QuoteIdentifier(ep.Name))}}
+				// The link needs CERTIFICATE authentication with AES encryption (FACTS: the
+				// link's endpoint requirements): a running endpoint without them is a
+				// prerequisite not met; the network test still runs against it.
+				f.Severity = Fail
+				f.Title = fmt.Sprintf("Database mirroring endpoint %s is not ready for the link (port %d, %s)", ep.Name, ep.Port, ep.State)
+				f.Detail = "The link needs a started endpoint with certificate authentication and AES encryption: " + strings.Join(issues, "; ") + ". milink reuses it as it is for the network test and never changes it."
+				q := sqlops.QuoteIdentifier(ep.Name)
+				if ep.State != "STARTED" {
+					f.Fixes = append(f.Fixes, Fix{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s STATE = STARTED;", q)})
+				}
+				if notAES {
+					f.Fixes = append(f.Fixes, Fix{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s FOR DATABASE_MIRRORING (ENCRYPTION = REQUIRED ALGORITHM AES);", q)})
+				}
+				if len(f.Fixes) == 0 {
+					f.Fixes = []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER ENDPOINT %s FOR DATABASE_MIRRORING (AUTHENTICATION = CERTIFICATE <certificate>);", q)}}
+				}
 			}
 			add(f)
 			if cf := endpointCertFinding(ep, time.Now()); cf != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
 )
 
@@ -193,4 +194,56 @@ func TestNotSysadminIsNotARunError(t *testing.T) {
 	}
 	cfg.SQLServer.User, cfg.SQLServer.Password = "sa", simPassword
 	assertClean(t, p, cfg)
+}
+
+// TestEndpointFindings: a user's endpoint without AES is a link prerequisite not met
+// (with the ALTER ENDPOINT that fixes it), and a TEST_ENDPOINT whose certificate carries a
+// mark this machine's key did not make is called out as another machine's milink test
+// endpoint, never passed as the link's.
+func TestEndpointFindings(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mut       func(*sqlsim.Options)
+		sev       steps.Severity
+		wantTitle string
+		wantFix   string
+	}{
+		{"RC4", func(o *sqlsim.Options) {
+			o.Certificates = append(o.Certificates, sqlsim.CertSpec{Name: "MirrorCert", Subject: "CN=mirror"})
+			o.Endpoints = append(o.Endpoints, sqlsim.EndpointSpec{Name: "Hadr_endpoint", Port: 5022, CertName: "MirrorCert", Encryption: "RC4"})
+		}, steps.Fail, "not ready for the link", "ALGORITHM AES"},
+		{"other machine", func(o *sqlsim.Options) {
+			o.Certificates = append(o.Certificates, sqlsim.CertSpec{Name: "TEST_CERT", Subject: "milink network test certificate [milink:0123456789abcdef:00112233445566778899aabbccddeeff]"})
+			o.Endpoints = append(o.Endpoints, sqlsim.EndpointSpec{Name: "TEST_ENDPOINT", Port: 5022, CertName: "TEST_CERT"})
+		}, steps.Warn, "another machine's milink test endpoint", "DROP ENDPOINT [TEST_ENDPOINT]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startFaultPair(t, tc.mut, nil)
+			cfg := pairConfig(t, p)
+			s := steps.NewSession(cfg, steps.SessionOptions{})
+			defer s.Close()
+			ctx := context.Background()
+			if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+				t.Fatal(err)
+			}
+			pre, err := s.CheckPrerequisites(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range pre.Findings {
+				if f.ID != "endpoint" {
+					continue
+				}
+				fixes := ""
+				for _, x := range f.Fixes {
+					fixes += x.Command
+				}
+				if f.Severity != tc.sev || !contains(f.Title, tc.wantTitle) || !contains(fixes, tc.wantFix) {
+					t.Errorf("endpoint finding: %s %q fixes %q", f.Severity, f.Title, fixes)
+				}
+				return
+			}
+			t.Errorf("no endpoint finding: %+v", pre.Findings)
+		})
+	}
 }
