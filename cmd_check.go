@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -95,12 +96,19 @@ func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
 	defer stop()
 	rep := runFlow(ctx, cfg, a.checkSink(log, f.quiet))
 	a.applyProbeOutput(rep, f.pasted, f.probeOutput)
-	if sig := a.stopSignal(); sig != nil {
-		settleStop(rep, sig, cleanup)
-		log.Info("check stopped", "signal", signalName(sig))
+	stoppedBy := a.stopSignal() // before the report is written: writing it may raise SIGPIPE
+	if stoppedBy != nil {
+		settleStop(rep, stoppedBy, cleanup)
+		log.Info("check stopped", "signal", signalName(stoppedBy))
 	}
 	log.Info("check finished", "exit_code", rep.ExitCode, "outcome", rep.Outcome)
 	if err := writeReport(a.stdout, rep, f.output); err != nil {
+		if errors.Is(err, syscall.EPIPE) && stoppedBy == syscall.SIGPIPE {
+			// The reader went away (milink check | head): that is what stopped the run,
+			// and the exit code already says how it ended.
+			log.Info("report not written: the reader of stdout has gone")
+			return exitError{rep.ExitCode}
+		}
 		return fmt.Errorf("write report: %w", err)
 	}
 	if rep.Error != "" {

@@ -374,3 +374,26 @@ func TestCheckWithStdoutClosedCleansUpAndSaysSo(t *testing.T) {
 	}
 	assertNoMilinkObjects(t, p)
 }
+
+// TestCheckPipedIntoHead: milink check 2>&1 | head -1, run by bash exactly as a user
+// types it — head goes away after the first line while the (slow) jobs run: milink
+// stops, cleans up and exits 130, although the report can't be written any more.
+func TestCheckPipedIntoHead(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	slow := func(o *sqlsim.Options) { o.JobStartLatency = 2 * time.Second }
+	p := startPair(t, slow, slow)
+	args := []string{milinkBinary(t)}
+	for _, a := range verbose(p.checkArgs()) {
+		args = append(args, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	cmd := exec.Command(bash, "-c", strings.Join(args, " ")+` 2>&1 | head -1; exit "${PIPESTATUS[0]}"`)
+	cmd.Env = append(os.Environ(), "MILINK_SQL_PASSWORD="+simPassword, "MILINK_MI_PASSWORD="+simPassword)
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != steps.ExitInterrupted {
+		t.Errorf("exit code %d, want 130\n%s", code, out)
+	}
+	assertNoMilinkObjects(t, p)
+}
