@@ -192,7 +192,7 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 // "15:04:05  [direction] message".
 func (a *app) checkSink(log *slog.Logger, quiet bool) steps.Sink {
 	return func(e steps.Event) {
-		log.Info("event", "direction", string(e.Direction), "kind", string(e.Kind), "message", e.Message)
+		log.Info("event", "direction", e.Direction.ID(), "kind", string(e.Kind), "message", e.Message)
 		if quiet {
 			return
 		}

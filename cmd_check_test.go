@@ -14,6 +14,7 @@ import (
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/reportschema"
 )
 
 func runCheckJSON(t *testing.T, p *pair, extra ...string) (result, steps.Report) {
@@ -23,6 +24,7 @@ func runCheckJSON(t *testing.T, p *pair, extra ...string) (result, steps.Report)
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("report is not JSON (exit %d): %v\nstdout: %s\nstderr: %s", r.code, err, r.stdout, r.stderr)
 	}
+	reportschema.Check(t, []byte(r.stdout))
 	return r, rep
 }
 

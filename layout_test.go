@@ -22,6 +22,7 @@ const (
 	sqlopsPath   = modPath + "/sqlops"
 	azureopsPath = modPath + "/azureops"
 	sqlsimPath   = modPath + "/sqlsim"
+	schemaPath   = modPath + "/steps/reportschema"
 )
 
 // goPackage is what the import rules read of `go list -json`: a package's non-test
@@ -67,6 +68,8 @@ var layoutRules = []importRule{
 		why: "the front-ends only ask and render; steps.Session reaches SQL and Azure"},
 	{name: "sqlsim-importers", from: func(p string) bool { return p != modPath && !in(sqlsimPath)(p) }, forbid: in(sqlsimPath),
 		why: "only main (demo, sim) and tests wire in the simulator"},
+	{name: "reportschema", from: func(p string) bool { return p != schemaPath }, forbid: is(schemaPath), transitive: true,
+		why: "the JSON Schema validator is for tests only and must not reach the binary"},
 	{name: "sqlsim-steps", from: in(sqlsimPath), forbid: either(in(stepsPath), in(uiPath)), transitive: true,
 		why: "the simulator speaks TDS and knows nothing of the wizard"},
 }
@@ -170,6 +173,7 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		"ui":               {ImportPath: uiPath, Imports: []string{stepsPath, azureopsPath}, Deps: []string{stepsPath, azureopsPath}},
 		"sqlsim-importers": {ImportPath: stepsPath, Imports: []string{sqlsimPath}, Deps: []string{sqlsimPath}},
 		"sqlsim-steps":     {ImportPath: sqlsimPath + "/tds", Imports: []string{"fmt"}, Deps: []string{"fmt", stepsPath}},
+		"reportschema":     {ImportPath: modPath, Imports: []string{uiPath}, Deps: []string{uiPath, schemaPath}},
 	}
 	for _, r := range layoutRules {
 		bad, ok := broken[r.name]

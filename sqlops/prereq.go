@@ -11,18 +11,18 @@ import (
 // ServerInfo is what SERVERPROPERTY, @@VERSION and sys.dm_os_host_info say about an
 // instance (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
 type ServerInfo struct {
-	ProductVersion   string
-	Edition          string
-	EngineEdition    int // 8 = Azure SQL Managed Instance
-	HadrEnabled      bool
-	ServerName       string
-	VersionText      string
-	MachineName      string // SERVERPROPERTY('MachineName'): the Windows computer / Linux host name
-	HostPlatform     string // "Windows" or "Linux"
-	HostDistribution string
+	ProductVersion   string `json:"product_version"`
+	Edition          string `json:"edition"`
+	EngineEdition    int    `json:"engine_edition"` // 8 = Azure SQL Managed Instance
+	HadrEnabled      bool   `json:"hadr_enabled"`
+	ServerName       string `json:"server_name"`
+	VersionText      string `json:"version_text"`
+	MachineName      string `json:"machine_name"`  // SERVERPROPERTY('MachineName'): the Windows computer / Linux host name
+	HostPlatform     string `json:"host_platform"` // "Windows" or "Linux"
+	HostDistribution string `json:"host_distribution"`
 	// HostInfoNote says why sys.dm_os_host_info was not read and the platform came
 	// from @@VERSION instead ("" when it was read).
-	HostInfoNote string
+	HostInfoNote string `json:"host_info_note"`
 }
 
 // IsManagedInstance reports whether the instance is an Azure SQL Managed Instance.
@@ -130,12 +130,12 @@ func (c *Conn) TraceFlags(ctx context.Context) ([]TraceFlag, error) {
 // sys.dm_server_services and the 'Agent XPs' option from sys.configurations
 // (https://learn.microsoft.com/sql/database-engine/configure-windows/agent-xps-server-configuration-option).
 type AgentState struct {
-	Status   string // e.g. "Running", "Stopped"; "" when not visible
-	AgentXPs bool
-	XPsKnown bool
+	Status   string `json:"status"` // e.g. "Running", "Stopped"; "" when not visible
+	AgentXPs bool   `json:"agent_xps"`
+	XPsKnown bool   `json:"xps_known"`
 	// Unreadable says why the service status could not be read (sys.dm_server_services
 	// needs VIEW SERVER STATE, on 2022+ VIEW SERVER SECURITY STATE: Msg 300); "" when it was.
-	Unreadable string `json:",omitempty"`
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // Running reports whether Agent runs and can be used.
@@ -169,24 +169,24 @@ func (c *Conn) Agent(ctx context.Context) (AgentState, error) {
 
 // Database describes one user database for the link prerequisites.
 type Database struct {
-	Name           string
-	RecoveryModel  string
-	State          string
-	LastFullBackup *time.Time
-	LogFiles       int
+	Name           string     `json:"name"`
+	RecoveryModel  string     `json:"recovery_model"`
+	State          string     `json:"state"`
+	LastFullBackup *time.Time `json:"last_full_backup"`
+	LogFiles       int        `json:"log_files"`
 	// FilestreamFiles are FILESTREAM containers in a FILESTREAM filegroup (FD);
 	// MemoryOptimizedFiles those of a MEMORY_OPTIMIZED_DATA filegroup (FX, In-Memory
 	// OLTP). Both are sys.master_files type 2. When the filegroups could not be read,
 	// every type-2 file counts as FILESTREAM and FilegroupsUnreadable says why.
-	FilestreamFiles      int
-	MemoryOptimizedFiles int
-	FilegroupsUnreadable string `json:",omitempty"`
-	EncryptionState      int    // from sys.dm_database_encryption_keys; 3 = encrypted; -1 = not readable
+	FilestreamFiles      int    `json:"filestream_files"`
+	MemoryOptimizedFiles int    `json:"memory_optimized_files"`
+	FilegroupsUnreadable string `json:"filegroups_unreadable,omitempty"`
+	EncryptionState      int    `json:"encryption_state"` // from sys.dm_database_encryption_keys; 3 = encrypted; -1 = not readable
 	// TDECertificate and TDEThumbprint name the certificate in master that protects
 	// the database encryption key (encryptor_thumbprint = sys.certificates.thumbprint);
 	// TDECertificate is "" when no certificate in master has that thumbprint.
-	TDECertificate string `json:",omitempty"`
-	TDEThumbprint  []byte `json:",omitempty"`
+	TDECertificate string `json:"tde_certificate,omitempty"`
+	TDEThumbprint  []byte `json:"tde_thumbprint,omitempty"`
 }
 
 // Databases lists the user databases. A database's LastFullBackup is its last full
@@ -266,14 +266,14 @@ func (c *Conn) classifyContainers(ctx context.Context, d *Database) error {
 
 // Permissions is what the login may do.
 type Permissions struct {
-	Sysadmin      bool
-	AgentOperator bool
-	Login         string
+	Sysadmin      bool   `json:"sysadmin"`
+	AgentOperator bool   `json:"agent_operator"`
+	Login         string `json:"login"`
 	// NoSID: SUSER_SID() is NULL, as for an Entra user who is on a managed instance
 	// only through an Entra group; such a user cannot create or run Agent jobs there
 	// (T-SQL differences, SQL Server Agent:
 	// https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server#sql-server-agent).
-	NoSID bool
+	NoSID bool `json:"no_sid"`
 }
 
 // Permissions reads sysadmin and SQLAgentOperatorRole membership of the current login.
@@ -292,18 +292,18 @@ func (c *Conn) Permissions(ctx context.Context) (Permissions, error) {
 
 // MirroringEndpoint is a DATABASE_MIRRORING endpoint.
 type MirroringEndpoint struct {
-	ID                 int
-	Name               string
-	State              string // STARTED, STOPPED, DISABLED
-	Port               int
-	Role               string
-	Auth               string // connection_auth_desc, e.g. CERTIFICATE
-	Encryption         string // encryption_algorithm_desc, e.g. AES
-	CertificateName    string
-	CertificateSubject string
+	ID                 int    `json:"id"`
+	Name               string `json:"name"`
+	State              string `json:"state"` // STARTED, STOPPED, DISABLED
+	Port               int    `json:"port"`
+	Role               string `json:"role"`
+	Auth               string `json:"auth"`       // connection_auth_desc, e.g. CERTIFICATE
+	Encryption         string `json:"encryption"` // encryption_algorithm_desc, e.g. AES
+	CertificateName    string `json:"certificate_name"`
+	CertificateSubject string `json:"certificate_subject"`
 	// CertificateExpiry is the endpoint certificate's expiry_date (sys.certificates),
 	// nil when unknown.
-	CertificateExpiry *time.Time
+	CertificateExpiry *time.Time `json:"certificate_expiry"`
 }
 
 // MirroringEndpoints lists the instance's database mirroring endpoints (at most one exists).
@@ -354,9 +354,9 @@ func (c *Conn) LocalAddress(ctx context.Context) (string, error) {
 
 // MIParams are the managed instance's HADR parameters needed for the network test.
 type MIParams struct {
-	FQDN     string // DnsRecordName
-	Node     string // <node>.<cluster>
-	HadrPort int
+	FQDN     string `json:"fqdn"` // DnsRecordName
+	Node     string `json:"node"` // <node>.<cluster>
+	HadrPort int    `json:"hadr_port"`
 }
 
 // MIParams discovers the managed instance's FQDN, current node and HADR port. They can

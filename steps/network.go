@@ -20,7 +20,7 @@ type NetworkOptions struct {
 	MI           sqlops.MIParams `json:"mi"`
 	SQLServerIP  string          `json:"sql_server_ip"`
 	EndpointPort int             `json:"endpoint_port"`
-	ProbeTimeout time.Duration   `json:"probe_timeout"`
+	ProbeTimeout time.Duration   `json:"-"` // "probe_timeout_s" in JSON
 	// ReuseEndpoint is the existing mirroring endpoint milink probes instead of creating
 	// TEST_ENDPOINT (empty when milink creates its own).
 	ReuseEndpoint string `json:"reuse_endpoint,omitempty"`

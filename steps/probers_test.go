@@ -31,15 +31,15 @@ func TestProbeResultJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"detail", "direction", "duration", "explanation", "fixes", "host", "output", "port", "ran", "remote_address", "step", "succeeded", "verdict", "where"}
+	want := []string{"detail", "direction", "duration_s", "explanation", "fixes", "host", "output", "port", "ran", "remote_address", "step", "succeeded", "verdict", "where"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("JSON keys %q, want %q", keys, want)
 	}
-	if m["duration"] != float64(5*time.Second) || m["host"] != "mi.example" || m["where"] != "SQL Server (Agent job)" {
+	if m["duration_s"] != 5.0 || m["direction"] != steps.SQLToMIID || m["host"] != "mi.example" || m["where"] != "SQL Server (Agent job)" {
 		t.Errorf("JSON %s", b)
 	}
 	var back steps.ProbeResult
-	if err := json.Unmarshal(b, &back); err != nil || back.Host != "mi.example" || back.Ran != pr.Ran || back.Direction != steps.SQLToMI {
+	if err := json.Unmarshal(b, &back); err != nil || back.Host != "mi.example" || back.Ran != pr.Ran || back.Direction != steps.SQLToMI || back.Duration != 5*time.Second {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }

@@ -30,7 +30,7 @@ type Report struct {
 	Tool       string            `json:"tool"`
 	RunID      string            `json:"run_id"`
 	StartedAt  time.Time         `json:"started_at"`
-	Duration   time.Duration     `json:"duration"`
+	Duration   time.Duration     `json:"-"` // "duration_s" in JSON
 	SQLServer  ServerSummary     `json:"sql_server"`
 	MI         ServerSummary     `json:"managed_instance"`
 	MIParams   *NetworkOptions   `json:"network,omitempty"`

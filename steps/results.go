@@ -28,7 +28,7 @@ type DirectionResult struct {
 	Job           string        `json:"job,omitempty"`
 	Method        string        `json:"method,omitempty"` // how the probes ran
 	Probes        []ProbeResult `json:"probes,omitempty"`
-	Elapsed       time.Duration `json:"elapsed"`
+	Elapsed       time.Duration `json:"-"` // "elapsed_s" in JSON
 	ManualCommand string        `json:"manual_command,omitempty"`
 }
 

@@ -44,8 +44,11 @@ func dba(t *testing.T, cfg steps.Config, batches ...string) {
 	}
 }
 
+// direction returns rep's result for d; every report a test looks into this way is
+// also checked against the JSON Schema (testdata/report.schema.json).
 func direction(t *testing.T, rep *steps.Report, d steps.Direction) steps.DirectionResult {
 	t.Helper()
+	checkSchema(t, rep)
 	for _, x := range rep.Directions {
 		if x.Direction == d {
 			return x

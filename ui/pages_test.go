@@ -15,6 +15,7 @@ import (
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 	"github.com/milink/milink/steps/probe"
+	"github.com/milink/milink/steps/reportschema"
 )
 
 func testConfig() steps.Config {
@@ -687,6 +688,7 @@ func TestSaveReport(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(paths[1])
+	reportschema.Check(t, b)
 	var back steps.Report
 	if err := json.Unmarshal(b, &back); err != nil || back.RunID != "0123456789abcdef" {
 		t.Errorf("JSON report: %v %q", err, back.RunID)

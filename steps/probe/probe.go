@@ -51,7 +51,7 @@ type Result struct {
 	Succeeded     bool                `json:"succeeded"`                // the TCP connection was made
 	RemoteAddress string              `json:"remote_address,omitempty"` // the address the host resolved to, when known
 	Detail        string              `json:"detail,omitempty"`         // one line: why, as the probing side saw it
-	Duration      time.Duration       `json:"duration"`                 // how long the probe took (nanoseconds in JSON)
+	Duration      time.Duration       `json:"-"`                        // how long the probe took ("duration_s", float seconds, in the report's JSON)
 	Output        string              `json:"output,omitempty"`         // what the probe printed, when it printed something
 	Ran           string              `json:"ran,omitempty"`            // what ran: the connect, remote command or job step
 	Where         string              `json:"where,omitempty"`          // where it ran (the Prober's Where)
