@@ -31,6 +31,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	environ        func() []string // the environment's "NAME=value" pairs; nil: os.Environ
 	isTTY          func(fd int) bool
 	signals        <-chan os.Signal // nil: the real stop signals (stopSignals)
 

@@ -23,14 +23,22 @@ type azureFlags struct {
 	subscriptions            []string
 }
 
+// register adds every Azure flag: the sign-in (registerSignIn) and the Azure Resource
+// Manager checks'.
 func (f *azureFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.cloud, "cloud", azureops.AzureCloud, "Azure cloud: "+strings.Join(azureops.CloudNames(), ", "))
-	fs.StringVar(&f.miAuth, "mi-auth", "sql", "managed instance login: sql, or Entra ID with device-code (works over SSH), azure-cli, environment, managed-identity or default")
+	f.registerSignIn(fs)
 	fs.StringVar(&f.azureAuth, "azure-auth", "", "Entra ID sign-in for the Azure Resource Manager checks (permissions, NSG): same methods as --mi-auth, or none (default: --mi-auth when it is Entra, else none)")
-	fs.StringVar(&f.tenantID, "tenant-id", "", "Entra tenant (GUID or domain); default: the account's home tenant")
-	fs.StringVar(&f.clientID, "client-id", "", "application (client) ID for device code, or a user-assigned managed identity's client ID")
 	fs.StringVar(&f.miID, "mi-resource-id", "", "the managed instance's Azure resource ID (default: found by its FQDN in --subscription)")
 	fs.StringSliceVar(&f.subscriptions, "subscription", nil, "subscription(s) to look for the managed instance in (repeatable; default: all you can see)")
+}
+
+// registerSignIn adds the flags of the managed instance's Entra sign-in only: the cloud,
+// --mi-auth, --tenant-id and --client-id (milink cleanup checks nothing in Azure).
+func (f *azureFlags) registerSignIn(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cloud, "cloud", azureops.AzureCloud, "Azure cloud: "+strings.Join(azureops.CloudNames(), ", "))
+	fs.StringVar(&f.miAuth, "mi-auth", "sql", "managed instance login: sql, or Entra ID with device-code (works over SSH), azure-cli, environment, managed-identity or default")
+	fs.StringVar(&f.tenantID, "tenant-id", "", "Entra tenant (GUID or domain); default: the account's home tenant")
+	fs.StringVar(&f.clientID, "client-id", "", "application (client) ID for device code, or a user-assigned managed identity's client ID")
 }
 
 // azureSetup is what the Azure flags resolve to.

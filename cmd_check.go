@@ -14,24 +14,6 @@ import (
 	"github.com/milink/milink/steps"
 )
 
-const checkLong = `check does the wizard's work non-interactively: progress lines on stderr, the report on stdout.
-
-Every flag can also come from the environment as MILINK_<FLAG> (e.g. MILINK_SQL_SERVER,
-MILINK_MI_USER) or from a JSON file given with --config whose keys are flag names.
-Passwords come only from MILINK_SQL_PASSWORD / MILINK_MI_PASSWORD, --sql-password-stdin /
---mi-password-stdin (one line each, SQL Server first), or a prompt on a terminal.
-
-Exit codes:
-  0    every prerequisite met, both directions passed, everything created was removed
-  1    milink could not complete the run, or test objects are left: stderr shows the
-       'milink cleanup ...' command line that removes them
-  2    bad flags or input; nothing was created
-  3    a network probe failed, or a direction could not be tested
-  4    a login was rejected
-  5    the network is fine but a link prerequisite is not met
-  130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
-       created is left`
-
 // checkFlags are the flags of milink check.
 type checkFlags struct {
 	sql, mi                            connFlags
@@ -49,11 +31,12 @@ type checkFlags struct {
 func (a *app) checkCmd() *cobra.Command {
 	f := &checkFlags{sql: connFlags{prefix: "sql", role: "SQL Server"}, mi: connFlags{prefix: "mi", role: "managed instance"}}
 	cmd := &cobra.Command{
-		Use:   "check",
-		Short: "Check prerequisites and test the network in both directions, without a terminal UI",
-		Long:  checkLong,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return a.runCheck(cmd.Flags(), f) },
+		Use:     "check",
+		Short:   "Check prerequisites and test the network in both directions, without a terminal UI",
+		Long:    checkLong,
+		Example: checkExample,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return a.runCheck(cmd.Flags(), f) },
 	}
 	f.register(cmd.Flags())
 	return cmd

@@ -42,13 +42,19 @@ remove them by hand. Each removal is verified by reading the catalog back.
 
 Exit code 0 when nothing removable is left, 1 when something was not removed (or
 removal was declined).`,
+		Example: `  # list what crashed runs left, remove nothing
+  milink cleanup --sql-server sqlprod01 --sql-user sa \
+    --mi-server sqlmi-demo --mi-user miadmin --dry-run
+
+  # remove without asking (needed when standard input is not a terminal)
+  milink cleanup --sql-server sqlprod01 --sql-user sa --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runCleanup(cmd.Flags(), f) },
 	}
 	fs := cmd.Flags()
 	f.sql.register(fs)
 	f.mi.register(fs)
-	f.az.register(fs)
+	f.az.registerSignIn(fs)
 	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed, remove nothing")
 	fs.BoolVarP(&f.yes, "yes", "y", false, "remove without asking")
 	fs.StringVar(&f.logFile, "log-file", "", "log file ('-' for none)")

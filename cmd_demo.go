@@ -34,7 +34,11 @@ func (a *app) demoCmd() *cobra.Command {
 			"and an Azure SQL Managed Instance), opens the wizard pre-filled with their addresses and walks the\n" +
 			"real flow: prerequisites, login, network options, summary, results and cleanup.\n\nScenarios: " +
 			strings.Join(sqlsim.ScenarioNames(), ", "),
-		Args: cobra.NoArgs,
+		Example: `  milink demo
+  milink demo --scenario blocked-5022
+  milink demo --scenario pass --accessible`,
+		Annotations: map[string]string{noEnv: "demo reads no MILINK_* variables"},
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkNumbers(cmd.Flags()); err != nil {
 				return err

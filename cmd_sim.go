@@ -27,8 +27,11 @@ func (a *app) simCmd() *cobra.Command {
 		Use:    "sim",
 		Short:  "Run simulated instances (SQL Server, managed instance or both) that speak TDS",
 		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE:   func(*cobra.Command, []string) error { return a.runSim(f) },
+		Example: `  milink sim --ca-dir /tmp/milink-ca
+  milink sim --sql-version 2019 --sql-platform Linux --encrypt off`,
+		Annotations: map[string]string{noEnv: "sim reads no MILINK_* variables"},
+		Args:        cobra.NoArgs,
+		RunE:        func(*cobra.Command, []string) error { return a.runSim(f) },
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.role, "role", "pair", "sqlserver, mi, or pair (both on one simulated network)")

@@ -23,9 +23,18 @@ func (a *app) wizardCmd() *cobra.Command {
 	wiz := &wizardFlags{}
 	az := &azureFlags{}
 	root := &cobra.Command{
-		Use:           "milink",
-		Short:         "Prepare and test the network for an Azure SQL Managed Instance link",
-		Long:          "milink checks SQL Server's link prerequisites, connects to SQL Server and the managed instance,\nand tests the network in both directions with temporary Agent jobs that it always removes.",
+		Use:   "milink",
+		Short: "Prepare and test the network for an Azure SQL Managed Instance link",
+		Long: `milink checks SQL Server's link prerequisites, connects to SQL Server and the
+managed instance, and tests the network in both directions with temporary Agent
+jobs that it always removes.
+
+With no command, on a terminal, milink starts the wizard; its flags pre-fill the
+wizard's fields. 'milink check' does the same without a terminal UI, for scripts.`,
+		Example: `  milink                                   # the wizard
+  milink --sql-server sqlprod01 --sql-user sa --accessible   # plain prompts
+  milink check --help                      # the same without a terminal UI
+  milink demo                              # against simulated instances`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

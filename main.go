@@ -47,6 +47,7 @@ func (a *app) execute(args []string) int {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	a.warnUnknownVariables(root)
 	cmd, err := root.ExecuteC()
 	var ee exitError
 	var ue usageError
@@ -56,36 +57,24 @@ func (a *app) execute(args []string) int {
 	case errors.As(err, &ee):
 		return ee.code
 	}
-	msg := err.Error()
-	if cmd == root {
-		msg = withWizardFields(msg)
-	}
-	var ae argsError
-	switch {
-	case errors.As(err, &ae):
-		if sw := valueAfterSwitch(args); sw != "" {
-			msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
-		}
-		fmt.Fprintf(a.stderr, "milink: %s\nRun 'milink --help' for usage.\n", msg)
-	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
-	default:
+	if !errors.As(err, &ue) && !errors.As(err, new(argsError)) {
 		// The run itself failed (a report that could not be written, a simulator
 		// that did not start): not a usage error.
-		fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+		fmt.Fprintf(a.stderr, "milink: %s\n", err)
 		return steps.ExitError
 	}
+	a.printUsageError(root, cmd, args, err)
 	return steps.ExitUsage
 }
 
 // rootCmd is the milink command (the wizard) with its subcommands.
 func (a *app) rootCmd() *cobra.Command {
 	root := a.wizardCmd()
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cleanup := a.cleanupCmd()
 	// cleanup logs what it prints: what it found, removed and left alone.
 	cleanup.PreRun = func(*cobra.Command, []string) { a.teeOutput = true }
 	root.AddCommand(a.checkCmd(), cleanup, a.demoCmd(), a.simCmd())
+	a.setupHelp(root)
 	// Argument errors are usage errors (exit 2); any other error a command returns is
 	// a failed run (exit 1).
 	root.Args = usageArgs(cobra.NoArgs)

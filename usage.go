@@ -4,6 +4,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -69,4 +71,21 @@ func withWizardFields(msg string) string {
 		return msg
 	}
 	return msg + " (in the wizard: " + strings.Join(fields, "; ") + ")"
+}
+
+// printUsageError prints a usage error (exit code 2) of cmd on stderr: the message (for
+// the root command with the wizard fields of the flags it names; for a password given
+// as a switch's value, without repeating it), then where the command's help is.
+func (a *app) printUsageError(root, cmd *cobra.Command, args []string, err error) {
+	msg := err.Error()
+	if cmd == root {
+		msg = withWizardFields(msg)
+	}
+	if sw := valueAfterSwitch(args); sw != "" && errors.As(err, new(argsError)) {
+		msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
+	}
+	fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+	if help := cmd.CommandPath() + " --help"; !strings.Contains(msg, help) {
+		fmt.Fprintf(a.stderr, "Run '%s' for usage.\n", help)
+	}
 }

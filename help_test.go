@@ -1,0 +1,136 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// helpPages are every command's and help topic's help.
+var helpPages = [][]string{{"--help"}, {"check", "--help"}, {"cleanup", "--help"}, {"demo", "--help"}, {"sim", "--help"},
+	{"completion", "--help"}, {"completion", "bash", "--help"}, {"help", "exit-codes"}, {"help", "environment"}}
+
+// TestHelpFits80Columns: off a terminal every help page fits 80 columns, and every
+// command's page has an Examples section.
+func TestHelpFits80Columns(t *testing.T) {
+	for _, args := range helpPages {
+		r := runApp(t, nil, "", args...)
+		if r.code != 0 || r.stdout == "" {
+			t.Fatalf("%q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+		for i, line := range strings.Split(r.stdout, "\n") {
+			if n := utf8.RuneCountInString(line); n > 80 {
+				t.Errorf("%q line %d has %d columns: %q", args, i+1, n, line)
+			}
+		}
+		if args[0] != "help" && !strings.Contains(r.stdout, "\nEXAMPLES\n  ") {
+			t.Errorf("%q: no EXAMPLES section:\n%s", args, r.stdout)
+		}
+	}
+}
+
+// TestWrapText: paragraphs are filled anew, table rows continue at their second
+// column, and nothing is cut inside a word.
+func TestWrapText(t *testing.T) {
+	got := wrapText("one two three four\nfive six\n\n  0    alpha beta gamma delta", 14)
+	want := "one two three\nfour five six\n\n  0    alpha\n       beta\n       gamma\n       delta"
+	if got != want {
+		t.Errorf("wrapText:\n%s\nwant:\n%s", got, want)
+	}
+	if got := wrapText("  --a-very-long-flag-name", 10); got != "  --a-very-long-flag-name" {
+		t.Errorf("a long word was cut: %q", got)
+	}
+}
+
+// TestRootHelpSaysWizard: the root help says that milink with no command is the wizard,
+// lists the help topics, and shows each flag's MILINK_* variable beside it.
+func TestRootHelpSaysWizard(t *testing.T) {
+	r := runApp(t, nil, "", "--help")
+	for _, want := range []string{"With no command, on a terminal, milink starts the wizard", "HELP TOPICS", "exit-codes", "environment",
+		"--sql-server string", "MILINK_SQL_SERVER", "--probe-timeout duration          MILINK_PROBE_TIMEOUT"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("root help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "MILINK_CONFIG") || strings.Contains(r.stdout, "MILINK_SQL_PASSWORD_STDIN") {
+		t.Error("help shows a variable for --config or --sql-password-stdin, which no variable sets")
+	}
+	demo := runApp(t, nil, "", "demo", "--help")
+	if strings.Contains(demo.stdout, "MILINK_SCENARIO") {
+		t.Error("demo --help shows MILINK_* variables, but demo reads none")
+	}
+}
+
+// TestCleanupHelpOnlyItsFlags: cleanup --help lists no flag that cleanup ignores.
+func TestCleanupHelpOnlyItsFlags(t *testing.T) {
+	r := runApp(t, nil, "", "cleanup", "--help")
+	for _, ignored := range []string{"--azure-auth", "--subscription", "--mi-resource-id", "--probe-timeout", "--sql-ip", "--output"} {
+		if strings.Contains(r.stdout, ignored) {
+			t.Errorf("cleanup --help lists %s", ignored)
+		}
+	}
+	for _, used := range []string{"--dry-run", "--yes", "--sql-server", "--mi-auth"} {
+		if !strings.Contains(r.stdout, used) {
+			t.Errorf("cleanup --help lacks %s", used)
+		}
+	}
+	if r := runApp(t, nil, "", "cleanup", "--mi-server", "x", "--subscription", "y"); r.code != 2 || !strings.Contains(r.stderr, "unknown flag: --subscription") {
+		t.Errorf("cleanup --subscription: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestHelpTopics: milink help exit-codes and milink help environment.
+func TestHelpTopics(t *testing.T) {
+	r := runApp(t, nil, "", "help", "exit-codes")
+	for _, want := range []string{"130", "a login was rejected", "milink cleanup exits 0"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help exit-codes lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runApp(t, nil, "", "help", "environment")
+	for _, want := range []string{"MILINK_SQL_PASSWORD", "MILINK_SQL_PORT", "--sql-port", "MILINK_YES", "XDG_STATE_HOME"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help environment lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestUsageConventions: -v is not --version, an unknown flag gets the closest flag and
+// the command's help, and --version works.
+func TestUsageConventions(t *testing.T) {
+	if r := runApp(t, nil, "", "-v"); r.code != 2 || strings.Contains(r.stdout, version) {
+		t.Errorf("-v: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := runApp(t, nil, "", "--version"); r.code != 0 || !strings.Contains(r.stdout, version) {
+		t.Errorf("--version: exit %d, stdout %q", r.code, r.stdout)
+	}
+	r := runApp(t, nil, "", "check", "--sql-prot", "1")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean --sql-port?") || !strings.Contains(r.stderr, "Run 'milink check --help' for usage.") {
+		t.Errorf("unknown flag: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runApp(t, nil, "", "cleanup")
+	if r.code != 2 || !strings.Contains(r.stderr, "'milink cleanup --help'") {
+		t.Errorf("cleanup without servers: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestUnknownVariableWarning: a mistyped MILINK_* variable is named with the closest
+// known one, and its value (perhaps a password) is never printed.
+func TestUnknownVariableWarning(t *testing.T) {
+	var out, errb strings.Builder
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" },
+		isTTY: func(int) bool { return false }, environ: func() []string {
+			return []string{"MILINK_SQL_PROT=1433", "MILINK_SQL_PASWORD=hunter2-secret", "MILINK_SQL_PORT=1433", "PATH=/bin", "MILINK_ZZZZZZZZZZZZ=x"}
+		}}
+	a.run([]string{"--version"})
+	got := errb.String()
+	for _, want := range []string{"MILINK_SQL_PROT is not a variable milink reads; did you mean MILINK_SQL_PORT?",
+		"MILINK_SQL_PASWORD is not a variable milink reads; did you mean MILINK_SQL_PASSWORD?", "MILINK_ZZZZZZZZZZZZ is not a variable milink reads (see"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "MILINK_SQL_PORT is not") || strings.Contains(got, "PATH") {
+		t.Errorf("warned about a known variable or printed a value:\n%s", got)
+	}
+}
