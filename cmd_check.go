@@ -22,7 +22,7 @@ type checkFlags struct {
 	probeFrom, probeOutput, pasted     string
 	ssh                                steps.SSHConfig
 	endpointPort                       int
-	probeTimeout, jobTimeout           time.Duration
+	probeTimeout, jobTimeout, watch    time.Duration
 	databases                          []string
 	quiet                              bool
 }
@@ -57,7 +57,8 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "report format: text, json or markdown")
 	fs.StringVar(&f.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr (--watch still prints one line a round)")
+	fs.DurationVar(&f.watch, "watch", 0, "test the network again every interval (at least 1s) until both directions pass or milink is stopped; the report is the last round's")
 }
 
 // runCheck runs milink check: the flow of steps.Check, then the pasted probe output
@@ -77,7 +78,8 @@ func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
 	a.setAbandonHint("run " + cleanup)
 	ctx, stop := a.signalContext()
 	defer stop()
-	rep := runFlow(ctx, cfg, a.checkSink(log, f.quiet))
+	sink := a.checkSink(log, f.quiet)
+	rep := runFlow(ctx, cfg, sink, a.watchRounds(ctx, f.watch, sink, log))
 	a.applyProbeOutput(rep, f.pasted, f.probeOutput)
 	stoppedBy := a.stopSignal() // before the report is written: writing it may raise SIGPIPE
 	if stoppedBy != nil {
@@ -125,6 +127,9 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	}
 	if err := checkSSHFlags(f.ssh, f.sql.server); err != nil {
 		return steps.Config{}, err
+	}
+	if f.watch > 0 && f.probeOutput != "" {
+		return steps.Config{}, usageError{errors.New("--watch tests the network again every interval, --probe-output gives one run's probes by hand: give one of them")}
 	}
 	if f.probeOutput != "" {
 		b, err := readCapped("probe-output", f.probeOutput, maxProbeOutput)

@@ -78,6 +78,10 @@ func checkDuration(name string, d time.Duration) error {
 	}
 	min := time.Second
 	switch {
+	case name == "watch":
+		if d == 0 {
+			return nil // off
+		}
 	case name == "probe-timeout":
 		min = 100 * time.Millisecond
 	case strings.HasSuffix(name, "-dial-timeout"):

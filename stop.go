@@ -96,13 +96,18 @@ const stuckGrace = 2 * time.Second
 // does). When ctx is canceled (a stop signal) before the network test started, it
 // returns at once, without waiting for a connect that does not answer: nothing
 // has been created then. Once the test runs, it always waits for the session's
-// cleanup.
-func runFlow(ctx context.Context, cfg steps.Config, sink steps.Sink) *steps.Report {
+// cleanup. then (nil: none) continues on the same session after the first run and
+// returns the final report (milink check --watch).
+func runFlow(ctx context.Context, cfg steps.Config, sink steps.Sink, then func(*steps.Session, *steps.Report) *steps.Report) *steps.Report {
 	s := steps.NewSession(cfg, steps.SessionOptions{})
 	done := make(chan *steps.Report, 1)
 	go func() {
 		defer s.Close()
-		done <- s.RunAll(ctx, sink)
+		rep := s.RunAll(ctx, sink)
+		if then != nil {
+			rep = then(s, rep)
+		}
+		done <- rep
 	}()
 	select {
 	case rep := <-done:
