@@ -16,6 +16,7 @@ import (
 type simFlags struct {
 	role, listen, miListen, scenario, caDir string
 	sqlVersion, sqlPlatform, encrypt        string
+	miTier                                  string
 	jobLatency, stepLatency                 time.Duration
 }
 
@@ -43,6 +44,7 @@ func (a *app) simCmd() *cobra.Command {
 	fs.StringVar(&f.caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
 	fs.StringVar(&f.sqlVersion, "sql-version", "", "the simulated SQL Server's version: a build (13.0.7000.253), a major (16) or a year (2022); default 2022 CU14")
 	fs.StringVar(&f.sqlPlatform, "sql-platform", "Windows", "the simulated SQL Server's platform: Windows or Linux")
+	fs.StringVar(&f.miTier, "mi-tier", "GeneralPurpose", "the simulated managed instance's service tier (sys.server_resource_stats.sku): GeneralPurpose or BusinessCritical")
 	fs.StringVar(&f.encrypt, "encrypt", "on", "on: TLS as SQL Server offers it (trust the --ca-dir certificates); off: no encryption, for clients without our CA (connect with encrypt=disable)")
 	return cmd
 }
@@ -71,7 +73,11 @@ func (a *app) runSim(f *simFlags) error {
 		if f.role == "mi" {
 			addr = f.listen
 		}
-		if mo, err = s.start(sqlsim.MIDefaults(), sc.MI, addr, "mi"); err != nil {
+		miOpts, err := f.miOptions()
+		if err != nil {
+			return usageError{err}
+		}
+		if mo, err = s.start(miOpts, sc.MI, addr, "mi"); err != nil {
 			return err
 		}
 	}
@@ -111,6 +117,20 @@ func (f *simFlags) sqlServerOptions() (sqlsim.Options, error) {
 		return o, fmt.Errorf("--sql-version/--sql-platform: %w", err)
 	}
 	o.Personality = p
+	return o, nil
+}
+
+// miOptions are the simulated managed instance's defaults with --mi-tier applied.
+func (f *simFlags) miOptions() (sqlsim.Options, error) {
+	o := sqlsim.MIDefaults()
+	switch strings.ToLower(strings.ReplaceAll(f.miTier, " ", "")) {
+	case "generalpurpose", "":
+		o.ServiceTier = sqlsim.TierGeneralPurpose
+	case "businesscritical":
+		o.ServiceTier = sqlsim.TierBusinessCritical
+	default:
+		return o, fmt.Errorf("--mi-tier must be GeneralPurpose or BusinessCritical, not %q", f.miTier)
+	}
 	return o, nil
 }
 

@@ -39,6 +39,12 @@ func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string) Ch
 			}
 			mi = &found
 		}
+		if props, err := ReadMIProperties(ctx, cred, c, *mi); err != nil {
+			add(SeverityWarn, "azure-mi-properties", "Could not read the update policy and service tier of "+mi.Name,
+				azureProblem(err)+". Without them milink cannot say whether the link works in both directions or takes In-Memory OLTP databases; check with az sql mi show -g "+mi.ResourceGroup+" -n "+mi.Name+" --query \"{policy:databaseFormat, tier:sku.tier}\".")
+		} else {
+			info.MI = &props
+		}
 		if fs, err := CheckPermissions(ctx, cred, c, *mi); err != nil {
 			add(SeverityWarn, "azure-permissions", "Could not check your permissions on "+mi.Name, azureProblem(err))
 		} else {

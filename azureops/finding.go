@@ -40,6 +40,9 @@ type Info struct {
 	Cloud     string           // the cloud's name, e.g. AzureCloud
 	Allowlist []AllowlistEntry // hosts a proxy or firewall must let through
 	Findings  []Finding        // in the order the checks ran
+	// MI holds the managed instance's update policy and service tier when Resource
+	// Manager was read (signed in, instance found); nil otherwise.
+	MI *MIProperties
 }
 
 // CheckFunc runs the Azure checks for the managed instance whose FQDN is miFQDN, with

@@ -23,6 +23,7 @@ const (
 	TagAddIssuer       = "prereq.addissuer"
 	TagLocalAddress    = "net.localaddress"
 	TagMIParams        = "mi.params"
+	TagMIServiceTier   = "mi.tier"
 	TagJobByName       = "job.byname"
 	TagJobActivity     = "job.activity"
 	TagJobHistory      = "job.history"
@@ -95,6 +96,10 @@ INNER JOIN (SELECT [value] AS AppName FROM sys.dm_hadr_fabric_config_parameters 
        ISNULL(c.name, N'') AS category
 FROM msdb.dbo.sysjobs j LEFT JOIN msdb.dbo.syscategories c ON c.category_id = j.category_id
 WHERE j.name = @name`,
+	// sys.server_resource_stats (master on a managed instance; every login that can
+	// connect to master may read it) has one row per 15 s with the instance's service
+	// tier in sku: https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-server-resource-stats-azure-sql-database.
+	TagMIServiceTier: `SELECT TOP (1) sku FROM master.sys.server_resource_stats ORDER BY start_time DESC`,
 	TagJobActivity: `SELECT TOP (1) a.start_execution_date, a.stop_execution_date
 FROM msdb.dbo.sysjobactivity a
 WHERE a.job_id = @job_id AND a.session_id = (SELECT MAX(s.session_id) FROM msdb.dbo.syssessions s)

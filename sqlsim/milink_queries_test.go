@@ -70,6 +70,7 @@ func TestEveryMilinkQueryRuns(t *testing.T) {
 				want := int32(0)
 				switch {
 				case tag == sqlops.TagMIParams && !p.MI, // sys.dm_hadr_fabric_* exist only on the MI
+					tag == sqlops.TagMIServiceTier && !p.MI,               // so does sys.server_resource_stats
 					tag == sqlops.TagServerInfo && p.Major == 13 && !p.MI, // sys.dm_os_host_info is 2017+
 					tag == sqlops.TagAgent && p.MI:                        // sys.dm_server_services is not on the MI
 					want = 208
@@ -109,6 +110,7 @@ func TestEveryMilinkQueryRuns(t *testing.T) {
 			}
 			if p.MI {
 				checks["MIParams"] = func() (any, error) { return c.MIParams(ctx) }
+				checks["MIServiceTier"] = func() (any, error) { return c.MIServiceTier(ctx) }
 				delete(checks, "Agent")
 			}
 			for name, f := range checks {

@@ -128,6 +128,11 @@ type Options struct {
 	// NTLMDomain is the NetBIOS domain name the instance announces in NTLM
 	// challenges (default "CONTOSO").
 	NTLMDomain string
+	// ServiceTier is a managed instance's service tier as
+	// master.sys.server_resource_stats reports it in sku: TierGeneralPurpose (the
+	// default when empty) or TierBusinessCritical (resourcestats.go); milink sim sets
+	// it with --mi-tier.
+	ServiceTier string
 }
 
 // SQLServerDefaults returns a healthy SQL Server 2022 CU14 on Windows with every link

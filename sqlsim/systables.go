@@ -43,7 +43,7 @@ var (
 func sysTableDefs() map[string]*sysTable {
 	sysTablesOnce.Do(func() {
 		sysTables = map[string]*sysTable{}
-		for _, t := range append(append(systemTables(), msdbTables()...), moreTables()...) {
+		for _, t := range append(append(append(systemTables(), msdbTables()...), moreTables()...), resourceStatsTables()...) {
 			sysTables[t.schema+"."+t.name] = t
 		}
 	})

@@ -23,6 +23,9 @@ type AzureInfo struct {
 	Cloud     string          `json:"cloud"`
 	Allowlist []AllowlistItem `json:"allowlist,omitempty"`
 	Findings  []Finding       `json:"findings,omitempty"`
+	// MI is the managed instance's update policy and service tier from Resource
+	// Manager; nil when it was not read (not signed in, instance not found, error).
+	MI *azureops.MIProperties `json:"-"`
 }
 
 // AzureChecker runs the Azure checks for the managed instance whose FQDN is miFQDN,
@@ -45,7 +48,7 @@ func NewAzureChecker(c azureops.Cloud, cred azcore.TokenCredential, ref *azureop
 // AzureInfoOf turns what azureops found into the report's AzureInfo, each finding
 // belonging to the "Azure" server.
 func AzureInfoOf(in azureops.Info) AzureInfo {
-	out := AzureInfo{Cloud: in.Cloud}
+	out := AzureInfo{Cloud: in.Cloud, MI: in.MI}
 	for _, e := range in.Allowlist {
 		out.Allowlist = append(out.Allowlist, AllowlistItem{Name: e.Name, URL: e.URL, Why: e.Why})
 	}

@@ -15,7 +15,11 @@ type ManagedInstance struct {
 	Params sqlops.MIParams   `json:"params"`
 	// Permissions are the managed instance login's (sysadmin, Agent role, SID).
 	Permissions sqlops.Permissions `json:"permissions"`
-	Findings    []Finding          `json:"findings"`
+	// ServiceTier is sqlops.TierGeneralPurpose or TierBusinessCritical as
+	// master.sys.server_resource_stats reports it; "" when unknown (no row yet, or the
+	// view could not be read).
+	ServiceTier string    `json:"serviceTier,omitempty"`
+	Findings    []Finding `json:"findings"`
 }
 
 const serverMI = "Managed instance"
@@ -42,6 +46,9 @@ func discoverMI(ctx context.Context, c *sqlops.Conn) (*ManagedInstance, error) {
 		return nil, err
 	}
 	m.Permissions = perms
+	if tier, err := c.MIServiceTier(ctx); err == nil { // unknown otherwise: Resource Manager may still tell
+		m.ServiceTier = tier
+	}
 	if f := miPermissionFinding(perms); f != nil {
 		m.Findings = append(m.Findings, *f)
 	}

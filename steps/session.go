@@ -504,7 +504,11 @@ func (s *Session) Report() *Report {
 	defer s.mu.Unlock()
 	rep := NewReport(s.cfg)
 	if s.pre != nil {
-		rep.SetPrerequisites(s.pre)
+		// The directions and In-Memory OLTP verdicts depend on the managed instance
+		// (update policy, service tier): judged again with what is known of it now.
+		pre := *s.pre
+		pre.Findings = miFit(s.pre, s.mi, s.azure)
+		rep.SetPrerequisites(&pre)
 	}
 	if s.mi != nil {
 		rep.SetManagedInstance(s.mi)

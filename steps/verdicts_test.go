@@ -366,21 +366,8 @@ func TestAutoWithSSHNeverPicksThisHost(t *testing.T) {
 		o.Platform, o.Distribution = "Linux", "Ubuntu 22.04.4 LTS"
 		o.ServerName = strings.SplitN(host, ".", 2)[0]
 	}, nil)
-	s := steps.NewSession(cfg, steps.SessionOptions{})
-	defer s.Close()
+	s := throughLogin(t, cfg)
 	ctx := context.Background()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CheckPrerequisites(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DiscoverMI(ctx); err != nil {
-		t.Fatal(err)
-	}
 	opts, err := s.NetworkDefaults()
 	if err != nil {
 		t.Fatal(err)

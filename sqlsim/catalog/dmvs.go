@@ -259,4 +259,27 @@ lock_owner_address varbinary(8)
 		PermissionBefore: PermViewServerState,
 		Source:           dmvPage("sys-dm-tran-locks-transact-sql"),
 	},
+	{
+		Database: "master", Schema: "sys", Name: "server_resource_stats", Kind: View, Avail: miOnly,
+		// Azure SQL Managed Instance only, in master: one row per 15-second interval,
+		// about 14 days kept; sku is the service tier, "General Purpose" or "Business
+		// Critical". "Available to all user roles with permissions to connect to the
+		// master database": no permission beyond that.
+		Columns: cols(`
+start_time datetime2
+end_time datetime
+resource_type nvarchar(128)
+resource_name nvarchar(128)
+sku nvarchar(128)
+hardware_generation nvarchar(128)
+virtual_core_count int
+avg_cpu_percent decimal(5,2)
+reserved_storage_mb bigint
+storage_space_used_mb decimal(18,2)
+io_request bigint
+io_bytes_read bigint
+io_bytes_written bigint
+`),
+		Source: catalogView("sys-server-resource-stats-azure-sql-database"),
+	},
 }
