@@ -91,23 +91,7 @@ func timeToVerdict(b *testing.B, cfg steps.Config, wantExit int) (verdict, total
 	ctx := context.Background()
 	s := steps.NewSession(cfg, steps.SessionOptions{})
 	defer s.Close()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.CheckPrerequisites(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.DiscoverMI(ctx); err != nil {
-		b.Fatal(err)
-	}
-	opts, err := s.NetworkDefaults()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.BuildPlan(ctx, opts); err != nil {
+	if _, err := s.BuildPlan(ctx, upToNetworkOptions(b, s, cfg)); err != nil {
 		b.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -131,29 +115,61 @@ func timeToVerdict(b *testing.B, cfg steps.Config, wantExit int) (verdict, total
 	return last.Sub(start), total
 }
 
+// upToNetworkOptions takes session s through the steps before the plan, as
+// Session.RunAll does, and returns the default network options.
+func upToNetworkOptions(tb testing.TB, s *steps.Session, cfg steps.Config) steps.NetworkOptions {
+	tb.Helper()
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.CheckPrerequisites(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.DiscoverMI(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	opts, err := s.NetworkDefaults()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return opts
+}
+
+// ownConn opens a connection to the server cc names with a key of its own, and names
+// a job of a new run with its marked description.
+func ownConn(b *testing.B, cc sqlops.ConnConfig) (c *sqlops.Conn, name, run, desc string) {
+	b.Helper()
+	c, err := sqlops.Open(context.Background(), cc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	c.Key = sqlops.RandomKey()
+	k, err := c.OwnerKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	run = sqlops.NewRunID()
+	name = "TestMILinkConnection_milink_" + run[:8]
+	return c, name, run, sqlops.JobDescription("speed", k.Mark(sqlops.KindJob, name, run))
+}
+
 // oneStepJob is the reference: the time from sp_start_job to the outcome of a job with
 // one PowerShell step probing targets (sqlops.ProbeScript), on the server cc names,
 // read back every millisecond. It is the Agent's own time for a direction.
 func oneStepJob(b *testing.B, cc sqlops.ConnConfig, targets []sqlops.ProbeTarget, skipSQLPS bool) time.Duration {
 	b.Helper()
 	ctx := context.Background()
-	c, err := sqlops.Open(ctx, cc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	c.Key = sqlops.RandomKey()
-	k, err := c.OwnerKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := sqlops.NewRunID()
-	name := "TestMILinkConnection_milink_" + run[:8]
+	c, name, run, desc := ownConn(b, cc)
 	script, err := sqlops.ProbeScript(targets, skipSQLPS)
 	if err != nil {
 		b.Fatal(err)
 	}
-	job, err := c.CreateJob(ctx, sqlops.JobSpec{Name: name, Description: sqlops.JobDescription("speed reference", k.Mark(sqlops.KindJob, name, run)),
+	job, err := c.CreateJob(ctx, sqlops.JobSpec{Name: name, Description: desc,
 		Steps: []sqlops.JobStep{{Name: "probe", Subsystem: "PowerShell", Command: script}}})
 	if err != nil {
 		b.Fatal(err)
@@ -257,19 +273,8 @@ func BenchmarkSpeedAllFiltered(b *testing.B) {
 func agentJobProbe(b *testing.B, cc sqlops.ConnConfig, targets []sqlops.ProbeTarget) time.Duration {
 	b.Helper()
 	ctx := context.Background()
-	c, err := sqlops.Open(ctx, cc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	c.Key = sqlops.RandomKey()
-	k, err := c.OwnerKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := sqlops.NewRunID()
-	name := "TestMILinkConnection_milink_" + run[:8]
-	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: name, Description: sqlops.JobDescription("speed", k.Mark(sqlops.KindJob, name, run)),
+	c, name, run, desc := ownConn(b, cc)
+	job := &probe.AgentJob{Conn: c, Server: "SQL Server", Name: name, Description: desc,
 		SkipSQLPS: true, Timeout: time.Minute}
 	defer func() {
 		if j, _ := c.JobByName(ctx, name); j != nil {

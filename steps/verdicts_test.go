@@ -366,22 +366,7 @@ func TestAutoWithSSHNeverPicksThisHost(t *testing.T) {
 	s := steps.NewSession(cfg, steps.SessionOptions{})
 	defer s.Close()
 	ctx := context.Background()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CheckPrerequisites(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DiscoverMI(ctx); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := s.NetworkDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := upToNetworkOptions(t, s, cfg)
 	plan, err := s.BuildPlan(ctx, opts)
 	if err != nil || plan.SQLToMIMode != steps.ProbeLocal {
 		t.Fatalf("without --ssh on this host: %v %+v", err, plan)
