@@ -27,7 +27,7 @@ var (
 	buildErr  error
 )
 
-func milinkBinary(t *testing.T) string {
+func milinkBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "milink-e2e-")

@@ -3,6 +3,7 @@ package sqlops
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,39 +28,6 @@ func (t ProbeTarget) Validate() error {
 		return fmt.Errorf("probe %s: %w: timeout %s is outside 100ms-10m", t.Label, ErrInvalidInput, t.Timeout)
 	}
 	return nil
-}
-
-// ProbeScript returns the PowerShell job-step command that probes t with a timed
-// TcpClient connect (Test-NetConnection has no timeout and needs ~21-42 s on a filtered
-// port). skipSQLPS adds the "#NOSQLPS" first line understood by SQL Server 2019 and
-// later. The output imitates Test-NetConnection's Format-List so both parse alike.
-// The target must be valid (see ProbeTarget.Validate); the host is validated to
-// contain only letters, digits, '.', '-' and ':' so single quotes are safe.
-func ProbeScript(t ProbeTarget, skipSQLPS bool) (string, error) {
-	if err := t.Validate(); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if skipSQLPS {
-		b.WriteString("#NOSQLPS\n")
-	}
-	fmt.Fprintf(&b, "$h = '%s'; $p = %d; $t = %d\n", t.Host, t.Port, t.Timeout.Milliseconds())
-	b.WriteString(`$r = 'False'; $d = ''; $a = ''; $s = ''
-try { $a = ([System.Net.Dns]::GetHostAddresses($h) | Select-Object -First 1).IPAddressToString } catch { }
-$c = New-Object System.Net.Sockets.TcpClient
-try {
-  if ($c.ConnectAsync($h, $p).Wait($t)) { $r = 'True'; $d = 'connected'; $a = $c.Client.RemoteEndPoint.Address.IPAddressToString }
-  else { $d = "timed out after $t ms" }
-} catch { $e = $_.Exception.GetBaseException(); $d = $e.Message; if ($e -is [System.Net.Sockets.SocketException]) { $s = [string]$e.SocketErrorCode } } finally { $c.Dispose() }
-if ($r -eq 'True') { $s = 'Success' } elseif ($s -eq '' -and $d -like 'timed out*') { $s = 'TimedOut' }
-"ComputerName     : $h"
-"RemoteAddress    : $a"
-"RemotePort       : $p"
-"TcpTestSucceeded : $r"
-"SocketErrorCode  : $s"
-"Detail           : $d"
-`)
-	return b.String(), nil
 }
 
 // ProbeVerdict classifies the outcome of one probe.
@@ -89,6 +57,10 @@ type ProbeOutput struct {
 	RemoteAddress   string
 	Detail          string
 	Verdict         ProbeVerdict
+	// Elapsed is the probe's own time (its "ElapsedMs : n" field, milliseconds in the
+	// text), valid when HasElapsed.
+	Elapsed    time.Duration
+	HasElapsed bool
 }
 
 var (
@@ -96,6 +68,7 @@ var (
 	reTcpTest  = regexp.MustCompile(`(?i)TcpTestSucceeded\s*:\s*(True|False)`)
 	reRemote   = regexp.MustCompile(`(?i)RemoteAddress\s*:[ \t]*((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)`)
 	reDetail   = regexp.MustCompile(`(?i)Detail\s*:[ \t]*([^\r\n]*?)(?:\s{2,}Process Exit Code|\r?\n|$)`)
+	reElapsed  = regexp.MustCompile(`(?i)ElapsedMs\s*:[ \t]*(\d{1,9})\b`)
 	reQuiet    = regexp.MustCompile(`(?i)(?:^|\.\s+|\n)\s*(True|False)\s*(?:$|\r?\n|\s{2}Process Exit)`)
 	reNameRes  = regexp.MustCompile(`(?i)name resolution of .* failed|no such host is known|nodename nor servname|name or service not known`)
 	reRefused  = regexp.MustCompile(`(?i)actively refused|connection refused`)
@@ -143,6 +116,10 @@ func ParseProbeOutput(s string) ProbeOutput {
 	}
 	if m := reSockErr.FindStringSubmatch(s); m != nil {
 		out.SocketErrorCode = m[1]
+	}
+	if m := reElapsed.FindStringSubmatch(s); m != nil {
+		ms, _ := strconv.Atoi(m[1])
+		out.Elapsed, out.HasElapsed = time.Duration(ms)*time.Millisecond, true
 	}
 	switch {
 	case !out.Known:

@@ -72,22 +72,6 @@ func TestMarker(t *testing.T) {
 	}
 }
 
-func TestProbeScript(t *testing.T) {
-	s, err := ProbeScript(ProbeTarget{Label: "x", Host: "sqlmi.abc.database.windows.net", Port: 5022, Timeout: 5 * time.Second}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(s, "#NOSQLPS\n") || !strings.Contains(s, "$h = 'sqlmi.abc.database.windows.net'; $p = 5022; $t = 5000") {
-		t.Errorf("script:\n%s", s)
-	}
-	if _, err := ProbeScript(ProbeTarget{Label: "x", Host: "a'; rm", Port: 5022, Timeout: time.Second}, false); err == nil {
-		t.Error("a host with a quote reached the script")
-	}
-	if _, err := ProbeScript(ProbeTarget{Label: "x", Host: "a", Port: 0, Timeout: time.Second}, false); err == nil {
-		t.Error("port 0 accepted")
-	}
-}
-
 func TestParseProbeOutput(t *testing.T) {
 	cases := []struct {
 		name, in string

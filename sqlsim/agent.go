@@ -3,9 +3,7 @@ package sqlsim
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -326,11 +324,6 @@ func (a *agent) stepMessage(s *jobStep, ok bool, output string) string {
 	}
 }
 
-var (
-	reTimedProbe = regexp.MustCompile(`\$h = '([^']*)'; \$p = (\d+); \$t = (\d+)`)
-	reTnc        = regexp.MustCompile(`(?i)^\s*(?:tnc|Test-NetConnection)\s+(?:-ComputerName\s+)?(\S+)\s+-port\s+(\d+)(.*)$`)
-)
-
 // runStep runs one step; it returns whether the step succeeded, its output, and whether
 // it was canceled.
 func (a *agent) runStep(ctx context.Context, s *jobStep, owner string) (bool, string, bool) {
@@ -359,83 +352,7 @@ func (a *agent) runStep(ctx context.Context, s *jobStep, owner string) (bool, st
 		// the text is SQL Server Agent's message for this case).
 		return false, "Non-SysAdmins have been denied permission to run PowerShell job steps without a proxy account.", false
 	}
-	if !sleepCtx(ctx, in.opts.StepLatency) {
-		return false, "", true
-	}
-	cmd := s.command
-	if m := reTimedProbe.FindStringSubmatch(cmd); m != nil {
-		port, _ := strconv.Atoi(m[2])
-		ms, _ := strconv.Atoi(m[3])
-		res := in.net.Probe(ctx, m[1], port, time.Duration(ms)*time.Millisecond)
-		if ctx.Err() != nil {
-			return false, "", true
-		}
-		ok, detail := "False", ""
-		switch {
-		case res.Err == nil:
-			ok, detail = "True", "connected"
-		case res.Err == ErrTimedOut:
-			detail = fmt.Sprintf("timed out after %d ms", ms)
-		default:
-			detail = res.Err.Error()
-			if res.Err == ErrRefused {
-				detail += fmt.Sprintf(" %s:%d", res.RemoteAddress, port)
-			}
-		}
-		out := fmt.Sprintf("ComputerName     : %s\r\nRemoteAddress    : %s\r\nRemotePort       : %d\r\nTcpTestSucceeded : %s\r\n",
-			m[1], res.RemoteAddress, port, ok)
-		if strings.Contains(cmd, "SocketErrorCode") {
-			// The script prints the SocketException's SocketErrorCode, whose names are
-			// .NET's SocketError enum (Success, ConnectionRefused 10061, HostNotFound
-			// 11001; a Wait that returns false raises nothing and the script says TimedOut):
-			// https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror
-			code := "SocketError"
-			switch res.Err {
-			case nil:
-				code = "Success"
-			case ErrTimedOut:
-				code = "TimedOut"
-			case ErrRefused:
-				code = "ConnectionRefused"
-			case ErrNoSuchHost:
-				code = "HostNotFound"
-			}
-			out += fmt.Sprintf("SocketErrorCode  : %s\r\n", code)
-		}
-		out += fmt.Sprintf("Detail           : %s\r\n", detail)
-		return true, out, false
-	}
-	line := strings.SplitN(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cmd), "#NOSQLPS")), "\n", 2)[0]
-	if m := reTnc.FindStringSubmatch(line); m != nil {
-		port, _ := strconv.Atoi(m[2])
-		quiet := strings.Contains(strings.ToLower(m[3]), "-informationlevel quiet")
-		res := in.net.Probe(ctx, m[1], port, in.opts.TncTimeout)
-		if ctx.Err() != nil {
-			return false, "", true
-		}
-		okWord := "False"
-		if res.Err == nil {
-			okWord = "True"
-		}
-		var b strings.Builder
-		if res.Err == ErrNoSuchHost {
-			fmt.Fprintf(&b, "WARNING: Name resolution of %s failed\r\n", m[1])
-		} else if res.Err != nil {
-			fmt.Fprintf(&b, "WARNING: TCP connect to (%s : %d) failed\r\n", res.RemoteAddress, port)
-		}
-		if quiet {
-			b.WriteString(okWord + "\r\n")
-		} else {
-			fmt.Fprintf(&b, "\r\n\r\nComputerName     : %s\r\nRemoteAddress    : %s\r\nTcpTestSucceeded : %s\r\n\r\n\r\n", m[1], res.RemoteAddress, okWord)
-		}
-		return true, b.String(), false
-	}
-	word := strings.Fields(line)
-	name := ""
-	if len(word) > 0 {
-		name = word[0]
-	}
-	return false, fmt.Sprintf("A job step received an error at line 1 in a PowerShell script. The corresponding line is '%s'. Correct the script and reschedule the job. The error information returned by PowerShell is: 'The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program.'", line, name), false
+	return a.runPowerShell(ctx, s)
 }
 
 // runTSQLStep runs a T-SQL job step through the evaluator, as the job owner in the

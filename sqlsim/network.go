@@ -39,6 +39,17 @@ type Network struct {
 	names     map[string]string // lower-case DNS name -> virtual IP
 	listeners map[string]string // "ip:port" -> real loopback address
 	rules     map[string]Rule   // "ip:port" or "ip:*" -> rule
+	latency   time.Duration     // one round trip, paid by every answered connection attempt
+}
+
+// SetLatency sets the round-trip time of the simulated network: a connection attempt
+// that is answered (connected, or refused with a reset) takes d more than on loopback,
+// as TCP's handshake (SYN, then SYN-ACK or RST) crosses the network once each way; one
+// that is filtered takes its timeout whatever d is.
+func (n *Network) SetLatency(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.latency = d
 }
 
 // NewNetwork returns an empty network.
@@ -152,8 +163,20 @@ func (n *Network) Probe(ctx context.Context, host string, port int, timeout time
 	}
 	real, mapped := n.listeners[key(ip, port)]
 	_, hostKnown := n.hostKnownLocked(ip)
+	rtt := n.latency
 	n.mu.Unlock()
 	res := DialResult{RemoteAddress: ip}
+	answered := !(ruled && (rule == RuleFiltered || rule == RuleNoSuchHost)) && (ruled || mapped || hostKnown || isLoopback(ip))
+	if answered && rtt > 0 {
+		if rtt >= timeout {
+			res.Err = waitTimeout(ctx, timeout)
+			return res
+		}
+		if err := waitTimeout(ctx, rtt); err != ErrTimedOut {
+			res.Err = err
+			return res
+		}
+	}
 	if ruled {
 		switch rule {
 		case RuleFiltered:
@@ -167,8 +190,7 @@ func (n *Network) Probe(ctx context.Context, host string, port int, timeout time
 		}
 	}
 	if !mapped {
-		addr, err := netip.ParseAddr(ip)
-		if err == nil && addr.IsLoopback() {
+		if isLoopback(ip) {
 			real = net.JoinHostPort(ip, strconv.Itoa(port))
 		} else if hostKnown {
 			res.Err = realRefused(ctx, timeout)
@@ -195,6 +217,11 @@ func (n *Network) Probe(ctx context.Context, host string, port int, timeout time
 	}
 	c.Close()
 	return res
+}
+
+func isLoopback(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	return err == nil && addr.IsLoopback()
 }
 
 // hostKnownLocked reports whether ip belongs to a simulated host (it has a name or a listener).

@@ -91,37 +91,47 @@ type Options struct {
 	// '<name>'. Reason: Azure Active Directory only authentication is enabled. Please
 	// contact your system administrator." (learn.microsoft.com/azure/azure-sql/database/
 	// authentication-azure-ad-only-authentication); Entra token logins still work.
-	EntraOnly       bool
-	Role            Role
-	ServerName      string // @@SERVERNAME
-	ProductVersion  string // e.g. 16.0.4135.4
-	Edition         string // e.g. "Enterprise Edition (64-bit)"
-	Platform        string // Windows or Linux
-	Distribution    string // host_distribution
-	HadrEnabled     bool
-	TraceFlags      []int
-	MasterKey       bool
-	AgentRunning    bool
-	AgentXPs        bool
-	AddIssuerProc   bool // sp_certificate_add_issuer exists
-	Logins          []Login
-	Databases       []Database
-	Endpoints       []EndpointSpec
-	Certificates    []CertSpec
-	Jobs            []JobSpec
-	JobStartLatency time.Duration // time Agent takes to pick up a started job
-	StepLatency     time.Duration // time each PowerShell step takes before its probe starts
-	TncTimeout      time.Duration // how long Test-NetConnection takes on a filtered port (real: ~21 s)
-	Network         *Network
-	IP              string // the instance's own virtual IP address (local_net_address)
-	HostNames       []string
-	FQDN            string // MI: DnsRecordName
-	NodeName        string // MI: current primary node, e.g. DB123
-	ClusterName     string // MI: e.g. tr123456.west-us.worker.database.windows.net
-	HadrPort        int    // MI: e.g. 11002
-	Listen          string // TDS listen address, default 127.0.0.1:0
-	TLS             *tls.Config
-	Logger          *slog.Logger
+	EntraOnly      bool
+	Role           Role
+	ServerName     string // @@SERVERNAME
+	ProductVersion string // e.g. 16.0.4135.4
+	Edition        string // e.g. "Enterprise Edition (64-bit)"
+	Platform       string // Windows or Linux
+	Distribution   string // host_distribution
+	HadrEnabled    bool
+	TraceFlags     []int
+	MasterKey      bool
+	AgentRunning   bool
+	AgentXPs       bool
+	AddIssuerProc  bool // sp_certificate_add_issuer exists
+	Logins         []Login
+	Databases      []Database
+	Endpoints      []EndpointSpec
+	Certificates   []CertSpec
+	Jobs           []JobSpec
+	// JobStartLatency is the Agent's job pickup: the time from sp_start_job to the job's
+	// first step (the Agent polls for work).
+	JobStartLatency time.Duration
+	// StepLatency is the start of the PowerShell process of each PowerShell step
+	// (SQLPS.exe or powershell.exe), before its script runs.
+	StepLatency time.Duration
+	// SQLPSLoad is the load of the SQLPS module that a PowerShell step pays on top of
+	// StepLatency before SQL Server 2019, and from 2019 on unless its first line is
+	// #NOSQLPS (see loadsSQLPS).
+	SQLPSLoad time.Duration
+	// TncTimeout is how long Test-NetConnection takes on a port that does not answer
+	// (it has no timeout: ~21 s per address in practice).
+	TncTimeout  time.Duration
+	Network     *Network
+	IP          string // the instance's own virtual IP address (local_net_address)
+	HostNames   []string
+	FQDN        string // MI: DnsRecordName
+	NodeName    string // MI: current primary node, e.g. DB123
+	ClusterName string // MI: e.g. tr123456.west-us.worker.database.windows.net
+	HadrPort    int    // MI: e.g. 11002
+	Listen      string // TDS listen address, default 127.0.0.1:0
+	TLS         *tls.Config
+	Logger      *slog.Logger
 	// Kerberos, when set, accepts Kerberos logins for Windows logins; NTLM logins
 	// are accepted whenever a Windows login has a password.
 	Kerberos *KerberosConfig

@@ -1,7 +1,6 @@
 package steps_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -36,19 +35,7 @@ func throughLogin(t *testing.T, cfg steps.Config) *steps.Session {
 	t.Helper()
 	s := steps.NewSession(cfg, steps.SessionOptions{})
 	t.Cleanup(func() { s.Close() })
-	ctx := context.Background()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CheckPrerequisites(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ConnectMI(ctx, cfg.MI); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DiscoverMI(ctx); err != nil {
-		t.Fatal(err)
-	}
+	loginSteps(t, s, cfg)
 	return s
 }
 

@@ -11,11 +11,14 @@ import (
 )
 
 // AgentJob is the Prober that runs the probes as a SQL Server Agent job on a server (SQL
-// Server or the managed instance): one PowerShell step per target with a timed
-// TcpClient connect (sqlops.ProbeScript), each going on to the next whatever its
-// outcome, as Microsoft's TestMILinkConnection and NetHelper jobs do
-// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#test-network-connectivity).
-// Probe creates the job, starts it, waits for its outcome and reads each step's output;
+// Server or the managed instance), as Microsoft's TestMILinkConnection and NetHelper
+// jobs do
+// (https://learn.microsoft.com/azure/azure-sql/managed-instance/managed-instance-link-preparation#test-network-connectivity),
+// but with ONE PowerShell step for all of the direction's targets (sqlops.ProbeScript:
+// concurrent TcpClient connects within the probe timeout), so a direction pays one
+// PowerShell start (and one SQLPS load before SQL Server 2019) and, with every port
+// filtered, one probe timeout, whatever the number of targets.
+// Probe creates the job, starts it, waits for its outcome and reads the step's output;
 // it does not delete the job: the caller's cleanup does, which is why Track must record
 // the job before it is created.
 type AgentJob struct {
@@ -25,7 +28,7 @@ type AgentJob struct {
 	// (sqlops.JobDescription with Key.Mark of Conn's key), or the job is not created
 	// and, if created, is never recognised as milink's.
 	Name, Description string
-	// SkipSQLPS starts each step with "#NOSQLPS" (SQL Server 2019 and later, and the
+	// SkipSQLPS starts the step with "#NOSQLPS" (SQL Server 2019 and later, and the
 	// managed instance), see sqlops.ProbeScript.
 	SkipSQLPS bool
 	// Timeout bounds the wait from the start of the job to its outcome (default 2m).
@@ -41,49 +44,71 @@ type AgentJob struct {
 // Where returns "<Server> (Agent job)".
 func (a *AgentJob) Where() string { return a.Server + " (Agent job)" }
 
-// Probe creates, starts and waits for the job and returns each target's verdict, read
-// from its step's output (VerdictUnknown when the step did not run or printed nothing
-// readable). Its errors: an invalid target (sqlops.ErrInvalidInput), the job could not
-// be created or started (SQL Server Agent not running, Msg 22022), or it gave no
-// outcome within Timeout.
-func (a *AgentJob) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
-	spec := sqlops.JobSpec{Name: a.Name, Description: a.Description}
-	for _, t := range targets {
-		script, err := sqlops.ProbeScript(t, a.SkipSQLPS)
-		if err != nil {
-			return nil, err
-		}
-		spec.Steps = append(spec.Steps, sqlops.JobStep{Name: t.Label, Subsystem: "PowerShell", Command: script, GoToNext: true})
+// stepName is the job step's name (sysname, at most 128 characters): the targets'
+// labels joined, e.g. "Test Port 5022, Test HADR Port".
+func stepName(targets []sqlops.ProbeTarget) string {
+	labels := make([]string, len(targets))
+	for i, t := range targets {
+		labels[i] = t.Label
 	}
-	run, err := a.run(ctx, spec, notify)
+	name := strings.Join(labels, ", ")
+	if r := []rune(name); len(r) > 128 {
+		name = string(r[:125]) + "..."
+	}
+	return name
+}
+
+// Probe creates, starts and waits for the job and returns each target's verdict, read
+// from its line of the step's output (sqlops.ParseProbeLines), with the target's own
+// elapsed time as Duration (the step's run_duration when the line has none). A target
+// without a line is VerdictNotRun when the step did not run or Agent failed it
+// without output, else VerdictUnknown. Its errors: an invalid target
+// (sqlops.ErrInvalidInput), the job could not be created or started (SQL Server Agent
+// not running, Msg 22022), or it gave no outcome within Timeout.
+func (a *AgentJob) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
+	script, err := sqlops.ProbeScript(targets, a.SkipSQLPS)
 	if err != nil {
 		return nil, err
+	}
+	spec := sqlops.JobSpec{Name: a.Name, Description: a.Description,
+		Steps: []sqlops.JobStep{{Name: stepName(targets), Subsystem: "PowerShell", Command: script}}}
+	run, err := a.run(ctx, spec, targets, notify)
+	if err != nil {
+		return nil, err
+	}
+	var step *sqlops.StepResult
+	for k := range run.Steps {
+		if run.Steps[k].StepID == 1 {
+			step = &run.Steps[k]
+		}
+	}
+	var lines []sqlops.ProbeLine
+	if step != nil {
+		lines = sqlops.ParseProbeLines(step.Output(), targets)
 	}
 	out := make([]Result, 0, len(targets))
 	for i, t := range targets {
 		r := Result{Step: t.Label, Host: t.Host, Port: t.Port, Verdict: sqlops.VerdictUnknown, Where: a.Where(),
-			Ran: fmt.Sprintf("job %s step %d (PowerShell): TcpClient connect to %s:%d within %s", a.Name, i+1, t.Host, t.Port, t.Timeout)}
-		var step *sqlops.StepResult
-		for k := range run.Steps {
-			if run.Steps[k].StepID == i+1 {
-				step = &run.Steps[k]
-			}
+			Ran: fmt.Sprintf("job %s step 1 (PowerShell): TcpClient connect to %s:%d within %s", a.Name, t.Host, t.Port, t.Timeout)}
+		if len(targets) > 1 {
+			r.Ran += fmt.Sprintf(", at once with the step's %d other connects", len(targets)-1)
 		}
-		if step == nil {
-			// The job ended before this step (its outcome message says why).
+		switch {
+		case step == nil:
+			// The job ended before its step (its outcome message says why).
 			r.Verdict, r.Detail = sqlops.VerdictNotRun, "the step did not run: "+agentText(run.Message)
-		} else {
-			po := sqlops.ParseProbeOutput(step.Output())
+		case lines[i].Found:
+			l := lines[i]
+			r.Output, r.Duration = l.Text, l.ProbeDuration(step.Duration)
+			r.Succeeded, r.Verdict, r.RemoteAddress, r.Detail = l.Succeeded, l.Verdict, l.RemoteAddress, l.Detail
+		case step.RunStatus != 1:
+			// A step without probe output that Agent marked failed (run_status 0)
+			// never ran the probe: carry Agent's own error text.
 			r.Output, r.Duration = step.Output(), step.Duration
-			r.Succeeded, r.Verdict, r.RemoteAddress, r.Detail = po.Succeeded, po.Verdict, po.RemoteAddress, po.Detail
-			switch {
-			case !po.Known && step.RunStatus != 1:
-				// A step without probe output that Agent marked failed (run_status 0)
-				// never ran the probe: carry Agent's own error text.
-				r.Verdict, r.Detail = sqlops.VerdictNotRun, agentText(step.Message)
-			case !po.Known:
-				r.Detail = "could not read the probe's output: " + agentText(step.Message)
-			}
+			r.Verdict, r.Detail = sqlops.VerdictNotRun, agentText(step.Message)
+		default:
+			r.Output, r.Duration = step.Output(), step.Duration
+			r.Detail = "could not read the probe's output: " + agentText(step.Message)
 		}
 		out = append(out, r)
 	}
@@ -100,7 +125,7 @@ func agentText(msg string) string {
 }
 
 // run creates, starts and waits for the job.
-func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, notify Notify) (sqlops.JobRun, error) {
+func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlops.ProbeTarget, notify Notify) (sqlops.JobRun, error) {
 	timeout := a.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
@@ -151,7 +176,11 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, notify Notify) 
 	}
 	notify.note(NoteStep, "%s: waiting for job %s", a.Server, spec.Name)
 	run, err := a.Conn.WaitJob(ctx, job, time.Now().Add(timeout), a.Poll, func(s sqlops.StepResult) {
-		notify.note(NoteVerdict, "step %d (%s): %s", s.StepID, s.Name, sqlops.ParseProbeOutput(s.Output()).Verdict)
+		for i, l := range sqlops.ParseProbeLines(s.Output(), targets) {
+			if l.Found {
+				notify.note(NoteVerdict, "%s:%d: %s", targets[i].Host, targets[i].Port, l.Verdict)
+			}
+		}
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {

@@ -50,8 +50,9 @@ func ownMark(t *testing.T, c *sqlops.Conn, name, run string) string {
 }
 
 // TestAgentJobProbes runs the SQL Server → MI job against the simulator with 5022
-// filtered: the job is tracked before it exists and again once it does, each step's
-// verdict is read, and the results say which job step ran where.
+// filtered: the job is tracked before it exists and again once it does, it has ONE
+// PowerShell step for both targets, each target's verdict and own duration are read
+// from its line, and the results say which job step ran where.
 func TestAgentJobProbes(t *testing.T) {
 	c, p := openSimSQL(t, "blocked-5022")
 	ctx := context.Background()
@@ -96,11 +97,19 @@ func TestAgentJobProbes(t *testing.T) {
 		t.Errorf("verdicts: %s, %s", rs[0].Verdict, rs[1].Verdict)
 	}
 	for i, r := range rs {
-		if r.Step != targets[i].Label || r.Host != targets[i].Host || r.Where != "SQL Server (Agent job)" || !strings.HasPrefix(r.Ran, "job TestMILinkConnection step "+string(rune('1'+i))+" (PowerShell)") || r.Output == "" {
+		if r.Step != targets[i].Label || r.Host != targets[i].Host || r.Where != "SQL Server (Agent job)" || !strings.HasPrefix(r.Ran, "job TestMILinkConnection step 1 (PowerShell)") || !strings.HasPrefix(r.Output, targets[i].Endpoint()+" TcpTestSucceeded") {
 			t.Errorf("result %d: %+v", i, r)
 		}
 	}
-	for _, want := range []string{"SQL Server: creating Agent job TestMILinkConnection", "SQL Server: waiting for job TestMILinkConnection", "step 1 (Test Port 5022): timeout", "step 2 (Test HADR Port): connected"} {
+	// The filtered target took its timeout, the open one less: each its own time.
+	if rs[0].Duration < targets[0].Timeout || rs[1].Duration >= targets[1].Timeout {
+		t.Errorf("durations: filtered %s, open %s (timeout %s)", rs[0].Duration, rs[1].Duration, targets[0].Timeout)
+	}
+	var steps int
+	if err := c.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM msdb.dbo.sysjobsteps s JOIN msdb.dbo.sysjobs j ON j.job_id = s.job_id WHERE j.name = N'TestMILinkConnection'").Scan(&steps); err != nil || steps != 1 {
+		t.Errorf("job steps: %d (%v), want 1 for both targets", steps, err)
+	}
+	for _, want := range []string{"SQL Server: creating Agent job TestMILinkConnection", "SQL Server: waiting for job TestMILinkConnection", targets[0].Endpoint() + ": timeout", targets[1].Endpoint() + ": connected"} {
 		if !strings.Contains(strings.Join(notes, "\n"), want) {
 			t.Errorf("notes %q lack %q", notes, want)
 		}

@@ -26,7 +26,7 @@ type Local struct {
 // Where returns "this host".
 func (l Local) Where() string { return "this host" }
 
-// Probe connects to every target in turn; it never returns an error.
+// Probe connects to every target at once; it never returns an error.
 func (l Local) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
 	return Func(l.attempt).Probe(ctx, targets, notify)
 }

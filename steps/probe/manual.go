@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/milink/milink/sqlops"
 )
@@ -15,50 +15,46 @@ import (
 func Command(targets []sqlops.ProbeTarget) string { return CommandFor("Linux", targets) }
 
 // CommandFor is a one-line command for the SQL Server host's platform that probes
-// targets and prints one line per target that ParsePasted reads back:
-// "host:port TcpTestSucceeded : True|False SocketErrorCode : <name>". On Windows it is
-// PowerShell with a timed System.Net.Sockets.TcpClient connect, printing .NET's
-// SocketError name (not localised:
-// https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror); on Linux
-// bash's /dev/tcp under timeout(1) in the C locale, mapping timeout's exit status 124
-// and the C library's messages to the same names. Targets with an invalid host or port
-// are left out, so nothing unvalidated reaches the shell.
+// all targets at once and prints one line per target that ParsePasted reads back, in
+// sqlops.ProbeLineFields' format: "host:port TcpTestSucceeded : True|False
+// SocketErrorCode : <name> RemoteAddress : <ip> ElapsedMs : <n>". On Windows it is
+// the Agent job's own PowerShell (sqlops.ProbeCommandLine: concurrent
+// System.Net.Sockets.TcpClient connects, .NET's SocketError names, not localised:
+// https://learn.microsoft.com/dotnet/api/system.net.sockets.socketerror); on Linux bash,
+// one background job per target (bash's /dev/tcp under timeout(1) in the C locale,
+// mapping timeout's exit status 124 and the C library's messages to the same names)
+// and a wait for all, in a subshell so an interactive shell prints no job numbers.
+// Either takes as long as the slowest target. Targets with an invalid host, port or
+// timeout are left out, so nothing unvalidated reaches the shell.
 func CommandFor(platform string, targets []sqlops.ProbeTarget) string {
-	var parts []string
+	var valid []sqlops.ProbeTarget
 	for _, t := range targets {
-		c := commandFor(t)
-		if strings.EqualFold(platform, "Windows") {
-			c = psCommandFor(t)
-		}
-		if c != "" {
-			parts = append(parts, c)
+		if t.Validate() == nil {
+			valid = append(valid, t)
 		}
 	}
-	return strings.Join(parts, "; ")
+	if len(valid) == 0 {
+		return ""
+	}
+	if strings.EqualFold(platform, "Windows") {
+		c, _ := sqlops.ProbeCommandLine(valid)
+		return c
+	}
+	parts := make([]string, len(valid))
+	for i, t := range valid {
+		parts[i] = "( " + commandFor(t) + " ) &"
+	}
+	return "( " + strings.Join(parts, " ") + " wait )"
 }
 
-// commandFor is the bash command's part for one target ("" when the target is invalid).
+// commandFor is the bash command for one target ("" when the target is invalid).
 func commandFor(t sqlops.ProbeTarget) string {
-	if sqlops.ValidateHost(t.Host) != nil || sqlops.ValidatePort(t.Port) != nil {
+	if t.Validate() != nil {
 		return ""
 	}
-	secs := int(t.Timeout.Seconds())
-	if secs < 1 {
-		secs = 1
-	}
-	return fmt.Sprintf(`e=$(LC_ALL=C timeout %d bash -c '</dev/tcp/%s/%d' 2>&1); c=$?; r=False; case "$c:$e" in 0:*) r=True; s=Success;; 124:*) s=TimedOut;; *refused*) s=ConnectionRefused;; *"not known"*|*"Name or service"*|*"No address"*) s=HostNotFound;; *"timed out"*) s=TimedOut;; *) s=SocketError;; esac; echo "%s:%d TcpTestSucceeded : $r SocketErrorCode : $s"`, secs, t.Host, t.Port, t.Host, t.Port)
-}
-
-// psCommandFor is the PowerShell command's part for one target ("" when invalid).
-func psCommandFor(t sqlops.ProbeTarget) string {
-	if sqlops.ValidateHost(t.Host) != nil || sqlops.ValidatePort(t.Port) != nil {
-		return ""
-	}
-	ms := t.Timeout.Milliseconds()
-	if ms < 1000 {
-		ms = 1000
-	}
-	return fmt.Sprintf(`$c = New-Object System.Net.Sockets.TcpClient; $r = 'False'; $s = 'SocketError'; try { if ($c.ConnectAsync('%s', %d).Wait(%d)) { $r = 'True'; $s = 'Success' } else { $s = 'TimedOut' } } catch { $e = $_.Exception.GetBaseException(); if ($e -is [System.Net.Sockets.SocketException]) { $s = [string]$e.SocketErrorCode } } finally { $c.Dispose() }; "%s:%d TcpTestSucceeded : $r SocketErrorCode : $s"`, t.Host, t.Port, ms, t.Host, t.Port)
+	secs := strconv.FormatFloat(t.Timeout.Round(time.Millisecond).Seconds(), 'f', -1, 64)
+	return fmt.Sprintf(`t0=$(date +%%s%%3N); e=$(LC_ALL=C timeout %s bash -c '</dev/tcp/%s/%d' 2>&1); c=$?; t1=$(date +%%s%%3N); r=False; case "$c:$e" in 0:*) r=True; s=Success;; 124:*) s=TimedOut;; *refused*) s=ConnectionRefused;; *"not known"*|*"Name or service"*|*"No address"*) s=HostNotFound;; *"timed out"*) s=TimedOut;; *) s=SocketError;; esac; a=$(LC_ALL=C timeout 1 getent ahosts %s 2>/dev/null); echo "%s TcpTestSucceeded : $r SocketErrorCode : $s RemoteAddress : ${a%%%%[[:space:]]*} ElapsedMs : $((t1-t0))"`,
+		secs, t.Host, t.Port, t.Host, t.Endpoint())
 }
 
 // ParsePasted reads the lines printed by CommandFor, pasted back by the user (LF, CRLF
@@ -69,10 +65,7 @@ func ParsePasted(text string, targets []sqlops.ProbeTarget) ([]Result, error) {
 	text = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(text)
 	var out []Result
 	for _, t := range targets {
-		prefix := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-		if !strings.Contains(t.Host, ":") {
-			prefix = t.Host + ":" + strconv.Itoa(t.Port)
-		}
+		prefix := t.Endpoint()
 		found := false
 		for _, line := range strings.Split(text, "\n") {
 			line = strings.TrimSpace(line)
@@ -84,7 +77,7 @@ func ParsePasted(text string, targets []sqlops.ProbeTarget) ([]Result, error) {
 				continue
 			}
 			pr := Result{Step: t.Label, Host: t.Host, Port: t.Port, Succeeded: po.Succeeded, Verdict: po.Verdict, Detail: "pasted result",
-				Output: line, Ran: commandFor(t), Where: Manual{}.Where()}
+				Output: line, Ran: commandFor(t), Where: Manual{}.Where(), Duration: po.Elapsed}
 			if po.SocketErrorCode != "" {
 				pr.Detail = "pasted result: " + po.SocketErrorCode
 			}
@@ -111,7 +104,7 @@ type Manual struct {
 func (Manual) Where() string { return "SQL Server host (by hand)" }
 
 // Probe reads the targets' results from Pasted (see ParsePasted; its error when a
-// target has no line). The durations are unknown (zero).
+// target has no line). A duration is the line's ElapsedMs (zero when it has none).
 func (m Manual) Probe(_ context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
 	rs, err := ParsePasted(m.Pasted, targets)
 	if err != nil {

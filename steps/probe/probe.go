@@ -1,8 +1,9 @@
 // Package probe holds every way milink runs the TCP probes of the link's network test,
 // behind one interface, Prober:
 //
-//   - AgentJob: a SQL Server Agent job with one PowerShell step per target (a timed
-//     TcpClient connect, sqlops.ProbeScript), on SQL Server or the managed instance;
+//   - AgentJob: a SQL Server Agent job with one PowerShell step for all targets
+//     (concurrent timed TcpClient connects, sqlops.ProbeScript), on SQL Server or the
+//     managed instance;
 //   - Local: a TCP connect from the machine milink runs on (for SQL Server on Linux on
 //     this host), with an injectable dialer and resolver; Func adapts any other
 //     connection-attempt function (a simulated network) the same way;
@@ -10,8 +11,9 @@
 //   - Manual: a command the user runs by hand (Command) and whose printed lines are
 //     pasted back (ParsePasted).
 //
-// A Prober runs all of one direction's targets in one call and says, for each, what it
-// ran, where, and how long it took. The package knows nothing of the wizard: it imports
+// A Prober runs all of one direction's targets in one call, at once (a direction takes
+// as long as its slowest target, not the sum), and says, for each, what it ran, where,
+// and how long it took. The package knows nothing of the wizard: it imports
 // sqlops only, and package steps turns its results into the report's probe results.
 package probe
 
@@ -21,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -82,18 +85,32 @@ func (n Notify) note(k NoteKind, format string, a ...any) {
 	}
 }
 
-// each probes targets one by one with one, filling in Step, Host, Port, Where and
-// Duration, and notifies before and after each probe.
-func each(ctx context.Context, where string, targets []sqlops.ProbeTarget, notify Notify, one func(context.Context, sqlops.ProbeTarget) Result) []Result {
-	out := make([]Result, 0, len(targets))
-	for _, t := range targets {
-		notify.note(NoteStep, "%s: probing %s:%d", where, t.Host, t.Port)
-		start := time.Now()
-		r := one(ctx, t)
-		r.Step, r.Host, r.Port, r.Where, r.Duration = t.Label, t.Host, t.Port, where, time.Since(start)
-		notify.note(NoteVerdict, "%s:%d: %s", t.Host, t.Port, r.Verdict)
-		out = append(out, r)
+// each probes all targets at once with one (at most limit at a time; 0: no limit),
+// filling in Step, Host, Port, Where and Duration (each target's own time), and
+// notifies before each probe and as each verdict is known. The results are in the
+// targets' order; the whole takes as long as the slowest target, not the sum.
+func each(ctx context.Context, where string, targets []sqlops.ProbeTarget, notify Notify, limit int, one func(context.Context, sqlops.ProbeTarget) Result) []Result {
+	out := make([]Result, len(targets))
+	if limit <= 0 || limit > len(targets) {
+		limit = len(targets)
 	}
+	slots := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			notify.note(NoteStep, "%s: probing %s:%d", where, t.Host, t.Port)
+			start := time.Now()
+			r := one(ctx, t)
+			r.Step, r.Host, r.Port, r.Where, r.Duration = t.Label, t.Host, t.Port, where, time.Since(start)
+			notify.note(NoteVerdict, "%s:%d: %s", t.Host, t.Port, r.Verdict)
+			out[i] = r
+		}()
+	}
+	wg.Wait()
 	return out
 }
 
@@ -112,9 +129,9 @@ type Func func(ctx context.Context, host string, port int, timeout time.Duration
 // Where returns "this host".
 func (f Func) Where() string { return "this host" }
 
-// Probe makes one connection attempt per target; it never returns an error.
+// Probe makes one connection attempt per target, all at once; it never returns an error.
 func (f Func) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
-	return each(ctx, f.Where(), targets, notify, func(ctx context.Context, t sqlops.ProbeTarget) Result {
+	return each(ctx, f.Where(), targets, notify, 0, func(ctx context.Context, t sqlops.ProbeTarget) Result {
 		r := Result{Ran: connectText(t)}
 		addr, err := f(ctx, t.Host, t.Port, t.Timeout)
 		r.RemoteAddress = addr

@@ -91,15 +91,21 @@ func (s *SSH) Validate() error {
 func (s *SSH) Where() string { return "SQL Server host (ssh)" }
 
 // Probe connects (again, after an earlier failure) and checks the host with Check, then
-// probes each target with one remote command (see probeOne). Check's error, a full
+// probes the targets at once, each with one remote command in its own session of the
+// one connection (see probeOne; at most sshParallel sessions at a time, below
+// OpenSSH's default MaxSessions of 10). Check's error, a full
 // explanation matching an ErrSSH* error, is Probe's error.
 func (s *SSH) Probe(ctx context.Context, targets []sqlops.ProbeTarget, notify Notify) ([]Result, error) {
 	notify.note(NoteStep, "connecting over SSH to the SQL Server host")
 	if err := s.Check(ctx); err != nil {
 		return nil, err
 	}
-	return each(ctx, s.Where(), targets, notify, s.probeOne), nil
+	return each(ctx, s.Where(), targets, notify, sshParallel, s.probeOne), nil
 }
+
+// sshParallel bounds the concurrent sessions of one SSH connection: sshd_config(5)'s
+// MaxSessions defaults to 10 (https://man.openbsd.org/sshd_config#MaxSessions).
+const sshParallel = 8
 
 // probeOne runs one TCP probe of t on the SQL Server host and classifies it as Local
 // does. An invalid target is not sent; an SSH failure gives VerdictFailed with the
