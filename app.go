@@ -31,7 +31,8 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	environ        func() []string // the environment's "NAME=value" pairs; nil: os.Environ
+	environ        func() []string   // the environment's "NAME=value" pairs; nil: os.Environ
+	sources        map[string]string // flag name → where its value came from when not the command line ("MILINK_SQL_PORT", "--config FILE")
 	isTTY          func(fd int) bool
 	signals        <-chan os.Signal // nil: the real stop signals (stopSignals)
 

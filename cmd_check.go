@@ -136,6 +136,9 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 		if err != nil {
 			return steps.Config{}, err
 		}
+		if err := checkPasted(string(b)); err != nil {
+			return steps.Config{}, usageError{fmt.Errorf("--probe-output %s: %w", f.probeOutput, err)}
+		}
 		f.pasted = string(b)
 	}
 	azs, err := f.az.setup(a.printDeviceCode)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,6 +79,9 @@ func (a *app) runCleanup(fs *pflag.FlagSet, f *cleanupFlags) error {
 	}
 	if len(targets) == 0 {
 		return usageError{errors.New("give --sql-server and/or --mi-server")}
+	}
+	if in, ok := a.stdin.(*os.File); !f.yes && !f.dryRun && (!ok || !a.isTTY(int(in.Fd()))) {
+		return usageError{errors.New("cleanup asks before it removes anything, and standard input is not a terminal: give --yes to remove without asking, or --dry-run to only list")}
 	}
 	configs, err := a.cleanupConfigs(fs, f, targets)
 	if err != nil {

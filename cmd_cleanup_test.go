@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +83,11 @@ func TestCleanupCommand(t *testing.T) {
 		t.Fatalf("dry run removed something: %d jobs", n)
 	}
 
-	no := runApp(t, pwEnv, "n\n", p.connArgs("cleanup")...)
+	notty := runApp(t, pwEnv, "y\n", p.connArgs("cleanup")...)
+	if notty.code != 2 || !strings.Contains(notty.stderr, "give --yes to remove without asking") || strings.Contains(notty.stdout, "Remove these") {
+		t.Fatalf("cleanup without --yes off a terminal: exit %d\n%s%s", notty.code, notty.stdout, notty.stderr)
+	}
+	no := runOnTerminal(t, pwEnv, "n\n", p.connArgs("cleanup")...)
 	if no.code != 1 || !strings.Contains(no.stdout, "Remove these 2 object(s)") || !strings.Contains(no.stdout, "nothing removed") {
 		t.Fatalf("declined: exit %d\n%s%s", no.code, no.stdout, no.stderr)
 	}
@@ -111,4 +117,23 @@ func TestCleanupCommand(t *testing.T) {
 	if !slices.Equal(userMI.Jobs, miInv.Jobs) {
 		t.Errorf("MI jobs changed (user's or the live run's):\nbefore %+v\nafter  %+v", userMI.Jobs, miInv.Jobs)
 	}
+}
+
+// runOnTerminal runs milink with stdin a pipe holding stdin that milink takes for a
+// terminal (isTTY is true), as when a person answers its questions.
+func runOnTerminal(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := w.WriteString(stdin); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var out, errb bytes.Buffer
+	a := &app{stdin: r, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }, isTTY: func(int) bool { return true }}
+	code := a.run(args)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

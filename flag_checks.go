@@ -4,12 +4,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps"
 )
 
@@ -115,4 +117,18 @@ func checkJobTimeout(fs *pflag.FlagSet) error {
 			job, probe, steps.ProbesPerJob, steps.AgentOverhead, min)}
 	}
 	return nil
+}
+
+// checkPasted checks, before anything is created, that the text of --probe-output has
+// at least one result line of the command --probe-from manual prints ("host:port
+// TcpTestSucceeded : True ..."); which targets it must cover is known only after the
+// managed instance is discovered.
+func checkPasted(text string) error {
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		target, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok && strings.Contains(target, ":") && sqlops.ParseProbeOutput(rest).Known {
+			return nil
+		}
+	}
+	return errors.New("no probe result in it: give the file with every line that the command of --probe-from manual printed on the SQL Server host (lines like 'host:5022 TcpTestSucceeded : True')")
 }

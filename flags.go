@@ -112,12 +112,14 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 		}
 		env := "MILINK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := a.getenv(env); v != "" {
+			a.setSource(f.Name, env)
 			if e := fs.Set(f.Name, v); e != nil {
 				err = usageError{fmt.Errorf("%s=%q (--%s): %w", env, v, f.Name, e)}
 			}
 			return
 		}
 		if v, ok := cfg[f.Name]; ok {
+			a.setSource(f.Name, "--config "+configPath)
 			var s string
 			switch x := v.(type) {
 			case string:

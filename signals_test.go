@@ -286,8 +286,8 @@ func TestCheckStoppedWithObjectsLeftSaysSoAndHowToFinish(t *testing.T) {
 			t.Errorf("the cleanup command lacks %s: %s", want, line)
 		}
 	}
-	// "y" answers milink cleanup's question, once per server.
-	if r := runApp(t, pwEnv, "y\ny\n", append(args, "--log-file", "-")...); r.code != 0 {
+	// "y" answers milink cleanup's question on the terminal, once per server.
+	if r := runOnTerminal(t, pwEnv, "y\ny\n", append(args, "--log-file", "-")...); r.code != 0 {
 		t.Errorf("%s: exit %d\n%s%s", line, r.code, r.stdout, r.stderr)
 	}
 	assertNoMilinkObjects(t, p)
@@ -338,7 +338,7 @@ func TestSecondSignalAbandonsCleanupHonestly(t *testing.T) {
 		t.Fatalf("no abandon notice with the cleanup command:\n%s", stderr)
 	}
 	line := strings.SplitN(stderr[i:], "\n", 2)[0]
-	if r := runApp(t, pwEnv, "y\ny\n", append(strings.Fields(line)[1:], "--log-file", "-")...); r.code != 0 {
+	if r := runOnTerminal(t, pwEnv, "y\ny\n", append(strings.Fields(line)[1:], "--log-file", "-")...); r.code != 0 {
 		t.Errorf("%s: exit %d\n%s%s", line, r.code, r.stdout, r.stderr)
 	}
 	assertNoMilinkObjects(t, p)

@@ -84,8 +84,31 @@ func (a *app) printUsageError(root, cmd *cobra.Command, args []string, err error
 	if sw := valueAfterSwitch(args); sw != "" && errors.As(err, new(argsError)) {
 		msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
 	}
-	fmt.Fprintf(a.stderr, "milink: %s\n", msg)
+	fmt.Fprintf(a.stderr, "milink: %s\n", a.withSources(msg))
 	if help := cmd.CommandPath() + " --help"; !strings.Contains(msg, help) {
 		fmt.Fprintf(a.stderr, "Run '%s' for usage.\n", help)
 	}
+}
+
+// setSource records that flag name got its value from source (a MILINK_* variable or
+// "--config FILE"), for errors to name where to fix it.
+func (a *app) setSource(name, source string) {
+	if a.sources == nil {
+		a.sources = map[string]string{}
+	}
+	a.sources[name] = source
+}
+
+// withSources names, beside the first mention of each flag in msg whose value came
+// from a MILINK_* variable or --config, where it came from: "--sql-port (set by
+// MILINK_SQL_PORT)". The value itself is never repeated.
+func (a *app) withSources(msg string) string {
+	for name, src := range a.sources {
+		re := regexp.MustCompile(`--` + regexp.QuoteMeta(name) + `([^a-z0-9-]|$)`)
+		if loc := re.FindStringIndex(msg); loc != nil && !strings.Contains(msg, src) {
+			end := loc[0] + 2 + len(name)
+			msg = msg[:end] + " (set by " + src + ")" + msg[end:]
+		}
+	}
+	return msg
 }

@@ -50,10 +50,29 @@ func ParseServer(s string) (ServerAddress, error) {
 		}
 	}
 	a.Host = strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]")
+	if err := serverFormHint(s, a); err != nil {
+		return a, err
+	}
 	if err := ValidateHost(a.Host); err != nil {
 		return a, err
 	}
 	return a, nil
+}
+
+// serverFormHint explains the server forms of other tools that sqlcmd (and milink) read
+// differently: host:port (the port goes after a comma) and SSMS's "(local)" or "." for
+// this machine (milink needs the host name or address).
+func serverFormHint(s string, a ServerAddress) error {
+	switch h := strings.ToLower(a.Host); {
+	case h == "(local)" || h == "." || h == "(localdb)":
+		return fmt.Errorf("%w: %q is SSMS's name for this machine's instance; give the host name or IP address (for example 127.0.0.1 on the SQL Server host)", ErrInvalidInput, s)
+	case strings.Count(a.Host, ":") == 1 && a.Port == 0:
+		host, port, _ := strings.Cut(a.Host, ":")
+		if _, err := parseAddrPort(port); err == nil && host != "" {
+			return fmt.Errorf("%w: %q: the port goes after a comma, as in sqlcmd: %s,%s (or give the port on its own)", ErrInvalidInput, s, host, port)
+		}
+	}
+	return nil
 }
 
 func parseAddrPort(s string) (int, error) {

@@ -204,7 +204,7 @@ func (c ConnConfig) applyPin(params *msdsn.Config) (*pinState, error) {
 		}
 		where := "pinned with " + c.flag("cert-sha256")
 		fix := "if the server's certificate was renewed on purpose, check the new fingerprint with its administrator and give it to " + c.flag("cert-sha256")
-		if st.file != "" {
+		if st.line > 0 { // the fingerprint came from the known-servers file, not the pin
 			where = fmt.Sprintf("remembered in %s line %d", st.file, st.line)
 			fix = fmt.Sprintf("if the server's certificate was renewed on purpose, check the new fingerprint with its administrator, then delete line %d of %s and connect again with %s", st.line, st.file, c.flag("trust-cert-on-first-use"))
 		}

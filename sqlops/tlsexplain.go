@@ -65,6 +65,9 @@ func explainConnect(ctx context.Context, cfg ConnConfig, err error) (string, []e
 	case strings.Contains(msg, "invalid packet size") || strings.Contains(msg, "expected packet type 4") || strings.Contains(msg, "invalid prelogin option") || strings.Contains(msg, "prelogin terminator"):
 		return fmt.Sprintf("something answers on %s but it is not SQL Server (its reply is not a TDS PRELOGIN response): check %s and %s",
 			addr, cfg.fix("port", "Port"), cfg.fix("server", "Server")), nil
+	case strings.Contains(msg, "server does not support encryption"):
+		return fmt.Sprintf("the server at %s does not offer encryption (its Force Encryption is off and it has no certificate), and encrypt=%s needs it: install a certificate on the server (SQL Server Configuration Manager › Protocols › Certificate), or, knowingly, connect without TLS with %s set to disable (reported as a warning)",
+			addr, cfg.Encrypt, cfg.fix("encrypt", "Encrypt")), nil
 	case cfg.Encrypt == EncryptStrict && strings.Contains(msg, "TLS Handshake failed") && handshakeCut(msg):
 		return fmt.Sprintf("the server closed the connection when milink started TLS at once: encrypt=strict needs TDS 8.0 (SQL Server 2022 or later, or a managed instance); for this server use encrypt=true with %s",
 			cfg.fix("encrypt", "Encrypt")), nil

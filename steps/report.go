@@ -58,7 +58,10 @@ func NewReport(cfg Config) *Report {
 		role  string
 		trust bool
 		enc   string
-	}{{"SQL Server", cfg.SQLServer.TrustServerCertificate, cfg.SQLServer.Encrypt}, {"managed instance", cfg.MI.TrustServerCertificate, cfg.MI.Encrypt}} {
+	}{{"SQL Server", cfg.SQLServer.TrustServerCertificate && cfg.SQLServer.CertSHA256 == "", cfg.SQLServer.Encrypt},
+		{"managed instance", cfg.MI.TrustServerCertificate && cfg.MI.CertSHA256 == "", cfg.MI.Encrypt}} {
+		// A pinned fingerprint (CertSHA256) verifies the certificate even when trust
+		// server certificate skips the CA and host name checks.
 		if c.trust {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("The %s's TLS certificate was not verified (trust server certificate was requested).", c.role))
 		}

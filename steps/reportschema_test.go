@@ -157,3 +157,16 @@ func TestReportSchemaRejects(t *testing.T) {
 		t.Errorf("version 1 report read: %v", err)
 	}
 }
+
+// TestTrustWithPinIsVerified: trust server certificate with a pinned fingerprint is
+// not reported as "not verified" (the pin verifies it); without a pin it is.
+func TestTrustWithPinIsVerified(t *testing.T) {
+	pinned := steps.NewReport(steps.Config{SQLServer: steps.ConnConfig{TrustServerCertificate: true, CertSHA256: strings.Repeat("ab", 32)}})
+	if w := strings.Join(pinned.Warnings, "\n"); strings.Contains(w, "not verified") {
+		t.Errorf("pinned certificate reported as not verified: %s", w)
+	}
+	bare := steps.NewReport(steps.Config{SQLServer: steps.ConnConfig{TrustServerCertificate: true}})
+	if w := strings.Join(bare.Warnings, "\n"); !strings.Contains(w, "SQL Server's TLS certificate was not verified") {
+		t.Errorf("trust without a pin: warnings %q", bare.Warnings)
+	}
+}
