@@ -252,7 +252,15 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		r.emit(MIToSQL, EventStep, "SQL Server: creating certificate %s", p.CertName)
 		reg.add(createdItem{server: serverSQL, kind: "certificate", name: p.CertName})
 		window := r.SQL.Cfg.ReconnectWindowOrDefault()
-		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) }); err != nil {
+		err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) })
+		// Another milink run started together may have taken the name since the plan.
+		for renames := 0; r.takenByOtherRun(ctx, err, spec.CertName) && renames < 3; renames++ {
+			spec.CertName = bumpName(spec.CertName, nameSuffix(p.RunID))
+			r.emit(MIToSQL, EventStep, "SQL Server: TEST_CERT belongs to another milink run; creating certificate %s", spec.CertName)
+			reg.add(createdItem{server: serverSQL, kind: "certificate", name: spec.CertName})
+			err = sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) })
+		}
+		if err != nil {
 			d.Status, d.Reason = StatusError, err.Error()
 			return d
 		}
@@ -260,6 +268,9 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		reg.add(createdItem{server: serverSQL, kind: "endpoint", name: p.EndpointName})
 		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestEndpoint(ctx, spec) }); err != nil {
 			d.Status, d.Reason = StatusError, explainEndpointError(err, p.Options.EndpointPort)
+			if reason := r.endpointOfLiveRun(ctx, err); reason != "" {
+				d.Status, d.Reason = StatusNotRun, reason
+			}
 			return d
 		}
 	}
@@ -276,6 +287,9 @@ func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLP
 	}
 	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: desc,
 		SkipSQLPS: skipSQLPS, Timeout: r.JobTimeout, Poll: r.Poll,
+		Taken: func(ctx context.Context, taken string) (string, string, error) {
+			return r.nextJobName(ctx, c, purpose, taken)
+		},
 		Track: func(name string, j *sqlops.Job) {
 			if j == nil {
 				reg.add(createdItem{server: server, kind: "job", name: name})
@@ -301,6 +315,9 @@ func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
+	}
+	if job, ok := prober.(*probe.AgentJob); ok {
+		d.Job = job.Name // the name it was created under (nextJobName)
 	}
 	probes := explainResults(dir, targets, rs, r.Plan.Options)
 	if err == nil {
