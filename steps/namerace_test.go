@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,6 +82,11 @@ func TestJobNameTakenByAnotherRunAfterThePlan(t *testing.T) {
 	if len(rep.Remaining) > 0 {
 		t.Errorf("left behind: %+v", rep.Remaining)
 	}
+	for _, c := range rep.Cleanup {
+		if c.Name == steps.SQLJobName || c.Name == steps.MIJobName {
+			t.Errorf("the other run's job is in this run's cleanup: %+v", c)
+		}
+	}
 	for cc, name := range map[*sqlops.ConnConfig]string{&cfg.SQLServer: steps.SQLJobName, &cfg.MI: steps.MIJobName} {
 		if !jobExists(t, *cc, name) {
 			t.Errorf("the other run's job %s was removed", name)
@@ -139,5 +145,39 @@ func TestTwoConcurrentChecksOneEndpoint(t *testing.T) {
 				t.Errorf("%s: %s (%s)", d.Direction, d.Status, d.Reason)
 			}
 		}
+	}
+}
+
+// The other run created TEST_CERT between this run's plan and its creation: this run
+// creates its certificate under its own suffixed name and passes; the other run's
+// certificate stays.
+func TestCertNameTakenByAnotherRunAfterThePlan(t *testing.T) {
+	_, cfg := startCustom(t, nil, nil)
+	s, _, plan, err := planned(t, cfg)
+	if err != nil || !plan.CreateEndpoint || plan.CertName != steps.CertName {
+		t.Fatalf("plan: %v %+v", err, plan)
+	}
+	c := openConn(t, cfg.SQLServer)
+	ctx := context.Background()
+	other := sqlops.NewRunID()
+	lock, err := c.HoldRun(ctx, other, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lock.Release)
+	if err := c.CreateTestCertificate(ctx, sqlops.TestEndpointSpec{RunID: other}); err != nil {
+		t.Fatal(err)
+	}
+	rep := s.Run(ctx, nil)
+	if rep.ExitCode != steps.ExitOK || len(rep.Remaining) > 0 {
+		t.Fatalf("exit %d (%s), left %+v: %+v", rep.ExitCode, rep.Error, rep.Remaining, rep.Directions)
+	}
+	mine := steps.CertName + "_milink_" + plan.RunID[:8]
+	if !slices.ContainsFunc(rep.Cleanup, func(ci steps.CleanupItem) bool { return ci.Name == mine && ci.Removed }) ||
+		slices.ContainsFunc(rep.Cleanup, func(ci steps.CleanupItem) bool { return ci.Name == steps.CertName }) {
+		t.Errorf("cleanup %+v, want %s removed and TEST_CERT not touched", rep.Cleanup, mine)
+	}
+	if ce, err := c.CertificateByName(ctx, steps.CertName); err != nil || ce == nil {
+		t.Errorf("the other run's TEST_CERT: %+v %v", ce, err)
 	}
 }
