@@ -25,7 +25,7 @@ func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string) Ch
 		}
 		if cred == nil {
 			add(SeverityInfo, "azure-checks", "Azure permissions and NSG rules were not checked",
-				"Sign in to Azure (--azure-auth device-code or azure-cli on the command line, or an Entra ID sign-in on the wizard's Login page) to check your permissions on the managed instance and its subnet's NSG rules for 5022 and 11000-11999.")
+				"Sign in to Azure (--azure-auth device-code or azure-cli on the command line, or an Entra ID sign-in on the wizard's Login page) to check your permissions on the managed instance, its subnet's NSG rules for 5022 and 11000-11999, and its update policy and service tier (which decide the link's directions and whether In-Memory OLTP databases can be linked).")
 			return info
 		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)

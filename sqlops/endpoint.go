@@ -13,6 +13,7 @@ import (
 // DDL error numbers milink explains.
 const (
 	ErrNumEndpointExists = 7862  // a DATABASE_MIRRORING endpoint already exists
+	ErrNumEndpointName   = 7856  // an endpoint of that name already exists
 	ErrNumPortInUse      = 7890  // the endpoint's port is bound by another process
 	ErrNumCertExists     = 15232 // certificate name in use
 	ErrNumNoMasterKey    = 15581 // CREATE CERTIFICATE without password needs a master key

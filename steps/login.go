@@ -18,7 +18,7 @@ type ManagedInstance struct {
 	// ServiceTier is sqlops.TierGeneralPurpose or TierBusinessCritical as
 	// master.sys.server_resource_stats reports it; "" when unknown (no row yet, or the
 	// view could not be read).
-	ServiceTier string    `json:"serviceTier,omitempty"`
+	ServiceTier string    `json:"service_tier,omitempty"`
 	Findings    []Finding `json:"findings"`
 }
 

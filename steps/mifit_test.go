@@ -39,6 +39,19 @@ func throughLogin(t *testing.T, cfg steps.Config) *steps.Session {
 	return s
 }
 
+// planned is throughLogin followed by the Network Options defaults and the Summary
+// step's plan (err is BuildPlan's).
+func planned(t *testing.T, cfg steps.Config) (*steps.Session, steps.NetworkOptions, *steps.Plan, error) {
+	t.Helper()
+	s := throughLogin(t, cfg)
+	opts, err := s.NetworkDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.BuildPlan(context.Background(), opts)
+	return s, opts, plan, err
+}
+
 func reportFinding(t *testing.T, r *steps.Report, id string) steps.Finding {
 	t.Helper()
 	for _, f := range r.Findings {

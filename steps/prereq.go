@@ -148,7 +148,8 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 			// instance's update policy to match SQL Server's major version (ARM property
 			// databaseFormat: SQLServer2022 / SQLServer2025; AlwaysUpToDate does not):
 			// https://learn.microsoft.com/azure/azure-sql/managed-instance/update-policy.
-			// milink does not read it from Resource Manager yet, so it stays unknown.
+			// Over T-SQL it is unknown; the report judges it again with Resource
+			// Manager's databaseFormat when Azure was read (miFit, mifit.go).
 			add(Finding{ID: "version", Severity: Pass, Title: fmt.Sprintf("%s %s is supported; both directions only with a matching update policy", p.Support.Product, v),
 				Detail: "SQL Server as the initial primary works with any managed instance. The managed instance as the initial primary (MI → SQL Server) and failing back to SQL Server need the managed instance's update policy to match SQL Server's major version (" + p.Support.Product + " update policy, not 'Always-up-to-date'); milink cannot see the update policy over T-SQL: check it in the Azure portal (managed instance > Maintenance and updates > Update policy) or with az sql mi show --query databaseFormat."})
 		}

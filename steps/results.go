@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +85,16 @@ func (c *created) add(it createdItem) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.items = append(c.items, it)
+}
+
+// forget drops the registration of the object of kind called name on server: its
+// creation failed because another run's object has that name.
+func (c *created) forget(server, kind, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.items = slices.DeleteFunc(c.items, func(it createdItem) bool {
+		return it.server == server && it.kind == kind && it.name == name
+	})
 }
 
 func (c *created) setJob(name string, j *sqlops.Job) {
@@ -252,7 +263,16 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		r.emit(MIToSQL, EventStep, "SQL Server: creating certificate %s", p.CertName)
 		reg.add(createdItem{server: serverSQL, kind: "certificate", name: p.CertName})
 		window := r.SQL.Cfg.ReconnectWindowOrDefault()
-		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) }); err != nil {
+		err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) })
+		// Another milink run started together may have taken the name since the plan.
+		for renames := 0; r.takenByOtherRun(ctx, err, spec.CertName) && renames < 3; renames++ {
+			reg.forget(serverSQL, "certificate", spec.CertName) // the other run's
+			spec.CertName = bumpName(spec.CertName, nameSuffix(p.RunID))
+			r.emit(MIToSQL, EventStep, "SQL Server: TEST_CERT belongs to another milink run; creating certificate %s", spec.CertName)
+			reg.add(createdItem{server: serverSQL, kind: "certificate", name: spec.CertName})
+			err = sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) })
+		}
+		if err != nil {
 			d.Status, d.Reason = StatusError, err.Error()
 			return d
 		}
@@ -260,6 +280,9 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		reg.add(createdItem{server: serverSQL, kind: "endpoint", name: p.EndpointName})
 		if err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestEndpoint(ctx, spec) }); err != nil {
 			d.Status, d.Reason = StatusError, explainEndpointError(err, p.Options.EndpointPort)
+			if reason := r.endpointOfLiveRun(ctx, err); reason != "" {
+				d.Status, d.Reason = StatusNotRun, reason
+			}
 			return d
 		}
 	}
@@ -276,6 +299,13 @@ func (r *runner) agentJob(c *sqlops.Conn, server, name, purpose string, skipSQLP
 	}
 	return &probe.AgentJob{Conn: c, Server: server, Name: name, Description: desc,
 		SkipSQLPS: skipSQLPS, Timeout: r.JobTimeout, Poll: r.Poll,
+		Taken: func(ctx context.Context, taken string) (string, string, error) {
+			next, desc, err := r.nextJobName(ctx, c, purpose, taken)
+			if err == nil { // the job called taken is the other run's: not ours to clean up
+				reg.forget(server, "job", taken)
+			}
+			return next, desc, err
+		},
 		Track: func(name string, j *sqlops.Job) {
 			if j == nil {
 				reg.add(createdItem{server: server, kind: "job", name: name})
@@ -301,6 +331,9 @@ func (r *runner) runProber(ctx context.Context, d DirectionResult, prober Prober
 	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
+	}
+	if job, ok := prober.(*probe.AgentJob); ok {
+		d.Job = job.Name // the name it was created under (nextJobName)
 	}
 	probes := explainResults(dir, targets, rs, r.Plan.Options)
 	if err == nil {

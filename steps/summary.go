@@ -3,6 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/milink/milink/sqlops"
 )
@@ -62,8 +65,17 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 	if v, err := ParseVersion(pre.Server.ProductVersion); err == nil && v[0] >= 15 {
 		p.SkipSQLPS = true
 	}
-	suffix := "_milink_" + runID[:8]
+	suffix := nameSuffix(runID)
 	var err error
+	// Leftovers of earlier runs, whatever their names (a suffixed TestMILinkConnection_…
+	// or TEST_ENDPOINT_… too): the same discovery as milink cleanup, so check removes
+	// what cleanup would. Only a sysadmin can remove them, so only then are they looked for.
+	if !pre.NotSysadmin() {
+		p.SQLLeftovers = p.findLeftovers(ctx, sqlc, serverSQL)
+	}
+	if mi.CanRunNetHelper() {
+		p.MILeftovers = p.findLeftovers(ctx, mic, serverMI)
+	}
 	// Where the SQL Server → MI probes run decides whether a job is needed there. A
 	// login that is not sysadmin can't run the job's PowerShell steps (and, outside
 	// msdb's Agent roles, can't even read msdb.dbo.sysjobs: Msg 229).
@@ -100,9 +112,11 @@ func buildPlan(ctx context.Context, sqlc, mic *sqlops.Conn, pre *Prerequisites, 
 			p.RunMIToSQL = false
 			p.MIToSQLSkipReason = fmt.Sprintf("the only database mirroring endpoint, %s, belongs to milink run %s, which is still running: run milink again when it has finished", ep.Name, run)
 		} else if ours {
-			p.SQLLeftovers.Endpoints = append(p.SQLLeftovers.Endpoints, sqlops.Endpoint{Name: ep.Name, Port: ep.Port})
+			if !slices.ContainsFunc(p.SQLLeftovers.Endpoints, func(x sqlops.Endpoint) bool { return x.Name == ep.Name }) {
+				p.SQLLeftovers.Endpoints = append(p.SQLLeftovers.Endpoints, sqlops.Endpoint{Name: ep.Name, Port: ep.Port})
+			}
 			if ep.CertificateName != "" {
-				p.SQLLeftovers.Certificates = append(p.SQLLeftovers.Certificates, sqlops.Certificate{Name: ep.CertificateName, Subject: ep.CertificateSubject})
+				p.SQLLeftovers.Certificates = appendCertOnce(p.SQLLeftovers.Certificates, sqlops.Certificate{Name: ep.CertificateName, Subject: ep.CertificateSubject})
 			}
 			p.CreateEndpoint = true
 		} else {
@@ -179,6 +193,20 @@ func (p *Plan) ReuseEndpoint(ep *sqlops.MirroringEndpoint) {
 		Detail: "Only one database mirroring endpoint can exist; milink probes it and does not change or drop it."})
 }
 
+// findLeftovers is what sqlops.FindLeftovers (milink cleanup's discovery) finds
+// removable on c: objects of earlier milink runs that are over. When it cannot look, a
+// finding says so and nothing is removed.
+func (p *Plan) findLeftovers(ctx context.Context, c *sqlops.Conn, server string) sqlops.Leftovers {
+	l, err := c.FindLeftovers(ctx)
+	if err != nil {
+		p.Findings = append(p.Findings, Finding{ID: "leftovers", Server: server, Severity: Info,
+			Title:  "Could not look for objects left by earlier milink runs",
+			Detail: err.Error() + ". milink cleanup lists and removes them."})
+		return sqlops.Leftovers{}
+	}
+	return sqlops.Leftovers{Jobs: l.Jobs, Endpoints: l.Endpoints, Certificates: l.Certificates}
+}
+
 func chooseJobName(ctx context.Context, c *sqlops.Conn, base, suffix, server string, p *Plan, left *sqlops.Leftovers) (string, error) {
 	j, err := c.JobByName(ctx, base)
 	if err != nil {
@@ -195,7 +223,9 @@ func chooseJobName(ctx context.Context, c *sqlops.Conn, base, suffix, server str
 			return "", err
 		}
 		if !live {
-			left.Jobs = append(left.Jobs, *j)
+			if !slices.ContainsFunc(left.Jobs, func(x sqlops.Job) bool { return x.Name == j.Name }) {
+				left.Jobs = append(left.Jobs, *j)
+			}
 			return base, nil
 		}
 		title = fmt.Sprintf("The job %s belongs to milink run %s, which is still running", base, run)
@@ -312,4 +342,25 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 		a = append(a, Action{serverMI, "Delete job " + p.MIJobName, "always, only if it is milink's of this run (name and keyed mark)"})
 	}
 	return a
+}
+
+// nameSuffix is what run runID adds to a name that is taken: "_milink_" and the first
+// eight hex digits of the run id.
+func nameSuffix(runID string) string { return "_milink_" + runID[:8] }
+
+// bumpName is the next name after name for a run whose suffix is suffix: name+suffix
+// the first time, then name+suffix+"_2", "_3", ...
+func bumpName(name, suffix string) string {
+	i := strings.LastIndex(name, suffix)
+	if i < 0 {
+		return name + suffix
+	}
+	rest := name[i+len(suffix):]
+	if rest == "" {
+		return name + "_2"
+	}
+	if n, err := strconv.Atoi(strings.TrimPrefix(rest, "_")); err == nil && strings.HasPrefix(rest, "_") {
+		return name[:i+len(suffix)] + "_" + strconv.Itoa(n+1)
+	}
+	return name + suffix
 }

@@ -366,13 +366,8 @@ func TestAutoWithSSHNeverPicksThisHost(t *testing.T) {
 		o.Platform, o.Distribution = "Linux", "Ubuntu 22.04.4 LTS"
 		o.ServerName = strings.SplitN(host, ".", 2)[0]
 	}, nil)
-	s := throughLogin(t, cfg)
+	s, opts, plan, err := planned(t, cfg)
 	ctx := context.Background()
-	opts, err := s.NetworkDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := s.BuildPlan(ctx, opts)
 	if err != nil || plan.SQLToMIMode != steps.ProbeLocal {
 		t.Fatalf("without --ssh on this host: %v %+v", err, plan)
 	}

@@ -39,6 +39,13 @@ type AgentJob struct {
 	// is created (so a job whose creation reply is lost is still cleaned up), and again
 	// with the job once it exists (its id). nil: not tracked.
 	Track func(name string, job *sqlops.Job)
+	// Taken, when set, is asked when the job's name turns out to be taken at creation
+	// (sqlops.ErrNotOurs: another milink run created a job of that name after the plan
+	// was made). It returns the next name to try and its description (marked for that
+	// name), or an error saying why the name is not to be moved (not another milink
+	// run's job). nil: the collision is an error. Probe then reports the job under
+	// the name it was created with (Name is updated).
+	Taken func(ctx context.Context, name string) (next, description string, err error)
 }
 
 // Where returns "<Server> (Agent job)".
@@ -124,6 +131,26 @@ func agentText(msg string) string {
 	return msg
 }
 
+// createOnce returns one attempt at creating the job of *spec, for RetryWithin: an
+// attempt after the first deletes what a lost reply may have left of this run's job
+// before creating it afresh; the job goes to *job and to Track.
+func (a *AgentJob) createOnce(ctx context.Context, spec *sqlops.JobSpec, job **sqlops.Job, attempt *int) func() error {
+	return func() (err error) {
+		if *attempt++; *attempt > 1 {
+			if run, ours := a.Conn.Owns(sqlops.KindJob, spec.Name, spec.Description); ours {
+				if _, err := a.Conn.DeleteJob(ctx, &sqlops.Job{Name: spec.Name}, run); err != nil {
+					return err
+				}
+			}
+		}
+		*job, err = a.Conn.CreateJob(ctx, *spec)
+		if *job != nil && a.Track != nil {
+			a.Track(spec.Name, *job)
+		}
+		return err
+	}
+}
+
 // run creates, starts and waits for the job.
 func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlops.ProbeTarget, notify Notify) (sqlops.JobRun, error) {
 	timeout := a.Timeout
@@ -141,20 +168,26 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlop
 	window := a.Conn.Cfg.ReconnectWindowOrDefault()
 	var job *sqlops.Job
 	attempt := 0
-	err := sqlops.RetryWithin(ctx, window, func() (err error) {
-		if attempt++; attempt > 1 {
-			if run, ours := a.Conn.Owns(sqlops.KindJob, spec.Name, spec.Description); ours {
-				if _, err := a.Conn.DeleteJob(ctx, &sqlops.Job{Name: spec.Name}, run); err != nil {
-					return err
-				}
-			}
+	create := func() error {
+		attempt = 0
+		return sqlops.RetryWithin(ctx, window, a.createOnce(ctx, &spec, &job, &attempt))
+	}
+	err := create()
+	// Another milink run may have created a job of this name since the plan was made
+	// (two runs started together): Taken gives the next name to try.
+	for renames := 0; errors.Is(err, sqlops.ErrNotOurs) && a.Taken != nil && renames < 3; renames++ {
+		next, desc, terr := a.Taken(ctx, spec.Name)
+		if terr != nil {
+			err = terr
+			break
 		}
-		job, err = a.Conn.CreateJob(ctx, spec)
-		if job != nil && a.Track != nil {
-			a.Track(spec.Name, job)
+		notify.note(NoteStep, "%s: job %s belongs to another milink run; creating %s instead", a.Server, spec.Name, next)
+		spec.Name, spec.Description, a.Name = next, desc, next
+		if a.Track != nil {
+			a.Track(spec.Name, nil)
 		}
-		return err
-	})
+		err = create()
+	}
 	if err != nil {
 		return sqlops.JobRun{}, err
 	}
