@@ -18,6 +18,7 @@ type simFlags struct {
 	sqlVersion, sqlPlatform, encrypt        string
 	miTier                                  string
 	jobLatency, stepLatency                 time.Duration
+	sqlpsLoad, netLatency, tncTime          time.Duration
 }
 
 // simCmd is the hidden milink sim: simulated instances on fixed loopback ports, for
@@ -41,6 +42,9 @@ func (a *app) simCmd() *cobra.Command {
 	fs.StringVar(&f.scenario, "scenario", "pass", "scenario: "+strings.Join(sqlsim.ScenarioNames(), ", "))
 	fs.DurationVar(&f.jobLatency, "job-latency", 200*time.Millisecond, "simulated time for Agent to pick up a job")
 	fs.DurationVar(&f.stepLatency, "step-latency", 200*time.Millisecond, "simulated start-up time of each PowerShell step")
+	fs.DurationVar(&f.sqlpsLoad, "sqlps-load", 0, "simulated SQLPS module load of a PowerShell step (before SQL Server 2019, or without #NOSQLPS)")
+	fs.DurationVar(&f.netLatency, "net-latency", 0, "simulated network round trip of every answered connection attempt")
+	fs.DurationVar(&f.tncTime, "tnc-time", 21*time.Second, "simulated time Test-NetConnection takes on a filtered port")
 	fs.StringVar(&f.caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
 	fs.StringVar(&f.sqlVersion, "sql-version", "", "the simulated SQL Server's version: a build (13.0.7000.253), a major (16) or a year (2022); default 2022 CU14")
 	fs.StringVar(&f.sqlPlatform, "sql-platform", "Windows", "the simulated SQL Server's platform: Windows or Linux")
@@ -61,6 +65,7 @@ func (a *app) runSim(f *simFlags) error {
 		return usageError{err}
 	}
 	s := &simRun{a: a, f: f, network: sqlsim.NewNetwork()}
+	s.network.SetLatency(f.netLatency)
 	defer s.close()
 	var so, mo sqlsim.Options
 	if f.role == "sqlserver" || f.role == "pair" {
@@ -147,6 +152,7 @@ type simRun struct {
 func (s *simRun) start(o sqlsim.Options, mut func(*sqlsim.Options), addr, name string) (sqlsim.Options, error) {
 	o.Network, o.Listen = s.network, addr
 	o.JobStartLatency, o.StepLatency = s.f.jobLatency, s.f.stepLatency
+	o.SQLPSLoad, o.TncTimeout = s.f.sqlpsLoad, s.f.tncTime
 	o.NoEncryption = s.f.encrypt == "off"
 	if mut != nil {
 		mut(&o)

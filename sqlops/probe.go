@@ -95,7 +95,8 @@ func socketErrorVerdict(code string) ProbeVerdict {
 // ParseProbeOutput reads the output of a probe step, tolerant of every format seen in
 // practice. A SocketErrorCode field decides the verdict; matching the (localised)
 // exception text is only the fallback when there is none. Formats: Test-NetConnection's Format-List ("TcpTestSucceeded : True"), the
-// "-InformationLevel Quiet" form ("True"), milink's timed probe (with a Detail line),
+// "-InformationLevel Quiet" form ("True"), one target's part of a line of milink's
+// probe commands (ProbeLineFields, split by ParseProbeLines; its ElapsedMs gives Elapsed),
 // and those texts as the Agent stores them in sysjobhistory.message (lines joined,
 // prefixed by "Executed as user: ..." and followed by "  Process Exit Code 0.  The
 // step succeeded.", possibly cut at 4000 characters).

@@ -89,9 +89,10 @@ func probeScriptLines(targets []ProbeTarget) ([]string, error) {
 			"$x.c = New-Object System.Net.Sockets.TcpClient; " +
 			"try { $x.q = [System.Net.Dns]::GetHostAddressesAsync($x.h) } catch { }; " +
 			"try { $x.k = $x.c.ConnectAsync($x.h, $x.p) } catch { $x.f = $_.Exception; $x.e = $sw.ElapsedMilliseconds } }",
-		// Wait for whichever completes first, until each is done or past its timeout.
+		// Wait for whichever completes first, until each is done or past its timeout (a
+		// connect that completed by then counts as completed, whatever the clock says).
 		"while ($true) { $now = $sw.ElapsedMilliseconds; " +
-			"foreach ($x in $probes) { if ($x.e -lt 0 -and $now -ge $x.t) { $x.e = $now; $x.s = 'TimedOut'; $x.d = \"timed out after $($x.t) ms\" } }; " +
+			"foreach ($x in $probes) { if ($x.e -lt 0 -and $now -ge $x.t -and -not $x.k.IsCompleted) { $x.e = $now; $x.s = 'TimedOut'; $x.d = \"timed out after $($x.t) ms\" } }; " +
 			"$w = @($probes | Where-Object { $_.e -lt 0 }); if ($w.Count -eq 0) { break }; " +
 			"$left = [int](($w | ForEach-Object { $_.t } | Measure-Object -Minimum).Minimum - $now); " +
 			"$i = [System.Threading.Tasks.Task]::WaitAny([System.Threading.Tasks.Task[]]@($w | ForEach-Object { $_.k }), [Math]::Max($left, 1)); " +

@@ -11,7 +11,7 @@ type Introduction struct {
 func NewIntroduction() Introduction {
 	return Introduction{
 		Creates: []Action{
-			{Server: serverSQL, Description: "Agent job " + SQLJobName, Detail: "PowerShell steps probe the managed instance on 5022, on its HADR port and on 3 more ports of 11000-11999"},
+			{Server: serverSQL, Description: "Agent job " + SQLJobName, Detail: "one PowerShell step probes the managed instance on 5022, on its HADR port and on 3 more ports of 11000-11999, all at once"},
 			{Server: serverSQL, Description: "Certificate " + CertName + " and endpoint " + EndpointName + " on port 5022", Detail: "only when no database mirroring endpoint exists; an existing one is reused, never changed"},
 			{Server: serverMI, Description: "Agent job " + MIJobName, Detail: "one PowerShell step probes SQL Server on the endpoint port"},
 		},

@@ -311,8 +311,8 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	agentJob := p.RunSQLToMI && p.SQLToMIMode == ProbeAgent
 	if agentJob {
 		t := o.SQLToMITargets()
-		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with %d PowerShell steps", p.SQLJobName, len(t)),
-			fmt.Sprintf("step 1 probes %s:%d, step 2 probes %s:%d%s (timed TCP connect, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, rangeNote(o.RangePorts), o.ProbeTimeout)})
+		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with one PowerShell step", p.SQLJobName),
+			fmt.Sprintf("it probes %s:%d and %s:%d%s at once (timed TCP connects, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, rangeNote(o.RangePorts), o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
 	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
 		t := o.SQLToMITargets()
