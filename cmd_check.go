@@ -30,7 +30,10 @@ Exit codes:
   4    a login was rejected
   5    the network is fine but a link prerequisite is not met
   130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
-       created is left`
+       created is left
+
+--inventory FILE checks many pairs at once (YAML or JSON; see the README) and exits
+with the worst pair's code, worst first: 1, 130, 2, 4, 3, 5, 0.`
 
 // checkFlags are the flags of milink check.
 type checkFlags struct {
@@ -43,6 +46,7 @@ type checkFlags struct {
 	probeTimeout, jobTimeout           time.Duration
 	databases                          []string
 	quiet                              bool
+	inv                                inventoryFlags // --inventory and its flags (cmd_inventory.go)
 }
 
 // checkCmd is milink check: the whole wizard without a user, for scripts and CI.
@@ -75,11 +79,15 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
+	f.inv.register(fs)
 }
 
 // runCheck runs milink check: the flow of steps.Check, then the pasted probe output
 // (--probe-output), then the report on stdout; the exit code is the report's.
 func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
+	if f.inv.file != "" || f.inv.given(fs) {
+		return a.runInventory(fs, f)
+	}
 	cfg, err := a.checkConfig(fs, f)
 	if err != nil {
 		return err
@@ -155,8 +163,8 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 		return steps.Config{}, err
 	}
 	scrubAzureSecrets()
-	cfg := steps.Config{SQLServer: f.sql.config(""), MI: f.mi.config(""), SQLServerIP: f.sqlIP, EndpointPort: f.endpointPort,
-		ProbeTimeout: f.probeTimeout, JobTimeout: f.jobTimeout, Databases: f.databases, ProbeFrom: f.probeFrom, Azure: azs.checker, SSH: f.ssh}
+	cfg := f.stepsConfig()
+	cfg.Azure = azs.checker
 	azs.signInMI(&cfg.MI, fs)
 	cfg.Defaults()
 	cfg.SQLServer.Password, cfg.MI.Password = "x", "x"
