@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,5 +200,77 @@ func assertSummaryFiles(t *testing.T, dir string, pairs []invPair, sum steps.Inv
 	}
 	if !strings.Contains(text, "exit code 1, the worst of the pairs'") || !strings.Contains(md, "exit code 1") {
 		t.Errorf("summary.txt's last line: %q", text[strings.LastIndex(strings.TrimSpace(text), "\n")+1:])
+	}
+}
+
+// watchWriter is a syncBuffer that closes hit once cond holds for what was written.
+type watchWriter struct {
+	syncBuffer
+	cond func(string) bool
+	hit  chan struct{}
+	once sync.Once
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if w.cond(w.String()) {
+		w.once.Do(func() { close(w.hit) })
+	}
+	return n, err
+}
+
+// TestInventoryStopCleansUpEveryPair: SIGINT while two pairs run their network test
+// and two wait their turn: both running pairs clean up (read back: nothing left), the
+// waiting ones never start, the summary says which were interrupted, and the exit
+// code is 130.
+func TestInventoryStopCleansUpEveryPair(t *testing.T) {
+	slow := func(o *sqlsim.Options) { o.JobStartLatency = time.Minute }
+	var pairs []invPair
+	for i := range 4 {
+		p := startPair(t, nil, slow)
+		pairs = append(pairs, invPair{name: fmt.Sprintf("p%d", i+1), p: p, entry: pairEntry(p)})
+	}
+	inv := writeInventory(t, pairs)
+	sigs := make(chan os.Signal, 1)
+	var out syncBuffer
+	errb := &watchWriter{hit: make(chan struct{}), cond: func(s string) bool {
+		return strings.Contains(s, "p1  testing:") && strings.Contains(s, "p2  testing:")
+	}}
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: errb, getenv: func(k string) string { return invEnv[k] },
+		isTTY: func(int) bool { return false }, signals: sigs}
+	done := make(chan int)
+	go func() {
+		done <- a.run([]string{"check", "--inventory", inv, "--parallel", "2", "--output", "json", "--log-file", "-"})
+	}()
+	select {
+	case <-errb.hit:
+	case code := <-done:
+		t.Fatalf("milink exited %d before both pairs were testing:\n%s", code, errb.String())
+	}
+	sigs <- os.Interrupt
+	code := <-done
+	if code != steps.ExitInterrupted {
+		t.Errorf("exit %d, want 130\n%s", code, errb.String())
+	}
+	var sum steps.InventorySummary
+	if err := json.Unmarshal([]byte(out.String()), &sum); err != nil {
+		t.Fatalf("summary: %v\n%s", err, out.String())
+	}
+	if !sum.Interrupted || sum.ExitCode != steps.ExitInterrupted {
+		t.Errorf("summary: interrupted %v, exit %d", sum.Interrupted, sum.ExitCode)
+	}
+	for i, ps := range sum.Pairs {
+		started := i < 2
+		if !ps.Interrupted || ps.NotStarted == started || ps.ExitCode != steps.ExitInterrupted {
+			t.Errorf("%s: interrupted %v, not started %v, exit %d (%s)", ps.Name, ps.Interrupted, ps.NotStarted, ps.ExitCode, ps.Outcome)
+		}
+		if started && !strings.Contains(ps.Outcome, "stopped by SIGINT; cleanup removed every test object") {
+			t.Errorf("%s: outcome %q", ps.Name, ps.Outcome)
+		}
+		assertNoMilinkObjects(t, pairs[i].p)
+	}
+	var txt strings.Builder
+	if err := sum.WriteText(&txt); err != nil || !strings.Contains(txt.String(), "stopped: 4 pair(s) interrupted or not started") {
+		t.Errorf("text summary does not say the run was stopped:\n%s", txt.String())
 	}
 }
