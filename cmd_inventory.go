@@ -52,7 +52,11 @@ func checkInventoryFlags(fs *pflag.FlagSet, f *checkFlags) error {
 				return
 			}
 		}
-		if err == nil {
+		switch _, notPair := notInInventory[fl.Name]; {
+		case err != nil:
+		case notPair:
+			err = usageError{fmt.Errorf("--%s cannot be combined with --inventory", fl.Name)}
+		default:
 			err = usageError{fmt.Errorf("--%s cannot be combined with --inventory: set %s in the inventory, for a pair or under defaults", fl.Name, strings.ReplaceAll(fl.Name, "-", "_"))}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,11 +220,17 @@ func (w *watchWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// TestInventoryStopCleansUpEveryPair: SIGINT while two pairs run their network test
-// and two wait their turn: both running pairs clean up (read back: nothing left), the
-// waiting ones never start, the summary says which were interrupted, and the exit
-// code is 130.
+// TestInventoryStopCleansUpEveryPair: SIGINT or SIGTERM while two pairs run their
+// network test and two wait their turn: both running pairs clean up (read back:
+// nothing left), the waiting ones never start, the summary says which were
+// interrupted, and the exit code is 130.
 func TestInventoryStopCleansUpEveryPair(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { testInventoryStop(t, sig) })
+	}
+}
+
+func testInventoryStop(t *testing.T, sig syscall.Signal) {
 	slow := func(o *sqlsim.Options) { o.JobStartLatency = time.Minute }
 	var pairs []invPair
 	for i := range 4 {
@@ -247,7 +254,7 @@ func TestInventoryStopCleansUpEveryPair(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("milink exited %d before both pairs were testing:\n%s", code, errb.String())
 	}
-	sigs <- os.Interrupt
+	sigs <- sig
 	code := <-done
 	if code != steps.ExitInterrupted {
 		t.Errorf("exit %d, want 130\n%s", code, errb.String())
@@ -264,7 +271,7 @@ func TestInventoryStopCleansUpEveryPair(t *testing.T) {
 		if !ps.Interrupted || ps.NotStarted == started || ps.ExitCode != steps.ExitInterrupted {
 			t.Errorf("%s: interrupted %v, not started %v, exit %d (%s)", ps.Name, ps.Interrupted, ps.NotStarted, ps.ExitCode, ps.Outcome)
 		}
-		if started && !strings.Contains(ps.Outcome, "stopped by SIGINT; cleanup removed every test object") {
+		if started && !strings.Contains(ps.Outcome, "stopped by "+signalName(sig)+"; cleanup removed every test object") {
 			t.Errorf("%s: outcome %q", ps.Name, ps.Outcome)
 		}
 		assertNoMilinkObjects(t, pairs[i].p)

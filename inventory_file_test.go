@@ -59,6 +59,7 @@ func TestInventoryBadInput(t *testing.T) {
 		{"run option in a pair", "inv.yaml", goodPair + "    parallel: 3\n", nil, []string{"pair 1 (a): parallel: it is the run's (--parallel)"}},
 		{"pair flag on the command line", "inv.yaml", goodPair, []string{"--sql-server", "x"},
 			[]string{"--sql-server cannot be combined with --inventory: set sql_server in the inventory"}},
+		{"--config with an inventory", "inv.yaml", goodPair, []string{"--config", "x.json"}, []string{"--config cannot be combined with --inventory"}},
 		{"parallel 0", "inv.yaml", goodPair, []string{"--parallel", "0"}, []string{"--parallel must be from 1 to 64, not 0"}},
 		{"parallel 65", "inv.yaml", goodPair, []string{"--parallel", "65"}, []string{"--parallel must be from 1 to 64, not 65"}},
 		{"pair timeout", "inv.yaml", goodPair, []string{"--pair-timeout", "10ms"}, []string{"--pair-timeout must be at least 1s"}},

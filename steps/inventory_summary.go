@@ -17,8 +17,8 @@ import (
 // SummarySchemaVersion is the version of the inventory summary's JSON layout.
 const SummarySchemaVersion = 1
 
-// Verdicts of a direction in the summary besides the direction statuses (passed,
-// failed, not run, error): the pair never got to the network test.
+// VerdictNotReached is a direction's verdict in the summary when the pair never got to
+// the network test (besides the direction statuses: passed, failed, not run, error).
 const VerdictNotReached = "not reached"
 
 // PairSummary is one pair's row of the summary.
