@@ -25,6 +25,7 @@ type checkFlags struct {
 	probeTimeout, jobTimeout, watch    time.Duration
 	databases                          []string
 	quiet                              bool
+	inv                                inventoryFlags // --inventory and its flags (cmd_inventory.go)
 }
 
 // checkCmd is milink check: the whole wizard without a user, for scripts and CI.
@@ -59,11 +60,15 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr (--watch still prints one line a round)")
 	fs.DurationVar(&f.watch, "watch", 0, "test the network again every interval (at least 1s) until both directions pass or milink is stopped; the report is the last round's")
+	f.inv.register(fs)
 }
 
 // runCheck runs milink check: the flow of steps.Check, then the pasted probe output
 // (--probe-output), then the report on stdout; the exit code is the report's.
 func (a *app) runCheck(fs *pflag.FlagSet, f *checkFlags) error {
+	if f.inv.file != "" || f.inv.given(fs) {
+		return a.runInventory(fs, f)
+	}
 	cfg, err := a.checkConfig(fs, f)
 	if err != nil {
 		return err
@@ -146,8 +151,8 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 		return steps.Config{}, err
 	}
 	scrubAzureSecrets()
-	cfg := steps.Config{SQLServer: f.sql.config(""), MI: f.mi.config(""), SQLServerIP: f.sqlIP, EndpointPort: f.endpointPort,
-		ProbeTimeout: f.probeTimeout, JobTimeout: f.jobTimeout, Databases: f.databases, ProbeFrom: f.probeFrom, Azure: azs.checker, SSH: f.ssh}
+	cfg := f.stepsConfig()
+	cfg.Azure = azs.checker
 	azs.signInMI(&cfg.MI, fs)
 	cfg.Defaults()
 	cfg.SQLServer.Password, cfg.MI.Password = "x", "x"

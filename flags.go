@@ -77,6 +77,13 @@ func (c *connFlags) config(password string) sqlops.ConnConfig {
 		Auth: c.auth, Krb5Keytab: c.krb5Keytab, Krb5Conf: c.krb5Conf, Krb5CCache: c.krb5CCache, SPN: c.spn}
 }
 
+// stepsConfig is the run's configuration from the check flags: no passwords, no Azure
+// checks.
+func (f *checkFlags) stepsConfig() steps.Config {
+	return steps.Config{SQLServer: f.sql.config(""), MI: f.mi.config(""), SQLServerIP: f.sqlIP, EndpointPort: f.endpointPort,
+		ProbeTimeout: f.probeTimeout, JobTimeout: f.jobTimeout, Databases: f.databases, ProbeFrom: f.probeFrom, SSH: f.ssh}
+}
+
 // needsPassword reports whether the connection signs in with a password: every method
 // but Kerberos, which uses the ticket cache or a keytab.
 func (c *connFlags) needsPassword() bool {

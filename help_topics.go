@@ -28,7 +28,10 @@ JSON file of --config (see 'milink help environment').
 
 With --watch, check tests the network again every interval until both directions
 pass or it is stopped (Ctrl-C cleans up as usual), one status line a round; the
-passwords are read once.`
+passwords are read once.
+
+With --inventory FILE, check tests many pairs at once (YAML or JSON; see the
+README) and exits with the worst pair's code.`
 
 // checkExample is the Examples section of milink check --help.
 const checkExample = `  # both directions, the report as Markdown for the network team
@@ -61,7 +64,8 @@ const exitCodesHelp = `Exit codes of milink, milink check and the wizard:
   130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
        created is left (or nothing had been created yet)
 
-milink check --watch exits with the code of its last round.
+milink check --watch exits with the code of its last round; milink check
+--inventory with the worst pair's code, worst first: 1, 130, 2, 4, 3, 5, 0.
 
 milink cleanup exits 0 when nothing removable is left, 1 otherwise (also when it
 was stopped before it finished, or removal was declined), 2 for bad input.`

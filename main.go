@@ -3,7 +3,8 @@
 // against simulated instances, and "milink cleanup" for leftovers of crashed runs.
 //
 // The commands live one per file: cmd_wizard.go (the root command), cmd_check.go,
-// cmd_cleanup.go, cmd_demo.go and cmd_sim.go; flags.go holds the shared flag, environment,
+// cmd_cleanup.go, cmd_demo.go and cmd_sim.go (cmd_inventory.go is check --inventory, its
+// file read in inventory_file.go and inventory_pairs.go); flags.go holds the shared flag, environment,
 // --config and password handling (flag_values.go the strict flag values, flag_checks.go
 // the checks of numbers and timeouts), azure_flags.go the Azure flags, stop.go how a
 // stopped run is settled, usage.go usage errors, secrets.go the password variables, and

@@ -147,6 +147,10 @@ func TestFaultHarness(t *testing.T) {
 				runTrial(t, &tl, rt.st, f, 0)
 			})
 		}
+		t.Run("inventory/stop while pairs wait for jobs", func(t *testing.T) {
+			t.Parallel()
+			runInventoryTrial(t, &tl) // steps/inventory_harness_test.go
+		})
 	})
 	msg := fmt.Sprintf("fault harness: %d trials, %d survived, %d objects left after the run (all then removed by cleanup), %d user objects changed",
 		tl.trials, tl.survived, tl.left, tl.userChange)
