@@ -85,7 +85,7 @@ func (a *app) rootCmd() *cobra.Command {
 	cleanup := a.cleanupCmd()
 	// cleanup logs what it prints: what it found, removed and left alone.
 	cleanup.PreRun = func(*cobra.Command, []string) { a.teeOutput = true }
-	root.AddCommand(a.checkCmd(), cleanup, a.demoCmd(), a.simCmd())
+	root.AddCommand(a.checkCmd(), a.prepareCmd(), cleanup, a.demoCmd(), a.simCmd())
 	// Argument errors are usage errors (exit 2); any other error a command returns is
 	// a failed run (exit 1).
 	root.Args = usageArgs(cobra.NoArgs)

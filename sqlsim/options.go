@@ -91,19 +91,23 @@ type Options struct {
 	// '<name>'. Reason: Azure Active Directory only authentication is enabled. Please
 	// contact your system administrator." (learn.microsoft.com/azure/azure-sql/database/
 	// authentication-azure-ad-only-authentication); Entra token logins still work.
-	EntraOnly       bool
-	Role            Role
-	ServerName      string // @@SERVERNAME
-	ProductVersion  string // e.g. 16.0.4135.4
-	Edition         string // e.g. "Enterprise Edition (64-bit)"
-	Platform        string // Windows or Linux
-	Distribution    string // host_distribution
-	HadrEnabled     bool
-	TraceFlags      []int
-	MasterKey       bool
-	AgentRunning    bool
-	AgentXPs        bool
-	AddIssuerProc   bool // sp_certificate_add_issuer exists
+	EntraOnly      bool
+	Role           Role
+	ServerName     string // @@SERVERNAME
+	ProductVersion string // e.g. 16.0.4135.4
+	Edition        string // e.g. "Enterprise Edition (64-bit)"
+	Platform       string // Windows or Linux
+	Distribution   string // host_distribution
+	HadrEnabled    bool
+	TraceFlags     []int
+	MasterKey      bool
+	AgentRunning   bool
+	AgentXPs       bool
+	AddIssuerProc  bool // sp_certificate_add_issuer exists
+	// Directories are the SQL Server host's directories as the service account sees
+	// them: path → whether the service may write there (BACKUP TO DISK, xp_fileexist).
+	// nil: the platform's default data and backup directories, both writable.
+	Directories     map[string]bool
 	Logins          []Login
 	Databases       []Database
 	Endpoints       []EndpointSpec

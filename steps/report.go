@@ -40,6 +40,10 @@ type Report struct {
 	Actions    []Action          `json:"actions,omitempty"`
 	Directions []DirectionResult `json:"directions,omitempty"`
 	Cleanup    []CleanupItem     `json:"cleanup,omitempty"`
+	// Changes are what milink prepare / the Fix action changed, each with when, by
+	// whom and the statement; PrerequisiteChanges the findings that changed with them.
+	Changes             []ChangeRecord  `json:"changes,omitempty"`
+	PrerequisiteChanges []FindingChange `json:"prerequisite_changes,omitempty"`
 	// Remaining are the objects of this run that cleanup could not verify as removed
 	// (Results.Remaining); 'milink cleanup' with the same server flags removes them.
 	Remaining []CleanupItem `json:"remaining,omitempty"`
