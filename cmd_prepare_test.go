@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -192,5 +193,63 @@ func TestPrepareReportsAFailedBackup(t *testing.T) {
 	st := readSQLState(t, p)
 	if st.backedUp["Inventory"] || !st.masterKey || st.recovery["Inventory"] != "FULL" {
 		t.Errorf("after a failed backup: %+v", st)
+	}
+}
+
+// runTTY runs milink with stdin a pipe that it takes for a terminal, fed with input.
+func runTTY(t *testing.T, env map[string]string, input string, args ...string) result {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := w.WriteString(input); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	var out, errb bytes.Buffer
+	a := &app{stdin: r, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }, isTTY: func(int) bool { return true }}
+	code := a.run(args)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// On a terminal milink prepare lists the changes and asks; "n" changes nothing, "y"
+// applies them.
+func TestPrepareAsksOnATerminal(t *testing.T) {
+	p := startPair(t, unprepared, nil)
+	env := map[string]string{"MILINK_SQL_PASSWORD": simPassword, masterKeyEnv: masterKeySecret}
+	args, _ := p.prepareArgs(t, "--backup-dir", `D:\Backup`)
+	r := runTTY(t, env, "n\n", args...)
+	if r.code != steps.ExitError || !strings.Contains(r.stdout, "Apply these changes to SQL Server SQLPROD01? [y/N]") || !strings.Contains(r.stdout, "Nothing changed.") {
+		t.Errorf("declined: exit %d\n%s", r.code, r.stdout)
+	}
+	assertUnprepared(t, p)
+	r = runTTY(t, env, "y\n", args...)
+	if r.code != 0 {
+		t.Fatalf("accepted: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if st := readSQLState(t, p); !st.masterKey || !st.backedUp["Inventory"] {
+		t.Errorf("after yes: %+v", st)
+	}
+	assertNoSecret(t, "the output", r.stdout+r.stderr)
+}
+
+// The master key password variable is read once and removed from the environment, so
+// no child process (ssh-agent helpers, az) inherits it; it is no flag, so it never
+// reaches the process arguments.
+func TestMasterKeyPasswordIsTakenFromTheEnvironment(t *testing.T) {
+	env := map[string]string{masterKeyEnv: masterKeySecret, "HOME": "/home/x"}
+	getenv := takeSecrets(func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		func(k string) error { delete(env, k); return nil }, func(k string) string { return env[k] })
+	if _, left := env[masterKeyEnv]; left {
+		t.Error("MILINK_MASTER_KEY_PASSWORD is still in the environment")
+	}
+	if getenv(masterKeyEnv) != masterKeySecret || getenv("HOME") != "/home/x" {
+		t.Error("the password read from the environment was lost")
+	}
+	r := runApp(t, nil, "", "prepare", "--master-key-password", masterKeySecret)
+	if r.code != steps.ExitUsage || strings.Contains(r.stderr, masterKeySecret) {
+		t.Errorf("a password flag: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
