@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,6 +37,7 @@ type prepareFlags struct {
 	ssh                           steps.SSHConfig
 	databases                     []string
 	backupDir, output, logFile    string
+	cloud                         string
 	configPath                    string
 	yes, script, restart, yesRest bool
 	mkStdin, quiet                bool
@@ -59,6 +58,7 @@ func (a *app) prepareCmd() *cobra.Command {
 	registerSSH(fs, &f.ssh)
 	fs.StringSliceVar(&f.databases, "database", nil, "database to prepare for the link (repeatable; default all user databases)")
 	fs.StringVar(&f.backupDir, "backup-dir", "", "directory on the SQL Server host for the full backups that start the log chain (writable by the SQL Server service)")
+	fs.StringVar(&f.cloud, "cloud", "AzureCloud", "the managed instance's Azure cloud, for the TDE certificate upload command: "+strings.Join(steps.CloudNames(), ", "))
 	fs.BoolVarP(&f.yes, "yes", "y", false, "apply without asking")
 	fs.BoolVar(&f.script, "script", false, "print the T-SQL and shell that would run, change nothing")
 	fs.BoolVar(&f.restart, "restart", false, "restart SQL Server over SSH after mssql-conf changes (asks separately on a terminal)")
@@ -92,7 +92,7 @@ func (a *app) runPrepare(fs *pflag.FlagSet, f *prepareFlags) error {
 	if _, err := sess.CheckPrerequisites(ctx); err != nil {
 		return fmt.Errorf("check the prerequisites: %w", err)
 	}
-	opts := steps.PrepareOptions{Databases: f.databases, BackupDir: f.backupDir, SSH: f.ssh.Host != ""}
+	opts := steps.PrepareOptions{Databases: f.databases, BackupDir: f.backupDir, SSH: f.ssh.Host != "", Cloud: f.cloud}
 	plan, err := sess.PlanPreparation(ctx, opts)
 	if err != nil {
 		if fe := steps.FieldErrors(err); len(fe) > 0 {
@@ -175,6 +175,9 @@ func (a *app) prepareConfig(fs *pflag.FlagSet, f *prepareFlags) (cc sqlops.ConnC
 	case f.restart && f.ssh.Host == "":
 		return cc, usageError{errors.New("--restart restarts SQL Server on Linux over SSH: give --ssh too (on Windows milink prints the restart command instead)")}
 	}
+	if _, err := steps.LookupCloud(f.cloud); err != nil {
+		return cc, usageError{fmt.Errorf("--cloud: %w", err)}
+	}
 	if err := checkNumbers(fs); err != nil {
 		return cc, err
 	}
@@ -203,46 +206,4 @@ func (a *app) prepareConfig(fs *pflag.FlagSet, f *prepareFlags) (cc sqlops.ConnC
 		cc.Password = pw[0]
 	}
 	return cc, nil
-}
-
-// stdinTTY reports whether standard input is a terminal.
-func (a *app) stdinTTY() bool {
-	f, ok := a.stdin.(*os.File)
-	return ok && a.isTTY(int(f.Fd()))
-}
-
-// promptReader reads answers from standard input, sharing a buffered stdin.
-func (a *app) promptReader() *bufio.Reader {
-	if r, ok := a.stdin.(*bufio.Reader); ok {
-		return r
-	}
-	return bufio.NewReader(a.stdin)
-}
-
-// confirm prints question on stdout and reports whether the answer is y or yes.
-func confirm(w io.Writer, in *bufio.Reader, question string) bool {
-	fmt.Fprint(w, question)
-	line, _ := in.ReadString('\n')
-	ans := strings.ToLower(strings.TrimSpace(line))
-	return ans == "y" || ans == "yes"
-}
-
-// restartConfirmer is the separate restart confirmation: --yes-restart, else a prompt
-// on a terminal that names the instance and its open sessions and wants the instance's
-// name typed back; without a terminal the restart is not done.
-func (a *app) restartConfirmer(w io.Writer, f *prepareFlags, in *bufio.Reader) func(string, int) bool {
-	return func(instance string, sessions int) bool {
-		fmt.Fprintf(w, "Restarting SQL Server %s cuts its %d open user session(s).\n", instance, sessions)
-		if f.yesRest {
-			fmt.Fprintln(w, "--yes-restart given: restarting.")
-			return true
-		}
-		if !a.stdinTTY() {
-			fmt.Fprintln(w, "Not restarted: no terminal to confirm on (give --yes-restart).")
-			return false
-		}
-		fmt.Fprintf(w, "Type the instance name (%s) to restart it now, anything else to skip: ", instance)
-		line, _ := in.ReadString('\n')
-		return strings.EqualFold(strings.TrimSpace(line), instance)
-	}
 }

@@ -253,3 +253,25 @@ func TestMasterKeyPasswordIsTakenFromTheEnvironment(t *testing.T) {
 		t.Errorf("a password flag: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// A TDE-protected database: the script carries the BACKUP CERTIFICATE statement and the
+// upload command for the chosen cloud; nothing about it is applied.
+func TestPrepareScriptTDE(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) {
+		o.Databases = append(o.Databases, sqlsim.Database{Name: "Vault", RecoveryModel: "FULL", LogFiles: 1, EncryptionState: 3})
+	}, nil)
+	args, _ := p.prepareArgs(t, "--script", "--cloud", "AzureUSGovernment")
+	r := runApp(t, map[string]string{"MILINK_SQL_PASSWORD": simPassword}, "", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"Database Vault is protected by TDE", "BACKUP CERTIFICATE", "Connect-AzAccount -Environment AzureUSGovernment;", "Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("script lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	args, _ = p.prepareArgs(t, "--script", "--cloud", "Mars")
+	if r := runApp(t, map[string]string{"MILINK_SQL_PASSWORD": simPassword}, "", args...); r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--cloud") {
+		t.Errorf("--cloud Mars: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -2,7 +2,7 @@
 // from a Linux terminal: a wizard on a TTY, "milink check" for scripts, "milink demo"
 // against simulated instances, and "milink cleanup" for leftovers of crashed runs.
 //
-// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go,
+// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go, cmd_prepare.go,
 // cmd_cleanup.go, cmd_demo.go and cmd_sim.go; flags.go holds the shared flag, environment,
 // --config and password handling (flag_values.go the strict flag values, flag_checks.go
 // the checks of numbers and timeouts), azure_flags.go the Azure flags, stop.go how a

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/charmbracelet/x/term"
@@ -161,4 +162,46 @@ func (a *app) masterKeyPassword(f *prepareFlags, in *bufio.Reader) (string, erro
 		return "", usageError{errors.New("the two master key passwords are empty or differ; nothing was changed")}
 	}
 	return pw[0], nil
+}
+
+// stdinTTY reports whether standard input is a terminal.
+func (a *app) stdinTTY() bool {
+	f, ok := a.stdin.(*os.File)
+	return ok && a.isTTY(int(f.Fd()))
+}
+
+// promptReader reads answers from standard input, sharing a buffered stdin.
+func (a *app) promptReader() *bufio.Reader {
+	if r, ok := a.stdin.(*bufio.Reader); ok {
+		return r
+	}
+	return bufio.NewReader(a.stdin)
+}
+
+// confirm prints question on stdout and reports whether the answer is y or yes.
+func confirm(w io.Writer, in *bufio.Reader, question string) bool {
+	fmt.Fprint(w, question)
+	line, _ := in.ReadString('\n')
+	ans := strings.ToLower(strings.TrimSpace(line))
+	return ans == "y" || ans == "yes"
+}
+
+// restartConfirmer is the separate restart confirmation: --yes-restart, else a prompt
+// on a terminal that names the instance and its open sessions and wants the instance's
+// name typed back; without a terminal the restart is not done.
+func (a *app) restartConfirmer(w io.Writer, f *prepareFlags, in *bufio.Reader) func(string, int) bool {
+	return func(instance string, sessions int) bool {
+		fmt.Fprintf(w, "Restarting SQL Server %s cuts its %d open user session(s).\n", instance, sessions)
+		if f.yesRest {
+			fmt.Fprintln(w, "--yes-restart given: restarting.")
+			return true
+		}
+		if !a.stdinTTY() {
+			fmt.Fprintln(w, "Not restarted: no terminal to confirm on (give --yes-restart).")
+			return false
+		}
+		fmt.Fprintf(w, "Type the instance name (%s) to restart it now, anything else to skip: ", instance)
+		line, _ := in.ReadString('\n')
+		return strings.EqualFold(strings.TrimSpace(line), instance)
+	}
 }

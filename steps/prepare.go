@@ -68,6 +68,10 @@ type PrepareOptions struct {
 	// SSH says a Linux host is reachable over SSH (the prober's connection): the
 	// mssql-conf changes are then run, else shown.
 	SSH bool
+	// Cloud is the managed instance's Azure cloud (AzureCloud, AzureUSGovernment,
+	// AzureChinaCloud: Connect-AzAccount -Environment) for the TDE certificate upload
+	// command; "" leaves the command for the public cloud with a note.
+	Cloud string
 	// MssqlConf and RestartCommand are the host commands (default
 	// "sudo -n /opt/mssql/bin/mssql-conf" and "sudo -n systemctl restart mssql-server",
 	// https://learn.microsoft.com/sql/linux/sql-server-linux-configure-mssql-conf).
@@ -159,8 +163,16 @@ func planPreparation(pre *Prerequisites, o PrepareOptions, f prepFacts) *Prepara
 	}
 	for _, fd := range pre.Findings {
 		if strings.HasSuffix(fd.ID, ":tde") && fd.Severity != Pass {
+			cmds := fixCommands(fd.Fixes)
+			if _, err := LookupCloud(o.Cloud); err == nil && o.Cloud != "" {
+				for i, c := range cmds {
+					if strings.HasPrefix(c, "Azure: Connect-AzAccount;") {
+						cmds[i] = strings.Replace(c, "Connect-AzAccount;", "Connect-AzAccount -Environment "+o.Cloud+";", 1)
+					}
+				}
+			}
 			add(Change{ID: "tde:" + strings.TrimSuffix(strings.TrimPrefix(fd.ID, "database:"), ":tde"), Finding: fd.ID, Kind: ChangeInfo,
-				What: fd.Title, Note: fd.Detail, Statements: fixCommands(fd.Fixes)})
+				What: fd.Title, Note: fd.Detail, Statements: cmds})
 		}
 	}
 	return p

@@ -288,6 +288,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	r.writeChangesText(&b)
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\nCleanup\n")
 		for _, c := range r.Cleanup {
@@ -440,6 +441,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			}
 		}
 	}
+	r.writeChangesMarkdown(&b)
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\n## Cleanup\n\n")
 		for _, x := range r.Cleanup {
