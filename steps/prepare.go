@@ -109,7 +109,7 @@ func planPreparation(pre *Prerequisites, o PrepareOptions, f prepFacts) *Prepara
 		return slices.ContainsFunc(pre.Findings, func(x Finding) bool { return x.ID == id && x.Severity != Pass && x.Severity != Info })
 	}
 	add := func(c Change) { p.Changes = append(p.Changes, c) }
-	if has("master-key") {
+	if has("master-key") && pre.Checked("the database master key") && !pre.MasterKey { // not when it could not be read
 		add(Change{ID: "master-key", Finding: "master-key", What: "Create the database master key in master", Kind: ChangeTSQL,
 			Statements: []string{sqlops.StatementCreateMasterKey},
 			Note:       "Keep the password in a safe place: milink neither stores nor shows it. Back the key up with: USE master; BACKUP MASTER KEY TO FILE = '<path>' ENCRYPTION BY PASSWORD = '<backup_password>';"})

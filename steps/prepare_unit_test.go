@@ -11,8 +11,11 @@ import (
 
 func planFor(t *testing.T, platform, version, server string, o PrepareOptions, ids ...string) *Preparation {
 	t.Helper()
-	pre := &Prerequisites{Server: sqlops.ServerInfo{HostPlatform: platform, ProductVersion: version, ServerName: server}}
+	pre := &Prerequisites{Server: sqlops.ServerInfo{HostPlatform: platform, ProductVersion: version, ServerName: server}, MasterKey: true}
 	for _, id := range ids {
+		if id == "master-key" {
+			pre.MasterKey = false
+		}
 		pre.Findings = append(pre.Findings, Finding{ID: id, Severity: Fail})
 	}
 	pre.Databases = []sqlops.Database{{Name: "Sales'; DROP--", RecoveryModel: "SIMPLE"}}
@@ -50,6 +53,17 @@ func TestPlanPreparation(t *testing.T) {
 	}
 	if r := changeByID(p, "restart"); r == nil || r.Kind != ChangeManual || r.Sessions != 7 {
 		t.Errorf("restart: %+v", r)
+	}
+	if changeByID(p, "master-key") != nil {
+		t.Error("a master key planned although none is missing")
+	}
+	k := planFor(t, "Windows", "16.0.4135.4", "db1", PrepareOptions{}, "master-key")
+	if c := changeByID(k, "master-key"); c == nil || c.Statements[0] != sqlops.StatementCreateMasterKey {
+		t.Errorf("master key: %+v", c)
+	}
+	unread := &Prerequisites{Unchecked: []string{"the database master key"}, Findings: []Finding{{ID: "master-key", Severity: Warn, Title: "Could not check the database master key"}}}
+	if c := changeByID(planPreparation(unread, PrepareOptions{}, prepFacts{}), "master-key"); c != nil {
+		t.Errorf("a master key planned where none could be read: %+v", c)
 	}
 	l := planFor(t, "Linux", "16.0.4135.4", "db1", PrepareOptions{BackupDir: "/var/backups"}, "hadr")
 	if h := changeByID(l, "hadr"); h == nil || h.Kind != ChangeManual || h.Statements[0] != "sudo -n /opt/mssql/bin/mssql-conf set hadr.hadrenabled 1" {
