@@ -2,7 +2,7 @@
 // from a Linux terminal: a wizard on a TTY, "milink check" for scripts, "milink demo"
 // against simulated instances, and "milink cleanup" for leftovers of crashed runs.
 //
-// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go,
+// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go, cmd_prepare.go,
 // cmd_cleanup.go, cmd_demo.go and cmd_sim.go (cmd_inventory.go is check --inventory, its
 // file read in inventory_file.go and inventory_pairs.go); flags.go holds the shared flag, environment,
 // --config and password handling (flag_values.go the strict flag values, flag_checks.go
@@ -74,7 +74,7 @@ func (a *app) rootCmd() *cobra.Command {
 	cleanup := a.cleanupCmd()
 	// cleanup logs what it prints: what it found, removed and left alone.
 	cleanup.PreRun = func(*cobra.Command, []string) { a.teeOutput = true }
-	root.AddCommand(a.checkCmd(), cleanup, a.demoCmd(), a.simCmd())
+	root.AddCommand(a.checkCmd(), a.prepareCmd(), cleanup, a.demoCmd(), a.simCmd())
 	a.setupHelp(root)
 	// Argument errors are usage errors (exit 2); any other error a command returns is
 	// a failed run (exit 1).

@@ -3,7 +3,7 @@
 package main
 
 // secretEnv are the environment variables that hold milink's passwords.
-var secretEnv = []string{"MILINK_SQL_PASSWORD", "MILINK_MI_PASSWORD"}
+var secretEnv = []string{"MILINK_SQL_PASSWORD", "MILINK_MI_PASSWORD", masterKeyEnv}
 
 // takeSecrets reads the password variables once and removes them from the process
 // environment, so that no child process (az for --azure-auth azure-cli, or any other

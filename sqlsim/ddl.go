@@ -30,6 +30,15 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 			return err
 		}
 		disk = v
+		if b.DBVar != nil { // BACKUP DATABASE @database_name_var
+			name, err := x.eval(b.DBVar, nil)
+			if err != nil {
+				return err
+			}
+			named := *b
+			named.DB, named.DBVar = toStr(name), nil
+			st = &named
+		}
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -381,6 +390,11 @@ func (x *execCtx) backupLocked(n *tsql.Backup, dv any) error {
 	}
 	if strings.EqualFold(d.name, "tempdb") {
 		return sqlErr(3147, 16, "Backup and restore operations are not allowed on database tempdb.")
+	}
+	if !n.URL {
+		if err := in.backupDeviceLocked(toStr(dv), n.Log); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	in.nextBackup++

@@ -104,11 +104,15 @@ type Options struct {
 	AgentRunning   bool
 	AgentXPs       bool
 	AddIssuerProc  bool // sp_certificate_add_issuer exists
-	Logins         []Login
-	Databases      []Database
-	Endpoints      []EndpointSpec
-	Certificates   []CertSpec
-	Jobs           []JobSpec
+	// Directories are the SQL Server host's directories as the service account sees
+	// them: path → whether the service may write there (BACKUP TO DISK, xp_fileexist).
+	// nil: the platform's default data and backup directories, both writable.
+	Directories  map[string]bool
+	Logins       []Login
+	Databases    []Database
+	Endpoints    []EndpointSpec
+	Certificates []CertSpec
+	Jobs         []JobSpec
 	// JobStartLatency is the Agent's job pickup: the time from sp_start_job to the job's
 	// first step (the Agent polls for work).
 	JobStartLatency time.Duration

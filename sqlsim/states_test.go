@@ -26,7 +26,7 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 		t.Errorf("master key after DROP MASTER KEY: %v %v", ok, err)
 	}
 	exec("CREATE DATABASE Shop; ALTER DATABASE Shop SET RECOVERY SIMPLE;")
-	exec("CREATE DATABASE Ledger; BACKUP DATABASE Ledger TO DISK = N'/var/opt/mssql/backup/Ledger.bak' WITH COPY_ONLY;")
+	exec("CREATE DATABASE Ledger; BACKUP DATABASE Ledger TO DISK = N'Ledger.bak' WITH COPY_ONLY;")
 	dbs, err := c.Databases(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -47,9 +47,9 @@ func TestDBASetsStatesWithTSQL(t *testing.T) {
 		t.Errorf("backupset is_copy_only: %d %v", copyOnly, err)
 	}
 	// A log backup needs a full backup that starts a log chain (copy-only does not).
-	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Ledger TO DISK = N'/var/opt/mssql/backup/Ledger.trn'")
+	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Ledger TO DISK = N'Ledger.trn'")
 	wantErr(t, err, 4214)
-	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Shop TO DISK = N'/var/opt/mssql/backup/Shop.trn'")
+	_, err = c.DB.ExecContext(ctx, "BACKUP LOG Shop TO DISK = N'Shop.trn'")
 	wantErr(t, err, 4208)
 
 	exec("DBCC TRACEOFF(9567, -1)")

@@ -73,7 +73,8 @@ func spConfigure(s *session, p params, w writer) (int32, *tds.Error) {
 }
 
 // xpFileExist is master.dbo.xp_fileexist (undocumented, widely used): the simulated
-// disk holds the files BACKUP wrote.
+// host's directories (Options.Directories) and the files BACKUP wrote (files.go). A
+// directory is "File Exists" 0, "File is a Directory" 1.
 func xpFileExist(s *session, p params, w writer) (int32, *tds.Error) {
 	name, _ := p.str("filename")
 	in := s.in
@@ -82,17 +83,14 @@ func xpFileExist(s *session, p params, w writer) (int32, *tds.Error) {
 		in.mu.Unlock()
 		return 1, &tds.Error{Number: 229, State: 5, Class: 14, Message: "The EXECUTE permission was denied on the object 'xp_fileexist', database 'mssqlsystemresource', schema 'sys'."}
 	}
-	exists := false
-	for _, b := range in.backups {
-		exists = exists || strings.EqualFold(b.device, name)
-	}
+	file, dir, parent := in.fileStateLocked(name)
 	in.mu.Unlock()
 	if _, out := p["file_exists"]; out {
-		s.setOutput("file_exists", bit(exists))
+		s.setOutput("file_exists", bit(file))
 		return 0, nil
 	}
 	w.Result([]tds.Column{{Name: "File Exists", Type: tds.Int, Nullable: true}, {Name: "File is a Directory", Type: tds.Int, Nullable: true},
-		{Name: "Parent Directory Exists", Type: tds.Int, Nullable: true}}, [][]any{{bit(exists), int64(0), int64(1)}})
+		{Name: "Parent Directory Exists", Type: tds.Int, Nullable: true}}, [][]any{{bit(file), bit(dir), bit(parent)}})
 	return 0, nil
 }
 

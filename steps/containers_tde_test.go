@@ -17,7 +17,7 @@ import (
 func containerDB(name, contains string, backedUp bool) []string {
 	out := []string{"CREATE DATABASE " + name}
 	if backedUp {
-		out = append(out, fmt.Sprintf("BACKUP DATABASE %[1]s TO DISK = N'/var/opt/mssql/backup/%[1]s.bak'", name))
+		out = append(out, fmt.Sprintf("BACKUP DATABASE %[1]s TO DISK = N'%[1]s.bak'", name))
 	}
 	return append(out,
 		fmt.Sprintf("ALTER DATABASE %[1]s ADD FILEGROUP %[1]s_fg CONTAINS %[2]s", name, contains),

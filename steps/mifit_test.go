@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"

@@ -40,6 +40,10 @@ type Report struct {
 	Actions    []Action          `json:"actions,omitempty"`
 	Directions []DirectionResult `json:"directions,omitempty"`
 	Cleanup    []CleanupItem     `json:"cleanup,omitempty"`
+	// Changes are what milink prepare / the Fix action changed, each with when, by
+	// whom and the statement; PrerequisiteChanges the findings that changed with them.
+	Changes             []ChangeRecord  `json:"changes,omitempty"`
+	PrerequisiteChanges []FindingChange `json:"prerequisite_changes,omitempty"`
 	// Remaining are the objects of this run that cleanup could not verify as removed
 	// (Results.Remaining); 'milink cleanup' with the same server flags removes them.
 	Remaining []CleanupItem `json:"remaining,omitempty"`
@@ -287,6 +291,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	r.writeChangesText(&b)
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\nCleanup\n")
 		for _, c := range r.Cleanup {
@@ -439,6 +444,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			}
 		}
 	}
+	r.writeChangesMarkdown(&b)
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\n## Cleanup\n\n")
 		for _, x := range r.Cleanup {

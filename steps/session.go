@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,6 +95,9 @@ type Session struct {
 	runStart time.Time
 	runTime  time.Duration
 	closers  []func() error
+	// changes and prereqChanges are what the preparation did (prepare_apply.go).
+	changes       []ChangeRecord
+	prereqChanges []FindingChange
 }
 
 // NewSession starts a session for cfg (defaults filled in; not yet validated: see
@@ -523,6 +527,7 @@ func (s *Session) Report() *Report {
 		rep.SetResults(s.results)
 		rep.Duration = s.runTime
 	}
+	rep.Changes, rep.PrerequisiteChanges = slices.Clone(s.changes), slices.Clone(s.prereqChanges)
 	if s.fatal != nil {
 		rep.Fatal(s.fatalRC, s.fatal)
 	}

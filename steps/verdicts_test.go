@@ -218,9 +218,9 @@ func TestCopyOnlyAndOldIncarnationBackups(t *testing.T) {
 	_, cfg := startCustom(t, nil, nil)
 	dba(t, cfg,
 		"CREATE DATABASE Ledger; ALTER DATABASE Ledger SET RECOVERY FULL;",
-		"BACKUP DATABASE Ledger TO DISK = N'D:\\Backup\\Ledger.bak' WITH COPY_ONLY;",
+		"BACKUP DATABASE Ledger TO DISK = N'Ledger.bak' WITH COPY_ONLY;",
 		"CREATE DATABASE Orders; ALTER DATABASE Orders SET RECOVERY FULL;",
-		"BACKUP DATABASE Orders TO DISK = N'D:\\Backup\\Orders.bak';",
+		"BACKUP DATABASE Orders TO DISK = N'Orders.bak';",
 		"DROP DATABASE Orders;",
 		"CREATE DATABASE Orders; ALTER DATABASE Orders SET RECOVERY FULL;")
 	cfg.Databases = []string{"Ledger", "Orders", "SalesDB"}

@@ -32,6 +32,12 @@ func startPair(t testing.TB, scenario string, latency time.Duration) *simPair {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startScenario(t, s, latency)
+}
+
+// startScenario is startPair for a scenario of the test's own.
+func startScenario(t testing.TB, s sqlsim.Scenario, latency time.Duration) *simPair {
+	t.Helper()
 	p, err := sqlsim.StartPair(s, latency, latency)
 	if err != nil {
 		t.Fatalf("start simulated pair: %v", err)

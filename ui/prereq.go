@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/milink/milink/steps"
@@ -17,6 +18,8 @@ type prereqModel struct {
 	connStep
 	databases []string
 	pre       *steps.Prerequisites
+	fix       *fixModel        // the Fix action while it is open (fix.go)
+	host      steps.HostRunner // the SSH prober, for mssql-conf; nil without one
 }
 
 func newPrereqModel(cfg steps.Config) prereqModel {
@@ -70,6 +73,12 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 }
 
 func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	if p.fix != nil {
+		return p.updateFix(ctx, sess, msg, keys), navNone
+	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" && p.pre != nil && key.Matches(km, fixKey) {
+		return p.startFix(ctx, sess), navNone
+	}
 	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx, sess) })
 	if n == navNext && p.pre == nil {
 		n = navNone
@@ -84,6 +93,9 @@ func (p *prereqModel) setSize(width, height int) {
 func (p *prereqModel) outcome(width int) string {
 	if p.pre == nil || !p.reviewing {
 		return ""
+	}
+	if p.fix != nil {
+		return p.fix.view(width)
 	}
 	var b strings.Builder
 	s := p.pre.Server
@@ -112,8 +124,10 @@ func (p *prereqModel) help(keys keyMap) bindings {
 	switch {
 	case p.busy != "":
 		return bindings{keys.Back, keys.Quit}
+	case p.fix != nil:
+		return bindings{keys.Quit}
 	case p.reviewing:
-		return bindings{keys.Next, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
+		return bindings{keys.Next, fixKey, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
 	}
 	return bindings{keys.Validate, keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

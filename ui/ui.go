@@ -127,6 +127,7 @@ func NewModel(ctx context.Context, o Options) *Model {
 		az:       az, prompts: prompts, promptFn: newPromptFunc(prompts),
 	}
 	m.cancelRun = m.sess.Cancel
+	m.prereq.host, _ = o.Prober.(steps.HostRunner)
 	m.login = newLoginModel(cfg, az, m.promptFn)
 	if azErr != nil {
 		log.Warn("Azure options", "error", azErr.Error())
@@ -192,6 +193,18 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.log.Info("prerequisites checked", "findings", len(msg.pre.Findings), "worst", string(steps.Worst(msg.pre.Findings)), "platform", msg.pre.Platform())
 		}
 		return m.prereq.checked(msg)
+
+	case fixPlannedMsg:
+		return m.prereq.fixPlanned(msg)
+
+	case fixAppliedMsg:
+		m.prereq.fixApplied(msg)
+		if msg.out != nil {
+			for _, r := range msg.out.Records {
+				m.log.Info("prepare change", "id", r.ID, "status", r.Status, "by", r.By, "statements", strings.Join(r.Statements, " "), "error", r.Error)
+			}
+		}
+		return nil
 
 	case miConnectedMsg:
 		if msg.gen != m.login.gen {

@@ -408,11 +408,13 @@ type CreateDatabaseKey struct {
 	Certificate string
 }
 
-// Backup is BACKUP DATABASE|LOG name TO DISK = 'file' [WITH options].
+// Backup is BACKUP DATABASE|LOG name TO DISK = 'file' [WITH options]; the name may
+// be a variable (DBVar: BACKUP DATABASE @database_name_var, backup-transact-sql).
 type Backup struct {
 	Pos
 	Log      bool
 	DB       string
+	DBVar    Expr // the name's variable, or nil when DB names the database
 	URL      bool // TO URL = … rather than TO DISK = …
 	Disk     Expr
 	CopyOnly bool

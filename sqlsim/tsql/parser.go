@@ -990,7 +990,11 @@ func (p *parser) backup(pos Pos) Stmt {
 	default:
 		p.fail()
 	}
-	b.DB = p.ident()
+	if p.peek().Kind == Var {
+		b.DBVar = p.primary()
+	} else {
+		b.DB = p.ident()
+	}
 	p.expect("TO")
 	switch {
 	case p.accept("DISK"):

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/sqlsim"
+)
+
+// readFixState reads what the Fix action changes, from SQL Server's catalog.
+func readFixState(t *testing.T, p *simPair) (masterKey, full, backedUp, flags, agentXPs bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "state", Host: p.SQL.Host(), Port: p.SQL.Port(), User: "sa", Password: simPassword, CACertFile: p.sqlCA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	masterKey, _ = c.HasMasterKey(ctx)
+	dbs, _ := c.Databases(ctx)
+	for _, d := range dbs {
+		if d.Name == "Inventory" {
+			full, backedUp = d.RecoveryModel == "FULL", d.LastFullBackup != nil
+		}
+	}
+	tf, _ := c.TraceFlags(ctx)
+	flags = len(tf) == 2
+	ag, _ := c.Agent(ctx)
+	return masterKey, full, backedUp, flags, ag.AgentXPs
+}
+
+// TestFlowFix: the Prerequisites page's Fix action lists the exact statements, asks
+// for the backup directory and the master key password (twice), and asks before it
+// changes anything; "n" changes nothing, "y" applies every change and the
+// prerequisites are checked again, before → after.
+func TestFlowFix(t *testing.T) {
+	const secret = "Fix-Secret-Passw0rd!"
+	p := startScenario(t, sqlsim.Scenario{Name: "unprepared", SQL: func(o *sqlsim.Options) {
+		o.MasterKey, o.TraceFlags, o.AgentXPs = false, nil, false
+		o.Databases = append(o.Databases, sqlsim.Database{Name: "Inventory", RecoveryModel: "SIMPLE", LogFiles: 1})
+		o.Directories = map[string]bool{`D:\Backup`: true}
+	}}, 10*time.Millisecond)
+	m := NewModel(t.Context(), Options{Config: p.config(), ReportDir: t.TempDir()})
+	rec := newRecorder(m)
+	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(200, 90))
+	waitScreen(t, rec, flowWait, "What the test creates")
+	tm.Send(keyEnter)
+	waitScreen(t, rec, flowWait, "Trust server certificate", "enter validate")
+	tm.Send(keyEnter)
+	waitScreen(t, rec, flowWait, "Connected:", "Prerequisites:", "f fix")
+	tm.Send(keyRune('f'))
+	waitScreen(t, rec, flowWait, "Fix: SQL Server SQLPROD01", "CREATE MASTER KEY ENCRYPTION BY PASSWORD = '<master_key_password>'",
+		"ALTER DATABASE [Inventory] SET RECOVERY FULL;", "DBCC TRACEON(1800, -1);", fixBackupLabel)
+	for range 6 { // the six changes' apply/skip fields, then the inputs
+		tm.Send(keyTab)
+	}
+	tm.Type(`D:\Backup`)
+	tm.Send(keyTab)
+	tm.Type(secret)
+	tm.Send(keyTab)
+	tm.Type(secret)
+	tm.Send(keyEnter)
+	waitScreen(t, rec, flowWait, "Apply the chosen changes to SQL Server SQLPROD01 now?")
+	tm.Send(keyRune('n'))
+	waitScreen(t, rec, flowWait, "Nothing was changed.")
+	if mk, full, bk, fl, xps := readFixState(t, p); mk || full || bk || fl || xps {
+		t.Fatalf("declined, yet changed: master key %v, FULL %v, backup %v, flags %v, Agent XPs %v", mk, full, bk, fl, xps)
+	}
+	tm.Send(keyEnter)
+	waitScreen(t, rec, flowWait, "Apply the chosen changes to SQL Server SQLPROD01 now?")
+	tm.Send(keyRune('y'))
+	waitScreen(t, rec, flowWait, "Fix: what changed", "applied Create the database master key", "master-key: fail → pass")
+	if mk, full, bk, fl, xps := readFixState(t, p); !mk || !full || !bk || !fl || !xps {
+		t.Errorf("after Fix: master key %v, FULL %v, backup %v, flags %v, Agent XPs %v", mk, full, bk, fl, xps)
+	}
+	tm.Send(keyEnter)
+	waitScreen(t, rec, flowWait, "Prerequisites:", "Database Inventory: FULL recovery, backed up")
+	if rep := m.sess.Report(); len(rep.Changes) < 6 || rep.Changes[0].By != "sa" {
+		t.Errorf("report changes: %+v", rep.Changes)
+	}
+	tm.Send(keyCtrlC)
+	waitScreen(t, rec, flowWait, "Quit?")
+	tm.Send(keyRune('y'))
+	tm.FinalModel(t, teatest.WithFinalTimeout(flowWait))
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, f := range rec.frames {
+		if strings.Contains(f, secret) {
+			t.Fatal("the master key password was drawn on the screen")
+		}
+	}
+}
