@@ -340,7 +340,7 @@ func finishDirection(d DirectionResult, probes []ProbeResult, err error) Directi
 func summarize(ps []ProbeResult) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%s:%d %s", p.Host, p.Port, p.Verdict))
+		parts = append(parts, hostPort(p.Host, p.Port)+" "+string(p.Verdict))
 	}
 	return strings.Join(parts, ", ")
 }

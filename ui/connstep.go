@@ -188,7 +188,7 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 	top.WriteString(wrap(intro, width, "", "", styles.Muted.Render))
 	top.WriteString("\n\n")
 	if s.reviewing {
-		top.WriteString(styles.Pass.Render("✓ ") + "Connected: " + styles.Value.Render(connSummary(s.used, s.usedAuth)))
+		top.WriteString(wrap("Connected: "+connSummary(s.used, s.usedAuth), width, styles.Pass.Render("✓ "), "  ", styles.Value.Render))
 	} else {
 		top.WriteString(s.form.view(width))
 	}

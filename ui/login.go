@@ -167,7 +167,7 @@ func (p *loginModel) outcome(width int) string {
 		{"Cloud", p.form.cloud().Name},
 	}, width))
 	b.WriteString("\n")
-	b.WriteString(renderFindings(m.Findings, "Windows", width))
+	b.WriteString(renderFindings(m.Findings, "Windows", width, nil))
 	return b.String()
 }
 

@@ -65,7 +65,7 @@ var probeFromHelp = map[string]string{
 
 func newNetworkModel(cfg steps.Config) networkModel {
 	n := networkModel{endpointPort: cfg.EndpointPort, sshHost: cfg.SSH.Host, form: form{fields: []field{
-		newTextField("SQL Server IP", cfg.SQLServerIP, "address the managed instance reaches SQL Server on", false),
+		newTextField("SQL Server IP", cfg.SQLServerIP, "the address the MI reaches SQL Server on", false),
 		newTextField("Probe timeout", cfg.ProbeTimeout.String(), "5s", false),
 		newChoiceField("SQL Server → MI probes", probeFromChoices, orDefault(cfg.ProbeFrom, steps.ProbeAuto), ""),
 	}}}
@@ -228,8 +228,8 @@ func (p *networkModel) setSize(width, height int) {
 	default:
 		o, _ := p.options()
 		t := o.Targets()
-		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s:%d and %s:%d (%s); managed instance → %s:%d (timeout %s each)",
-			t[0].Host, t[0].Port, t[1].Host, t[1].Port, probeFromHelp[o.ProbeFrom], t[2].Host, t[2].Port, o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
+		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s and %s (%s); managed instance → %s (timeout %s each)",
+			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), probeFromHelp[o.ProbeFrom], hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
 		if p.warn != "" {
 			b.WriteString("\n")
 			b.WriteString(wrap(p.warn, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", styles.Warn.Render))
@@ -269,7 +269,7 @@ func (p *networkModel) azureSection(width int) string {
 		}
 	case p.azInfo != nil && len(p.azInfo.Findings) > 0:
 		b.WriteString("\n")
-		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width))
+		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width, nil))
 	}
 	allow := allowlistOf(p.cloud, p.mi.FQDN)
 	if info := p.azureResult(); info != nil && len(info.Allowlist) > 0 {

@@ -17,6 +17,7 @@ type prereqModel struct {
 	connStep
 	databases []string
 	pre       *steps.Prerequisites
+	cmds      cmdList // the fixes, as command blocks to copy
 }
 
 func newPrereqModel(cfg steps.Config) prereqModel {
@@ -70,10 +71,16 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 }
 
 func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" {
+		if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+			return cmd, navNone
+		}
+	}
 	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx, sess) })
 	if n == navNext && p.pre == nil {
 		n = navNone
 	}
+	p.cmds.follow(&p.vp)
 	return cmd, n
 }
 
@@ -82,6 +89,7 @@ func (p *prereqModel) setSize(width, height int) {
 }
 
 func (p *prereqModel) outcome(width int) string {
+	p.cmds.reset()
 	if p.pre == nil || !p.reviewing {
 		return ""
 	}
@@ -95,7 +103,8 @@ func (p *prereqModel) outcome(width int) string {
 		b.WriteString(wrap("Failures do not stop the network test: fix them before creating the link. Enter continues.", width, "", "", styles.Muted.Render))
 		b.WriteString("\n")
 	}
-	b.WriteString(renderFindings(p.pre.Findings, p.pre.Platform(), width))
+	p.cmds.base = strings.Count(b.String(), "\n")
+	b.WriteString(renderFindings(p.pre.Findings, p.pre.Platform(), width, &p.cmds))
 	return b.String()
 }
 
@@ -113,7 +122,7 @@ func (p *prereqModel) help(keys keyMap) bindings {
 	case p.busy != "":
 		return bindings{keys.Back, keys.Quit}
 	case p.reviewing:
-		return bindings{keys.Next, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
+		return append(append(bindings{keys.Next}, p.cmds.help(keys)...), keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit)
 	}
 	return bindings{keys.Validate, keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

@@ -34,10 +34,11 @@ type resultsModel struct {
 	saveErr    error
 	vp         viewport.Model
 	head       string
-	pasting    bool   // waiting for the pasted output of the manual probe command
-	pasteErr   string // why the last paste could not be read
-	pasted     string // the pasted text handed to the session (resultsPaste)
-	azureWait  bool   // the Azure checks still run; their outcome is added to the report when they end
+	pasting    bool    // waiting for the pasted output of the manual probe command
+	pasteErr   string  // why the last paste could not be read
+	pasted     string  // the pasted text handed to the session (resultsPaste)
+	azureWait  bool    // the Azure checks still run; their outcome is added to the report when they end
+	cmds       cmdList // the command to run by hand and the fixes, as blocks to copy
 }
 
 type dirProgress struct {
@@ -116,6 +117,9 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			}
 			return nil, resultsNone
 		}
+		if cmd, done := p.cmds.update(msg, keys, &p.vp); done {
+			return cmd, resultsNone
+		}
 		switch {
 		case key.Matches(msg, keys.Paste) && p.manualDirection() != "":
 			p.pasting, p.pasteErr = true, ""
@@ -132,6 +136,7 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			return nil, resultsClose
 		case key.Matches(msg, keys.Scroll):
 			scroll(&p.vp, msg)
+			p.cmds.follow(&p.vp)
 		}
 	}
 	return nil, resultsNone
@@ -218,10 +223,11 @@ func (p *resultsModel) help(keys keyMap) bindings {
 	if p.pasting {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
 	}
+	b := p.cmds.help(keys)
 	if p.manualDirection() != "" {
-		return bindings{keys.Paste, keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
+		b = append(bindings{keys.Paste}, b...)
 	}
-	return bindings{keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
+	return append(b, keys.Retest, keys.Watch, keys.Recheck, keys.Save, keys.Close, keys.Scroll)
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
@@ -307,6 +313,7 @@ func statusWord(s string) string {
 
 func (p *resultsModel) resultsContent(width int) string {
 	rep := p.rep
+	p.cmds.reset()
 	var b strings.Builder
 	for _, d := range rep.Directions {
 		line := statusWord(d.Status) + " " + string(d.Direction)
@@ -329,14 +336,14 @@ func (p *resultsModel) resultsContent(width int) string {
 		}
 		if d.ManualCommand != "" {
 			b.WriteString("\n")
-			b.WriteString(wrap(d.ManualCommand, width, "      "+styles.Key.Render("Run on the SQL Server host:")+" ", "        ", styles.Code.Render))
+			p.cmds.write(&b, "Run on the SQL Server host:", d.ManualCommand, width)
 		}
 		for _, pr := range d.Probes {
 			if pr.Succeeded {
 				continue
 			}
 			b.WriteString("\n\n")
-			b.WriteString(wrap(fmt.Sprintf("%s %s:%d: %s", shortDir(d.Direction), pr.Host, pr.Port, pr.Verdict), width, styles.Badge[steps.Fail].Render("FAIL")+"  ", "      ", styles.Value.Render))
+			b.WriteString(wrap(fmt.Sprintf("%s %s: %s", shortDir(d.Direction), hostPort(pr.Host, pr.Port), pr.Verdict), width, styles.Badge[steps.Fail].Render("FAIL")+"  ", "      ", styles.Value.Render))
 			if pr.Detail != "" && pr.Explanation == "" {
 				b.WriteString("\n" + wrap(pr.Detail, width, "      ", "      ", styles.Muted.Render))
 			}
@@ -346,7 +353,7 @@ func (p *resultsModel) resultsContent(width int) string {
 			for _, x := range pr.Fixes {
 				if x.Platform == p.platform || x.Platform == "Azure" {
 					b.WriteString("\n")
-					b.WriteString(wrap(x.Command, width, "      "+styles.Key.Render("Fix ("+x.Platform+"):")+" ", "        ", styles.Code.Render))
+					writeFix(&b, &p.cmds, x, width)
 				}
 			}
 		}
@@ -412,7 +419,7 @@ func probeTable(dirs []steps.DirectionResult, width int) string {
 	var rows []row
 	for _, d := range dirs {
 		for _, pr := range d.Probes {
-			rows = append(rows, row{shortDir(d.Direction), fmt.Sprintf("%s:%d", pr.Host, pr.Port), string(pr.Verdict), pr.RemoteAddress})
+			rows = append(rows, row{shortDir(d.Direction), hostPort(pr.Host, pr.Port), string(pr.Verdict), pr.RemoteAddress})
 		}
 	}
 	if len(rows) == 0 {

@@ -36,10 +36,11 @@ type Options struct {
 	Azure      AzureOptions // cloud, Entra ID sign-in of the managed instance login and of the Azure checks (see AzureOptions)
 }
 
-// The smallest terminal the wizard draws in.
+// The smallest terminal the wizard draws in: 80×24 less tmux's status line and one
+// more; the pages scroll.
 const (
 	minWidth  = 80
-	minHeight = 24
+	minHeight = 22
 )
 
 type page int
@@ -562,7 +563,7 @@ func (m *Model) render() string {
 		return ""
 	}
 	if m.tooSmall() {
-		s := fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d)", minWidth, minHeight, m.width, m.height)
+		s := wrap(fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d). Enlarge it, or run milink with --accessible for plain prompts that fit any terminal.", minWidth, minHeight, m.width, m.height), m.width, "", "", nil)
 		if m.confirmQuit || (m.quitting && !m.quit) {
 			s += "\n" + m.footer(m.width)
 		}

@@ -87,11 +87,11 @@ func (n Notify) note(k NoteKind, format string, a ...any) {
 func each(ctx context.Context, where string, targets []sqlops.ProbeTarget, notify Notify, one func(context.Context, sqlops.ProbeTarget) Result) []Result {
 	out := make([]Result, 0, len(targets))
 	for _, t := range targets {
-		notify.note(NoteStep, "%s: probing %s:%d", where, t.Host, t.Port)
+		notify.note(NoteStep, "%s: probing %s", where, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
 		start := time.Now()
 		r := one(ctx, t)
 		r.Step, r.Host, r.Port, r.Where, r.Duration = t.Label, t.Host, t.Port, where, time.Since(start)
-		notify.note(NoteVerdict, "%s:%d: %s", t.Host, t.Port, r.Verdict)
+		notify.note(NoteVerdict, "%s: %s", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), r.Verdict)
 		out = append(out, r)
 	}
 	return out
