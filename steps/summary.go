@@ -286,7 +286,11 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
 	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
 		t := o.SQLToMITargets()
-		a = append(a, Action{serverSQL + " host", fmt.Sprintf("Over SSH, probe %s:%d and %s:%d from the SQL Server host", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "bash /dev/tcp connects; nothing is created"})
+		via := o.SSHHost
+		if via == "" {
+			via = "the SQL Server host"
+		}
+		a = append(a, Action{serverSQL + " host", fmt.Sprintf("Over SSH to %s, probe %s and %s from the SQL Server host", via, hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port)), "bash /dev/tcp connects; nothing is created"})
 	} else if p.RunSQLToMI {
 		t := o.SQLToMITargets()
 		a = append(a, Action{"This host", fmt.Sprintf("Probe %s and %s from this machine (the SQL Server host)", hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port)), "timed TCP connects; nothing is created"})

@@ -148,7 +148,7 @@ func (p *resultsModel) manualDirection() steps.Direction {
 		return ""
 	}
 	for _, d := range p.rep.Directions {
-		if d.ManualCommand != "" && d.Status == steps.StatusNotRun {
+		if d.WaitsForPaste() {
 			return d.Direction
 		}
 	}

@@ -408,6 +408,7 @@ func (m *Model) goTo(p page) tea.Cmd {
 	case pageNetwork:
 		// The outcomes shown on Prerequisites and Login are the session's.
 		defaults := steps.DefaultNetworkOptions(m.cfg, m.prereq.pre, m.login.mi)
+		m.network.sqlHost = m.prereq.used.Host
 		return tea.Batch(m.network.enter(defaults, m.login.form.cloud()), m.startAzureCheck())
 	case pageSummary:
 		opts, err := m.network.options()
@@ -415,6 +416,10 @@ func (m *Model) goTo(p page) tea.Cmd {
 		if err != nil { // cannot happen: Network refuses Next while invalid
 			m.summary.built(planBuiltMsg{gen: gen, err: err})
 			return nil
+		}
+		if opts.ProbeFrom == steps.ProbeSSH {
+			ssh, _ := m.network.sshConfig() // valid: options checked it
+			m.sess.SetSSH(ssh)
 		}
 		// The SQL Server address may have changed: the Azure checks run again (in the
 		// background) for the NSG rules of the new one.
