@@ -281,7 +281,7 @@ func TestPrereqConnectionErrorInline(t *testing.T) {
 	if s := screenOf(m); !strings.Contains(s, "Connecting to SQL Server 127.0.0.1:") {
 		t.Errorf("no progress shown:\n%s", s)
 	}
-	msg := cmd()
+	msg := runCmd(cmd)
 	if _, ok := msg.(sqlConnectedMsg); !ok {
 		t.Fatalf("connect command returned %T", msg)
 	}

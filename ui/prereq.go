@@ -31,7 +31,8 @@ func (p *prereqModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd
 		return nil
 	}
 	p.pre = nil
-	return sqlConnectCmd(ctx, sess, cfg, p.gen)
+	ctx, tick := p.beginBusy(ctx, cfg)
+	return tea.Batch(sqlConnectCmd(ctx, sess, cfg, p.gen), tick)
 }
 
 func (p *prereqModel) formAddress() string {
