@@ -45,9 +45,9 @@ func explainSQLToMI(t sqlops.ProbeTarget, v sqlops.ProbeVerdict, o NetworkOption
 			{Platform: "Linux", Command: fmt.Sprintf("getent hosts %s   # compare with the managed instance's private IP; look for REJECT rules: sudo iptables -S OUTPUT", t.Host)},
 		}
 	case sqlops.VerdictTimeout:
-		return fmt.Sprintf("No answer from %s:%d within %s: packets are dropped on the way. Outbound %s from SQL Server, a corporate firewall/VPN, a missing route to the managed instance's virtual network, or the managed instance subnet's NSG (inbound %s from %s) blocks it.", t.Host, t.Port, t.Timeout, rng, rng, src), sqlToMIFirewallFixes(rng, src)
+		return fmt.Sprintf("No answer from %s within %s: packets are dropped on the way. Outbound %s from SQL Server, a corporate firewall/VPN, a missing route to the managed instance's virtual network, or the managed instance subnet's NSG (inbound %s from %s) blocks it.", hostPort(t.Host, t.Port), t.Timeout, rng, rng, src), sqlToMIFirewallFixes(rng, src)
 	}
-	return fmt.Sprintf("SQL Server could not connect to %s:%d.", t.Host, t.Port), sqlToMIFirewallFixes(rng, src)
+	return fmt.Sprintf("SQL Server could not connect to %s.", hostPort(t.Host, t.Port)), sqlToMIFirewallFixes(rng, src)
 }
 
 func sqlToMIFirewallFixes(rng, src string) []Fix {
@@ -73,9 +73,9 @@ func explainMIToSQL(t sqlops.ProbeTarget, v sqlops.ProbeVerdict) (string, []Fix)
 			{Platform: "T-SQL", Command: "SELECT e.name, e.state_desc, t.port, t.ip_address FROM sys.database_mirroring_endpoints e JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id;   -- then: ALTER ENDPOINT [<endpoint>] STATE = STARTED;"},
 		}
 	case sqlops.VerdictTimeout:
-		return fmt.Sprintf("The managed instance got no answer from %s:%d within %s: inbound %d on the SQL Server host firewall or network firewall, a missing route back from the managed instance's virtual network, or the managed instance subnet's NSG (outbound %d to %s) drops it. Is %s the address the managed instance's network reaches SQL Server on?", t.Host, t.Port, t.Timeout, t.Port, t.Port, t.Host, t.Host), miToSQLFirewallFixes(t.Port, dst)
+		return fmt.Sprintf("The managed instance got no answer from %s within %s: inbound %d on the SQL Server host firewall or network firewall, a missing route back from the managed instance's virtual network, or the managed instance subnet's NSG (outbound %d to %s) drops it. Is %s the address the managed instance's network reaches SQL Server on?", hostPort(t.Host, t.Port), t.Timeout, t.Port, t.Port, t.Host, t.Host), miToSQLFirewallFixes(t.Port, dst)
 	}
-	return fmt.Sprintf("The managed instance could not connect to %s:%d.", t.Host, t.Port), miToSQLFirewallFixes(t.Port, dst)
+	return fmt.Sprintf("The managed instance could not connect to %s.", hostPort(t.Host, t.Port)), miToSQLFirewallFixes(t.Port, dst)
 }
 
 func miToSQLFirewallFixes(port int, dst string) []Fix {

@@ -4,15 +4,21 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/steps/probe"
 )
+
+// hostPort is host:port as shown to people, an IPv6 address in brackets
+// ([fe80::1]:5022), as net.JoinHostPort writes it.
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 // NetworkOptions is the Network Options step: the discovered managed instance
 // parameters and the SQL Server address the managed instance should probe.

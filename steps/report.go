@@ -272,7 +272,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				if !p.Succeeded {
 					mark = "FAIL"
 				}
-				fmt.Fprintf(&b, "         %s %s:%d  %s", mark, t(p.Host), p.Port, t(string(p.Verdict)))
+				fmt.Fprintf(&b, "         %s %s  %s", mark, t(hostPort(p.Host, p.Port)), t(string(p.Verdict)))
 				if p.RemoteAddress != "" {
 					fmt.Fprintf(&b, "  (remote address %s)", t(p.RemoteAddress))
 				}

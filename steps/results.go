@@ -33,6 +33,14 @@ type DirectionResult struct {
 	ManualCommand string        `json:"manual_command,omitempty"`
 }
 
+// WaitsForPaste reports whether the direction's probes can come from its
+// ManualCommand run by hand and pasted back (Session.ApplyPastedProbes): the command
+// is offered (manual mode, or after the prober failed, e.g. over SSH) and the
+// direction was not run or ended in an error (a paste gives it passed or failed).
+func (d DirectionResult) WaitsForPaste() bool {
+	return d.ManualCommand != "" && (d.Status == StatusNotRun || d.Status == StatusError)
+}
+
 // CleanupItem is one object cleanup dealt with. Removed is true only when the catalog,
 // read back after the removal, no longer has the object; Remains is true when the
 // object may still exist (its removal failed, was cut short, or could not be verified).
@@ -373,7 +381,7 @@ func finishDirection(d DirectionResult, probes []ProbeResult, err error) Directi
 func summarize(ps []ProbeResult) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%s:%d %s", p.Host, p.Port, p.Verdict))
+		parts = append(parts, hostPort(p.Host, p.Port)+" "+string(p.Verdict))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -436,7 +436,7 @@ func (s *Session) ManualDirection() Direction {
 		return ""
 	}
 	for _, d := range s.results.Directions {
-		if d.ManualCommand != "" && d.Status == StatusNotRun {
+		if d.WaitsForPaste() {
 			return d.Direction
 		}
 	}

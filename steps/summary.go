@@ -312,14 +312,18 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 	if agentJob {
 		t := o.SQLToMITargets()
 		a = append(a, Action{serverSQL, fmt.Sprintf("Create Agent job %s with one PowerShell step", p.SQLJobName),
-			fmt.Sprintf("it probes %s:%d and %s:%d%s at once (timed TCP connects, %s each)", t[0].Host, t[0].Port, t[1].Host, t[1].Port, rangeNote(o.RangePorts), o.ProbeTimeout)})
+			fmt.Sprintf("it probes %s and %s%s at once (timed TCP connects, %s each)", hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), rangeNote(o.RangePorts), o.ProbeTimeout)})
 		a = append(a, Action{serverSQL, "Start job " + p.SQLJobName + " and read its history", ""})
 	} else if p.RunSQLToMI && p.SQLToMIMode == ProbeSSH {
 		t := o.SQLToMITargets()
-		a = append(a, Action{serverSQL + " host", fmt.Sprintf("Over SSH, probe %s:%d and %s:%d from the SQL Server host", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "bash /dev/tcp connects; nothing is created"})
+		via := o.SSHHost
+		if via == "" {
+			via = "the SQL Server host"
+		}
+		a = append(a, Action{serverSQL + " host", fmt.Sprintf("Over SSH to %s, probe %s and %s from the SQL Server host", via, hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port)), "bash /dev/tcp connects; nothing is created"})
 	} else if p.RunSQLToMI {
 		t := o.SQLToMITargets()
-		a = append(a, Action{"This host", fmt.Sprintf("Probe %s:%d and %s:%d from this machine (the SQL Server host)", t[0].Host, t[0].Port, t[1].Host, t[1].Port), "timed TCP connects; nothing is created"})
+		a = append(a, Action{"This host", fmt.Sprintf("Probe %s and %s from this machine (the SQL Server host)", hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port)), "timed TCP connects; nothing is created"})
 	}
 	if p.RunMIToSQL {
 		if p.CreateEndpoint {
@@ -329,7 +333,7 @@ func (p *Plan) actions(pre *Prerequisites) []Action {
 			a = append(a, Action{serverSQL, fmt.Sprintf("Use the existing endpoint %s on port %d (unchanged)", o.ReuseEndpoint, o.EndpointPort), ""})
 		}
 		a = append(a, Action{serverMI, fmt.Sprintf("Create Agent job %s with one PowerShell step", p.MIJobName),
-			fmt.Sprintf("probes %s:%d (timed TCP connect, %s)", o.SQLServerIP, o.EndpointPort, o.ProbeTimeout)})
+			fmt.Sprintf("probes %s (timed TCP connect, %s)", hostPort(o.SQLServerIP, o.EndpointPort), o.ProbeTimeout)})
 		a = append(a, Action{serverMI, "Start job " + p.MIJobName + " and read its step log", ""})
 	}
 	if agentJob {

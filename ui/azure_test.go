@@ -201,11 +201,16 @@ func TestLoginRejectsBadTenantInline(t *testing.T) {
 	if cmd == nil || !strings.Contains(m.login.busy, "Signing in to Entra ID (device code)") {
 		t.Fatalf("valid tenant: cmd %v, busy %q", cmd != nil, m.login.busy)
 	}
-	// Esc stops waiting: the late reply is dropped.
+	// Esc stops waiting at once, on the page: the late reply is dropped; a second Esc
+	// goes back.
 	gen := m.login.gen
 	send(m, keyEsc)
-	if m.page != pagePrereq || m.login.busy != "" || m.login.gen == gen {
-		t.Errorf("Esc while signing in: page %v, busy %q", m.page, m.login.busy)
+	if m.page != pageLogin || m.login.busy != "" || m.login.gen == gen || !strings.Contains(screenOf(m), "canceled") {
+		t.Errorf("Esc while signing in: page %v, busy %q:\n%s", m.page, m.login.busy, screenOf(m))
+	}
+	send(m, keyEsc)
+	if m.page != pagePrereq {
+		t.Errorf("second Esc: page %v, want Prerequisites", m.page)
 	}
 }
 

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
@@ -44,6 +47,48 @@ type connStep struct {
 	// certificate the user trusted (base.CertSHA256 applies to it only).
 	trustAsk  *steps.UntrustedCertError
 	pinnedFor string
+	// The running connect: when it started, the latest tick, its time limit and how
+	// to stop it (Esc cancels at once).
+	busySince, busyNow time.Time
+	busyLimit          time.Duration
+	stop               context.CancelFunc
+}
+
+// busyTickMsg redraws the elapsed time of a running connect every second.
+type busyTickMsg time.Time
+
+func busyTick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return busyTickMsg(t) })
+}
+
+// errCanceled is shown after Esc stopped a connect.
+var errCanceled = errors.New("canceled: milink stopped connecting. Enter tries again; Esc goes back")
+
+// beginBusy starts timing a connect limited by cfg's login timeout and returns the
+// context that Esc cancels, and the command that ticks the elapsed time.
+func (s *connStep) beginBusy(ctx context.Context, cfg steps.ConnConfig) (context.Context, tea.Cmd) {
+	if s.stop != nil {
+		s.stop()
+	}
+	ctx, s.stop = context.WithCancel(ctx)
+	s.busySince, s.busyNow = time.Now(), time.Now()
+	s.busyLimit = cfg.LoginTimeout
+	if s.busyLimit <= 0 {
+		s.busyLimit = 30 * time.Second // sqlops.ConnConfig's default
+	}
+	return ctx, busyTick()
+}
+
+// cancelBusy stops the running connect at once; its late reply is dropped.
+func (s *connStep) cancelBusy() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.gen++
+	s.busy, s.notice = "", ""
+	s.busySince = time.Time{}
+	s.err = errCanceled
+	s.form.focusOn(s.form.focus)
 }
 
 func newConnStep(f form, base steps.ConnConfig) connStep {
@@ -100,6 +145,7 @@ func (s *connStep) failed(err error) tea.Cmd {
 // failedAt is failed with the field to focus.
 func (s *connStep) failedAt(err error, field int) tea.Cmd {
 	s.busy = ""
+	s.busySince = time.Time{}
 	s.notice = ""
 	s.err = err
 	s.reviewing = false
@@ -114,6 +160,7 @@ func (s *connStep) failedAt(err error, field int) tea.Cmd {
 // succeeded switches to reviewing.
 func (s *connStep) succeeded() {
 	s.busy = ""
+	s.busySince = time.Time{}
 	s.notice = ""
 	s.err = nil
 	s.reviewing = true
@@ -125,6 +172,13 @@ func (s *connStep) succeeded() {
 // editing and for r while reviewing.
 func (s *connStep) handleKey(msg tea.Msg, keys keyMap, validate func() tea.Cmd) (tea.Cmd, nav) {
 	km, isKey := msg.(tea.KeyPressMsg)
+	if t, ok := msg.(busyTickMsg); ok {
+		if s.busy == "" || s.busySince.IsZero() {
+			return nil, navNone
+		}
+		s.busyNow = time.Time(t)
+		return busyTick(), navNone
+	}
 	if !isKey {
 		if s.reviewing || s.busy != "" {
 			return nil, navNone
@@ -133,6 +187,10 @@ func (s *connStep) handleKey(msg tea.Msg, keys keyMap, validate func() tea.Cmd) 
 		return cmd, navNone
 	}
 	if key.Matches(km, keys.Back) {
+		if s.busy != "" && !s.busySince.IsZero() {
+			s.cancelBusy()
+			return nil, navNone
+		}
 		return nil, navBack
 	}
 	if s.busy != "" {
@@ -188,7 +246,7 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 	top.WriteString(wrap(intro, width, "", "", styles.Muted.Render))
 	top.WriteString("\n\n")
 	if s.reviewing {
-		top.WriteString(styles.Pass.Render("✓ ") + "Connected: " + styles.Value.Render(connSummary(s.used, s.usedAuth)))
+		top.WriteString(wrap("Connected: "+connSummary(s.used, s.usedAuth), width, styles.Pass.Render("✓ "), "  ", styles.Value.Render))
 	} else {
 		top.WriteString(s.form.view(width))
 	}
@@ -197,6 +255,9 @@ func (s *connStep) arrange(width, height int, intro, outcome string) {
 		top.WriteString("\n\n" + styles.Muted.Render("Enter validates: milink connects and checks (nothing is created)."))
 	case s.busy != "":
 		top.WriteString("\n\n" + wrap(s.busy, width, styles.Spinner.Render("… "), "  ", nil))
+		if !s.busySince.IsZero() {
+			top.WriteString("\n" + styles.Muted.Render(fmt.Sprintf("  %s elapsed · gives up after %s · Esc cancels", s.busyNow.Sub(s.busySince).Round(time.Second), s.busyLimit)))
+		}
 		if s.notice != "" {
 			top.WriteString("\n\n" + s.notice)
 		}

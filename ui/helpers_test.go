@@ -212,3 +212,26 @@ func typeText(m *Model, s string) {
 func screenOf(m *Model) string { return ansi.Strip(m.View().Content) }
 
 var pgdown = tea.KeyPressMsg{Code: tea.KeyPgDown}
+
+// runCmd runs a command the way the program would and returns its message; of a
+// batch (a connect with its elapsed-time tick) the first message that is not a tick.
+func runCmd(cmd tea.Cmd) tea.Msg {
+	msg := cmd()
+	batch, ok := msg.(tea.BatchMsg)
+	if !ok {
+		return msg
+	}
+	out := make(chan tea.Msg, len(batch))
+	for _, c := range batch {
+		if c != nil {
+			go func() { out <- c() }()
+		}
+	}
+	for {
+		if m := <-out; m != nil {
+			if _, tick := m.(busyTickMsg); !tick {
+				return m
+			}
+		}
+	}
+}

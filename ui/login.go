@@ -55,11 +55,11 @@ func (p *loginModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd 
 	if p.cancel != nil {
 		p.cancel()
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
+	cctx, tick := p.beginBusy(ctx, cfg)
+	p.cancel = p.stop
 	gen := p.gen
 	if method == "" {
-		return miConnectCmd(cctx, sess, cfg, gen)
+		return tea.Batch(miConnectCmd(cctx, sess, cfg, gen), tick)
 	}
 	cloud := p.form.cloud()
 	opts := steps.CredentialOptions{TenantID: p.form.tenant(), ClientID: p.az.clientID, DeviceCodePrompt: p.prompt}
@@ -67,7 +67,7 @@ func (p *loginModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd 
 	if e.key == p.credKey {
 		e.cred = p.cred // signed in already (or signing in): no second device code
 	}
-	return entraConnectCmd(withPromptTag(cctx, promptTag{purpose: promptLogin, gen: gen}), sess, cfg, e, gen)
+	return tea.Batch(entraConnectCmd(withPromptTag(cctx, promptTag{purpose: promptLogin, gen: gen}), sess, cfg, e, gen), tick)
 }
 
 // abandon stops a running validation (Esc while connecting or signing in).
@@ -167,7 +167,7 @@ func (p *loginModel) outcome(width int) string {
 		{"Cloud", p.form.cloud().Name},
 	}, width))
 	b.WriteString("\n")
-	b.WriteString(renderFindings(m.Findings, "Windows", width))
+	b.WriteString(renderFindings(m.Findings, "Windows", width, nil))
 	return b.String()
 }
 

@@ -28,8 +28,12 @@ type networkModel struct {
 	form         form
 	mi           steps.MIParams
 	endpointPort int
-	sshHost      string
-	ipEdited     bool // the user typed an address: keep it when discovery changes
+	sshHost      string          // --ssh: used in auto mode when the SSH fields are hidden
+	sshBase      steps.SSHConfig // the configured SSH connection: the fields start from it
+	sqlHost      string          // the SQL Server host: the SSH host when its field is empty
+	formLine     int             // line of the form's first field in the page's content
+	scrolledOff  bool            // PgUp/PgDn took the focused field off screen: no field has the keyboard
+	ipEdited     bool            // the user typed an address: keep it when discovery changes
 	defaultIP    string
 	err          error  // validation error of the current values
 	warn         string // steps.AddressWarning of the current address
@@ -64,11 +68,12 @@ var probeFromHelp = map[string]string{
 }
 
 func newNetworkModel(cfg steps.Config) networkModel {
-	n := networkModel{endpointPort: cfg.EndpointPort, sshHost: cfg.SSH.Host, form: form{fields: []field{
-		newTextField("SQL Server IP", cfg.SQLServerIP, "address the managed instance reaches SQL Server on", false),
+	n := networkModel{endpointPort: cfg.EndpointPort, sshHost: cfg.SSH.Host, sshBase: cfg.SSH, sqlHost: cfg.SQLServer.Host, form: form{fields: append([]field{
+		newTextField("SQL Server IP", cfg.SQLServerIP, "the address the MI reaches SQL Server on", false),
 		newTextField("Probe timeout", cfg.ProbeTimeout.String(), "5s", false),
 		newChoiceField("SQL Server → MI probes", probeFromChoices, orDefault(cfg.ProbeFrom, steps.ProbeAuto), ""),
-	}}}
+	}, sshFields(cfg.SSH)...), refresh: showSSH}}
+	showSSH(&n.form)
 	n.ipEdited = cfg.SQLServerIP != ""
 	n.form.focusOn(nfIP)
 	n.vp = newViewport()
@@ -88,6 +93,7 @@ func (p *networkModel) enter(defaults steps.NetworkOptions, cloud steps.Cloud) t
 		p.form.fields[nfIP].input.CursorEnd()
 	}
 	p.check()
+	p.scrolledOff = false
 	return p.form.focusOn(p.form.focus)
 }
 
@@ -119,6 +125,13 @@ func (p *networkModel) options() (steps.NetworkOptions, error) {
 		return o, err
 	}
 	o.ProbeTimeout = d
+	if o.ProbeFrom == steps.ProbeSSH {
+		c, err := p.sshConfig()
+		if err != nil {
+			return o, err
+		}
+		o.SSHHost = c.Host
+	}
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
@@ -180,7 +193,19 @@ func (p *networkModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
 		switch {
 		case key.Matches(km, keys.Page):
 			scroll(&p.vp, km)
+			if p.scrolledOff && p.fieldVisible() {
+				p.scrolledOff = false
+				return p.form.focusOn(p.form.focus), navNone
+			}
+			if !p.fieldVisible() {
+				// No hidden focus: typing must not edit a field the user cannot see.
+				p.form.blur()
+				p.scrolledOff = true
+			}
 			return nil, navNone
+		case p.scrolledOff && (key.Matches(km, keys.NextField) || key.Matches(km, keys.PrevField)):
+			p.scrolledOff = false
+			return p.form.focusOn(p.form.focus), navNone
 		case key.Matches(km, keys.Back):
 			return nil, navBack
 		case key.Matches(km, keys.Next):
@@ -216,6 +241,7 @@ func (p *networkModel) setSize(width, height int) {
 		{"SQL Server endpoint port", strconv.Itoa(p.endpointPort)},
 	}, width))
 	b.WriteString("\n\n")
+	p.formLine = strings.Count(b.String(), "\n")
 	b.WriteString(p.form.view(width))
 	b.WriteString("\n\n")
 	switch {
@@ -228,8 +254,8 @@ func (p *networkModel) setSize(width, height int) {
 	default:
 		o, _ := p.options()
 		t := o.Targets()
-		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s:%d and %s:%d (%s); managed instance → %s:%d (timeout %s each)",
-			t[0].Host, t[0].Port, t[1].Host, t[1].Port, probeFromHelp[o.ProbeFrom], t[2].Host, t[2].Port, o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
+		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s and %s (%s); managed instance → %s (timeout %s each)",
+			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), probeFromHelp[o.ProbeFrom], hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
 		if p.warn != "" {
 			b.WriteString("\n")
 			b.WriteString(wrap(p.warn, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", styles.Warn.Render))
@@ -240,6 +266,29 @@ func (p *networkModel) setSize(width, height int) {
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-1))
 	p.vp.SetContent(b.String())
+	if p.form.focused && !p.fieldVisible() {
+		p.vp.SetYOffset(max(0, p.fieldLine()-p.vp.Height()+1)) // the focused field follows the keyboard
+		if p.fieldLine() < p.vp.YOffset() {
+			p.vp.SetYOffset(p.fieldLine())
+		}
+	}
+}
+
+// fieldLine is the line of the focused field in the page's content.
+func (p *networkModel) fieldLine() int {
+	line := p.formLine
+	for i := 0; i < p.form.focus; i++ {
+		if !p.form.fields[i].hidden {
+			line++
+		}
+	}
+	return line
+}
+
+// fieldVisible reports whether the focused field is on screen.
+func (p *networkModel) fieldVisible() bool {
+	l := p.fieldLine()
+	return l >= p.vp.YOffset() && l < p.vp.YOffset()+p.vp.Height()
 }
 
 // azureSection shows the Azure checks and the allowlist of the chosen cloud.
@@ -269,7 +318,7 @@ func (p *networkModel) azureSection(width int) string {
 		}
 	case p.azInfo != nil && len(p.azInfo.Findings) > 0:
 		b.WriteString("\n")
-		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width))
+		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width, nil))
 	}
 	allow := allowlistOf(p.cloud, p.mi.FQDN)
 	if info := p.azureResult(); info != nil && len(info.Allowlist) > 0 {
@@ -288,5 +337,8 @@ func (p *networkModel) view(width, height int) string {
 
 func (p *networkModel) help(keys keyMap) bindings {
 	// PgUp/PgDn are named by the hint under the page when there is more to see.
+	if p.scrolledOff {
+		return bindings{withHelp(keys.Next, "enter", "next: summary"), withHelp(keys.NextField, "tab/↑↓", "back to the fields"), keys.Back, keys.Quit}
+	}
 	return bindings{withHelp(keys.Next, "enter", "next: summary"), keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

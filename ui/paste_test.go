@@ -63,3 +63,35 @@ func TestResultsPasteManualProbeOutput(t *testing.T) {
 		t.Error("the direction still waits for a paste")
 	}
 }
+
+// TestResultsPasteAfterSSHError: when the SSH prober cannot reach the SQL Server host
+// (here a closed loopback port), Results offers the command to run by hand, names p in
+// its help, and p takes the pasted output into the report.
+func TestResultsPasteAfterSSHError(t *testing.T) {
+	p := startPair(t, "linux", 20*time.Millisecond)
+	cfg := p.config()
+	cfg.ProbeFrom = steps.ProbeSSH
+	cfg.SSH = steps.SSHConfig{Host: "milink@127.0.0.1:1", NoAgent: true, Timeout: 2 * time.Second}
+	m := newTestModel(t, cfg, 80, 22)
+	rep := m.sess.RunAll(context.Background(), nil)
+	m.report, m.page = rep, pageResults
+	m.results.start(time.Now(), rep, "Linux")
+	m.results.finish(time.Now())
+	send(m, tea.WindowSizeMsg{Width: 80, Height: 22})
+	if d := rep.Directions[0]; d.Status != steps.StatusError || d.ManualCommand == "" {
+		t.Fatalf("SSH to a closed port: %+v", d)
+	}
+	if s := screenOf(m); !strings.Contains(s, "p paste") {
+		t.Errorf("the help does not name p after an SSH error:\n%s", s)
+	}
+	send(m, keyRune('p'))
+	mi := rep.MIParams.MI
+	hadr := mi.Node + ":" + strconv.Itoa(mi.HadrPort)
+	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\n" + hadr + " TcpTestSucceeded : True\n"})
+	if m.results.pasting {
+		t.Fatalf("the paste was not accepted: %s", m.results.pasteErr)
+	}
+	if d := m.report.Directions[0]; d.Status != steps.StatusPassed {
+		t.Errorf("after the paste: %+v", d)
+	}
+}

@@ -20,6 +20,7 @@ type prereqModel struct {
 	pre       *steps.Prerequisites
 	fix       *fixModel        // the Fix action while it is open (fix.go)
 	host      steps.HostRunner // the SSH prober, for mssql-conf; nil without one
+	cmds      cmdList          // the fixes, as command blocks to copy
 }
 
 func newPrereqModel(cfg steps.Config) prereqModel {
@@ -33,7 +34,8 @@ func (p *prereqModel) validate(ctx context.Context, sess *steps.Session) tea.Cmd
 		return nil
 	}
 	p.pre = nil
-	return sqlConnectCmd(ctx, sess, cfg, p.gen)
+	ctx, tick := p.beginBusy(ctx, cfg)
+	return tea.Batch(sqlConnectCmd(ctx, sess, cfg, p.gen), tick)
 }
 
 func (p *prereqModel) formAddress() string {
@@ -79,10 +81,16 @@ func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.M
 	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" && p.pre != nil && key.Matches(km, fixKey) {
 		return p.startFix(ctx, sess), navNone
 	}
+	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" {
+		if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+			return cmd, navNone
+		}
+	}
 	cmd, n := p.handleKey(msg, keys, func() tea.Cmd { return p.validate(ctx, sess) })
 	if n == navNext && p.pre == nil {
 		n = navNone
 	}
+	p.cmds.follow(&p.vp)
 	return cmd, n
 }
 
@@ -91,6 +99,7 @@ func (p *prereqModel) setSize(width, height int) {
 }
 
 func (p *prereqModel) outcome(width int) string {
+	p.cmds.reset()
 	if p.pre == nil || !p.reviewing {
 		return ""
 	}
@@ -107,7 +116,8 @@ func (p *prereqModel) outcome(width int) string {
 		b.WriteString(wrap("Failures do not stop the network test: fix them before creating the link. Enter continues.", width, "", "", styles.Muted.Render))
 		b.WriteString("\n")
 	}
-	b.WriteString(renderFindings(p.pre.Findings, p.pre.Platform(), width))
+	p.cmds.base = strings.Count(b.String(), "\n")
+	b.WriteString(renderFindings(p.pre.Findings, p.pre.Platform(), width, &p.cmds))
 	return b.String()
 }
 
@@ -127,7 +137,7 @@ func (p *prereqModel) help(keys keyMap) bindings {
 	case p.fix != nil:
 		return bindings{keys.Quit}
 	case p.reviewing:
-		return bindings{keys.Next, fixKey, keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit}
+		return append(append(bindings{keys.Next, fixKey}, p.cmds.help(keys)...), keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit)
 	}
 	return bindings{keys.Validate, keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

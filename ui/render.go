@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -149,8 +151,10 @@ func plural(n int, one, many string) string {
 }
 
 // renderFindings renders findings worst first: a badge and the title, and for warnings
-// and failures the detail and the exact fixes for platform.
-func renderFindings(fs []steps.Finding, platform string, width int) string {
+// and failures the detail and the exact fixes for platform. With cl the fixes are
+// command blocks (unwrapped, selectable, copyable); cl.base must be the number of
+// lines of the page's content before the returned text.
+func renderFindings(fs []steps.Finding, platform string, width int, cl *cmdList) string {
 	var b strings.Builder
 	for i, f := range sortedFindings(fs) {
 		if i > 0 {
@@ -169,11 +173,25 @@ func renderFindings(fs []steps.Finding, platform string, width int) string {
 		}
 		for _, x := range fixesToShow(f, platform) {
 			b.WriteString("\n")
-			b.WriteString(wrap(x.Command, width, "      "+styles.Key.Render("Fix ("+x.Platform+"):")+" ", "        ", styles.Code.Render))
+			writeFix(&b, cl, x, width)
 		}
 	}
 	return b.String()
 }
+
+// writeFix writes one fix: a command block of cl, or wrapped text when cl is nil.
+func writeFix(b *strings.Builder, cl *cmdList, x steps.Fix, width int) {
+	label := "Fix (" + x.Platform + "):"
+	if cl != nil {
+		cl.write(b, label, x.Command, width)
+		return
+	}
+	b.WriteString(wrap(x.Command, width, cmdIndent+styles.Key.Render(label)+" ", "        ", styles.Code.Render))
+}
+
+// hostPort is host:port as shown to the user, an IPv6 address in brackets
+// ([fe80::1]:5022), as net.JoinHostPort writes it.
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 // kv renders "label   value" lines with aligned labels.
 func kv(pairs [][2]string, width int) string {

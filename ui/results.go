@@ -31,13 +31,18 @@ type resultsModel struct {
 	platform   string
 	saving     bool
 	saved      []string
+	savedNote  string // the report went elsewhere than asked (the state directory)
 	saveErr    error
+	saveAsk    savePrompt // s: where to save
+	saveTo     string     // the path given (resultsSave)
 	vp         viewport.Model
 	head       string
-	pasting    bool   // waiting for the pasted output of the manual probe command
-	pasteErr   string // why the last paste could not be read
-	pasted     string // the pasted text handed to the session (resultsPaste)
-	azureWait  bool   // the Azure checks still run; their outcome is added to the report when they end
+	pasting    bool       // waiting for the pasted output of the manual probe command
+	pasteErr   string     // why the last paste could not be read
+	pasted     string     // the pasted text handed to the session (resultsPaste)
+	azureWait  bool       // the Azure checks still run; their outcome is added to the report when they end
+	cmds       cmdList    // the command to run by hand and the fixes, as blocks to copy
+	watch      watchState // w: test again every few seconds until both directions pass
 }
 
 type dirProgress struct {
@@ -47,8 +52,9 @@ type dirProgress struct {
 	end  time.Time
 }
 
-func newResultsModel() resultsModel {
+func newResultsModel(reportDir string) resultsModel {
 	return resultsModel{
+		saveTo:  orDefault(reportDir, "."),
 		spinner: spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(styles.Spinner)),
 		vp:      newViewport(),
 	}
@@ -101,6 +107,10 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		p.spinner, cmd = p.spinner.Update(msg)
 		return cmd, resultsNone
 	case tea.PasteMsg:
+		if p.saveAsk.open {
+			cmd, _, _ := p.saveAsk.update(msg, keys)
+			return cmd, resultsNone
+		}
 		if p.pasting {
 			p.pasted = msg.Content
 			return nil, resultsPaste
@@ -110,28 +120,46 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		if !p.finished {
 			return nil, resultsNone
 		}
+		if p.saveAsk.open {
+			cmd, done, path := p.saveAsk.update(msg, keys)
+			if done && path != "" {
+				p.saving, p.saveTo = true, path
+				return nil, resultsSave
+			}
+			return cmd, resultsNone
+		}
 		if p.pasting {
 			if key.Matches(msg, keys.Back) {
 				p.pasting, p.pasteErr = false, ""
 			}
 			return nil, resultsNone
 		}
+		if cmd, done := p.cmds.update(msg, keys, &p.vp); done {
+			return cmd, resultsNone
+		}
 		switch {
 		case key.Matches(msg, keys.Paste) && p.manualDirection() != "":
 			p.pasting, p.pasteErr = true, ""
 		case key.Matches(msg, keys.Save):
 			if !p.saving {
-				p.saving = true
-				return nil, resultsSave
+				return p.saveAsk.start(p.saveTo), resultsNone
 			}
 		case key.Matches(msg, keys.Retest):
 			return nil, resultsRerun
+		case key.Matches(msg, keys.Watch):
+			return nil, resultsWatch
 		case key.Matches(msg, keys.Recheck):
 			return nil, resultsRecheck
 		case key.Matches(msg, keys.Close):
 			return nil, resultsClose
 		case key.Matches(msg, keys.Scroll):
 			scroll(&p.vp, msg)
+			p.cmds.follow(&p.vp)
+		}
+	default:
+		if p.saveAsk.open { // the cursor's blink
+			cmd, _, _ := p.saveAsk.update(msg, keys)
+			return cmd, resultsNone
 		}
 	}
 	return nil, resultsNone
@@ -143,7 +171,7 @@ func (p *resultsModel) manualDirection() steps.Direction {
 		return ""
 	}
 	for _, d := range p.rep.Directions {
-		if d.ManualCommand != "" && d.Status == steps.StatusNotRun {
+		if d.WaitsForPaste() {
 			return d.Direction
 		}
 	}
@@ -170,11 +198,12 @@ const (
 	resultsRerun   // re-run the network test on the same connections
 	resultsRecheck // back to Prerequisites, checked again on the same connection
 	resultsPaste   // the user pasted the manual command's output (in pasted)
+	resultsWatch   // start or stop the watch mode
 )
 
 func (p *resultsModel) savedReport(msg reportSavedMsg) {
 	p.saving = false
-	p.saved, p.saveErr = msg.paths, msg.err
+	p.saved, p.saveErr, p.savedNote = msg.paths, msg.err, msg.note
 }
 
 func (p *resultsModel) setSize(width, height int) {
@@ -184,13 +213,19 @@ func (p *resultsModel) setSize(width, height int) {
 	}
 	var head strings.Builder
 	head.WriteString(outcomeLine(p.rep))
+	if l := p.watch.line(); l != "" {
+		head.WriteString("\n" + l)
+	}
 	switch {
 	case p.saveErr != nil:
 		head.WriteString("\n" + wrap(p.saveErr.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
 	case len(p.saved) > 0:
-		head.WriteString("\n" + wrap("Report saved: "+strings.Join(p.saved, ", "), width, styles.Pass.Render("✓ "), "  ", nil))
+		head.WriteString("\n" + wrap(strings.TrimSpace(p.savedNote+" Report saved: "+strings.Join(p.saved, ", ")), width, styles.Pass.Render("✓ "), "  ", nil))
 	case p.saving:
 		head.WriteString("\n" + styles.Muted.Render("Saving the report …"))
+	}
+	if p.saveAsk.open {
+		head.WriteString("\n" + p.saveAsk.view(width))
 	}
 	if p.pasting {
 		head.WriteString("\n" + wrap("Paste the lines the command printed on the SQL Server host now (Esc cancels).", width, styles.Key.Render("▸ "), "  ", nil))
@@ -213,15 +248,29 @@ func (p *resultsModel) view(width, height int) string {
 
 func (p *resultsModel) help(keys keyMap) bindings {
 	if !p.finished {
+		if p.watch.on {
+			return bindings{withHelp(keys.Watch, "w", "stop watching"), withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
+		}
 		return bindings{withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
 	}
 	if p.pasting {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
 	}
-	if p.manualDirection() != "" {
-		return bindings{keys.Paste, keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
+	if p.saveAsk.open {
+		return bindings{withHelp(keys.Next, "enter", "save"), withHelp(keys.Back, "esc", "cancel")}
 	}
-	return bindings{keys.Retest, keys.Recheck, keys.Save, keys.Close, keys.Scroll}
+	// Short words: the footer fits 80 columns. The selected command's label names n/N
+	// and ←/→; the hint under the page names the scroll keys.
+	var b bindings
+	if p.manualDirection() != "" {
+		b = append(b, withHelp(keys.Paste, "p", "paste output"))
+	}
+	b = append(b, p.cmds.help(keys)...)
+	watch := withHelp(keys.Watch, "w", "watch")
+	if p.watch.on {
+		watch = withHelp(keys.Watch, "w", "stop watching")
+	}
+	return append(b, withHelp(keys.Retest, "t", "re-test"), watch, withHelp(keys.Recheck, "r", "re-check prereqs"), withHelp(keys.Save, "s", "save"), withHelp(keys.Close, "q", "close"))
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
@@ -231,6 +280,9 @@ func (p *resultsModel) progressView(width int) string {
 	elapsed := p.now.Sub(p.started)
 	b.WriteString(styles.Heading.Render("Testing the network in both directions") + styles.Muted.Render(fmt.Sprintf(" · %s elapsed", elapsed.Round(time.Second))))
 	b.WriteString("\n")
+	if l := p.watch.line(); l != "" {
+		b.WriteString(ansi.Truncate(l, width, "…") + "\n")
+	}
 	if p.cleaningUp {
 		b.WriteString("\n" + styles.Prompt.Render("Cleaning up…") + " removing what this run created (jobs, endpoint, certificate), then milink quits.\n")
 	}
@@ -307,6 +359,7 @@ func statusWord(s string) string {
 
 func (p *resultsModel) resultsContent(width int) string {
 	rep := p.rep
+	p.cmds.reset()
 	var b strings.Builder
 	for _, d := range rep.Directions {
 		line := statusWord(d.Status) + " " + string(d.Direction)
@@ -329,14 +382,14 @@ func (p *resultsModel) resultsContent(width int) string {
 		}
 		if d.ManualCommand != "" {
 			b.WriteString("\n")
-			b.WriteString(wrap(d.ManualCommand, width, "      "+styles.Key.Render("Run on the SQL Server host:")+" ", "        ", styles.Code.Render))
+			p.cmds.write(&b, "Run on the SQL Server host:", d.ManualCommand, width)
 		}
 		for _, pr := range d.Probes {
 			if pr.Succeeded {
 				continue
 			}
 			b.WriteString("\n\n")
-			b.WriteString(wrap(fmt.Sprintf("%s %s:%d: %s", shortDir(d.Direction), pr.Host, pr.Port, pr.Verdict), width, styles.Badge[steps.Fail].Render("FAIL")+"  ", "      ", styles.Value.Render))
+			b.WriteString(wrap(fmt.Sprintf("%s %s: %s", shortDir(d.Direction), hostPort(pr.Host, pr.Port), pr.Verdict), width, styles.Badge[steps.Fail].Render("FAIL")+"  ", "      ", styles.Value.Render))
 			if pr.Detail != "" && pr.Explanation == "" {
 				b.WriteString("\n" + wrap(pr.Detail, width, "      ", "      ", styles.Muted.Render))
 			}
@@ -346,7 +399,7 @@ func (p *resultsModel) resultsContent(width int) string {
 			for _, x := range pr.Fixes {
 				if x.Platform == p.platform || x.Platform == "Azure" {
 					b.WriteString("\n")
-					b.WriteString(wrap(x.Command, width, "      "+styles.Key.Render("Fix ("+x.Platform+"):")+" ", "        ", styles.Code.Render))
+					writeFix(&b, &p.cmds, x, width)
 				}
 			}
 		}
@@ -412,7 +465,7 @@ func probeTable(dirs []steps.DirectionResult, width int) string {
 	var rows []row
 	for _, d := range dirs {
 		for _, pr := range d.Probes {
-			rows = append(rows, row{shortDir(d.Direction), fmt.Sprintf("%s:%d", pr.Host, pr.Port), string(pr.Verdict), pr.RemoteAddress})
+			rows = append(rows, row{shortDir(d.Direction), hostPort(pr.Host, pr.Port), string(pr.Verdict), pr.RemoteAddress})
 		}
 	}
 	if len(rows) == 0 {

@@ -82,7 +82,7 @@ func (p *summaryModel) content(width int) string {
 	b.WriteString("\n")
 	if len(pl.Findings) > 0 {
 		b.WriteString("\n")
-		b.WriteString(renderFindings(pl.Findings, "Windows", width))
+		b.WriteString(renderFindings(pl.Findings, "Windows", width, nil))
 		b.WriteString("\n")
 	}
 	for _, d := range []struct {

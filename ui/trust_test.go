@@ -29,7 +29,7 @@ func TestPrereqTrustsCertificateOnFirstContact(t *testing.T) {
 	cfg.SQLServer.CACertFile, cfg.SQLServer.LoginTimeout = "", 5*time.Second
 	m := newTestModel(t, cfg, 100, 40)
 	send(m, keyEnter) // Prerequisites
-	send(m, send(m, keyEnter)())
+	send(m, runCmd(send(m, keyEnter)))
 	s := strings.Join(strings.Fields(screenOf(m)), " ")
 	if !strings.Contains(s, fp) || !strings.Contains(s, "Trust this certificate") {
 		t.Fatalf("fingerprint or question not shown:\n%s", screenOf(m))
@@ -38,7 +38,7 @@ func TestPrereqTrustsCertificateOnFirstContact(t *testing.T) {
 	if cmd == nil || m.prereq.busy == "" {
 		t.Fatal("y did not connect again")
 	}
-	send(m, cmd())
+	send(m, runCmd(cmd))
 	if m.prereq.err != nil || !strings.HasPrefix(m.prereq.busy, "Checking the link prerequisites") {
 		t.Fatalf("not connected after y: busy %q, err %v", m.prereq.busy, m.prereq.err)
 	}

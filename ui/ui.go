@@ -36,10 +36,11 @@ type Options struct {
 	Azure      AzureOptions // cloud, Entra ID sign-in of the managed instance login and of the Azure checks (see AzureOptions)
 }
 
-// The smallest terminal the wizard draws in.
+// The smallest terminal the wizard draws in: 80×24 less tmux's status line and one
+// more; the pages scroll.
 const (
 	minWidth  = 80
-	minHeight = 24
+	minHeight = 22
 )
 
 type page int
@@ -122,7 +123,7 @@ func NewModel(ctx context.Context, o Options) *Model {
 		prereq:   newPrereqModel(cfg),
 		network:  newNetworkModel(cfg),
 		summary:  newSummaryModel(),
-		results:  newResultsModel(),
+		results:  newResultsModel(o.ReportDir),
 		exitCode: steps.ExitInterrupted,
 		az:       az, prompts: prompts, promptFn: newPromptFunc(prompts),
 	}
@@ -281,6 +282,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case runDoneMsg:
 		return m.runDone(msg.rep)
 
+	case watchTickMsg:
+		return m.watchTicked(msg)
+
 	case reportSavedMsg:
 		if msg.err != nil {
 			m.log.Warn("report not saved", "error", msg.err.Error())
@@ -319,6 +323,9 @@ func (m *Model) handleKey(km tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.tooSmall() {
 		return nil
+	}
+	if m.page == pageResults && m.results.running && m.results.watch.on && key.Matches(km, m.keys.Watch) {
+		return m.toggleWatch() // the running round ends as usual
 	}
 	return m.updatePage(km)
 }
@@ -372,10 +379,15 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 		c, act := m.results.update(msg, m.keys)
 		switch act {
 		case resultsSave:
-			return saveReportCmd(m.report, m.opts.ReportDir)
+			return saveReportCmd(m.report, m.results.saveTo, m.opts.ReportDir)
 		case resultsRerun:
 			return m.startRun(true)
+		case resultsWatch:
+			return m.toggleWatch()
 		case resultsRecheck:
+			if m.results.watch.on {
+				m.toggleWatch()
+			}
 			m.log.Info("page", "from", m.page.String(), "to", pagePrereq.String(), "recheck", true)
 			m.page = pagePrereq
 			return m.prereq.recheck(m.ctx, m.sess)
@@ -420,6 +432,7 @@ func (m *Model) goTo(p page) tea.Cmd {
 	case pageNetwork:
 		// The outcomes shown on Prerequisites and Login are the session's.
 		defaults := steps.DefaultNetworkOptions(m.cfg, m.prereq.pre, m.login.mi)
+		m.network.sqlHost = m.prereq.used.Host
 		return tea.Batch(m.network.enter(defaults, m.login.form.cloud()), m.startAzureCheck())
 	case pageSummary:
 		opts, err := m.network.options()
@@ -427,6 +440,10 @@ func (m *Model) goTo(p page) tea.Cmd {
 		if err != nil { // cannot happen: Network refuses Next while invalid
 			m.summary.built(planBuiltMsg{gen: gen, err: err})
 			return nil
+		}
+		if opts.ProbeFrom == steps.ProbeSSH {
+			ssh, _ := m.network.sshConfig() // valid: options checked it
+			m.sess.SetSSH(ssh)
 		}
 		// The SQL Server address may have changed: the Azure checks run again (in the
 		// background) for the NSG rules of the new one.
@@ -520,7 +537,7 @@ func (m *Model) runDone(rep *steps.Report) tea.Cmd {
 		m.exitCode = steps.ExitInterrupted
 		return m.quitCmd()
 	}
-	return nil
+	return m.watchDone(time.Now())
 }
 
 func (m *Model) finishRun(rep *steps.Report, now time.Time) {
@@ -575,7 +592,7 @@ func (m *Model) render() string {
 		return ""
 	}
 	if m.tooSmall() {
-		s := fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d)", minWidth, minHeight, m.width, m.height)
+		s := wrap(fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d). Enlarge it, or run milink with --accessible for plain prompts that fit any terminal.", minWidth, minHeight, m.width, m.height), m.width, "", "", nil)
 		if m.confirmQuit || (m.quitting && !m.quit) {
 			s += "\n" + m.footer(m.width)
 		}

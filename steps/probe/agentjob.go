@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,7 +98,7 @@ func (a *AgentJob) Probe(ctx context.Context, targets []sqlops.ProbeTarget, noti
 	out := make([]Result, 0, len(targets))
 	for i, t := range targets {
 		r := Result{Step: t.Label, Host: t.Host, Port: t.Port, Verdict: sqlops.VerdictUnknown, Where: a.Where(),
-			Ran: fmt.Sprintf("job %s step 1 (PowerShell): TcpClient connect to %s:%d within %s", a.Name, t.Host, t.Port, t.Timeout)}
+			Ran: fmt.Sprintf("job %s step 1 (PowerShell): TcpClient connect to %s within %s", a.Name, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Timeout)}
 		if len(targets) > 1 {
 			r.Ran += fmt.Sprintf(", at once with the step's %d other connects", len(targets)-1)
 		}
@@ -157,7 +159,10 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlop
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	server := strings.ToLower(a.Server)
+	server := a.Server // "SQL Server" keeps its capitals; "Managed instance" reads "the managed instance"
+	if !strings.HasPrefix(server, "SQL Server") {
+		server = strings.ToLower(server)
+	}
 	notify.note(NoteStep, "%s: creating Agent job %s", a.Server, spec.Name)
 	if a.Track != nil {
 		a.Track(spec.Name, nil)
@@ -217,7 +222,7 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlop
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return sqlops.JobRun{}, fmt.Errorf("job %s gave no outcome within %s: is SQL Server Agent on the %s healthy? (%w)", spec.Name, timeout, server, err)
+			return sqlops.JobRun{}, fmt.Errorf("job %s gave no outcome within %s: is SQL Server Agent on the %s healthy? %w", spec.Name, timeout, server, err)
 		}
 		return sqlops.JobRun{}, err
 	}

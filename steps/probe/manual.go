@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func (m Manual) Probe(_ context.Context, targets []sqlops.ProbeTarget, notify No
 		return nil, err
 	}
 	for _, r := range rs {
-		notify.note(NoteVerdict, "%s:%d: %s", r.Host, r.Port, r.Verdict)
+		notify.note(NoteVerdict, "%s: %s", net.JoinHostPort(r.Host, strconv.Itoa(r.Port)), r.Verdict)
 	}
 	return rs, nil
 }

@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps"
+	"github.com/milink/milink/steps/probe"
+)
+
+var blockLabel = regexp.MustCompile(`^\s*((?:Fix \([^)]*\)|Run on the SQL Server host):)`)
+
+// joinBlocks rewrites a screen so each command block reads "label command" on one line
+// (the label line's key hints and the command line's marker dropped), for tests that
+// look for a fix by its label and the start of its command.
+func joinBlocks(s string) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		if m := blockLabel.FindStringSubmatch(lines[i]); m != nil && i+1 < len(lines) {
+			cmd := strings.TrimLeft(strings.TrimSpace(lines[i+1]), "▶‹ ")
+			out = append(out, m[1]+" "+cmd)
+			i++
+			continue
+		}
+		out = append(out, lines[i])
+	}
+	return strings.Join(out, "\n")
+}
+
+// resultsWithFixes is a Results page (80×22, Linux) whose SQL Server → MI probe timed
+// out: three fix blocks (Linux, Azure and the second probe's) to select and copy.
+func resultsWithFixes(t *testing.T) *Model {
+	t.Helper()
+	m := newTestModel(t, testConfig(), 80, 22)
+	rep := &steps.Report{Outcome: "network test failed", ExitCode: steps.ExitConnectivity, MIParams: &steps.NetworkOptions{MI: steps.MIParams{FQDN: "sqlmi-demo.6d710bcf372b.database.windows.net"}}}
+	fixes := []steps.Fix{
+		{Platform: "Linux", Command: "sudo firewall-cmd --permanent --direct --add-rule ipv4 filter OUTPUT 0 -p tcp --dport 11000:11999 -j ACCEPT && sudo firewall-cmd --reload"},
+		{Platform: "Azure", Command: "az network nsg rule create -g <mi-resource-group> --nsg-name <mi-subnet-nsg> -n allow-link-11000_11999-in --priority 200"},
+	}
+	rep.Directions = []steps.DirectionResult{{Direction: steps.SQLToMI, Status: steps.StatusFailed, Probes: []steps.ProbeResult{
+		{Direction: steps.SQLToMI, Result: probe.Result{Host: "sqlmi-demo.6d710bcf372b.database.windows.net", Port: 5022, Verdict: sqlops.VerdictTimeout}, Explanation: "No answer.", Fixes: fixes},
+	}}, {Direction: steps.MIToSQL, Status: steps.StatusFailed, Probes: []steps.ProbeResult{
+		{Direction: steps.MIToSQL, Result: probe.Result{Host: "fe80::1", Port: 5022, Verdict: sqlops.VerdictRefused}, Explanation: "Refused."},
+	}}}
+	m.report = rep
+	m.page = pageResults
+	m.results.start(time.Now(), rep, "Linux")
+	m.results.finish(time.Now())
+	send(m, tea.WindowSizeMsg{Width: 80, Height: 22})
+	return m
+}
+
+func TestCommandBlocksAreWholeAndScroll(t *testing.T) {
+	m := resultsWithFixes(t)
+	long := m.report.Directions[0].Probes[0].Fixes[0].Command
+	s := screenOf(m)
+	if !strings.Contains(joinBlocks(s), "Fix (Linux): sudo firewall-cmd --permanent --direct --add-rule") {
+		t.Fatalf("no Linux fix block:\n%s", s)
+	}
+	// An IPv6 target is shown in brackets, as net.JoinHostPort writes it.
+	send(m, tea.KeyPressMsg{Code: tea.KeyEnd})
+	if s := screenOf(m); !strings.Contains(s, "[fe80::1]:5022") {
+		t.Errorf("the IPv6 target is not [fe80::1]:5022:\n%s", s)
+	}
+	send(m, tea.KeyPressMsg{Code: tea.KeyHome})
+	// The command is never wrapped: no line holds a later piece of it.
+	if strings.Contains(s, "--reload") {
+		t.Errorf("the end of an 80-column-wide command is shown before scrolling:\n%s", s)
+	}
+	if !strings.Contains(s, "›") {
+		t.Errorf("no indicator that the command goes on to the right:\n%s", s)
+	}
+	for range 10 {
+		send(m, tea.KeyPressMsg{Code: tea.KeyRight})
+	}
+	s = screenOf(m)
+	if !strings.Contains(s, "-j ACCEPT && sudo firewall-cmd --reload") || !strings.Contains(s, "‹") {
+		t.Errorf("→ does not scroll the selected command to its end:\n%s", s)
+	}
+	if c := m.results.cmds.selected(); c != long {
+		t.Errorf("selected = %q, want the Linux fix", c)
+	}
+	// n selects the next block, which is marked; c copies it.
+	send(m, keyRune('n'))
+	if c := m.results.cmds.selected(); !strings.HasPrefix(c, "az network nsg rule create") {
+		t.Fatalf("after n the selection is %q", c)
+	}
+	cmd := send(m, keyRune('c'))
+	if cmd == nil {
+		t.Fatal("c returned no command")
+	}
+	if !strings.Contains(screenOf(m), "✓ copied to the clipboard") {
+		t.Errorf("no copied feedback:\n%s", screenOf(m))
+	}
+	if h := screenOf(m); !strings.Contains(h, "c copy") {
+		t.Errorf("the footer does not name c:\n%s", h)
+	}
+}
+
+// TestCopyWritesOSC52 runs the program and reads the bytes it writes to the terminal:
+// c sends the selected command as an OSC 52 clipboard sequence.
+func TestCopyWritesOSC52(t *testing.T) {
+	m := resultsWithFixes(t)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 22))
+	var out bytes.Buffer
+	tm.Send(keyRune('c'))
+	want := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(m.report.Directions[0].Probes[0].Fixes[0].Command))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		out.Write(b)
+		return bytes.Contains(out.Bytes(), []byte(want))
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	tm.Send(tea.QuitMsg{})
+}

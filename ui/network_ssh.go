@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/milink/milink/steps"
+)
+
+// The Network Options fields shown when the SQL Server → MI probes run over SSH.
+const (
+	nfSSHHost = iota + nfProbeFrom + 1
+	nfSSHUser
+	nfSSHPort
+	nfSSHKey
+	nfSSHKnownHosts
+)
+
+// sshFields are the SSH fields of the Network Options form, pre-filled from cfg.SSH
+// (whose Host may be [user@]host[:port]); the host defaults to the SQL Server host
+// (shown as the placeholder), the user to $USER.
+func sshFields(c steps.SSHConfig) []field {
+	user, host, port := splitSSHAddr(c.Host)
+	if c.User != "" {
+		user = c.User
+	}
+	if user == "" {
+		user = os.Getenv("USER")
+	}
+	key := ""
+	if len(c.Keys) > 0 {
+		key = c.Keys[0]
+	}
+	return []field{
+		newTextField("SSH host", host, "the SQL Server host", false),
+		newTextField("SSH user", user, "login on the SQL Server host", false),
+		newTextField("SSH port", port, "22", false),
+		newTextField("SSH key file", key, "~/.ssh/id_ed25519, id_ecdsa, id_rsa, ssh-agent", false),
+		newTextField("SSH known_hosts", c.KnownHosts, "~/.ssh/known_hosts", false),
+	}
+}
+
+// splitSSHAddr splits [user@]host[:port] (an IPv6 host in brackets when a port follows).
+func splitSSHAddr(addr string) (user, host, port string) {
+	if i := strings.LastIndex(addr, "@"); i >= 0 {
+		user, addr = addr[:i], addr[i+1:]
+	}
+	if h, p, err := net.SplitHostPort(addr); err == nil {
+		return user, h, p
+	}
+	return user, strings.Trim(addr, "[]"), ""
+}
+
+// showSSH shows the SSH fields only when the probes run over SSH.
+func showSSH(f *form) {
+	ssh := f.fields[nfProbeFrom].value() == steps.ProbeSSH
+	for i := nfSSHHost; i <= nfSSHKnownHosts; i++ {
+		f.fields[i].hidden = !ssh
+	}
+}
+
+// sshConfig is the SSH connection the fields describe (base keeps what the page does
+// not ask: the agent and the timeout). Host is user@host:port, the SQL Server host
+// when the host field is empty.
+func (p *networkModel) sshConfig() (steps.SSHConfig, error) {
+	c := p.sshBase
+	host := orDefault(p.form.fields[nfSSHHost].value(), p.sqlHost)
+	port := orDefault(p.form.fields[nfSSHPort].value(), "22")
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return c, fmt.Errorf("SSH port: %w: %q is not a port (1-65535)", steps.ErrInvalidInput, port)
+	}
+	if host == "" {
+		return c, fmt.Errorf("SSH host: %w: give the SQL Server host's name or address", steps.ErrInvalidInput)
+	}
+	c.User = p.form.fields[nfSSHUser].value()
+	c.Host = net.JoinHostPort(host, port)
+	if c.User != "" {
+		c.Host = c.User + "@" + c.Host
+	}
+	c.Keys = nil
+	if k := p.form.fields[nfSSHKey].value(); k != "" {
+		c.Keys = []string{k}
+	}
+	c.KnownHosts = p.form.fields[nfSSHKnownHosts].value()
+	if err := c.Prober(p.sqlHost).Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
