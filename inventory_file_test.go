@@ -76,8 +76,10 @@ func TestInventoryBadInput(t *testing.T) {
 					t.Errorf("stderr does not say %q:\n%s", w, r.stderr)
 				}
 			}
-			if strings.Contains(r.stderr, "hunter2") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
-				t.Errorf("more than the one error line (a pair started?), or the password:\nstdout %q\nstderr %q", r.stdout, r.stderr)
+			// One error line and the usage hint every usage error ends with.
+			errLine, hint, _ := strings.Cut(strings.TrimSpace(r.stderr), "\n")
+			if strings.Contains(r.stderr, "hunter2") || errLine == "" || hint != "Run 'milink check --help' for usage." || r.stdout != "" {
+				t.Errorf("more than the error line and the usage hint (a pair started?), or the password:\nstdout %q\nstderr %q", r.stdout, r.stderr)
 			}
 			if c.args == nil && !strings.Contains(r.stderr, "inventory "+path) {
 				t.Errorf("the error does not name the file %s: %s", path, r.stderr)
