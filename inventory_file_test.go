@@ -87,6 +87,10 @@ func TestInventoryBadInput(t *testing.T) {
 	if r := runApp(t, env, "", "check", "--parallel", "3"); r.code != 2 || !strings.Contains(r.stderr, "need --inventory") {
 		t.Errorf("--parallel without --inventory: exit %d %s", r.code, r.stderr)
 	}
+	cfg := writeFile(t, dir, "config.json", `{"inventory": "inv.yaml"}`, 0o600)
+	if r := runApp(t, env, "", "check", "--config", cfg, "--log-file", "-"); r.code != 2 || !strings.Contains(r.stderr, `unknown setting "inventory"`) {
+		t.Errorf("inventory in --config: exit %d %s", r.code, r.stderr)
+	}
 }
 
 // TestInventoryPasswords: a named variable is read once (two pairs share it) and then
