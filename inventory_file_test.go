@@ -148,7 +148,9 @@ func TestInventoryJSON(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "pairs", `[{"name": "j1", "sql_server": "db1", "sql_port": 14330, "sql_user": "sa",
   "sql_trust_server_certificate": true, "database": ["A", "B"], "mi_server": "mi1", "mi_user": "miadmin"}]`, 0o600)
-	a := &app{getenv: func(k string) string { return map[string]string{"MILINK_SQL_PASSWORD": "s", "MILINK_MI_PASSWORD": "m"}[k] }}
+	a := &app{getenv: func(k string) string {
+		return map[string]string{"MILINK_SQL_PASSWORD": "s", "MILINK_MI_PASSWORD": "m"}[k]
+	}}
 	pairs, err := a.loadInventory(path)
 	if err != nil {
 		t.Fatal(err)
