@@ -34,6 +34,12 @@ func (f *inventoryFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.reportDir, "report-dir", "", "with --inventory: directory for each pair's reports (NAME.txt, NAME.md, NAME.json) and the summary (summary.txt, .md, .json, .csv)")
 }
 
+// inventoryFlag reports the flags of an inventory run, which are taken from the command
+// line only (not from MILINK_* or --config).
+func inventoryFlag(name string) bool {
+	return name == "inventory" || name == "parallel" || name == "pair-timeout" || name == "report-dir"
+}
+
 // given reports whether an inventory-only flag was given (they need --inventory).
 func (f *inventoryFlags) given(fs *pflag.FlagSet) bool {
 	return fs.Changed("parallel") || fs.Changed("pair-timeout") || fs.Changed("report-dir")

@@ -38,7 +38,7 @@ func pairEntry(p *pair) string {
 func writeInventory(t *testing.T, pairs []invPair) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("defaults:\n  sql_user: sa\n  mi_user: miadmin\n  sql_password_env: MILINK_PW_SQL\n  mi_password_env: MILINK_PW_MI\n  probe_timeout: 300ms\n  job_timeout: 30s\npairs:\n")
+	b.WriteString("defaults:\n  sql_user: sa\n  mi_user: miadmin\n  sql_password_env: MILINK_PW_SQL\n  mi_password_env: MILINK_PW_MI\n  probe_timeout: 1s\n  job_timeout: 30s\npairs:\n")
 	for _, ip := range pairs {
 		fmt.Fprintf(&b, "  - name: %s\n%s", ip.name, ip.entry)
 	}

@@ -107,14 +107,14 @@ func (a *app) applyEnvAndConfig(fs *pflag.FlagSet, configPath string) error {
 			if strings.Contains(strings.ToLower(k), "password") {
 				return usageError{fmt.Errorf("config file %s: %q: passwords are not accepted in files; use MILINK_SQL_PASSWORD / MILINK_MI_PASSWORD, --*-password-stdin or the prompt", configPath, k)}
 			}
-			if fs.Lookup(k) == nil {
+			if fs.Lookup(k) == nil || inventoryFlag(k) {
 				return usageError{fmt.Errorf("config file %s: unknown setting %q", configPath, k)}
 			}
 		}
 	}
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if err != nil || f.Changed || f.Name == "config" || strings.HasSuffix(f.Name, "password-stdin") {
+		if err != nil || f.Changed || f.Name == "config" || strings.HasSuffix(f.Name, "password-stdin") || inventoryFlag(f.Name) {
 			return
 		}
 		env := "MILINK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

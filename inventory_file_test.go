@@ -89,6 +89,10 @@ func TestInventoryBadInput(t *testing.T) {
 	if r := runApp(t, env, "", "check", "--parallel", "3"); r.code != 2 || !strings.Contains(r.stderr, "need --inventory") {
 		t.Errorf("--parallel without --inventory: exit %d %s", r.code, r.stderr)
 	}
+	cfg := writeFile(t, dir, "config.json", `{"inventory": "inv.yaml"}`, 0o600)
+	if r := runApp(t, env, "", "check", "--config", cfg, "--log-file", "-"); r.code != 2 || !strings.Contains(r.stderr, `unknown setting "inventory"`) {
+		t.Errorf("inventory in --config: exit %d %s", r.code, r.stderr)
+	}
 }
 
 // TestInventoryPasswords: a named variable is read once (two pairs share it) and then
@@ -137,5 +141,24 @@ pairs:
 		if strings.Contains(p.cleanup, "from-") || !strings.HasPrefix(p.cleanup, "milink cleanup --sql-server h") {
 			t.Errorf("cleanup command %q", p.cleanup)
 		}
+	}
+}
+
+// TestInventoryJSON: a JSON inventory (a bare list) loads like YAML; numbers,
+// booleans and lists become the flags' values.
+func TestInventoryJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "pairs", `[{"name": "j1", "sql_server": "db1", "sql_port": 14330, "sql_user": "sa",
+  "sql_trust_server_certificate": true, "database": ["A", "B"], "mi_server": "mi1", "mi_user": "miadmin"}]`, 0o600)
+	a := &app{getenv: func(k string) string {
+		return map[string]string{"MILINK_SQL_PASSWORD": "s", "MILINK_MI_PASSWORD": "m"}[k]
+	}}
+	pairs, err := a.loadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pairs[0].cfg
+	if pairs[0].name != "j1" || c.SQLServer.Port != 14330 || !c.SQLServer.TrustServerCertificate || strings.Join(c.Databases, ",") != "A,B" || c.MI.Port != 0 {
+		t.Errorf("pair %s: %+v", pairs[0].name, c)
 	}
 }
