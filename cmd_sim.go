@@ -57,6 +57,10 @@ func (a *app) runSim(f *simFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	miOpts, err := f.miOptions()
+	if err != nil {
+		return usageError{err}
+	}
 	s := &simRun{a: a, f: f, network: sqlsim.NewNetwork()}
 	defer s.close()
 	var so, mo sqlsim.Options
@@ -69,10 +73,6 @@ func (a *app) runSim(f *simFlags) error {
 		addr := f.miListen
 		if f.role == "mi" {
 			addr = f.listen
-		}
-		miOpts, err := f.miOptions()
-		if err != nil {
-			return usageError{err}
 		}
 		if mo, err = s.start(miOpts, sc.MI, addr, "mi"); err != nil {
 			return err
