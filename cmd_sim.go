@@ -64,6 +64,10 @@ func (a *app) runSim(f *simFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	miOpts, err := f.miOptions()
+	if err != nil {
+		return usageError{err}
+	}
 	s := &simRun{a: a, f: f, network: sqlsim.NewNetwork()}
 	s.network.SetLatency(f.netLatency)
 	defer s.close()
@@ -77,10 +81,6 @@ func (a *app) runSim(f *simFlags) error {
 		addr := f.miListen
 		if f.role == "mi" {
 			addr = f.listen
-		}
-		miOpts, err := f.miOptions()
-		if err != nil {
-			return usageError{err}
 		}
 		if mo, err = s.start(miOpts, sc.MI, addr, "mi"); err != nil {
 			return err

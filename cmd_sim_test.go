@@ -53,3 +53,28 @@ func TestSimRejectsImpossiblePersonality(t *testing.T) {
 		t.Errorf("the error does not name the flag:\n%s", out)
 	}
 }
+
+// TestSimMITier: 'milink sim --mi-tier BusinessCritical' is a managed instance whose
+// master.sys.server_resource_stats reports Business Critical; a tier that does not exist
+// is a usage error naming the flag, before anything listens.
+func TestSimMITier(t *testing.T) {
+	bin := milinkBinary(t)
+	out, err := exec.Command(bin, "sim", "--mi-tier", "Hyperscale", "--listen", "127.0.0.1:0", "--mi-listen", "127.0.0.1:0").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--mi-tier") || strings.Contains(string(out), "listening") {
+		t.Fatalf("exit %v, want 2 naming --mi-tier\n%s", err, out)
+	}
+	p := startSimProcess(t, bin, "50ms", "--mi-tier", "BusinessCritical")
+	host, port := splitAddr(t, p.miAddr)
+	n, _ := strconv.Atoi(port)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "sim", Host: host, Port: n, User: "miadmin", Password: "Sim-Passw0rd!", TrustServerCertificate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tier, err := c.MIServiceTier(ctx); err != nil || tier != sqlops.TierBusinessCritical {
+		t.Errorf("tier %q, %v; want %s", tier, err, sqlops.TierBusinessCritical)
+	}
+}

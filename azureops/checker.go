@@ -11,8 +11,10 @@ import (
 
 // Checker returns the Azure checks: the cloud's allowlist and FQDN suffix always;
 // with a credential, the caller's permissions on the managed instance and its subnet's
-// NSG. Every problem becomes a finding, never an error.
-func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string) CheckFunc {
+// NSG, and its update policy and service tier (Info.MI). opts apply to every Resource
+// Manager call (WithTransport, WithMaxRetries). Every problem becomes a finding, never
+// an error.
+func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string, opts ...Option) CheckFunc {
 	return func(ctx context.Context, fqdn, sqlIP string) Info {
 		info := Info{Cloud: c.Name, Allowlist: c.Allowlist(fqdn)}
 		add := func(sev Severity, id, title, detail string) {
@@ -32,25 +34,25 @@ func Checker(c Cloud, cred azcore.TokenCredential, ref *MIRef, subs []string) Ch
 		defer cancel()
 		mi := ref
 		if mi == nil {
-			found, err := FindMIByFQDN(ctx, cred, c, subs, fqdn)
+			found, err := FindMIByFQDN(ctx, cred, c, subs, fqdn, opts...)
 			if err != nil {
 				add(SeverityWarn, "azure-mi", "Could not find the managed instance in Azure Resource Manager", azureProblem(err))
 				return info
 			}
 			mi = &found
 		}
-		if props, err := ReadMIProperties(ctx, cred, c, *mi); err != nil {
+		if props, err := ReadMIProperties(ctx, cred, c, *mi, opts...); err != nil {
 			add(SeverityWarn, "azure-mi-properties", "Could not read the update policy and service tier of "+mi.Name,
 				azureProblem(err)+". Without them milink cannot say whether the link works in both directions or takes In-Memory OLTP databases; check with az sql mi show -g "+mi.ResourceGroup+" -n "+mi.Name+" --query \"{policy:databaseFormat, tier:sku.tier}\".")
 		} else {
 			info.MI = &props
 		}
-		if fs, err := CheckPermissions(ctx, cred, c, *mi); err != nil {
+		if fs, err := CheckPermissions(ctx, cred, c, *mi, opts...); err != nil {
 			add(SeverityWarn, "azure-permissions", "Could not check your permissions on "+mi.Name, azureProblem(err))
 		} else {
 			info.Findings = append(info.Findings, fs...)
 		}
-		if fs, err := CheckNSG(ctx, cred, c, *mi, sqlIP); err != nil {
+		if fs, err := CheckNSG(ctx, cred, c, *mi, sqlIP, opts...); err != nil {
 			add(SeverityWarn, "nsg", "Could not check the NSG of "+mi.Name+"'s subnet", azureProblem(err))
 		} else {
 			info.Findings = append(info.Findings, fs...)

@@ -60,3 +60,34 @@ func TestReadMIPropertiesErrors(t *testing.T) {
 		t.Errorf("an invalid reference was sent: %v", urls)
 	}
 }
+
+// Checker reads the instance's update policy and tier into Info.MI; when it can't, a
+// warning says why and how to look (the other checks' failures are theirs).
+func TestCheckerReadsMIProperties(t *testing.T) {
+	c, _ := LookupCloud(AzureCloud)
+	ref := testMI
+	ref.SubnetID = "/subscriptions/" + testMI.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+	var urls []string
+	ok := miGet(t, 200, `{"sku":{"name":"BC_Gen5","tier":"BusinessCritical"},"properties":{"databaseFormat":"SQLServer2022"}}`, &urls)
+	info := Checker(c, &fakeCred{}, &ref, nil, WithTransport(ok), WithMaxRetries(-1))(context.Background(), "sqlmi-demo.zone1.database.windows.net", "10.1.0.4")
+	if info.MI == nil || info.MI.DatabaseFormat != FormatSQLServer2022 || info.MI.Tier != TierBusinessCritical {
+		t.Errorf("Info.MI = %+v", info.MI)
+	}
+	for _, f := range info.Findings {
+		if f.ID == "azure-mi-properties" {
+			t.Errorf("unexpected %+v", f)
+		}
+	}
+
+	denied := miGet(t, 403, `{"error":{"code":"AuthorizationFailed","message":"no read"}}`, &urls)
+	info = Checker(c, &fakeCred{}, &ref, nil, WithTransport(denied), WithMaxRetries(-1))(context.Background(), "sqlmi-demo.zone1.database.windows.net", "10.1.0.4")
+	var found bool
+	for _, f := range info.Findings {
+		if f.ID == "azure-mi-properties" {
+			found = f.Severity == SeverityWarn && strings.Contains(f.Detail, "403 AuthorizationFailed") && strings.Contains(f.Detail, "az sql mi show -g "+ref.ResourceGroup+" -n "+ref.Name)
+		}
+	}
+	if info.MI != nil || !found {
+		t.Errorf("403: MI %+v, findings %+v", info.MI, info.Findings)
+	}
+}

@@ -273,7 +273,7 @@ func (r *runner) miToSQL(ctx context.Context, reg *created) (d DirectionResult) 
 		window := r.SQL.Cfg.ReconnectWindowOrDefault()
 		err := sqlops.RetryWithin(ctx, window, func() error { return r.SQL.CreateTestCertificate(ctx, spec) })
 		// Another milink run started together may have taken the name since the plan.
-		for renames := 0; r.takenByOtherRun(ctx, err, spec.CertName) && renames < 3; renames++ {
+		for renames := 0; renames < 3 && r.takenByOtherRun(ctx, &err, spec.CertName); renames++ {
 			reg.forget(serverSQL, "certificate", spec.CertName) // the other run's
 			spec.CertName = bumpName(spec.CertName, nameSuffix(p.RunID))
 			r.emit(MIToSQL, EventStep, "SQL Server: TEST_CERT belongs to another milink run; creating certificate %s", spec.CertName)

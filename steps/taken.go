@@ -38,14 +38,23 @@ func (r *runner) nextJobName(ctx context.Context, c *sqlops.Conn, purpose, taken
 	return next, sqlops.JobDescription(purpose, k.Mark(sqlops.KindJob, next, r.Plan.RunID)), nil
 }
 
-// takenByOtherRun reports whether err (from creating the test certificate called
-// name) means that another milink run's certificate has that name.
-func (r *runner) takenByOtherRun(ctx context.Context, err error, name string) bool {
-	if err == nil || !errors.Is(err, sqlops.ErrNotOurs) && sqlops.SQLError(err) != sqlops.ErrNumCertExists {
+// takenByOtherRun reports whether *err (from creating the test certificate called
+// name) means that another milink run's certificate has that name. When the
+// certificate cannot be read back to tell, *err says so too.
+func (r *runner) takenByOtherRun(ctx context.Context, err *error, name string) bool {
+	if *err == nil || !errors.Is(*err, sqlops.ErrNotOurs) && sqlops.SQLError(*err) != sqlops.ErrNumCertExists {
 		return false
 	}
-	ce, lerr := r.SQL.CertificateByName(ctx, name)
-	if lerr != nil || ce == nil {
+	var ce *sqlops.Certificate
+	lerr := sqlops.RetryWithin(ctx, r.SQL.Cfg.ReconnectWindowOrDefault(), func() (e error) {
+		ce, e = r.SQL.CertificateByName(ctx, name)
+		return e
+	})
+	if lerr != nil {
+		*err = fmt.Errorf("%w (reading it back to see whose it is failed: %v)", *err, lerr)
+		return false
+	}
+	if ce == nil {
 		return false
 	}
 	run, ours := r.SQL.Owns(sqlops.KindCertificate, ce.Name, ce.Subject)

@@ -180,7 +180,7 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlop
 	err := create()
 	// Another milink run may have created a job of this name since the plan was made
 	// (two runs started together): Taken gives the next name to try.
-	for renames := 0; errors.Is(err, sqlops.ErrNotOurs) && a.Taken != nil && renames < 3; renames++ {
+	for renames := 0; renames < 3 && a.Taken != nil && errors.Is(err, sqlops.ErrNotOurs); renames++ {
 		next, desc, terr := a.Taken(ctx, spec.Name)
 		if terr != nil {
 			err = terr
