@@ -57,11 +57,7 @@ func openPrerequisites(t *testing.T, m *Model) (*recorder, *teatest.TestModel) {
 // prerequisites are checked again, before → after.
 func TestFlowFix(t *testing.T) {
 	const secret = "Fix-Secret-Passw0rd!"
-	p := startScenario(t, sqlsim.Scenario{Name: "unprepared", SQL: func(o *sqlsim.Options) {
-		o.MasterKey, o.TraceFlags, o.AgentXPs = false, nil, false
-		o.Databases = append(o.Databases, sqlsim.Database{Name: "Inventory", RecoveryModel: "SIMPLE", LogFiles: 1})
-		o.Directories = map[string]bool{`D:\Backup`: true}
-	}}, 10*time.Millisecond)
+	p := unpreparedScenario(t)
 	m := NewModel(t.Context(), Options{Config: p.config(), ReportDir: t.TempDir()})
 	rec, tm := openPrerequisites(t, m)
 	tm.Send(keyRune('f'))
@@ -161,4 +157,42 @@ func TestFlowFixRestart(t *testing.T) {
 	waitScreen(t, rec, flowWait, "Quit?")
 	tm.Send(keyRune('y'))
 	tm.FinalModel(t, teatest.WithFinalTimeout(flowWait))
+}
+
+// unpreparedScenario is the acceptance state of issue 13.
+func unpreparedScenario(t *testing.T) *simPair {
+	return startScenario(t, sqlsim.Scenario{Name: "unprepared", SQL: func(o *sqlsim.Options) {
+		o.MasterKey, o.TraceFlags, o.AgentXPs = false, nil, false
+		o.Databases = append(o.Databases, sqlsim.Database{Name: "Inventory", RecoveryModel: "SIMPLE", LogFiles: 1})
+		o.Directories = map[string]bool{`D:\Backup`: true}
+	}}, 10*time.Millisecond)
+}
+
+// Accessible mode offers the same Fix after the Prerequisites: declined, nothing
+// changes; accepted, every change is applied and the whole check then passes.
+func TestAccessibleFix(t *testing.T) {
+	const secret = "Acc-Secret-Passw0rd!"
+	fixInput := "y\n" + `D:\Backup` + "\n" + secret + "\n" + secret + "\n"
+	p := unpreparedScenario(t)
+	_, out, _, _, _ := runAccessibleTest(t, Options{Config: p.config()}, sqlDefaults+fixInput+"n\n")
+	if !strings.Contains(out, "Nothing was changed.") {
+		t.Errorf("declined:\n%s", out)
+	}
+	if mk, full, bk, fl, xps := readFixState(t, p); mk || full || bk || fl || xps {
+		t.Fatalf("declined, yet changed: %v %v %v %v %v", mk, full, bk, fl, xps)
+	}
+	code, out, rep, logs, err := runAccessibleTest(t, Options{Config: p.config()}, sqlDefaults+fixInput+"y\n"+miDefaults+"\n\n\n"+"\n"+"\n")
+	if err != nil || code != steps.ExitOK {
+		t.Fatalf("accepted: exit %d, %v\n%s", code, err, out)
+	}
+	for _, want := range []string{"ALTER DATABASE [Inventory] SET RECOVERY FULL;", "applied  Create the database master key", "master-key: fail → pass"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for where, s := range map[string]string{"the screen": out, "the report": rep, "the log": logs} {
+		if strings.Contains(s, secret) {
+			t.Errorf("the master key password is in %s", where)
+		}
+	}
 }
