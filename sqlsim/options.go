@@ -91,23 +91,19 @@ type Options struct {
 	// '<name>'. Reason: Azure Active Directory only authentication is enabled. Please
 	// contact your system administrator." (learn.microsoft.com/azure/azure-sql/database/
 	// authentication-azure-ad-only-authentication); Entra token logins still work.
-	EntraOnly      bool
-	Role           Role
-	ServerName     string // @@SERVERNAME
-	ProductVersion string // e.g. 16.0.4135.4
-	Edition        string // e.g. "Enterprise Edition (64-bit)"
-	Platform       string // Windows or Linux
-	Distribution   string // host_distribution
-	HadrEnabled    bool
-	TraceFlags     []int
-	MasterKey      bool
-	AgentRunning   bool
-	AgentXPs       bool
-	AddIssuerProc  bool // sp_certificate_add_issuer exists
-	// Directories are the SQL Server host's directories as the service account sees
-	// them: path → whether the service may write there (BACKUP TO DISK, xp_fileexist).
-	// nil: the platform's default data and backup directories, both writable.
-	Directories     map[string]bool
+	EntraOnly       bool
+	Role            Role
+	ServerName      string // @@SERVERNAME
+	ProductVersion  string // e.g. 16.0.4135.4
+	Edition         string // e.g. "Enterprise Edition (64-bit)"
+	Platform        string // Windows or Linux
+	Distribution    string // host_distribution
+	HadrEnabled     bool
+	TraceFlags      []int
+	MasterKey       bool
+	AgentRunning    bool
+	AgentXPs        bool
+	AddIssuerProc   bool // sp_certificate_add_issuer exists
 	Logins          []Login
 	Databases       []Database
 	Endpoints       []EndpointSpec
@@ -132,6 +128,10 @@ type Options struct {
 	// NTLMDomain is the NetBIOS domain name the instance announces in NTLM
 	// challenges (default "CONTOSO").
 	NTLMDomain string
+	// Directories are the SQL Server host's directories as the service account sees
+	// them: path → whether the service may write there (BACKUP TO DISK, xp_fileexist:
+	// files.go). nil: the platform's default data and backup directories, both writable.
+	Directories map[string]bool
 }
 
 // SQLServerDefaults returns a healthy SQL Server 2022 CU14 on Windows with every link
