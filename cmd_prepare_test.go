@@ -167,6 +167,8 @@ func TestPrepareRefusesWithoutConsentOrInput(t *testing.T) {
 		{"no --backup-dir", []string{"--yes"}, "--backup-dir"},
 		{"a relative --backup-dir", []string{"--yes", "--backup-dir", `Backup`}, "--backup-dir"},
 		{"--yes-restart alone", []string{"--yes", "--yes-restart"}, "--restart"},
+		{"--restart without --ssh", []string{"--yes", "--restart", "--backup-dir", `D:\Backup`}, "--ssh"},
+		{"an empty password on stdin", []string{"--yes", "--backup-dir", `D:\Backup`, "--master-key-password-stdin"}, "--master-key-password-stdin"},
 	} {
 		args, _ := p.prepareArgs(t, c.args...)
 		r := runApp(t, env, "", args...)

@@ -640,13 +640,23 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// reconfigure is RECONFIGURE: configured values become the running values.
-func (x *execCtx) reconfigure() error {
+// reconfigure is RECONFIGURE: configured values become the running values
+// (https://learn.microsoft.com/sql/t-sql/language-elements/reconfigure-transact-sql).
+// While 'allow updates' is configured to 1 — an option without effect since SQL Server
+// 2005, "direct updates to the system tables are not supported"
+// (https://learn.microsoft.com/sql/database-engine/configure-windows/allow-updates-server-configuration-option) —
+// RECONFIGURE without WITH OVERRIDE fails with Msg 5808 and installs nothing; setting
+// it back to 0 lets RECONFIGURE run (Microsoft support article KB 2713047, "Ad hoc
+// update to system catalogs is not supported").
+func (x *execCtx) reconfigure(override bool) error {
 	in := x.s.in
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if !x.allowedLocked("RECONFIGURE", nil) {
 		return sqlErr(5812, 14, "You do not have permission to run the RECONFIGURE statement.")
+	}
+	if c := in.configLocked("allow updates"); c != nil && c.value == 1 && !override {
+		return sqlErr(5808, 16, "Ad hoc update to system catalogs is not supported.")
 	}
 	for _, c := range in.configs {
 		c.inUse = c.value

@@ -286,7 +286,7 @@ func (x *execCtx) runStmt(st tsql.Stmt) error {
 	case *tsql.Dbcc:
 		return x.dbcc(n)
 	case *tsql.Reconfigure:
-		return x.reconfigure()
+		return x.reconfigure(n.Override)
 	case *tsql.Unsupported:
 		return sqlErr(50000, 16, fmt.Sprintf("sqlsim: %s statements are not supported by the simulator (it models the catalog, not user data).", n.Text))
 	}

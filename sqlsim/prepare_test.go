@@ -83,6 +83,18 @@ func TestPreparationStatements(t *testing.T) {
 
 	_, err = c.DB.ExecContext(ctx, "EXEC sp_configure 'Agent XPs', 1")
 	wantErr(t, err, 15123) // an advanced option, hidden
+	// 'allow updates' = 1 makes RECONFIGURE fail (Msg 5808) until it is 0 again.
+	if _, err := c.DB.ExecContext(ctx, "EXEC sp_configure 'allow updates', 1; RECONFIGURE WITH OVERRIDE;"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c.EnableAgentXPs(ctx, false), 5808)
+	if adv, _ := c.AdvancedOptionsShown(ctx); adv {
+		t.Error("a RECONFIGURE that failed with 5808 installed 'show advanced options'")
+	}
+	// The configured 'show advanced options' 1 is installed by the next RECONFIGURE.
+	if _, err := c.DB.ExecContext(ctx, "EXEC sp_configure 'allow updates', 0; EXEC sp_configure 'show advanced options', 0; RECONFIGURE;"); err != nil {
+		t.Fatal(err)
+	}
 	adv, err := c.AdvancedOptionsShown(ctx)
 	if err != nil || adv {
 		t.Fatalf("show advanced options: %v %v", adv, err)

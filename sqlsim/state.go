@@ -136,6 +136,7 @@ type configOption struct {
 func defaultConfigurations() []*configOption {
 	return []*configOption{
 		{id: 518, name: "show advanced options", min: 0, max: 1, dynamic: true, desc: "show advanced options"},
+		{id: 102, name: "allow updates", min: 0, max: 1, dynamic: true, desc: "Allow updates to system tables"},
 		{id: 16384, name: "Agent XPs", min: 0, max: 1, advanced: true, dynamic: true, desc: "Enable or disable Agent XPs"},
 		{id: 16388, name: "Ole Automation Procedures", min: 0, max: 1, advanced: true, dynamic: true, desc: "Enable or disable Ole Automation Procedures"},
 		{id: 16390, name: "xp_cmdshell", min: 0, max: 1, advanced: true, dynamic: true, desc: "Enable or disable command shell"},

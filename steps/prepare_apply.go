@@ -78,7 +78,11 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 	if f.advancedShown, err = c.AdvancedOptionsShown(ctx); err != nil && !sqlops.Unreadable(err) {
 		return nil, err
 	}
-	return planPreparation(pre, o, f), nil
+	p := planPreparation(pre, o, f)
+	if p.Login == "" { // the login's name could not be read: the one milink signed in with
+		p.Login = c.Cfg.User
+	}
+	return p, nil
 }
 
 // ApplyPreparation applies p's changes in order, recording each; then it checks the

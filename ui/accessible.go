@@ -218,6 +218,11 @@ func (a *accessible) run() (int, *steps.Report, error) {
 	}
 	a.printf("SQL Server %s %s, %s, %s\n", pre.Server.ServerName, pre.Server.ProductVersion, pre.Server.Edition, pre.Platform())
 	a.printFindings(pre.Findings, pre.Platform())
+	fixed, err := a.offerFix(pre)
+	if err != nil {
+		return a.abort(err)
+	}
+	pre = fixed
 
 	// Login.
 	a.printf("\nStep 3 of 6: Login (managed instance)\n")
@@ -630,7 +635,11 @@ func (a *accessible) askConn(cc *steps.ConnConfig, role, title string, mi bool) 
 // askPassword reads a password without echo on a terminal (huh's password prompt), or
 // a plain line when the input is not a terminal (nothing is echoed then anyway).
 func (a *accessible) askPassword(role string) (string, error) {
-	title := fmt.Sprintf("Password for the %s login:", role)
+	return a.askSecret(fmt.Sprintf("Password for the %s login:", role))
+}
+
+// askSecret reads a secret: without echo on a terminal, else one line of input.
+func (a *accessible) askSecret(title string) (string, error) {
 	if f, ok := a.o.In.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
 		var pw string
 		in := huh.NewInput().Title(title).EchoMode(huh.EchoModePassword).Value(&pw)

@@ -16,9 +16,9 @@ import (
 // with a choice per change (apply / skip: one finding or all that can be fixed), asks
 // for what they need (the backup directory, the master key password twice), asks
 // for consent (y/n), applies them (ApplyPreparation) and shows each record and the
-// prerequisites before → after. Declining changes nothing. The wizard never restarts
-// SQL Server: the restart is shown (milink prepare --restart does it with its own
-// confirmation).
+// prerequisites before → after. Declining changes nothing. A restart (Linux, over the
+// SSH prober) is asked for separately, naming the instance and its open sessions, while
+// the changes are applied (restartAskMsg).
 
 var fixKey = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix…"))
 
@@ -30,6 +30,7 @@ const (
 	fixEditing
 	fixConfirming
 	fixApplying
+	fixRestartAsk
 	fixDone
 )
 
@@ -50,6 +51,50 @@ type fixModel struct {
 	err      error
 	outcome  *steps.PrepareOutcome
 	declined bool
+	ask      *restartAskMsg // the restart question while it is open
+}
+
+// restartAskMsg: ApplyPreparation asks whether to restart instance now (its
+// ConfirmRestart); the answer goes back on answer.
+type restartAskMsg struct {
+	gen      int
+	instance string
+	sessions int
+	answer   chan<- bool
+}
+
+// waitRestartAskCmd delivers the restart question of the running apply; it ends
+// with nil when the apply finished without asking (asks closed).
+func waitRestartAskCmd(ctx context.Context, asks <-chan restartAskMsg) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case a, ok := <-asks:
+			if ok {
+				return a
+			}
+		case <-ctx.Done():
+		}
+		return nil
+	}
+}
+
+// restartAsker is ApplyOptions.ConfirmRestart for the wizard: the question goes to the
+// page through asks and the goroutine waits for the key the user presses.
+func restartAsker(ctx context.Context, asks chan<- restartAskMsg, gen int) func(string, int) bool {
+	return func(instance string, sessions int) bool {
+		answer := make(chan bool, 1)
+		select {
+		case asks <- restartAskMsg{gen: gen, instance: instance, sessions: sessions, answer: answer}:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case yes := <-answer:
+			return yes
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // fixPlannedMsg: Session.PlanPreparation finished.
@@ -75,8 +120,9 @@ func planFixCmd(ctx context.Context, sess *steps.Session, o steps.PrepareOptions
 
 // applyFixCmd plans again with the user's inputs (o.BackupDir), leaves out the
 // changes set to skip, and applies the rest.
-func applyFixCmd(ctx context.Context, sess *steps.Session, o steps.PrepareOptions, skip map[string]bool, a steps.ApplyOptions, gen int) tea.Cmd {
+func applyFixCmd(ctx context.Context, sess *steps.Session, o steps.PrepareOptions, skip map[string]bool, a steps.ApplyOptions, asks chan restartAskMsg, gen int) tea.Cmd {
 	return func() tea.Msg {
+		defer close(asks)
 		plan, err := sess.PlanPreparation(ctx, o)
 		if err != nil {
 			return fixAppliedMsg{gen: gen, err: err}
@@ -166,6 +212,12 @@ func (p *prereqModel) updateFix(ctx context.Context, sess *steps.Session, msg te
 	switch f.state {
 	case fixPlanning, fixApplying:
 		return nil
+	case fixRestartAsk:
+		if isKey && (key.Matches(km, keys.Yes) || key.Matches(km, keys.No)) {
+			f.ask.answer <- key.Matches(km, keys.Yes)
+			f.ask, f.state = nil, fixApplying
+		}
+		return nil
 	case fixDone:
 		if isKey && (key.Matches(km, keys.Back) || key.Matches(km, keys.Next)) {
 			p.fix = nil
@@ -243,8 +295,22 @@ func (p *prereqModel) applyFix(ctx context.Context, sess *steps.Session) tea.Cmd
 			f.form.fields[i].input.SetValue("")
 		}
 	}
+	asks := make(chan restartAskMsg)
+	if p.host != nil {
+		a.ConfirmRestart = restartAsker(ctx, asks, f.gen)
+	}
 	f.state = fixApplying
-	return applyFixCmd(ctx, sess, o, f.skipped(), a, f.gen)
+	return tea.Batch(applyFixCmd(ctx, sess, o, f.skipped(), a, asks, f.gen), waitRestartAskCmd(ctx, asks))
+}
+
+// restartAsked handles restartAskMsg: the question waits for y or n.
+func (p *prereqModel) restartAsked(msg restartAskMsg) {
+	f := p.fix
+	if f == nil || msg.gen != f.gen || f.state != fixApplying {
+		msg.answer <- false
+		return
+	}
+	f.ask, f.state = &msg, fixRestartAsk
 }
 
 // fixApplied handles fixAppliedMsg: the records, and the page's findings checked again.
@@ -272,6 +338,10 @@ func (f *fixModel) view(width int) string {
 		return styles.Spinner.Render("… ") + "Planning the fixes …"
 	case fixApplying:
 		return styles.Spinner.Render("… ") + "Applying the changes, then checking the prerequisites again …"
+	case fixRestartAsk:
+		line(fmt.Sprintf("The startup settings take effect when SQL Server restarts. Restart SQL Server %s now? It has %d open user session(s), which the restart cuts.", f.ask.instance, f.ask.sessions))
+		line("y: restart now · n: not now (restart it later yourself)")
+		return b.String()
 	case fixDone:
 		b.WriteString(styles.Heading.Render("Fix: what changed") + "\n")
 		if f.outcome != nil {

@@ -198,6 +198,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case fixPlannedMsg:
 		return m.prereq.fixPlanned(msg)
 
+	case restartAskMsg:
+		m.log.Info("restart asked", "instance", msg.instance, "sessions", msg.sessions)
+		m.prereq.restartAsked(msg)
+		return nil
+
 	case fixAppliedMsg:
 		m.prereq.fixApplied(msg)
 		if msg.out != nil {

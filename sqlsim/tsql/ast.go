@@ -492,7 +492,10 @@ type Dbcc struct {
 }
 
 // Reconfigure is RECONFIGURE [WITH OVERRIDE].
-type Reconfigure struct{ Pos }
+type Reconfigure struct {
+	Pos
+	Override bool
+}
 
 // Unsupported is a statement the front end recognised but the simulator does not
 // model (kept so a batch still parses); Text names it.

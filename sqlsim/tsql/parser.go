@@ -450,10 +450,12 @@ func (p *parser) stmt(first bool) Stmt {
 		return d
 	case "RECONFIGURE":
 		p.next()
+		r := &Reconfigure{Pos: pos}
 		if p.accept("WITH") {
 			p.expect("OVERRIDE")
+			r.Override = true
 		}
-		return &Reconfigure{Pos: pos}
+		return r
 	case "GO":
 		p.fail()
 	case "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "WITH":
