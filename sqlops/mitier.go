@@ -44,3 +44,16 @@ func NormalizeTier(s string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// MIUpdateType reads SERVERPROPERTY('ProductUpdateType') on a managed instance: "CU"
+// when its update policy is SQL Server 2022 or SQL Server 2025, "Continuous" when it
+// is Always-up-to-date ("Check update policy" in
+// https://learn.microsoft.com/azure/azure-sql/managed-instance/update-policy), "" when
+// the server returns NULL (SQL Server). Errors: the query failed.
+func (c *Conn) MIUpdateType(ctx context.Context) (string, error) {
+	var t sql.NullString
+	if err := c.DB.QueryRowContext(ctx, Query(TagMIUpdateType)).Scan(&t); err != nil {
+		return "", fmt.Errorf("read the managed instance's update type: %w", err)
+	}
+	return strings.TrimSpace(t.String), nil
+}

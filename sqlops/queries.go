@@ -24,6 +24,7 @@ const (
 	TagLocalAddress    = "net.localaddress"
 	TagMIParams        = "mi.params"
 	TagMIServiceTier   = "mi.tier"
+	TagMIUpdateType    = "mi.updatetype"
 	TagJobByName       = "job.byname"
 	TagJobActivity     = "job.activity"
 	TagJobHistory      = "job.history"
@@ -100,6 +101,7 @@ WHERE j.name = @name`,
 	// connect to master may read it) has one row per 15 s with the instance's service
 	// tier in sku: https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-server-resource-stats-azure-sql-database.
 	TagMIServiceTier: `SELECT TOP (1) sku FROM master.sys.server_resource_stats ORDER BY start_time DESC`,
+	TagMIUpdateType:  `SELECT CONVERT(nvarchar(128), SERVERPROPERTY('ProductUpdateType'))`,
 	TagJobActivity: `SELECT TOP (1) a.start_execution_date, a.stop_execution_date
 FROM msdb.dbo.sysjobactivity a
 WHERE a.job_id = @job_id AND a.session_id = (SELECT MAX(s.session_id) FROM msdb.dbo.syssessions s)

@@ -147,7 +147,20 @@ type Options struct {
 	// default when empty) or TierBusinessCritical (resourcestats.go); milink sim sets
 	// it with --mi-tier.
 	ServiceTier string
+	// UpdatePolicy is a managed instance's update policy (Resource Manager's
+	// databaseFormat): UpdatePolicySQLServer2022 (the default when empty),
+	// UpdatePolicySQLServer2025 or UpdatePolicyAlwaysUpToDate. T-SQL sees it only as
+	// SERVERPROPERTY('ProductUpdateType'): CU or Continuous.
+	UpdatePolicy string
 }
+
+// Managed instance update policies (Options.UpdatePolicy), spelled as Resource
+// Manager's databaseFormat (https://learn.microsoft.com/azure/azure-sql/managed-instance/update-policy).
+const (
+	UpdatePolicySQLServer2022  = "SQLServer2022"
+	UpdatePolicySQLServer2025  = "SQLServer2025"
+	UpdatePolicyAlwaysUpToDate = "AlwaysUpToDate"
+)
 
 // SQLServerDefaults returns a healthy SQL Server 2022 CU14 on Windows with every link
 // prerequisite met, a sysadmin login "sa" with password "Sim-Passw0rd!", and one database.

@@ -314,6 +314,13 @@ func (in *Instance) serverPropertyValue(name string) any {
 			return nil
 		}
 		return p.UpdateLevel
+	case "ProductUpdateType":
+		// update-policy page, "Check update policy": CU for the SQL Server 2022/2025
+		// policies, Continuous for Always-up-to-date.
+		if strings.EqualFold(o.UpdatePolicy, UpdatePolicyAlwaysUpToDate) {
+			return "Continuous"
+		}
+		return "CU"
 	case "ProductUpdateReference":
 		if p.UpdateReference == "" {
 			return nil

@@ -18,8 +18,11 @@ type ManagedInstance struct {
 	// ServiceTier is sqlops.TierGeneralPurpose or TierBusinessCritical as
 	// master.sys.server_resource_stats reports it; "" when unknown (no row yet, or the
 	// view could not be read).
-	ServiceTier string    `json:"service_tier,omitempty"`
-	Findings    []Finding `json:"findings"`
+	ServiceTier string `json:"service_tier,omitempty"`
+	// UpdateType is SERVERPROPERTY('ProductUpdateType'): "CU" (the SQL Server 2022
+	// or 2025 update policy), "Continuous" (Always-up-to-date), "" when unread.
+	UpdateType string    `json:"update_type,omitempty"`
+	Findings   []Finding `json:"findings"`
 }
 
 const serverMI = "Managed instance"
@@ -48,6 +51,9 @@ func discoverMI(ctx context.Context, c *sqlops.Conn) (*ManagedInstance, error) {
 	m.Permissions = perms
 	if tier, err := c.MIServiceTier(ctx); err == nil { // unknown otherwise: Resource Manager may still tell
 		m.ServiceTier = tier
+	}
+	if t, err := c.MIUpdateType(ctx); err == nil { // unknown otherwise: Resource Manager may still tell
+		m.UpdateType = t
 	}
 	if f := miPermissionFinding(perms); f != nil {
 		m.Findings = append(m.Findings, *f)

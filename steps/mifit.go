@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/milink/milink/azureops"
 	"github.com/milink/milink/sqlops"
 )
 
@@ -72,7 +73,7 @@ func miFit(pre *Prerequisites, mi *ManagedInstance, az *AzureInfo) []Finding {
 	for _, f := range pre.Findings {
 		switch {
 		case f.ID == "version" && f.Severity == Pass && pre.Support.SQLToMI && pre.Support.MIToSQL:
-			out = append(out, directionFinding(f, pre, az))
+			out = append(out, directionFinding(f, pre, mi, az))
 		case strings.HasPrefix(f.ID, "database:") && strings.HasSuffix(f.ID, ":inmemory"):
 			out = append(out, inMemoryFinding(f, tier, from))
 		default:
@@ -85,8 +86,10 @@ func miFit(pre *Prerequisites, mi *ManagedInstance, az *AzureInfo) []Finding {
 // directionFinding is the version finding of a build that supports both directions,
 // judged by the managed instance's update policy (az.MI.DatabaseFormat): both
 // directions when it matches SQL Server's major version; SQL Server → managed instance
-// only when it does not, with what can be changed; unknown without Resource Manager.
-func directionFinding(f Finding, pre *Prerequisites, az *AzureInfo) Finding {
+// only when it does not, with what can be changed. Without Resource Manager, the
+// instance's SERVERPROPERTY('ProductUpdateType') (mi.UpdateType) still tells
+// Always-up-to-date (Continuous) from the SQL Server 2022/2025 policies (CU).
+func directionFinding(f Finding, pre *Prerequisites, mi *ManagedInstance, az *AzureInfo) Finding {
 	v, err := ParseVersion(pre.Server.ProductVersion)
 	want := ""
 	if err == nil {
@@ -94,6 +97,18 @@ func directionFinding(f Finding, pre *Prerequisites, az *AzureInfo) Finding {
 	}
 	product := pre.Support.Product
 	if want == "" {
+		return f
+	}
+	updateType := ""
+	if mi != nil {
+		updateType = mi.UpdateType
+	}
+	if (az == nil || az.MI == nil || az.MI.DatabaseFormat == "") && strings.EqualFold(updateType, "Continuous") {
+		// SERVERPROPERTY('ProductUpdateType') = Continuous is the Always-up-to-date
+		// policy (update-policy page, "Check update policy").
+		az = &AzureInfo{MI: &azureops.MIProperties{DatabaseFormat: "AlwaysUpToDate"}}
+		f = directionFinding(f, pre, nil, az)
+		f.Detail += " (Read on the managed instance: SERVERPROPERTY('ProductUpdateType') is Continuous, which is the Always-up-to-date update policy.)"
 		return f
 	}
 	if az == nil || az.MI == nil || az.MI.DatabaseFormat == "" {
@@ -105,6 +120,9 @@ func directionFinding(f Finding, pre *Prerequisites, az *AzureInfo) Finding {
 		}
 		f.Severity = Info
 		f.Title = fmt.Sprintf("%s %s is supported; both directions only if the managed instance's update policy is %s (unknown)", product, v, policyName(want))
+		if strings.EqualFold(updateType, "CU") {
+			why += "; the managed instance's SERVERPROPERTY('ProductUpdateType') is CU, so its policy is SQL Server 2022 or SQL Server 2025 (not Always-up-to-date), but T-SQL does not tell which"
+		}
 		f.Detail = fmt.Sprintf("The update policy was not read: %s. SQL Server as the initial primary works with any update policy; the managed instance as the initial primary (MI → SQL Server) and failing back to SQL Server need the %s update policy (%s). Find it in the Azure portal (managed instance > Maintenance and updates > Update policy) or with the command below, or sign in to Azure (--azure-auth) and run milink again.", why, policyName(want), updatePolicyPage)
 		f.Fixes = []Fix{{Platform: "Azure", Command: "az sql mi show -g <resource-group> -n <managed-instance> --query databaseFormat   # must be " + want}}
 		return f

@@ -95,6 +95,11 @@ func TestInMemoryOLTPByServiceTier(t *testing.T) {
 // Item 9: "both directions" for SQL Server 2022 CU10+ / 2025 holds only when the
 // managed instance's update policy (ARM databaseFormat) matches SQL Server's major
 // version (update-policy page).
+// updatePolicy sets a simulated managed instance's update policy.
+func updatePolicy(p string) func(*sqlsim.Options) {
+	return func(o *sqlsim.Options) { o.UpdatePolicy = p }
+}
+
 func TestDirectionsByUpdatePolicy(t *testing.T) {
 	policy := func(format string) *steps.AzureInfo {
 		return &steps.AzureInfo{Cloud: "AzureCloud", MI: &azureops.MIProperties{DatabaseFormat: format, Tier: "GeneralPurpose"}}
@@ -109,21 +114,26 @@ func TestDirectionsByUpdatePolicy(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		sqlMut func(*sqlsim.Options)
+		miMut  func(*sqlsim.Options)
 		az     *steps.AzureInfo
 		sev    steps.Severity
 		title  []string
 		fix    string
 	}{
-		{"not signed in", nil, nil, steps.Info, []string{"SQL Server 2022", "unknown"}, "--query databaseFormat"},
-		{"Azure checks without a sign-in", nil, &steps.AzureInfo{Cloud: "AzureCloud"}, steps.Info, []string{"unknown"}, "--query databaseFormat"},
-		{"matching 2022", nil, policy("SQLServer2022"), steps.Pass, []string{"both directions", "SQL Server 2022"}, ""},
-		{"always up to date", nil, policy("AlwaysUpToDate"), steps.Warn, []string{"only SQL Server → managed instance", "Always-up-to-date"}, "az sql mi create"},
-		{"2022 instance, 2025 policy", nil, policy("SQLServer2025"), steps.Warn, []string{"SQL Server 2025, not SQL Server 2022"}, "az sql mi create"},
-		{"2025 instance, 2022 policy", sql2025, policy("SQLServer2022"), steps.Warn, []string{"SQL Server 2025"}, "--database-format SQLServer2025"},
-		{"matching 2025", sql2025, policy("sqlserver2025"), steps.Pass, []string{"both directions"}, ""},
+		{"not signed in", nil, nil, nil, steps.Info, []string{"SQL Server 2022", "unknown"}, "--query databaseFormat"},
+		{"Azure checks without a sign-in", nil, nil, &steps.AzureInfo{Cloud: "AzureCloud"}, steps.Info, []string{"unknown"}, "--query databaseFormat"},
+		{"matching 2022", nil, nil, policy("SQLServer2022"), steps.Pass, []string{"both directions", "SQL Server 2022"}, ""},
+		{"always up to date", nil, nil, policy("AlwaysUpToDate"), steps.Warn, []string{"only SQL Server → managed instance", "Always-up-to-date"}, "az sql mi create"},
+		{"2022 instance, 2025 policy", nil, nil, policy("SQLServer2025"), steps.Warn, []string{"SQL Server 2025, not SQL Server 2022"}, "az sql mi create"},
+		{"2025 instance, 2022 policy", sql2025, nil, policy("SQLServer2022"), steps.Warn, []string{"SQL Server 2025"}, "--database-format SQLServer2025"},
+		{"matching 2025", sql2025, nil, policy("sqlserver2025"), steps.Pass, []string{"both directions"}, ""},
+		// Without Resource Manager, SERVERPROPERTY('ProductUpdateType') on the managed
+		// instance tells Always-up-to-date (Continuous) from the CU policies.
+		{"always up to date read over T-SQL", nil, updatePolicy(sqlsim.UpdatePolicyAlwaysUpToDate), nil, steps.Warn, []string{"only SQL Server → managed instance", "Always-up-to-date"}, "az sql mi create"},
+		{"CU policy read over T-SQL", nil, updatePolicy(sqlsim.UpdatePolicySQLServer2025), nil, steps.Info, []string{"unknown"}, "--query databaseFormat"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := reportFinding(t, miFitReport(t, tc.sqlMut, nil, tc.az), "version")
+			f := reportFinding(t, miFitReport(t, tc.sqlMut, tc.miMut, tc.az), "version")
 			if f.Severity != tc.sev {
 				t.Errorf("severity %s, want %s: %+v", f.Severity, tc.sev, f)
 			}
@@ -134,6 +144,9 @@ func TestDirectionsByUpdatePolicy(t *testing.T) {
 			}
 			if tc.fix != "" && !strings.Contains(fixText(f.Fixes), tc.fix) {
 				t.Errorf("fixes %q lack %q", fixText(f.Fixes), tc.fix)
+			}
+			if tc.miMut != nil && !strings.Contains(f.Detail, "ProductUpdateType") {
+				t.Errorf("detail does not say what was read on the managed instance: %s", f.Detail)
 			}
 			if tc.sev != steps.Pass && !strings.Contains(f.Detail, "update-policy") {
 				t.Errorf("detail does not cite the update policy page: %s", f.Detail)

@@ -128,6 +128,10 @@ var ServerProperties = []ServerProperty{
 	{Name: "ProductMajorVersion", Type: "nvarchar(128)"},
 	{Name: "ProductMinorVersion", Type: "nvarchar(128)"},
 	{Name: "ProductUpdateLevel", Type: "nvarchar(128)"},
+	// ProductUpdateType: CU (the SQL Server 2022 or 2025 update policy) or Continuous
+	// (Always-up-to-date) on a managed instance; "Check update policy" in
+	// https://learn.microsoft.com/azure/azure-sql/managed-instance/update-policy.
+	{Name: "ProductUpdateType", Type: "nvarchar(128)", MIOnly: true},
 	{Name: "ProductUpdateReference", Type: "nvarchar(128)"},
 	{Name: "ProductVersion", Type: "nvarchar(128)"},
 	{Name: "ResourceLastUpdateDateTime", Type: "datetime"},
