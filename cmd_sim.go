@@ -16,7 +16,7 @@ import (
 type simFlags struct {
 	role, listen, miListen, scenario, caDir string
 	sqlVersion, sqlPlatform, encrypt        string
-	miTier                                  string
+	miTier, miPolicy                        string
 	jobLatency, stepLatency                 time.Duration
 	sqlpsLoad, netLatency, tncTime          time.Duration
 }
@@ -48,6 +48,7 @@ func (a *app) simCmd() *cobra.Command {
 	fs.StringVar(&f.caDir, "ca-dir", "", "write each instance's TLS certificate (PEM) to DIR/<name>-ca.pem")
 	fs.StringVar(&f.sqlVersion, "sql-version", "", "the simulated SQL Server's version: a build (13.0.7000.253), a major (16) or a year (2022); default 2022 CU14")
 	fs.StringVar(&f.sqlPlatform, "sql-platform", "Windows", "the simulated SQL Server's platform: Windows or Linux")
+	fs.StringVar(&f.miPolicy, "mi-update-policy", "SQLServer2022", "the simulated managed instance's update policy (SERVERPROPERTY('ProductUpdateType')): SQLServer2022, SQLServer2025 or AlwaysUpToDate")
 	fs.StringVar(&f.miTier, "mi-tier", "GeneralPurpose", "the simulated managed instance's service tier (sys.server_resource_stats.sku): GeneralPurpose or BusinessCritical")
 	fs.StringVar(&f.encrypt, "encrypt", "on", "on: TLS as SQL Server offers it (trust the --ca-dir certificates); off: no encryption, for clients without our CA (connect with encrypt=disable)")
 	return cmd
@@ -125,7 +126,8 @@ func (f *simFlags) sqlServerOptions() (sqlsim.Options, error) {
 	return o, nil
 }
 
-// miOptions are the simulated managed instance's defaults with --mi-tier applied.
+// miOptions are the simulated managed instance's defaults with --mi-tier and
+// --mi-update-policy applied.
 func (f *simFlags) miOptions() (sqlsim.Options, error) {
 	o := sqlsim.MIDefaults()
 	switch strings.ToLower(strings.ReplaceAll(f.miTier, " ", "")) {
@@ -136,7 +138,13 @@ func (f *simFlags) miOptions() (sqlsim.Options, error) {
 	default:
 		return o, fmt.Errorf("--mi-tier must be GeneralPurpose or BusinessCritical, not %q", f.miTier)
 	}
-	return o, nil
+	for _, p := range []string{sqlsim.UpdatePolicySQLServer2022, sqlsim.UpdatePolicySQLServer2025, sqlsim.UpdatePolicyAlwaysUpToDate} {
+		if strings.EqualFold(f.miPolicy, p) {
+			o.UpdatePolicy = p
+			return o, nil
+		}
+	}
+	return o, fmt.Errorf("--mi-update-policy must be SQLServer2022, SQLServer2025 or AlwaysUpToDate, not %q", f.miPolicy)
 }
 
 // simRun is the instances milink sim started.

@@ -54,9 +54,10 @@ func TestSimRejectsImpossiblePersonality(t *testing.T) {
 	}
 }
 
-// TestSimMITier: 'milink sim --mi-tier BusinessCritical' is a managed instance whose
-// master.sys.server_resource_stats reports Business Critical; a tier that does not exist
-// is a usage error naming the flag, before anything listens.
+// TestSimMITier: 'milink sim --mi-tier BusinessCritical --mi-update-policy
+// AlwaysUpToDate' is a managed instance whose master.sys.server_resource_stats reports
+// Business Critical and whose ProductUpdateType is Continuous; a tier or policy that
+// does not exist is a usage error naming the flag, before anything listens.
 func TestSimMITier(t *testing.T) {
 	bin := milinkBinary(t)
 	out, err := exec.Command(bin, "sim", "--mi-tier", "Hyperscale", "--listen", "127.0.0.1:0", "--mi-listen", "127.0.0.1:0").CombinedOutput()
@@ -64,7 +65,11 @@ func TestSimMITier(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--mi-tier") || strings.Contains(string(out), "listening") {
 		t.Fatalf("exit %v, want 2 naming --mi-tier\n%s", err, out)
 	}
-	p := startSimProcess(t, bin, "50ms", "--mi-tier", "BusinessCritical")
+	out, err = exec.Command(bin, "sim", "--mi-update-policy", "SQLServer2019", "--listen", "127.0.0.1:0", "--mi-listen", "127.0.0.1:0").CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--mi-update-policy") || strings.Contains(string(out), "listening") {
+		t.Fatalf("exit %v, want 2 naming --mi-update-policy\n%s", err, out)
+	}
+	p := startSimProcess(t, bin, "50ms", "--mi-tier", "BusinessCritical", "--mi-update-policy", "alwaysuptodate")
 	host, port := splitAddr(t, p.miAddr)
 	n, _ := strconv.Atoi(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -76,5 +81,8 @@ func TestSimMITier(t *testing.T) {
 	defer c.Close()
 	if tier, err := c.MIServiceTier(ctx); err != nil || tier != sqlops.TierBusinessCritical {
 		t.Errorf("tier %q, %v; want %s", tier, err, sqlops.TierBusinessCritical)
+	}
+	if ut, err := c.MIUpdateType(ctx); err != nil || ut != "Continuous" {
+		t.Errorf("ProductUpdateType %q, %v; want Continuous (Always-up-to-date)", ut, err)
 	}
 }
