@@ -47,10 +47,14 @@ func (c *cmdList) write(b *strings.Builder, label, command string, width int) {
 	case selected && c.copied == command:
 		head += "  " + styles.Pass.Render("✓ copied to the clipboard")
 	case selected:
-		head += "  " + styles.Muted.Render("c copy")
-		if len(c.blocks) > 1 || c.sel > 0 {
-			head += styles.Muted.Render(" · n/N next/previous")
+		hint := "c copy"
+		if ansi.StringWidth(command) > c.avail(width)+1 {
+			hint += " · ←/→ scroll"
 		}
+		if len(c.blocks) > 1 || c.sel > 0 {
+			hint += " · n/N next"
+		}
+		head += "  " + styles.Muted.Render(hint)
 	}
 	b.WriteString(ansi.Truncate(head, width, "…") + "\n")
 	b.WriteString(cmdIndent + c.window(command, selected, width))
@@ -65,7 +69,7 @@ func (c *cmdList) window(command string, selected bool, width int) string {
 		marker = styles.Marker.Render("▶ ")
 		off = c.off
 	}
-	avail := max(10, width-len(cmdIndent)-2-2) // marker, ‹ and ›
+	avail := c.avail(width)
 	total := ansi.StringWidth(command)
 	if total <= avail+1 {
 		return marker + " " + styles.Code.Render(command)
@@ -81,6 +85,10 @@ func (c *cmdList) window(command string, selected bool, width int) string {
 	return marker + left + styles.Code.Render(ansi.Cut(command, off, off+avail)) + right
 }
 
+// avail is the cells a command gets on its line: the page less the indent, the
+// marker and the ‹ › indicators.
+func (c *cmdList) avail(width int) int { return max(10, width-len(cmdIndent)-4) }
+
 // selected returns the selected command, or "" when the page shows none.
 func (c *cmdList) selected() string {
 	if c.sel < len(c.blocks) {
@@ -92,7 +100,7 @@ func (c *cmdList) selected() string {
 // scrollable reports whether the selected command is wider than its window.
 func (c *cmdList) scrollable() bool {
 	cmd := c.selected()
-	return cmd != "" && ansi.StringWidth(cmd) > max(10, c.width-len(cmdIndent)-4)+1
+	return cmd != "" && ansi.StringWidth(cmd) > c.avail(c.width)+1
 }
 
 // update handles the command keys; vp is the viewport showing the blocks, kept so
@@ -101,7 +109,7 @@ func (c *cmdList) update(km tea.KeyPressMsg, keys keyMap, vp *viewport.Model) (c
 	if len(c.blocks) == 0 {
 		return nil, false
 	}
-	step := max(8, (c.width-len(cmdIndent)-4)/2)
+	step := max(8, c.avail(c.width)/2)
 	switch {
 	case key.Matches(km, keys.Copy):
 		sel := c.selected()
@@ -119,7 +127,7 @@ func (c *cmdList) update(km tea.KeyPressMsg, keys keyMap, vp *viewport.Model) (c
 			c.off = max(0, c.off-step)
 		} else {
 			total := ansi.StringWidth(c.selected())
-			c.off = min(c.off+step, max(0, total-(c.width-len(cmdIndent)-4)))
+			c.off = min(c.off+step, max(0, total-c.avail(c.width)))
 		}
 	default:
 		return nil, false
@@ -164,12 +172,5 @@ func (c *cmdList) help(keys keyMap) bindings {
 	if len(c.blocks) == 0 {
 		return nil
 	}
-	b := bindings{keys.Copy}
-	if len(c.blocks) > 1 {
-		b = append(b, keys.NextCmd)
-	}
-	if c.scrollable() {
-		b = append(b, keys.CmdScroll)
-	}
-	return b
+	return bindings{withHelp(keys.Copy, "c", "copy")}
 }

@@ -124,10 +124,13 @@ func TestFlowPass(t *testing.T) {
 
 // startFlow starts a simulated pair for scenario and drives the wizard to Results at
 // 80×24.
-func startFlow(t *testing.T, scenario string) (*simPair, *Model, *recorder, *teatest.TestModel) {
+func startFlow(t *testing.T, scenario string, setup ...func(*Model)) (*simPair, *Model, *recorder, *teatest.TestModel) {
 	t.Helper()
 	p := startPair(t, scenario, 10*time.Millisecond)
 	m := NewModel(t.Context(), Options{Config: p.config(), ReportDir: t.TempDir()})
+	for _, f := range setup {
+		f(m)
+	}
 	rec := newRecorder(m)
 	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(80, 24))
 	driveToResults(t, tm, rec)
@@ -272,7 +275,7 @@ func TestKilledProgramStillCleansUp(t *testing.T) {
 // Prerequisites and checks them again on the open connection.
 func TestFlowRetestAfterFix(t *testing.T) {
 	p, m, rec, tm := startFlow(t, "blocked-5022")
-	waitScreen(t, rec, flowWait, "Result:", "exit code 3", "t test again")
+	waitScreen(t, rec, flowWait, "Result:", "exit code 3", "t re-test")
 	firstRun := m.Report().RunID
 	assertNoLeftovers(t, p)
 

@@ -34,11 +34,12 @@ type resultsModel struct {
 	saveErr    error
 	vp         viewport.Model
 	head       string
-	pasting    bool    // waiting for the pasted output of the manual probe command
-	pasteErr   string  // why the last paste could not be read
-	pasted     string  // the pasted text handed to the session (resultsPaste)
-	azureWait  bool    // the Azure checks still run; their outcome is added to the report when they end
-	cmds       cmdList // the command to run by hand and the fixes, as blocks to copy
+	pasting    bool       // waiting for the pasted output of the manual probe command
+	pasteErr   string     // why the last paste could not be read
+	pasted     string     // the pasted text handed to the session (resultsPaste)
+	azureWait  bool       // the Azure checks still run; their outcome is added to the report when they end
+	cmds       cmdList    // the command to run by hand and the fixes, as blocks to copy
+	watch      watchState // w: test again every few seconds until both directions pass
 }
 
 type dirProgress struct {
@@ -130,6 +131,8 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			}
 		case key.Matches(msg, keys.Retest):
 			return nil, resultsRerun
+		case key.Matches(msg, keys.Watch):
+			return nil, resultsWatch
 		case key.Matches(msg, keys.Recheck):
 			return nil, resultsRecheck
 		case key.Matches(msg, keys.Close):
@@ -175,6 +178,7 @@ const (
 	resultsRerun   // re-run the network test on the same connections
 	resultsRecheck // back to Prerequisites, checked again on the same connection
 	resultsPaste   // the user pasted the manual command's output (in pasted)
+	resultsWatch   // start or stop the watch mode
 )
 
 func (p *resultsModel) savedReport(msg reportSavedMsg) {
@@ -189,6 +193,9 @@ func (p *resultsModel) setSize(width, height int) {
 	}
 	var head strings.Builder
 	head.WriteString(outcomeLine(p.rep))
+	if l := p.watch.line(); l != "" {
+		head.WriteString("\n" + l)
+	}
 	switch {
 	case p.saveErr != nil:
 		head.WriteString("\n" + wrap(p.saveErr.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
@@ -218,16 +225,26 @@ func (p *resultsModel) view(width, height int) string {
 
 func (p *resultsModel) help(keys keyMap) bindings {
 	if !p.finished {
+		if p.watch.on {
+			return bindings{withHelp(keys.Watch, "w", "stop watching"), withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
+		}
 		return bindings{withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
 	}
 	if p.pasting {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
 	}
-	b := p.cmds.help(keys)
+	// Short words: the footer fits 80 columns. The selected command's label names n/N
+	// and ←/→; the hint under the page names the scroll keys.
+	var b bindings
 	if p.manualDirection() != "" {
-		b = append(bindings{keys.Paste}, b...)
+		b = append(b, withHelp(keys.Paste, "p", "paste output"))
 	}
-	return append(b, keys.Retest, keys.Watch, keys.Recheck, keys.Save, keys.Close, keys.Scroll)
+	b = append(b, p.cmds.help(keys)...)
+	watch := withHelp(keys.Watch, "w", "watch")
+	if p.watch.on {
+		watch = withHelp(keys.Watch, "w", "stop watching")
+	}
+	return append(b, withHelp(keys.Retest, "t", "re-test"), watch, withHelp(keys.Recheck, "r", "re-check prereqs"), withHelp(keys.Save, "s", "save"), withHelp(keys.Close, "q", "close"))
 }
 
 func round(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
@@ -237,6 +254,9 @@ func (p *resultsModel) progressView(width int) string {
 	elapsed := p.now.Sub(p.started)
 	b.WriteString(styles.Heading.Render("Testing the network in both directions") + styles.Muted.Render(fmt.Sprintf(" · %s elapsed", elapsed.Round(time.Second))))
 	b.WriteString("\n")
+	if l := p.watch.line(); l != "" {
+		b.WriteString(ansi.Truncate(l, width, "…") + "\n")
+	}
 	if p.cleaningUp {
 		b.WriteString("\n" + styles.Prompt.Render("Cleaning up…") + " removing what this run created (jobs, endpoint, certificate), then milink quits.\n")
 	}

@@ -269,6 +269,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case runDoneMsg:
 		return m.runDone(msg.rep)
 
+	case watchTickMsg:
+		return m.watchTicked(msg)
+
 	case reportSavedMsg:
 		if msg.err != nil {
 			m.log.Warn("report not saved", "error", msg.err.Error())
@@ -307,6 +310,9 @@ func (m *Model) handleKey(km tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.tooSmall() {
 		return nil
+	}
+	if m.page == pageResults && m.results.running && m.results.watch.on && key.Matches(km, m.keys.Watch) {
+		return m.toggleWatch() // the running round ends as usual
 	}
 	return m.updatePage(km)
 }
@@ -363,7 +369,12 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 			return saveReportCmd(m.report, m.opts.ReportDir)
 		case resultsRerun:
 			return m.startRun(true)
+		case resultsWatch:
+			return m.toggleWatch()
 		case resultsRecheck:
+			if m.results.watch.on {
+				m.toggleWatch()
+			}
 			m.log.Info("page", "from", m.page.String(), "to", pagePrereq.String(), "recheck", true)
 			m.page = pagePrereq
 			return m.prereq.recheck(m.ctx, m.sess)
@@ -513,7 +524,7 @@ func (m *Model) runDone(rep *steps.Report) tea.Cmd {
 		m.exitCode = steps.ExitInterrupted
 		return m.quitCmd()
 	}
-	return nil
+	return m.watchDone(time.Now())
 }
 
 func (m *Model) finishRun(rep *steps.Report, now time.Time) {
