@@ -71,6 +71,7 @@ type runDoneMsg struct{ rep *steps.Report }
 // reportSavedMsg: the report files were written.
 type reportSavedMsg struct {
 	paths []string
+	note  string // where it went instead, when not where asked
 	err   error
 }
 
@@ -248,12 +249,12 @@ func waitRunCmd(h *runHandle) tea.Cmd {
 	}
 }
 
-// saveReportCmd writes the report as Markdown and JSON into dir, readable only by the
-// user (0600).
-func saveReportCmd(rep *steps.Report, dir string) tea.Cmd {
+// saveReportCmd writes the report as Markdown and JSON at target (a directory or a
+// file name; "" is def), readable only by the user (0600); see saveReportTo.
+func saveReportCmd(rep *steps.Report, target, def string) tea.Cmd {
 	return func() tea.Msg {
-		paths, err := saveReport(rep, dir)
-		return reportSavedMsg{paths: paths, err: err}
+		paths, note, err := saveReportTo(rep, target, def)
+		return reportSavedMsg{paths: paths, note: note, err: err}
 	}
 }
 
@@ -264,7 +265,14 @@ func saveReport(rep *steps.Report, dir string) ([]string, error) {
 	if rep == nil {
 		return nil, errors.New("there is no report yet")
 	}
-	base := filepath.Join(dir, "milink-report-"+rep.RunID)
+	return saveFiles(rep, filepath.Join(dir, "milink-report-"+rep.RunID))
+}
+
+// saveFiles writes base.md and base.json and returns their absolute paths.
+func saveFiles(rep *steps.Report, base string) ([]string, error) {
+	if rep == nil {
+		return nil, errors.New("there is no report yet")
+	}
 	var paths []string
 	for _, f := range []struct {
 		ext   string

@@ -85,6 +85,8 @@ func TestFlowPass(t *testing.T) {
 	}
 
 	tm.Send(keyRune('s'))
+	waitScreen(t, rec, flowWait, "Save the report", "enter save")
+	tm.Send(keyEnter)
 	waitScreen(t, rec, flowWait, "Report saved:")
 	tm.Send(keyRune('q'))
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(flowWait)).(*recorder).m

@@ -31,7 +31,10 @@ type resultsModel struct {
 	platform   string
 	saving     bool
 	saved      []string
+	savedNote  string // the report went elsewhere than asked (the state directory)
 	saveErr    error
+	saveAsk    savePrompt // s: where to save
+	saveTo     string     // the path given (resultsSave)
 	vp         viewport.Model
 	head       string
 	pasting    bool       // waiting for the pasted output of the manual probe command
@@ -49,8 +52,9 @@ type dirProgress struct {
 	end  time.Time
 }
 
-func newResultsModel() resultsModel {
+func newResultsModel(reportDir string) resultsModel {
 	return resultsModel{
+		saveTo:  orDefault(reportDir, "."),
 		spinner: spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(styles.Spinner)),
 		vp:      newViewport(),
 	}
@@ -103,6 +107,10 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		p.spinner, cmd = p.spinner.Update(msg)
 		return cmd, resultsNone
 	case tea.PasteMsg:
+		if p.saveAsk.open {
+			cmd, _, _ := p.saveAsk.update(msg, keys)
+			return cmd, resultsNone
+		}
 		if p.pasting {
 			p.pasted = msg.Content
 			return nil, resultsPaste
@@ -111,6 +119,14 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 	case tea.KeyPressMsg:
 		if !p.finished {
 			return nil, resultsNone
+		}
+		if p.saveAsk.open {
+			cmd, done, path := p.saveAsk.update(msg, keys)
+			if done && path != "" {
+				p.saving, p.saveTo = true, path
+				return nil, resultsSave
+			}
+			return cmd, resultsNone
 		}
 		if p.pasting {
 			if key.Matches(msg, keys.Back) {
@@ -126,8 +142,7 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			p.pasting, p.pasteErr = true, ""
 		case key.Matches(msg, keys.Save):
 			if !p.saving {
-				p.saving = true
-				return nil, resultsSave
+				return p.saveAsk.start(p.saveTo), resultsNone
 			}
 		case key.Matches(msg, keys.Retest):
 			return nil, resultsRerun
@@ -140,6 +155,11 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 		case key.Matches(msg, keys.Scroll):
 			scroll(&p.vp, msg)
 			p.cmds.follow(&p.vp)
+		}
+	default:
+		if p.saveAsk.open { // the cursor's blink
+			cmd, _, _ := p.saveAsk.update(msg, keys)
+			return cmd, resultsNone
 		}
 	}
 	return nil, resultsNone
@@ -183,7 +203,7 @@ const (
 
 func (p *resultsModel) savedReport(msg reportSavedMsg) {
 	p.saving = false
-	p.saved, p.saveErr = msg.paths, msg.err
+	p.saved, p.saveErr, p.savedNote = msg.paths, msg.err, msg.note
 }
 
 func (p *resultsModel) setSize(width, height int) {
@@ -200,9 +220,12 @@ func (p *resultsModel) setSize(width, height int) {
 	case p.saveErr != nil:
 		head.WriteString("\n" + wrap(p.saveErr.Error(), width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
 	case len(p.saved) > 0:
-		head.WriteString("\n" + wrap("Report saved: "+strings.Join(p.saved, ", "), width, styles.Pass.Render("✓ "), "  ", nil))
+		head.WriteString("\n" + wrap(strings.TrimSpace(p.savedNote+" Report saved: "+strings.Join(p.saved, ", ")), width, styles.Pass.Render("✓ "), "  ", nil))
 	case p.saving:
 		head.WriteString("\n" + styles.Muted.Render("Saving the report …"))
+	}
+	if p.saveAsk.open {
+		head.WriteString("\n" + p.saveAsk.view(width))
 	}
 	if p.pasting {
 		head.WriteString("\n" + wrap("Paste the lines the command printed on the SQL Server host now (Esc cancels).", width, styles.Key.Render("▸ "), "  ", nil))
@@ -232,6 +255,9 @@ func (p *resultsModel) help(keys keyMap) bindings {
 	}
 	if p.pasting {
 		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
+	}
+	if p.saveAsk.open {
+		return bindings{withHelp(keys.Next, "enter", "save"), withHelp(keys.Back, "esc", "cancel")}
 	}
 	// Short words: the footer fits 80 columns. The selected command's label names n/N
 	// and ←/→; the hint under the page names the scroll keys.

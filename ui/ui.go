@@ -123,7 +123,7 @@ func NewModel(ctx context.Context, o Options) *Model {
 		prereq:   newPrereqModel(cfg),
 		network:  newNetworkModel(cfg),
 		summary:  newSummaryModel(),
-		results:  newResultsModel(),
+		results:  newResultsModel(o.ReportDir),
 		exitCode: steps.ExitInterrupted,
 		az:       az, prompts: prompts, promptFn: newPromptFunc(prompts),
 	}
@@ -366,7 +366,7 @@ func (m *Model) updatePage(msg tea.Msg) tea.Cmd {
 		c, act := m.results.update(msg, m.keys)
 		switch act {
 		case resultsSave:
-			return saveReportCmd(m.report, m.opts.ReportDir)
+			return saveReportCmd(m.report, m.results.saveTo, m.opts.ReportDir)
 		case resultsRerun:
 			return m.startRun(true)
 		case resultsWatch:
