@@ -67,6 +67,12 @@ type tmuxSession struct {
 
 func startTmux(t *testing.T, env map[string]string, args ...string) *tmuxSession {
 	t.Helper()
+	return startTmuxSize(t, 80, 24, env, args...)
+}
+
+// startTmuxSize is startTmux in a window of w×h cells.
+func startTmuxSize(t *testing.T, w, h int, env map[string]string, args ...string) *tmuxSession {
+	t.Helper()
 	needTmux(t)
 	dir := t.TempDir()
 	s := &tmuxSession{t: t, name: "milink", socket: filepath.Join(dir, "tmux.sock"), exitFile: filepath.Join(dir, "exit")}
@@ -75,7 +81,7 @@ func startTmux(t *testing.T, env map[string]string, args ...string) *tmuxSession
 		quoted = append(quoted, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 	}
 	script := fmt.Sprintf("%s; echo $? > '%s'; sleep 600", strings.Join(quoted, " "), s.exitFile)
-	tmuxArgs := []string{"-S", s.socket, "new-session", "-d", "-s", s.name, "-x", "80", "-y", "24"}
+	tmuxArgs := []string{"-S", s.socket, "new-session", "-d", "-s", s.name, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h)}
 	for k, v := range env {
 		tmuxArgs = append(tmuxArgs, "-e", k+"="+v)
 	}
@@ -149,6 +155,15 @@ func (s *tmuxSession) exitCode(d time.Duration) int {
 // walkToResults drives the wizard from the Introduction to the Results page with a
 // pre-filled configuration.
 func walkToResults(s *tmuxSession) {
+	walkToNetwork(s)
+	s.keys("Enter") // → Summary
+	s.waitScreen(10*time.Second, "Actions, in order")
+	s.keys("Enter") // Finish: start the test
+}
+
+// walkToNetwork drives the wizard from the Introduction to Network Options with a
+// pre-filled configuration.
+func walkToNetwork(s *tmuxSession) {
 	s.waitScreen(15*time.Second, "1 Introduction", "What the test creates")
 	s.keys("Enter") // Introduction → Prerequisites
 	s.waitScreen(10*time.Second, "Prerequisites", "Password")
@@ -160,9 +175,6 @@ func walkToResults(s *tmuxSession) {
 	s.waitScreen(15*time.Second, "✓ Connected", "HADR port")
 	s.keys("Enter") // → Network Options
 	s.waitScreen(10*time.Second, "SQL Server IP", "Probe timeout")
-	s.keys("Enter") // → Summary
-	s.waitScreen(10*time.Second, "Actions, in order")
-	s.keys("Enter") // Finish: start the test
 }
 
 func TestTmuxDemoWalkthrough(t *testing.T) {

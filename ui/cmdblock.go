@@ -28,13 +28,14 @@ type cmdList struct {
 	sel    int    // selected block
 	off    int    // horizontal offset of the selected command, in cells
 	copied string // the command last copied ("copied" feedback while it stays selected)
+	count  int    // blocks of the previous rendering (the hints are written before the last block is known)
 	width  int    // width of the last rendering
 }
 
 const cmdIndent = "      "
 
 // reset forgets the blocks before the content is built again.
-func (c *cmdList) reset() { c.blocks, c.base = c.blocks[:0], 0 }
+func (c *cmdList) reset() { c.count, c.blocks, c.base = len(c.blocks), c.blocks[:0], 0 }
 
 // write renders a command block into b (at b's current line) and records it.
 func (c *cmdList) write(b *strings.Builder, label, command string, width int) {
@@ -51,7 +52,7 @@ func (c *cmdList) write(b *strings.Builder, label, command string, width int) {
 		if ansi.StringWidth(command) > c.avail(width)+1 {
 			hint += " · ←/→ scroll"
 		}
-		if len(c.blocks) > 1 || c.sel > 0 {
+		if max(c.count, len(c.blocks)) > 1 {
 			hint += " · n/N next"
 		}
 		head += "  " + styles.Muted.Render(hint)
