@@ -10,6 +10,31 @@ import (
 
 // The frame around the pages: size limits, layout, header, step line and footer.
 
+// pageModel is what the frame needs of every page: they cache their rendering in
+// setSize (from Update), return it as a string and name their keys.
+type pageModel interface {
+	setSize(width, height int)
+	view(width, height int) string
+	help(keys keyMap) bindings
+}
+
+// current is the page shown.
+func (m *Model) current() pageModel {
+	switch m.page {
+	case pagePrereq:
+		return &m.prereq
+	case pageLogin:
+		return &m.login
+	case pageNetwork:
+		return &m.network
+	case pageSummary:
+		return &m.summary
+	case pageResults:
+		return &m.results
+	}
+	return &m.intro
+}
+
 // The smallest terminal the wizard draws in: 80×24 less tmux's status line and one
 // more; the pages scroll.
 const (
@@ -29,21 +54,7 @@ func (m *Model) layout() {
 	if m.width == 0 || m.tooSmall() {
 		return
 	}
-	w, h := m.bodySize()
-	switch m.page {
-	case pageIntro:
-		m.intro.setSize(w, h)
-	case pagePrereq:
-		m.prereq.setSize(w, h)
-	case pageLogin:
-		m.login.setSize(w, h)
-	case pageNetwork:
-		m.network.setSize(w, h)
-	case pageSummary:
-		m.summary.setSize(w, h)
-	case pageResults:
-		m.results.setSize(w, h)
-	}
+	m.current().setSize(m.bodySize())
 }
 
 // View implements tea.View: the full-screen frame in the alternate screen.
@@ -66,21 +77,7 @@ func (m *Model) render() string {
 		return s
 	}
 	w, h := m.bodySize()
-	var body string
-	switch m.page {
-	case pageIntro:
-		body = m.intro.view(w, h)
-	case pagePrereq:
-		body = m.prereq.view(w, h)
-	case pageLogin:
-		body = m.login.view(w, h)
-	case pageNetwork:
-		body = m.network.view(w, h)
-	case pageSummary:
-		body = m.summary.view(w, h)
-	case pageResults:
-		body = m.results.view(w, h)
-	}
+	body := m.current().view(w, h)
 	rule := styles.Rule.Render(strings.Repeat("─", m.width))
 	lines := []string{m.titleLine(), " " + m.stepLine(m.width-2), rule}
 	for _, l := range strings.Split(fitHeight(body, w, h), "\n") {
@@ -141,21 +138,7 @@ func (m *Model) footer(width int) string {
 	case m.confirmQuit:
 		return styles.Prompt.Render(m.quitQuestion())
 	}
-	var b bindings
-	switch m.page {
-	case pageIntro:
-		b = m.intro.help(m.keys)
-	case pagePrereq:
-		b = m.prereq.help(m.keys)
-	case pageLogin:
-		b = m.login.help(m.keys)
-	case pageNetwork:
-		b = m.network.help(m.keys)
-	case pageSummary:
-		b = m.summary.help(m.keys)
-	case pageResults:
-		b = m.results.help(m.keys)
-	}
+	b := m.current().help(m.keys)
 	return ansi.Truncate(m.help.View(b), width, "…")
 }
 
