@@ -87,6 +87,7 @@ func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.M
 
 func (p *prereqModel) setSize(width, height int) {
 	p.arrange(width, height, "SQL Server: the instance the link replicates from. milink connects, checks the link prerequisites and shows how to fix what is missing.", p.outcome(width))
+	p.cmds.track(&p.vp)
 }
 
 func (p *prereqModel) outcome(width int) string {

@@ -237,6 +237,7 @@ func (p *resultsModel) setSize(width, height int) {
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-strings.Count(p.head, "\n")-3))
 	p.vp.SetContent(p.resultsContent(width))
+	p.cmds.track(&p.vp)
 }
 
 func (p *resultsModel) view(width, height int) string {
