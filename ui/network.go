@@ -61,10 +61,10 @@ var probeFromChoices = []string{steps.ProbeAuto, steps.ProbeAgent, steps.ProbeLo
 
 var probeFromHelp = map[string]string{
 	steps.ProbeAuto:   "Agent job on Windows; on Linux from this machine if it is the SQL Server host, else a command to run there",
-	steps.ProbeAgent:  "an Agent job on SQL Server (Windows only)",
-	steps.ProbeLocal:  "TCP connects from this machine (run milink on the SQL Server host)",
+	steps.ProbeAgent:  "an Agent job on SQL Server, Windows only",
+	steps.ProbeLocal:  "TCP connects from this machine, which must be the SQL Server host",
 	steps.ProbeManual: "print a command to run on the SQL Server host",
-	steps.ProbeSSH:    "run the probes on the SQL Server host over SSH (--ssh host; known_hosts checked)",
+	steps.ProbeSSH:    "over SSH on the SQL Server host, its host key checked against known_hosts",
 }
 
 func newNetworkModel(cfg steps.Config) networkModel {

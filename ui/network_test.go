@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -93,5 +94,20 @@ func TestNetworkSSHFields(t *testing.T) {
 	set(nfSSHPort, "99999")
 	if m.network.valid() || !strings.Contains(flat(screenOf(m)), "SSH port") {
 		t.Errorf("port 99999 accepted or not explained:\n%s", screenOf(m))
+	}
+}
+
+// TestNetworkTextHasNoNestedParentheses: the probe line reads plainly whichever way
+// the probes run.
+func TestNetworkTextHasNoNestedParentheses(t *testing.T) {
+	m := newTestModel(t, testConfig(), 120, 60)
+	onNetwork(t, m)
+	m.network.form.focusOn(nfProbeFrom)
+	nested := regexp.MustCompile(`\([^()]*\(`)
+	for range probeFromChoices {
+		if s := flat(screenOf(m)); nested.MatchString(s) {
+			t.Errorf("%s: nested parentheses in %q", m.network.form.fields[nfProbeFrom].value(), nested.FindString(s))
+		}
+		send(m, tea.KeyPressMsg{Code: tea.KeyRight})
 	}
 }
