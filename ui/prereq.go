@@ -67,6 +67,7 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 		return p.failed(fmt.Errorf("checking the prerequisites failed: %w", msg.err))
 	}
 	p.pre = msg.pre
+	p.cmds = cmdList{} // new findings: their own fixes, the first selected
 	p.succeeded()
 	return nil
 }

@@ -67,6 +67,7 @@ func (p *resultsModel) start(now time.Time, rep *steps.Report, platform string) 
 	p.rep, p.platform = rep, platform
 	p.dirs = []dirProgress{{dir: steps.SQLToMI, last: "waiting to start"}, {dir: steps.MIToSQL, last: "waiting to start"}}
 	p.events, p.general = nil, ""
+	p.cmds = cmdList{} // a new report: its own commands, the first selected
 	return p.spinner.Tick
 }
 
