@@ -254,8 +254,12 @@ func (p *networkModel) setSize(width, height int) {
 	default:
 		o, _ := p.options()
 		t := o.Targets()
+		how := probeFromHelp[o.ProbeFrom]
+		if o.ProbeFrom == steps.ProbeSSH {
+			how = "over SSH to " + o.SSHHost + ", its host key checked against known_hosts"
+		}
 		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s and %s (%s); managed instance → %s (timeout %s each)",
-			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), probeFromHelp[o.ProbeFrom], hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
+			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), how, hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
 		if p.warn != "" {
 			b.WriteString("\n")
 			b.WriteString(wrap(p.warn, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", styles.Warn.Render))

@@ -87,6 +87,10 @@ func TestNetworkSSHFields(t *testing.T) {
 	if o.SSHHost != "dba@[fe80::5]:2222" {
 		t.Errorf("SSHHost = %q, want dba@[fe80::5]:2222", o.SSHHost)
 	}
+	send(m, tea.WindowSizeMsg{Width: 120, Height: 60}) // the probe line is below the fold at 80×22
+	if s := flat(screenOf(m)); !strings.Contains(s, "over SSH to dba@[fe80::5]:2222") {
+		t.Errorf("the probe line does not name the SSH target:\n%s", screenOf(m))
+	}
 	c, _ := m.network.sshConfig()
 	if len(c.Keys) != 1 || c.Keys[0] != "/keys/id_ed25519" || c.KnownHosts != "/keys/known_hosts" || c.User != "dba" {
 		t.Errorf("SSH config = %+v", c)
