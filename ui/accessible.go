@@ -709,6 +709,11 @@ func (a *accessible) askNetwork(d steps.NetworkOptions) (steps.NetworkOptions, e
 			if w := steps.AddressWarning(ip); w != "" {
 				a.printf("WARN  %s\n", w)
 			}
+			if from == steps.ProbeSSH {
+				c, err := a.askSSH(a.cfg.SQLServer.Host)
+				opts.SSHHost = c.Host
+				return opts, err
+			}
 			return opts, nil
 		}
 		a.printf("Error: %v\n", err)

@@ -29,6 +29,7 @@ type cmdList struct {
 	off    int    // horizontal offset of the selected command, in cells
 	copied string // the command last copied ("copied" feedback while it stays selected)
 	count  int    // blocks of the previous rendering (the hints are written before the last block is known)
+	shown  bool   // the selected block is on screen (c copies only what the user sees)
 	width  int    // width of the last rendering
 }
 
@@ -113,6 +114,9 @@ func (c *cmdList) update(km tea.KeyPressMsg, keys keyMap, vp *viewport.Model) (c
 	step := max(8, c.avail(c.width)/2)
 	switch {
 	case key.Matches(km, keys.Copy):
+		if !c.shown {
+			return nil, false
+		}
 		sel := c.selected()
 		c.copied = sel
 		return tea.SetClipboard(sel), true
@@ -156,21 +160,30 @@ func (c *cmdList) follow(vp *viewport.Model) {
 	if c.sel >= len(c.blocks) {
 		c.sel = 0
 	}
-	visible := func(b cmdBlock) bool { return b.line >= vp.YOffset() && b.line+1 < vp.YOffset()+vp.Height() }
-	if len(c.blocks) == 0 || visible(c.blocks[c.sel]) {
+	if len(c.blocks) == 0 || c.visible(c.blocks[c.sel], vp) {
 		return
 	}
 	for i, b := range c.blocks {
-		if visible(b) {
+		if c.visible(b, vp) {
 			c.sel, c.off, c.copied = i, 0, ""
 			return
 		}
 	}
 }
 
+// visible reports whether block b's two lines are in the viewport.
+func (c *cmdList) visible(b cmdBlock, vp *viewport.Model) bool {
+	return b.line >= vp.YOffset() && b.line+1 < vp.YOffset()+vp.Height()
+}
+
+// track records whether the selected block is on screen (after the page's layout).
+func (c *cmdList) track(vp *viewport.Model) {
+	c.shown = c.sel < len(c.blocks) && c.visible(c.blocks[c.sel], vp)
+}
+
 // help is the command keys for the footer when the page shows commands.
 func (c *cmdList) help(keys keyMap) bindings {
-	if len(c.blocks) == 0 {
+	if !c.shown {
 		return nil
 	}
 	return bindings{withHelp(keys.Copy, "c", "copy")}

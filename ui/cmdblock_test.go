@@ -120,3 +120,24 @@ func TestCopyWritesOSC52(t *testing.T) {
 	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 	tm.Send(tea.QuitMsg{})
 }
+
+// TestCopyOnlyWhatIsShown: a selected command scrolled out of the viewport is not
+// copied, and the footer does not offer c.
+func TestCopyOnlyWhatIsShown(t *testing.T) {
+	var c cmdList
+	var b strings.Builder
+	b.WriteString(strings.Repeat("text\n", 30))
+	c.write(&b, "Fix (Linux):", "sudo true", 80)
+	vp := newViewport()
+	vp.SetHeight(10)
+	vp.SetContent(b.String())
+	c.track(&vp)
+	if _, handled := c.update(keyRune('c'), newKeyMap(), &vp); handled || len(c.help(newKeyMap())) != 0 {
+		t.Error("c copies a command that is off screen")
+	}
+	vp.GotoBottom()
+	c.track(&vp)
+	if cmd, handled := c.update(keyRune('c'), newKeyMap(), &vp); !handled || cmd == nil || len(c.help(newKeyMap())) != 1 {
+		t.Error("c does not copy the command on screen")
+	}
+}

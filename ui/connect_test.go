@@ -55,3 +55,15 @@ func TestConnectingShowsTimeAndEscCancels(t *testing.T) {
 		t.Error("the form is not editable after Esc")
 	}
 }
+
+// TestConnectedLineWrapsAt80: the connection summary wraps instead of being cut
+// ("certificate not veri…").
+func TestConnectedLineWrapsAt80(t *testing.T) {
+	cfg := testConfig()
+	cfg.SQLServer.Host, cfg.SQLServer.TrustServerCertificate = "sqlprod01.corp.contoso.example.com", true
+	m := newTestModel(t, cfg, 80, 22)
+	onPrereqChecked(t, m, testPre("Windows"))
+	if s := flat(screenOf(m)); !strings.Contains(s, "· certificate not verified") || strings.Contains(screenOf(m), "veri…") {
+		t.Errorf("the connection line is cut:\n%s", screenOf(m))
+	}
+}

@@ -61,10 +61,10 @@ var probeFromChoices = []string{steps.ProbeAuto, steps.ProbeAgent, steps.ProbeLo
 
 var probeFromHelp = map[string]string{
 	steps.ProbeAuto:   "Agent job on Windows; on Linux from this machine if it is the SQL Server host, else a command to run there",
-	steps.ProbeAgent:  "an Agent job on SQL Server (Windows only)",
-	steps.ProbeLocal:  "TCP connects from this machine (run milink on the SQL Server host)",
+	steps.ProbeAgent:  "an Agent job on SQL Server, Windows only",
+	steps.ProbeLocal:  "TCP connects from this machine, which must be the SQL Server host",
 	steps.ProbeManual: "print a command to run on the SQL Server host",
-	steps.ProbeSSH:    "run the probes on the SQL Server host over SSH (--ssh host; known_hosts checked)",
+	steps.ProbeSSH:    "over SSH on the SQL Server host, its host key checked against known_hosts",
 }
 
 func newNetworkModel(cfg steps.Config) networkModel {
@@ -254,8 +254,12 @@ func (p *networkModel) setSize(width, height int) {
 	default:
 		o, _ := p.options()
 		t := o.Targets()
+		how := probeFromHelp[o.ProbeFrom]
+		if o.ProbeFrom == steps.ProbeSSH {
+			how = "over SSH to " + o.SSHHost + ", its host key checked against known_hosts"
+		}
 		b.WriteString(wrap(fmt.Sprintf("Probes: SQL Server → %s and %s (%s); managed instance → %s (timeout %s each)",
-			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), probeFromHelp[o.ProbeFrom], hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
+			hostPort(t[0].Host, t[0].Port), hostPort(t[1].Host, t[1].Port), how, hostPort(t[2].Host, t[2].Port), o.ProbeTimeout), width, styles.Pass.Render("✓ "), "  ", nil))
 		if p.warn != "" {
 			b.WriteString("\n")
 			b.WriteString(wrap(p.warn, width, styles.Badge[steps.Warn].Render("WARN")+"  ", "      ", styles.Warn.Render))

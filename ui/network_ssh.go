@@ -62,30 +62,35 @@ func showSSH(f *form) {
 	}
 }
 
-// sshConfig is the SSH connection the fields describe (base keeps what the page does
-// not ask: the agent and the timeout). Host is user@host:port, the SQL Server host
-// when the host field is empty.
+// sshConfig is the SSH connection the fields describe (see buildSSHConfig).
 func (p *networkModel) sshConfig() (steps.SSHConfig, error) {
-	c := p.sshBase
-	host := orDefault(p.form.fields[nfSSHHost].value(), p.sqlHost)
-	port := orDefault(p.form.fields[nfSSHPort].value(), "22")
+	v := func(i int) string { return p.form.fields[i].value() }
+	return buildSSHConfig(p.sshBase, p.sqlHost, v(nfSSHHost), v(nfSSHUser), v(nfSSHPort), v(nfSSHKey), v(nfSSHKnownHosts))
+}
+
+// buildSSHConfig is the SSH connection given by its fields (base keeps what is not
+// asked: the agent and the timeout), validated without connecting. Host is
+// user@host:port; an empty host is the SQL Server host, an empty port 22.
+func buildSSHConfig(base steps.SSHConfig, sqlHost, host, user, port, key, knownHosts string) (steps.SSHConfig, error) {
+	c := base
+	host, port = orDefault(host, sqlHost), orDefault(port, "22")
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return c, fmt.Errorf("SSH port: %w: %q is not a port (1-65535)", steps.ErrInvalidInput, port)
 	}
 	if host == "" {
 		return c, fmt.Errorf("SSH host: %w: give the SQL Server host's name or address", steps.ErrInvalidInput)
 	}
-	c.User = p.form.fields[nfSSHUser].value()
+	c.User = user
 	c.Host = net.JoinHostPort(host, port)
-	if c.User != "" {
-		c.Host = c.User + "@" + c.Host
+	if user != "" {
+		c.Host = user + "@" + c.Host
 	}
 	c.Keys = nil
-	if k := p.form.fields[nfSSHKey].value(); k != "" {
-		c.Keys = []string{k}
+	if key != "" {
+		c.Keys = []string{key}
 	}
-	c.KnownHosts = p.form.fields[nfSSHKnownHosts].value()
-	if err := c.Prober(p.sqlHost).Validate(); err != nil {
+	c.KnownHosts = knownHosts
+	if err := c.Prober(sqlHost).Validate(); err != nil {
 		return c, err
 	}
 	return c, nil

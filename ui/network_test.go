@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,6 +87,10 @@ func TestNetworkSSHFields(t *testing.T) {
 	if o.SSHHost != "dba@[fe80::5]:2222" {
 		t.Errorf("SSHHost = %q, want dba@[fe80::5]:2222", o.SSHHost)
 	}
+	send(m, tea.WindowSizeMsg{Width: 120, Height: 60}) // the probe line is below the fold at 80×22
+	if s := flat(screenOf(m)); !strings.Contains(s, "over SSH to dba@[fe80::5]:2222") {
+		t.Errorf("the probe line does not name the SSH target:\n%s", screenOf(m))
+	}
 	c, _ := m.network.sshConfig()
 	if len(c.Keys) != 1 || c.Keys[0] != "/keys/id_ed25519" || c.KnownHosts != "/keys/known_hosts" || c.User != "dba" {
 		t.Errorf("SSH config = %+v", c)
@@ -93,5 +98,20 @@ func TestNetworkSSHFields(t *testing.T) {
 	set(nfSSHPort, "99999")
 	if m.network.valid() || !strings.Contains(flat(screenOf(m)), "SSH port") {
 		t.Errorf("port 99999 accepted or not explained:\n%s", screenOf(m))
+	}
+}
+
+// TestNetworkTextHasNoNestedParentheses: the probe line reads plainly whichever way
+// the probes run.
+func TestNetworkTextHasNoNestedParentheses(t *testing.T) {
+	m := newTestModel(t, testConfig(), 120, 60)
+	onNetwork(t, m)
+	m.network.form.focusOn(nfProbeFrom)
+	nested := regexp.MustCompile(`\([^()]*\(`)
+	for range probeFromChoices {
+		if s := flat(screenOf(m)); nested.MatchString(s) {
+			t.Errorf("%s: nested parentheses in %q", m.network.form.fields[nfProbeFrom].value(), nested.FindString(s))
+		}
+		send(m, tea.KeyPressMsg{Code: tea.KeyRight})
 	}
 }

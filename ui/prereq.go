@@ -70,6 +70,7 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 		return p.failed(fmt.Errorf("checking the prerequisites failed: %w", msg.err))
 	}
 	p.pre = msg.pre
+	p.cmds = cmdList{} // new findings: their own fixes, the first selected
 	p.succeeded()
 	return nil
 }
@@ -96,6 +97,7 @@ func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.M
 
 func (p *prereqModel) setSize(width, height int) {
 	p.arrange(width, height, "SQL Server: the instance the link replicates from. milink connects, checks the link prerequisites and shows how to fix what is missing.", p.outcome(width))
+	p.cmds.track(&p.vp)
 }
 
 func (p *prereqModel) outcome(width int) string {

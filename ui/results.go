@@ -67,6 +67,7 @@ func (p *resultsModel) start(now time.Time, rep *steps.Report, platform string) 
 	p.rep, p.platform = rep, platform
 	p.dirs = []dirProgress{{dir: steps.SQLToMI, last: "waiting to start"}, {dir: steps.MIToSQL, last: "waiting to start"}}
 	p.events, p.general = nil, ""
+	p.cmds = cmdList{} // a new report: its own commands, the first selected
 	return p.spinner.Tick
 }
 
@@ -237,6 +238,7 @@ func (p *resultsModel) setSize(width, height int) {
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-strings.Count(p.head, "\n")-3))
 	p.vp.SetContent(p.resultsContent(width))
+	p.cmds.track(&p.vp)
 }
 
 func (p *resultsModel) view(width, height int) string {

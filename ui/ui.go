@@ -8,7 +8,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/milink/milink/steps"
 )
@@ -35,13 +33,6 @@ type Options struct {
 	Prober     steps.Prober // probes run from this machine (SQL Server on Linux); nil: real TCP connects
 	Azure      AzureOptions // cloud, Entra ID sign-in of the managed instance login and of the Azure checks (see AzureOptions)
 }
-
-// The smallest terminal the wizard draws in: 80×24 less tmux's status line and one
-// more; the pages scroll.
-const (
-	minWidth  = 80
-	minHeight = 22
-)
 
 type page int
 
@@ -553,160 +544,6 @@ func (m *Model) finishRun(rep *steps.Report, now time.Time) {
 	m.results.rep = m.report
 	m.results.finish(now)
 	m.log.Info("test finished", "outcome", m.report.Outcome, "exit_code", m.report.ExitCode, "dropped_events", m.run.dropped)
-}
-
-func (m *Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
-
-// bodySize is the room the pages get inside the frame.
-func (m *Model) bodySize() (int, int) {
-	return max(1, m.width-2), max(1, m.height-5)
-}
-
-// layout sizes the active page after every message (pages cache their rendering).
-func (m *Model) layout() {
-	if m.width == 0 || m.tooSmall() {
-		return
-	}
-	w, h := m.bodySize()
-	switch m.page {
-	case pageIntro:
-		m.intro.setSize(w, h)
-	case pagePrereq:
-		m.prereq.setSize(w, h)
-	case pageLogin:
-		m.login.setSize(w, h)
-	case pageNetwork:
-		m.network.setSize(w, h)
-	case pageSummary:
-		m.summary.setSize(w, h)
-	case pageResults:
-		m.results.setSize(w, h)
-	}
-}
-
-// View implements tea.View: the full-screen frame in the alternate screen.
-func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "milink"
-	return v
-}
-
-func (m *Model) render() string {
-	if m.width == 0 || m.height == 0 {
-		return ""
-	}
-	if m.tooSmall() {
-		s := wrap(fmt.Sprintf("Terminal too small (need %d×%d, have %d×%d). Enlarge it, or run milink with --accessible for plain prompts that fit any terminal.", minWidth, minHeight, m.width, m.height), m.width, "", "", nil)
-		if m.confirmQuit || (m.quitting && !m.quit) {
-			s += "\n" + m.footer(m.width)
-		}
-		return s
-	}
-	w, h := m.bodySize()
-	var body string
-	switch m.page {
-	case pageIntro:
-		body = m.intro.view(w, h)
-	case pagePrereq:
-		body = m.prereq.view(w, h)
-	case pageLogin:
-		body = m.login.view(w, h)
-	case pageNetwork:
-		body = m.network.view(w, h)
-	case pageSummary:
-		body = m.summary.view(w, h)
-	case pageResults:
-		body = m.results.view(w, h)
-	}
-	rule := styles.Rule.Render(strings.Repeat("─", m.width))
-	lines := []string{m.titleLine(), " " + m.stepLine(m.width-2), rule}
-	for _, l := range strings.Split(fitHeight(body, w, h), "\n") {
-		lines = append(lines, " "+l)
-	}
-	lines = append(lines, rule, " "+m.footer(m.width-2))
-	return strings.Join(lines, "\n")
-}
-
-func (m *Model) titleLine() string {
-	left := " " + styles.Title.Render("milink") + styles.Muted.Render(" · Azure SQL Managed Instance link · network check")
-	right := ""
-	if m.opts.Banner != "" {
-		right = styles.Banner.Render(m.opts.Banner) + " "
-	}
-	if ansi.StringWidth(left)+ansi.StringWidth(right)+1 > m.width {
-		left = " " + styles.Title.Render("milink")
-	}
-	right = ansi.Truncate(right, max(0, m.width-ansi.StringWidth(left)-1), "…")
-	gap := max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right))
-	return left + strings.Repeat(" ", gap) + right
-}
-
-// stepLine is the step indicator: "1 Introduction › 2 Prerequisites › …", with short
-// names for the other steps when the full line does not fit.
-func (m *Model) stepLine(width int) string {
-	build := func(short bool) string {
-		var parts []string
-		for i := range pageNames {
-			name := pageNames[i]
-			if short && page(i) != m.page {
-				name = pageShort[i]
-			}
-			label := fmt.Sprintf("%d %s", i+1, name)
-			switch {
-			case page(i) == m.page:
-				label = styles.StepCurrent.Render(label)
-			case page(i) < m.page:
-				label = styles.StepDone.Render(label)
-			default:
-				label = styles.StepTodo.Render(label)
-			}
-			parts = append(parts, label)
-		}
-		return strings.Join(parts, styles.StepSep.Render(" › "))
-	}
-	s := build(false)
-	if ansi.StringWidth(s) > width {
-		s = build(true)
-	}
-	return ansi.Truncate(s, width, "…")
-}
-
-func (m *Model) footer(width int) string {
-	switch {
-	case m.quitting && !m.quit:
-		return styles.Prompt.Render("Cleaning up… milink quits when the test objects are removed.")
-	case m.confirmQuit:
-		return styles.Prompt.Render(m.quitQuestion())
-	}
-	var b bindings
-	switch m.page {
-	case pageIntro:
-		b = m.intro.help(m.keys)
-	case pagePrereq:
-		b = m.prereq.help(m.keys)
-	case pageLogin:
-		b = m.login.help(m.keys)
-	case pageNetwork:
-		b = m.network.help(m.keys)
-	case pageSummary:
-		b = m.summary.help(m.keys)
-	case pageResults:
-		b = m.results.help(m.keys)
-	}
-	return ansi.Truncate(m.help.View(b), width, "…")
-}
-
-// quitQuestion is the Ctrl-C prompt, true to what quitting does now: only a running
-// test has objects to clean up; before it nothing exists, after it cleanup has run.
-func (m *Model) quitQuestion() string {
-	switch {
-	case m.results.running:
-		return "Quit? Test objects will be cleaned up. y/n"
-	case m.results.finished:
-		return "Quit? The test has finished and cleaned up. y/n"
-	}
-	return "Quit? Nothing has been created. y/n"
 }
 
 // closeAll closes the session's connections (after the program ended).

@@ -51,3 +51,26 @@ func TestWatchStops(t *testing.T) {
 		t.Error("a tick of the stopped watch started a round")
 	}
 }
+
+// TestQuitPromptIsHonest: Ctrl-C on the Introduction says nothing was created; on
+// Results after the test (and during a watch's countdown) it says the test finished
+// and cleaned up; never "will be cleaned up" when nothing runs.
+func TestQuitPromptIsHonest(t *testing.T) {
+	m := newTestModel(t, testConfig(), 80, 22)
+	send(m, keyCtrlC)
+	if s := screenOf(m); !strings.Contains(s, "Quit? Nothing has been created. y/n") {
+		t.Errorf("Intro:\n%s", s)
+	}
+	r := resultsWithFixes(t)
+	r.results.watch.on, r.results.watch.every, r.results.watch.round = true, time.Second, 1
+	r.watchDone(time.Now())
+	send(r, keyCtrlC)
+	s := screenOf(r)
+	if !strings.Contains(s, "Quit? The test has finished and cleaned up. y/n") || strings.Contains(s, "will be cleaned up") {
+		t.Errorf("Results:\n%s", s)
+	}
+	send(r, keyRune('y'))
+	if !r.quit {
+		t.Error("y did not quit during the watch's countdown")
+	}
+}
