@@ -11,9 +11,9 @@ import (
 // names the target.
 func TestAccessibleAsksSSH(t *testing.T) {
 	p := startPair(t, "linux", 10*time.Millisecond)
-	// Network: IP and timeout kept, probes from: 4 (ssh); SSH: host kept, user dba,
+	// Prerequisites: the Fix offer declined (empty: no); network: IP and timeout kept, probes from: 4 (ssh); SSH: host kept, user dba,
 	// port 99999 (refused), then again with 2222; do not start.
-	input := sqlDefaults + miDefaults + "\n\n4\n" + "\ndba\n99999\n\n\n" + "\n\n2222\n\n\n" + "n\n"
+	input := sqlDefaults + "\n" + miDefaults + "\n\n4\n" + "\ndba\n99999\n\n\n" + "\n\n2222\n\n\n" + "n\n"
 	_, out, _, _, _ := runAccessibleTest(t, Options{Config: p.config()}, input)
 	for _, want := range []string{"SSH host [127.0.0.1]:", "SSH user", "SSH port", "SSH key file", "SSH known_hosts", "is not a port", "SSH to dba@127.0.0.1:2222", "Over SSH to dba@127.0.0.1:2222"} {
 		if !strings.Contains(out, want) {
