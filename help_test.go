@@ -115,12 +115,14 @@ func TestUsageConventions(t *testing.T) {
 }
 
 // TestUnknownVariableWarning: a mistyped MILINK_* variable is named with the closest
-// known one, and its value (perhaps a password) is never printed.
+// known one, and its value (perhaps a password) is never printed; the master key
+// password and an inventory's MILINK_PW* variables are not warned about.
 func TestUnknownVariableWarning(t *testing.T) {
 	var out, errb strings.Builder
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" },
 		isTTY: func(int) bool { return false }, environ: func() []string {
-			return []string{"MILINK_SQL_PROT=1433", "MILINK_SQL_PASWORD=hunter2-secret", "MILINK_SQL_PORT=1433", "PATH=/bin", "MILINK_ZZZZZZZZZZZZ=x"}
+			return []string{"MILINK_SQL_PROT=1433", "MILINK_SQL_PASWORD=hunter2-secret", "MILINK_SQL_PORT=1433", "PATH=/bin", "MILINK_ZZZZZZZZZZZZ=x",
+				"MILINK_MASTER_KEY_PASSWORD=k", "MILINK_PW_SQLPROD01=p"} // milink prepare's and an inventory's
 		}}
 	a.run([]string{"--version"})
 	got := errb.String()
@@ -130,7 +132,8 @@ func TestUnknownVariableWarning(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "hunter2") || strings.Contains(got, "MILINK_SQL_PORT is not") || strings.Contains(got, "PATH") {
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "MILINK_SQL_PORT is not") || strings.Contains(got, "PATH") ||
+		strings.Contains(got, "MILINK_MASTER_KEY_PASSWORD") || strings.Contains(got, "MILINK_PW_") {
 		t.Errorf("warned about a known variable or printed a value:\n%s", got)
 	}
 }

@@ -79,6 +79,8 @@ func exitCodesTopic() *cobra.Command {
 var otherVariables = [][2]string{
 	{"MILINK_SQL_PASSWORD", "the SQL Server password (read once, then removed from milink's environment)"},
 	{"MILINK_MI_PASSWORD", "the managed instance password (read once, then removed)"},
+	{"MILINK_MASTER_KEY_PASSWORD", "milink prepare: the password of the database master key it creates (read once, then removed)"},
+	{"MILINK_PW*", "check --inventory: the password variables an inventory names in sql_password_env/mi_password_env (read once, then removed); never warned about"},
 	{"XDG_STATE_HOME", "where milink keeps its key, known_servers and log: $XDG_STATE_HOME/milink (default ~/.local/state/milink)"},
 	{"TERM", "TERM=dumb runs the wizard as plain prompts (--accessible)"},
 	{"KRB5CCNAME", "Kerberos ticket cache (default /tmp/krb5cc_<uid>)"},
@@ -102,7 +104,7 @@ func knownVariables(root *cobra.Command) (names []string, usage map[string]strin
 			}
 		})
 	}
-	for _, v := range otherVariables[:2] {
+	for _, v := range otherVariables[:3] { // the MILINK_ password variables
 		usage[v[0]] = v[1]
 		names = append(names, v[0])
 	}
@@ -138,9 +140,15 @@ Other variables milink reads:
 	return &cobra.Command{Use: "environment", Short: "The environment variables milink reads", Long: b.String()}
 }
 
+// inventoryPasswordPrefix starts the names of the password variables the README's
+// inventory example uses (sql_password_env: MILINK_PW_SQLPROD01): milink cannot know
+// them before it reads the inventory, so they are never warned about.
+const inventoryPasswordPrefix = "MILINK_PW"
+
 // warnUnknownVariables prints a warning on stderr for every MILINK_* variable in the
-// environment that no flag of root reads, with the closest known name. Only names are
-// printed, never values: a mistyped password variable must not be echoed.
+// environment that no flag of root reads (other than MILINK_PW*, the inventory's
+// password variables), with the closest known name. Only names are printed, never
+// values: a mistyped password variable must not be echoed.
 func (a *app) warnUnknownVariables(root *cobra.Command) {
 	environ := a.environ
 	if environ == nil {
@@ -149,7 +157,7 @@ func (a *app) warnUnknownVariables(root *cobra.Command) {
 	names, _ := knownVariables(root)
 	for _, kv := range environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "MILINK_") || slices.Contains(names, name) {
+		if !strings.HasPrefix(name, "MILINK_") || strings.HasPrefix(name, inventoryPasswordPrefix) || slices.Contains(names, name) {
 			continue
 		}
 		hint := ""

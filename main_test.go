@@ -62,8 +62,17 @@ type result struct {
 func runApp(t testing.TB, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
+	// The app sees env only, never this process's environment (where the CI sets
+	// variables of its own, such as the fault harness's tally file).
+	environ := func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
 	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
-		getenv: func(k string) string { return env[k] }, isTTY: func(int) bool { return false }}
+		getenv: func(k string) string { return env[k] }, environ: environ, isTTY: func(int) bool { return false }}
 	code := a.run(args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
