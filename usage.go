@@ -74,11 +74,13 @@ func withWizardFields(msg string) string {
 }
 
 // printUsageError prints a usage error (exit code 2) of cmd on stderr: the message (for
-// the root command with the wizard fields of the flags it names; for a password given
+// the wizard and check with the wizard fields of the flags it names, unless it names
+// them already; for a password given
 // as a switch's value, without repeating it), then where the command's help is.
 func (a *app) printUsageError(root, cmd *cobra.Command, args []string, err error) {
 	msg := err.Error()
-	if cmd == root {
+	if (cmd == root || cmd.Name() == "check") && !strings.Contains(msg, "wizard") {
+		// check asks what the wizard asks: name the field there too.
 		msg = withWizardFields(msg)
 	}
 	if sw := valueAfterSwitch(args); sw != "" && errors.As(err, new(argsError)) {
