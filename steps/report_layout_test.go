@@ -70,6 +70,9 @@ func TestMarkdownFirewallTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
+	if !strings.HasPrefix(md, "# milink network check\n\n**Result:** a connectivity check failed or could not run (exit code 3)\n") {
+		t.Errorf("the result does not come first:\n%s", md)
+	}
 	i := strings.Index(md, "## Firewall and NSG rules the link needs")
 	if i < 0 {
 		t.Fatalf("no firewall section:\n%s", md)

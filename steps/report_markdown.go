@@ -76,7 +76,8 @@ func longestRun(s string, c rune) int {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	e, c := mdEscape, mdCode
-	fmt.Fprintf(&b, "# milink network check\n\nRun %s, %s, took %s.\n\n", mdCodeText(r.RunID), r.StartedAt.Format(time.RFC3339), r.Duration.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "# milink network check\n\n**Result:** %s (exit code %d)\n\nRun %s, %s, took %s.\n\n", e(r.Outcome), r.ExitCode,
+		mdCodeText(r.RunID), r.StartedAt.Format(time.RFC3339), r.Duration.Round(100*time.Millisecond))
 	b.WriteString("| | Address | Details |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| SQL Server | %s | %s |\n", c(r.SQLServer.Address), e(strings.Trim(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Edition, r.SQLServer.Platform), "()")))
 	fmt.Fprintf(&b, "| Managed instance | %s | %s |\n", c(r.MI.Address), e(strings.Trim(paren(r.MI.Name, r.MI.Version), "()")))
@@ -131,7 +132,6 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "\n> **Warning:** %s\n", e(wn))
 	}
-	fmt.Fprintf(&b, "\n**Result:** %s (exit code %d)\n", e(r.Outcome), r.ExitCode)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
