@@ -150,10 +150,13 @@ func flagLines(flags []*pflag.Flag, width int, vars bool) string {
 			name += " " + varname
 		}
 		if env := envName(f); env != "" && vars {
-			if pad := 40 - utf8.RuneCountInString(name); pad > 1 && 40+len(env) <= width {
-				name += strings.Repeat(" ", pad) + env
-			} else {
+			switch n := utf8.RuneCountInString(name); {
+			case n < 39 && 40+len(env) <= width:
+				name += strings.Repeat(" ", 40-n) + env
+			case n+2+len(env) <= width:
 				name += "  " + env
+			default: // a narrow terminal: the variable on a line of its own
+				name += "\n        " + env
 			}
 		}
 		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "[]" && f.NoOptDefVal == "" {

@@ -134,3 +134,29 @@ func TestUnknownVariableWarning(t *testing.T) {
 		t.Errorf("warned about a known variable or printed a value:\n%s", got)
 	}
 }
+
+// TestHelpWrapsAtWidth: on a terminal of 60 or 100 columns every help page but its
+// examples fits it (the width comes from the terminal; here it is given).
+func TestHelpWrapsAtWidth(t *testing.T) {
+	a := &app{stdin: strings.NewReader(""), getenv: func(string) string { return "" }, isTTY: func(int) bool { return false }}
+	root := a.rootCmd()
+	cmds := append(root.Commands(), root)
+	for _, width := range []int{60, 100} {
+		for _, c := range cmds {
+			var out strings.Builder
+			c.SetOut(&out)
+			printHelp(c, width)
+			// Examples are commands, kept whole so they can be copied (they fit 80
+			// columns: TestHelpFits80Columns).
+			text := out.String()
+			if i, j := strings.Index(text, "\nEXAMPLES\n"), strings.Index(text, "\nLEARN MORE\n"); i >= 0 && j > i {
+				text = text[:i] + text[j:]
+			}
+			for _, line := range strings.Split(text, "\n") {
+				if n := utf8.RuneCountInString(line); n > width && strings.Contains(strings.TrimSpace(line), " ") {
+					t.Errorf("%s at %d columns: %d-column line %q", c.CommandPath(), width, n, line)
+				}
+			}
+		}
+	}
+}
