@@ -271,7 +271,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	return err
 }
 
-// closest returns the word of words nearest to w (at most 2 edits, or a third of w's
+// closest returns the word of words nearest to w (at most 2 edits, or a quarter of w's
 // length for long words), or "".
 func closest(w string, words []string) string {
 	best, bestD := "", max(2, len(w)/4)+1
