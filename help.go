@@ -243,6 +243,20 @@ func (a *app) setupHelp(root *cobra.Command) {
 		return usageError{flagError(cmd, err)}
 	})
 	root.AddCommand(exitCodesTopic(), a.environmentTopic(root))
+	root.SetHelpCommand(&cobra.Command{
+		Use:     "help [command or topic]",
+		Short:   "Help about any command or topic",
+		Example: "  milink help check\n  milink help exit-codes",
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q", strings.Join(args, " "))}
+			}
+			printHelp(target, a.helpWidth())
+			return nil
+		},
+	})
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() != "completion" {

@@ -8,7 +8,7 @@ import (
 
 // helpPages are every command's and help topic's help.
 var helpPages = [][]string{{"--help"}, {"check", "--help"}, {"cleanup", "--help"}, {"demo", "--help"}, {"sim", "--help"},
-	{"completion", "--help"}, {"completion", "bash", "--help"}, {"help", "exit-codes"}, {"help", "environment"}}
+	{"completion", "--help"}, {"completion", "bash", "--help"}, {"help", "exit-codes"}, {"help", "environment"}, {"help", "--help"}, {"help", "check"}}
 
 // TestHelpFits80Columns: off a terminal every help page fits 80 columns, and every
 // command's page has an Examples section.
@@ -23,7 +23,7 @@ func TestHelpFits80Columns(t *testing.T) {
 				t.Errorf("%q line %d has %d columns: %q", args, i+1, n, line)
 			}
 		}
-		if args[0] != "help" && !strings.Contains(r.stdout, "\nEXAMPLES\n  ") {
+		if (args[0] != "help" || args[1] == "--help" || args[1] == "check") && !strings.Contains(r.stdout, "\nEXAMPLES\n  ") {
 			t.Errorf("%q: no EXAMPLES section:\n%s", args, r.stdout)
 		}
 	}
@@ -111,6 +111,14 @@ func TestUsageConventions(t *testing.T) {
 	r = runApp(t, nil, "", "cleanup")
 	if r.code != 2 || !strings.Contains(r.stderr, "'milink cleanup --help'") {
 		t.Errorf("cleanup without servers: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runApp(t, nil, "", "chek")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean 'milink check'?") {
+		t.Errorf("mistyped command: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runApp(t, nil, "", "help", "nosuch")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown help topic "nosuch"`) || r.stdout != "" {
+		t.Errorf("help nosuch: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 

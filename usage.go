@@ -86,7 +86,22 @@ func (a *app) printUsageError(root, cmd *cobra.Command, args []string, err error
 	if sw := valueAfterSwitch(args); sw != "" && errors.As(err, new(argsError)) {
 		msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
 	}
+	if name, ok := strings.CutPrefix(msg, `unknown command "`); ok {
+		name, _, _ = strings.Cut(name, `"`)
+		var names []string
+		for _, c := range root.Commands() {
+			if c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		if s := closest(name, names); s != "" {
+			msg += "; did you mean 'milink " + s + "'?"
+		}
+	}
 	fmt.Fprintf(a.stderr, "milink: %s\n", a.withSources(msg))
+	if cmd.Name() == "help" {
+		cmd = root
+	}
 	if help := cmd.CommandPath() + " --help"; !strings.Contains(msg, help) {
 		fmt.Fprintf(a.stderr, "Run '%s' for usage.\n", help)
 	}
