@@ -150,10 +150,13 @@ func flagLines(flags []*pflag.Flag, width int, vars bool) string {
 			name += " " + varname
 		}
 		if env := envName(f); env != "" && vars {
-			if pad := 40 - utf8.RuneCountInString(name); pad > 1 && 40+len(env) <= width {
-				name += strings.Repeat(" ", pad) + env
-			} else {
+			switch n := utf8.RuneCountInString(name); {
+			case n < 39 && 40+len(env) <= width:
+				name += strings.Repeat(" ", 40-n) + env
+			case n+2+len(env) <= width:
 				name += "  " + env
+			default: // a narrow terminal: the variable on a line of its own
+				name += "\n        " + env
 			}
 		}
 		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "[]" && f.NoOptDefVal == "" {
@@ -240,6 +243,20 @@ func (a *app) setupHelp(root *cobra.Command) {
 		return usageError{flagError(cmd, err)}
 	})
 	root.AddCommand(exitCodesTopic(), a.environmentTopic(root))
+	root.SetHelpCommand(&cobra.Command{
+		Use:     "help [command or topic]",
+		Short:   "Help about any command or topic",
+		Example: "  milink help check\n  milink help exit-codes",
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(_ *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q", strings.Join(args, " "))}
+			}
+			printHelp(target, a.helpWidth())
+			return nil
+		},
+	})
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() != "completion" {
@@ -268,7 +285,7 @@ func flagError(cmd *cobra.Command, err error) error {
 	return err
 }
 
-// closest returns the word of words nearest to w (at most 2 edits, or a third of w's
+// closest returns the word of words nearest to w (at most 2 edits, or a quarter of w's
 // length for long words), or "".
 func closest(w string, words []string) string {
 	best, bestD := "", max(2, len(w)/4)+1

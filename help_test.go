@@ -8,7 +8,7 @@ import (
 
 // helpPages are every command's and help topic's help.
 var helpPages = [][]string{{"--help"}, {"check", "--help"}, {"cleanup", "--help"}, {"demo", "--help"}, {"sim", "--help"},
-	{"completion", "--help"}, {"completion", "bash", "--help"}, {"help", "exit-codes"}, {"help", "environment"}}
+	{"completion", "--help"}, {"completion", "bash", "--help"}, {"help", "exit-codes"}, {"help", "environment"}, {"help", "--help"}, {"help", "check"}}
 
 // TestHelpFits80Columns: off a terminal every help page fits 80 columns, and every
 // command's page has an Examples section.
@@ -23,7 +23,7 @@ func TestHelpFits80Columns(t *testing.T) {
 				t.Errorf("%q line %d has %d columns: %q", args, i+1, n, line)
 			}
 		}
-		if args[0] != "help" && !strings.Contains(r.stdout, "\nEXAMPLES\n  ") {
+		if (args[0] != "help" || args[1] == "--help" || args[1] == "check") && !strings.Contains(r.stdout, "\nEXAMPLES\n  ") {
 			t.Errorf("%q: no EXAMPLES section:\n%s", args, r.stdout)
 		}
 	}
@@ -112,6 +112,14 @@ func TestUsageConventions(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "'milink cleanup --help'") {
 		t.Errorf("cleanup without servers: exit %d, stderr %q", r.code, r.stderr)
 	}
+	r = runApp(t, nil, "", "chek")
+	if r.code != 2 || !strings.Contains(r.stderr, "did you mean 'milink check'?") {
+		t.Errorf("mistyped command: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runApp(t, nil, "", "help", "nosuch")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown help topic "nosuch"`) || r.stdout != "" {
+		t.Errorf("help nosuch: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestUnknownVariableWarning: a mistyped MILINK_* variable is named with the closest
@@ -135,5 +143,31 @@ func TestUnknownVariableWarning(t *testing.T) {
 	if strings.Contains(got, "hunter2") || strings.Contains(got, "MILINK_SQL_PORT is not") || strings.Contains(got, "PATH") ||
 		strings.Contains(got, "MILINK_MASTER_KEY_PASSWORD") || strings.Contains(got, "MILINK_PW_") {
 		t.Errorf("warned about a known variable or printed a value:\n%s", got)
+	}
+}
+
+// TestHelpWrapsAtWidth: on a terminal of 60 or 100 columns every help page but its
+// examples fits it (the width comes from the terminal; here it is given).
+func TestHelpWrapsAtWidth(t *testing.T) {
+	a := &app{stdin: strings.NewReader(""), getenv: func(string) string { return "" }, isTTY: func(int) bool { return false }}
+	root := a.rootCmd()
+	cmds := append(root.Commands(), root)
+	for _, width := range []int{60, 100} {
+		for _, c := range cmds {
+			var out strings.Builder
+			c.SetOut(&out)
+			printHelp(c, width)
+			// Examples are commands, kept whole so they can be copied (they fit 80
+			// columns: TestHelpFits80Columns).
+			text := out.String()
+			if i, j := strings.Index(text, "\nEXAMPLES\n"), strings.Index(text, "\nLEARN MORE\n"); i >= 0 && j > i {
+				text = text[:i] + text[j:]
+			}
+			for _, line := range strings.Split(text, "\n") {
+				if n := utf8.RuneCountInString(line); n > width && strings.Contains(strings.TrimSpace(line), " ") {
+					t.Errorf("%s at %d columns: %d-column line %q", c.CommandPath(), width, n, line)
+				}
+			}
+		}
 	}
 }

@@ -74,17 +74,34 @@ func withWizardFields(msg string) string {
 }
 
 // printUsageError prints a usage error (exit code 2) of cmd on stderr: the message (for
-// the root command with the wizard fields of the flags it names; for a password given
+// the wizard and check with the wizard fields of the flags it names, unless it names
+// them already; for a password given
 // as a switch's value, without repeating it), then where the command's help is.
 func (a *app) printUsageError(root, cmd *cobra.Command, args []string, err error) {
 	msg := err.Error()
-	if cmd == root {
+	if (cmd == root || cmd.Name() == "check") && !strings.Contains(msg, "wizard") {
+		// check asks what the wizard asks: name the field there too.
 		msg = withWizardFields(msg)
 	}
 	if sw := valueAfterSwitch(args); sw != "" && errors.As(err, new(argsError)) {
 		msg = fmt.Sprintf("%s takes no value, and milink takes no arguments: the word after it is not repeated here (it may be a password); give the password on standard input", sw)
 	}
+	if name, ok := strings.CutPrefix(msg, `unknown command "`); ok {
+		name, _, _ = strings.Cut(name, `"`)
+		var names []string
+		for _, c := range root.Commands() {
+			if c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+				names = append(names, c.Name())
+			}
+		}
+		if s := closest(name, names); s != "" {
+			msg += "; did you mean 'milink " + s + "'?"
+		}
+	}
 	fmt.Fprintf(a.stderr, "milink: %s\n", a.withSources(msg))
+	if cmd.Name() == "help" {
+		cmd = root
+	}
 	if help := cmd.CommandPath() + " --help"; !strings.Contains(msg, help) {
 		fmt.Fprintf(a.stderr, "Run '%s' for usage.\n", help)
 	}

@@ -45,3 +45,12 @@ func TestProbeOutputCheckedFirst(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestCheckErrorsNameWizardField: a bad value given to check names the flag and the
+// wizard field that asks the same.
+func TestCheckErrorsNameWizardField(t *testing.T) {
+	r := runApp(t, pwEnv, "", "check", "--sql-server", "a", "--mi-server", "b", "--sql-user", "sa")
+	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--mi-user") || !strings.Contains(r.stderr, "(in the wizard: Login › User)") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -41,14 +41,29 @@ func TestExplainNoEncryption(t *testing.T) {
 }
 
 // TestPinWithFirstUseNamesThePin: --sql-cert-sha256 with --sql-trust-cert-on-first-use
-// for a server the known-servers file does not know, presenting another certificate, is
+// for a server the known-servers file does not know or knows, presenting another certificate, is
 // refused as a pin mismatch, with no "line 0" of a file that has no such line.
 func TestPinWithFirstUseNamesThePin(t *testing.T) {
 	in, fp := startWithCert(t, "127.0.0.1:0")
 	other := strings.Repeat("cd", 32)
 	known := filepath.Join(t.TempDir(), "known_servers")
-	_, err := openPinned(in, func(c *ConnConfig) { c.CertSHA256, c.TrustOnFirstUse, c.KnownServersFile = other, true, known })
-	if !errors.Is(err, ErrCertChanged) || strings.Contains(err.Error(), "line 0") || !strings.Contains(err.Error(), "pinned with --sql-cert-sha256") || !strings.Contains(err.Error(), fp) {
-		t.Errorf("pin mismatch with first use: %v", err)
+	for _, known := range []string{known, recorded(t, in)} {
+		_, err := openPinned(in, func(c *ConnConfig) { c.CertSHA256, c.TrustOnFirstUse, c.KnownServersFile = other, true, known })
+		if !errors.Is(err, ErrCertChanged) || strings.Contains(err.Error(), "line 0") || !strings.Contains(err.Error(), "pinned with --sql-cert-sha256") || !strings.Contains(err.Error(), fp) {
+			t.Errorf("pin mismatch with first use (%s): %v", known, err)
+		}
 	}
+}
+
+// recorded returns a known-servers file that remembers in's certificate (a first-use
+// connect wrote it).
+func recorded(t *testing.T, in *sqlsim.Instance) string {
+	t.Helper()
+	known := filepath.Join(t.TempDir(), "known_servers")
+	c, err := openPinned(in, func(c *ConnConfig) { c.TrustOnFirstUse, c.KnownServersFile = true, known })
+	if err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	c.Close()
+	return known
 }

@@ -138,8 +138,11 @@ type reportJSON struct {
 type plainReport Report
 
 // MarshalJSON writes the report led by "schema_version" (SchemaVersion), with its
-// duration as "duration_s" (float seconds).
+// duration as "duration_s" (float seconds) and "findings" always a list.
 func (r Report) MarshalJSON() ([]byte, error) {
+	if r.Findings == nil {
+		r.Findings = []Finding{} // "findings" is always a list
+	}
 	return withSeconds(reportJSON{SchemaVersion, (*plainReport)(&r)}, "duration_s", r.Duration)
 }
 

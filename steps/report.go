@@ -227,8 +227,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	t := textEscape
 	fmt.Fprintf(&b, "milink network check — run %s\n", t(r.RunID))
-	fmt.Fprintf(&b, "SQL Server:       %s %s\n", t(r.SQLServer.Address), t(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Platform)))
-	fmt.Fprintf(&b, "Managed instance: %s %s\n", t(r.MI.Address), t(paren(r.MI.Name)))
+	fmt.Fprintf(&b, "SQL Server:       %s\n", strings.TrimSpace(t(r.SQLServer.Address)+" "+t(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Platform))))
+	fmt.Fprintf(&b, "Managed instance: %s\n", strings.TrimSpace(t(r.MI.Address)+" "+t(paren(r.MI.Name))))
 	if r.MIParams != nil {
 		o := r.MIParams
 		fmt.Fprintf(&b, "MI node:          %s, HADR port %d\n", t(o.MI.Node), o.MI.HadrPort)
@@ -250,8 +250,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Allowlist) > 0 {
 		fmt.Fprintf(&b, "\nAllowlist (%s): let these through proxies and firewalls\n", t(r.Cloud))
+		var rows [][]string
 		for _, a := range r.Allowlist {
-			fmt.Fprintf(&b, "  %-34s %s\n", t(a.Name), t(a.URL))
+			rows = append(rows, []string{t(a.Name), t(a.URL)})
+		}
+		for _, line := range columns(rows) {
+			b.WriteString("  " + line + "\n")
 		}
 	}
 	if len(r.Directions) > 0 {
@@ -267,16 +271,21 @@ func (r *Report) WriteText(w io.Writer) error {
 			if d.Reason != "" {
 				fmt.Fprintf(&b, "         %s\n", t(d.Reason))
 			}
+			var rows [][]string
 			for _, p := range d.Probes {
-				mark := "ok  "
+				mark := "ok"
 				if !p.Succeeded {
 					mark = "FAIL"
 				}
-				fmt.Fprintf(&b, "         %s %s  %s", mark, t(hostPort(p.Host, p.Port)), t(string(p.Verdict)))
+				row := []string{mark, t(net.JoinHostPort(p.Host, strconv.Itoa(p.Port))), t(string(p.Verdict)), ""}
 				if p.RemoteAddress != "" {
-					fmt.Fprintf(&b, "  (remote address %s)", t(p.RemoteAddress))
+					row[3] = "remote address " + t(p.RemoteAddress)
 				}
-				b.WriteString("\n")
+				rows = append(rows, row)
+			}
+			lines := columns(rows)
+			for i, p := range d.Probes {
+				b.WriteString("         " + lines[i] + "\n")
 				if p.Explanation != "" {
 					fmt.Fprintf(&b, "              %s\n", t(p.Explanation))
 					for _, x := range p.Fixes {
@@ -295,16 +304,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Cleanup) > 0 {
 		b.WriteString("\nCleanup\n")
 		for _, c := range r.Cleanup {
-			switch {
-			case c.Error != "":
-				fmt.Fprintf(&b, "  [FAIL] %s: %s %s: %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Error))
-			case c.Removed:
-				fmt.Fprintf(&b, "  [ ok ] %s: removed %s %s\n", t(c.Server), t(c.Kind), t(c.Name))
-			case c.Note != "":
-				fmt.Fprintf(&b, "  [ ok ] %s: %s %s %s\n", t(c.Server), t(c.Kind), t(c.Name), t(c.Note))
-			default:
-				fmt.Fprintf(&b, "  [ ok ] %s: %s %s was not there\n", t(c.Server), t(c.Kind), t(c.Name))
+			mark, what := "[ ok ]", c.phrase(t, t)
+			if c.Error != "" {
+				mark = "[FAIL]"
 			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", mark, t(c.Server), what)
 		}
 	}
 	for _, wn := range r.Warnings {
@@ -313,6 +317,47 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\nResult: %s (exit code %d)\n", t(r.Outcome), r.ExitCode)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// phrase says what cleanup did with c, its kind written by esc and its name by name:
+// "removed job X", "job X was not there", "job X <note>", "job X: <error>".
+func (c CleanupItem) phrase(esc, name func(string) string) string {
+	what := esc(c.Kind) + " " + name(c.Name)
+	switch {
+	case c.Error != "":
+		return what + ": " + esc(c.Error)
+	case c.Removed:
+		return "removed " + what
+	case c.Note != "":
+		return what + " " + esc(c.Note)
+	}
+	return what + " was not there"
+}
+
+// columns aligns rows as columns two spaces apart, each as wide as its widest cell (in
+// runes), with no trailing spaces.
+func columns(rows [][]string) []string {
+	var widths []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	out := make([]string, len(rows))
+	for r, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		out[r] = strings.TrimRight(b.String(), " ")
+	}
+	return out
 }
 
 func paren(parts ...string) string {
@@ -351,121 +396,6 @@ func textEscape(s string) string {
 // formatting characters that reorder what a terminal shows.
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || r == utf8.RuneError || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f
-}
-
-// mdEscape makes s inert Markdown text for a table cell or a list item: HTML
-// (<img onerror=…>) becomes entities, link, emphasis, code and table syntax is
-// backslash-escaped, and a line break becomes a space.
-func mdEscape(s string) string {
-	return mdReplacer.Replace(textEscape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)))
-}
-
-var mdReplacer = strings.NewReplacer(
-	"&", "&amp;", "<", "&lt;", ">", "&gt;",
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`,
-)
-
-// mdCode writes s as an inline code span (inert: nothing in it is Markdown or HTML)
-// whose backtick fence is longer than any run of backticks in s; a | is escaped so it
-// does not split a table cell.
-func mdCode(s string) string {
-	s = textEscape(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
-	s = strings.ReplaceAll(s, "|", `\|`)
-	fence := strings.Repeat("`", longestRun(s, '`')+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		s = " " + s + " "
-	}
-	return fence + s + fence
-}
-
-// mdFence is the fence of a code block holding s: at least three backticks, more
-// than any run of backticks in s.
-func mdFence(s string) string {
-	return strings.Repeat("`", max(3, longestRun(s, '`')+1))
-}
-
-func longestRun(s string, c rune) int {
-	best, n := 0, 0
-	for _, r := range s {
-		if r == c {
-			n++
-			best = max(best, n)
-		} else {
-			n = 0
-		}
-	}
-	return best
-}
-
-// WriteMarkdown writes the report as Markdown. Every value is escaped for where it
-// goes (mdEscape for text, mdCode for code spans, mdFence for code blocks), so none
-// renders as HTML, a link or a table cell of its own.
-func (r *Report) WriteMarkdown(w io.Writer) error {
-	var b strings.Builder
-	e, c := mdEscape, mdCode
-	fmt.Fprintf(&b, "# milink network check\n\nRun %s, %s, took %s.\n\n", c(r.RunID), r.StartedAt.Format(time.RFC3339), r.Duration.Round(100*time.Millisecond))
-	b.WriteString("| | Address | Details |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| SQL Server | %s | %s |\n", c(r.SQLServer.Address), e(strings.Trim(paren(r.SQLServer.Name, r.SQLServer.Version, r.SQLServer.Edition, r.SQLServer.Platform), "()")))
-	fmt.Fprintf(&b, "| Managed instance | %s | %s |\n", c(r.MI.Address), e(strings.Trim(paren(r.MI.Name, r.MI.Version), "()")))
-	if r.MIParams != nil {
-		o := r.MIParams
-		fmt.Fprintf(&b, "\nManaged instance node %s, HADR port `%d`; SQL Server IP %s, endpoint port `%d`.\n", c(o.MI.Node), o.MI.HadrPort, c(o.SQLServerIP), o.EndpointPort)
-	}
-	if len(r.Findings) > 0 {
-		b.WriteString("\n## Prerequisites\n\n| Result | Server | Check | Details | Fix |\n|---|---|---|---|---|\n")
-		for _, f := range r.Findings {
-			var fixes []string
-			for _, x := range r.fixesToShow(f) {
-				fixes = append(fixes, fmt.Sprintf("%s: %s", e(x.Platform), c(x.Command)))
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", marks[f.Severity], e(f.Server), e(f.Title), e(f.Detail), strings.Join(fixes, "<br>"))
-		}
-	}
-	if len(r.Allowlist) > 0 {
-		fmt.Fprintf(&b, "\n## Allowlist (%s)\n\n| What | Address | Why |\n|---|---|---|\n", e(r.Cloud))
-		for _, a := range r.Allowlist {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", e(a.Name), c(a.URL), e(a.Why))
-		}
-	}
-	if len(r.Directions) > 0 {
-		b.WriteString("\n## Connectivity\n\n| Direction | Target | Result | Remote address | Explanation |\n|---|---|---|---|---|\n")
-		for _, d := range r.Directions {
-			if len(d.Probes) == 0 {
-				fmt.Fprintf(&b, "| %s | | %s | | %s |\n", e(string(d.Direction)), statusMark(d.Status), e(d.Reason))
-				if d.ManualCommand != "" {
-					cmd := textEscape(d.ManualCommand)
-					fence := mdFence(cmd)
-					fmt.Fprintf(&b, "\nRun on the SQL Server host:\n\n%ssh\n%s\n%s\n\n", fence, cmd, fence)
-				}
-				continue
-			}
-			for _, p := range d.Probes {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", e(string(d.Direction)), c(net.JoinHostPort(p.Host, strconv.Itoa(p.Port))), e(string(p.Verdict)), e(p.RemoteAddress), e(p.Explanation))
-			}
-		}
-	}
-	r.writeChangesMarkdown(&b)
-	if len(r.Cleanup) > 0 {
-		b.WriteString("\n## Cleanup\n\n")
-		for _, x := range r.Cleanup {
-			switch {
-			case x.Error != "":
-				fmt.Fprintf(&b, "- **failed**: %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Error))
-			case x.Removed:
-				fmt.Fprintf(&b, "- removed %s %s on %s\n", e(x.Kind), c(x.Name), e(x.Server))
-			case x.Note != "":
-				fmt.Fprintf(&b, "- %s %s on %s: %s\n", e(x.Kind), c(x.Name), e(x.Server), e(x.Note))
-			default:
-				fmt.Fprintf(&b, "- %s %s on %s was not there\n", e(x.Kind), c(x.Name), e(x.Server))
-			}
-		}
-	}
-	for _, wn := range r.Warnings {
-		fmt.Fprintf(&b, "\n> **Warning:** %s\n", e(wn))
-	}
-	fmt.Fprintf(&b, "\n**Result:** %s (exit code %d)\n", e(r.Outcome), r.ExitCode)
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // ApplyPastedProbes records probe results that the user ran by hand on the SQL Server
