@@ -107,6 +107,34 @@ func TestReportsMatchSchema(t *testing.T) {
 			t.Fatal("pasted probes not in the report")
 		}
 	})
+	t.Run("prepared", func(t *testing.T) {
+		// A preparation's records (changes) and before → after (prerequisite_changes).
+		cfg := pairConfig(t, startPair(t, "pass", 0, 0))
+		dba(t, cfg, "EXEC sp_configure 'show advanced options', 1; RECONFIGURE; EXEC sp_configure 'Agent XPs', 0; RECONFIGURE;")
+		s := steps.NewSession(cfg, steps.SessionOptions{})
+		defer s.Close()
+		ctx := context.Background()
+		if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CheckPrerequisites(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := s.PlanPreparation(ctx, steps.PrepareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyPreparation(ctx, plan, steps.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(checkSchema(t, s.Report()), &m); err != nil {
+			t.Fatal(err)
+		}
+		if ch, _ := m["changes"].([]any); len(ch) == 0 || m["prerequisite_changes"] == nil {
+			t.Errorf("no changes or prerequisite_changes in the report: %v / %v", m["changes"], m["prerequisite_changes"])
+		}
+	})
 	t.Run("cleanup remaining", func(t *testing.T) {
 		rep := steps.NewReport(steps.Config{RunID: "0123456789abcdef"})
 		rep.Duration = 1500 * time.Millisecond
