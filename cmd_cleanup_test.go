@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"slices"
@@ -132,8 +131,5 @@ func runOnTerminal(t *testing.T, env map[string]string, stdin string, args ...st
 		t.Fatal(err)
 	}
 	w.Close()
-	var out, errb bytes.Buffer
-	a := &app{stdin: r, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }, isTTY: func(int) bool { return true }}
-	code := a.run(args)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return runWith(env, r, true, args...)
 }

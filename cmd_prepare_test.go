@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -198,36 +197,18 @@ func TestPrepareReportsAFailedBackup(t *testing.T) {
 	}
 }
 
-// runTTY runs milink with stdin a pipe that it takes for a terminal, fed with input.
-func runTTY(t *testing.T, env map[string]string, input string, args ...string) result {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if _, err := w.WriteString(input); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	var out, errb bytes.Buffer
-	a := &app{stdin: r, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }, isTTY: func(int) bool { return true }}
-	code := a.run(args)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
 // On a terminal milink prepare lists the changes and asks; "n" changes nothing, "y"
 // applies them.
 func TestPrepareAsksOnATerminal(t *testing.T) {
 	p := startPair(t, unprepared, nil)
 	env := map[string]string{"MILINK_SQL_PASSWORD": simPassword, masterKeyEnv: masterKeySecret}
 	args, _ := p.prepareArgs(t, "--backup-dir", `D:\Backup`)
-	r := runTTY(t, env, "n\n", args...)
+	r := runOnTerminal(t, env, "n\n", args...)
 	if r.code != steps.ExitError || !strings.Contains(r.stdout, "Apply these changes to SQL Server SQLPROD01? [y/N]") || !strings.Contains(r.stdout, "Nothing changed.") {
 		t.Errorf("declined: exit %d\n%s", r.code, r.stdout)
 	}
 	assertUnprepared(t, p)
-	r = runTTY(t, env, "y\n", args...)
+	r = runOnTerminal(t, env, "y\n", args...)
 	if r.code != 0 {
 		t.Fatalf("accepted: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

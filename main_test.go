@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,9 +62,14 @@ type result struct {
 
 func runApp(t testing.TB, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runWith(env, strings.NewReader(stdin), false, args...)
+}
+
+// runWith runs milink in-process with env as its whole environment (never this
+// process's, where the CI sets variables of its own, such as the fault harness's
+// tally file), stdin, and isTTY answering tty for every descriptor.
+func runWith(env map[string]string, stdin io.Reader, tty bool, args ...string) result {
 	var out, errb bytes.Buffer
-	// The app sees env only, never this process's environment (where the CI sets
-	// variables of its own, such as the fault harness's tally file).
 	environ := func() []string {
 		var kv []string
 		for k, v := range env {
@@ -71,8 +77,8 @@ func runApp(t testing.TB, env map[string]string, stdin string, args ...string) r
 		}
 		return kv
 	}
-	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
-		getenv: func(k string) string { return env[k] }, environ: environ, isTTY: func(int) bool { return false }}
+	a := &app{stdin: stdin, stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return env[k] }, environ: environ, isTTY: func(int) bool { return tty }}
 	code := a.run(args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
