@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
@@ -345,11 +346,12 @@ func (c *Conn) RemoveLeftoversEach(ctx context.Context, l Leftovers, each func(R
 // every other milink) treats the run's objects as live. When the connection is lost the
 // server releases the lock with the session; Keep re-acquires it on a new connection.
 type RunLock struct {
-	c      *Conn
-	runID  string
-	conn   *sql.Conn
-	cancel context.CancelFunc
-	done   chan struct{}
+	c     *Conn
+	runID string
+	conn  *sql.Conn
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 }
 
 // HoldRun takes run id's lock (sp_getapplock @Resource = N'milink:<run>', @LockMode =
@@ -367,13 +369,11 @@ func (c *Conn) HoldRun(ctx context.Context, runID string, interval time.Duration
 	if interval <= 0 {
 		interval = time.Second
 	}
-	l := &RunLock{c: c, runID: runID, done: make(chan struct{})}
+	l := &RunLock{c: c, runID: runID, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.acquire(ctx); err != nil {
 		return nil, err
 	}
-	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l.cancel = cancel
-	go l.keep(kctx, interval)
+	go l.keep(context.WithoutCancel(ctx), interval)
 	return l, nil
 }
 
@@ -397,14 +397,17 @@ func (l *RunLock) acquire(ctx context.Context) error {
 }
 
 // keep checks the lock's connection every interval and re-acquires the lock after a
-// loss, until ctx ends.
+// loss, until Release closes stop. Release waits for a check or an acquisition under
+// way instead of cancelling it: a ping or sp_getapplock cut short by cancellation
+// discards its connection, leaving the lock to a session the server ends only when it
+// notices, after Release has returned.
 func (l *RunLock) keep(ctx context.Context, interval time.Duration) {
 	defer close(l.done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-l.stop:
 			return
 		case <-t.C:
 		}
@@ -424,17 +427,24 @@ func (l *RunLock) keep(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Release gives the lock up (closing its connection ends the session, which releases
-// it) and stops watching it.
+// Release stops watching the lock (after the check under way, if any, which lasts at
+// most interval plus the login timeout) and gives the lock up with sp_releaseapplock,
+// so a run released on a live connection is no longer live when Release returns; then
+// it closes the connection, ending the session. Calls after the first do nothing.
 func (l *RunLock) Release() {
 	if l == nil {
 		return
 	}
-	l.cancel()
+	l.once.Do(l.release)
+}
+
+func (l *RunLock) release() {
+	close(l.stop)
 	<-l.done
 	if l.conn != nil {
 		// Released explicitly first, so the lock is free when Release returns; ending
-		// the session (discard) would free it too, but only once the server notices.
+		// the session (discard) would free it too, but only once the server notices
+		// (as it does when the connection was lost and the release fails).
 		ctx, cancel := context.WithTimeout(context.Background(), l.c.Cfg.loginTimeout())
 		_, _ = l.conn.ExecContext(ctx, "sp_releaseapplock", sql.Named("Resource", RunLockResource(l.runID)), sql.Named("LockOwner", "Session"))
 		cancel()
