@@ -281,3 +281,30 @@ func testInventoryStop(t *testing.T, sig syscall.Signal) {
 		t.Errorf("text summary does not say the run was stopped:\n%s", txt.String())
 	}
 }
+
+// TestInventoryWrongPasswordNamesItsSource: a pair whose login is refused is told to
+// check the password where the inventory took it from (the variable of its
+// sql_password_env, the file of its mi_password_file), not MILINK_SQL_PASSWORD or
+// --sql-password-stdin, which inventory mode does not read for it.
+func TestInventoryWrongPasswordNamesItsSource(t *testing.T) {
+	badFile := filepath.Join(t.TempDir(), "mi.pw")
+	if err := os.WriteFile(badFile, []byte("not-the-password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sqlBad, miBad := startPair(t, nil, nil), startPair(t, nil, nil)
+	inv := writeInventory(t, []invPair{
+		{name: "sqlbad", entry: pairEntry(sqlBad) + "    sql_password_env: MILINK_PW_BAD\n"},
+		{name: "mibad", entry: pairEntry(miBad) + "    mi_password_env: \"\"\n    mi_password_file: " + badFile + "\n"},
+	})
+	r := runApp(t, invEnv, "", "check", "--inventory", inv, "--output", "json")
+	var sum steps.InventorySummary
+	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil || len(sum.Pairs) != 2 {
+		t.Fatalf("summary: %v\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
+	}
+	for i, want := range []string{"the environment variable MILINK_PW_BAD (the inventory's sql_password_env)", "the file " + badFile + " (the inventory's mi_password_file)"} {
+		ps := sum.Pairs[i]
+		if ps.ExitCode != steps.ExitAuth || !strings.Contains(ps.Outcome, want) || strings.Contains(ps.Outcome, "password-stdin") || strings.Contains(ps.Outcome, "MILINK_SQL_PASSWORD") || strings.Contains(ps.Outcome, "MILINK_MI_PASSWORD") {
+			t.Errorf("%s: exit %d, outcome %q; want exit %d naming %q", ps.Name, ps.ExitCode, ps.Outcome, steps.ExitAuth, want)
+		}
+	}
+}

@@ -134,6 +134,13 @@ pairs:
 	if reads != 1 {
 		t.Errorf("the variable was read %d times, want once", reads)
 	}
+	gotSrc := []string{pairs[0].cfg.SQLServer.PasswordSource, pairs[0].cfg.MI.PasswordSource, pairs[2].cfg.SQLServer.PasswordSource}
+	wantSrc := []string{"the environment variable MILINK_PW_TEST_SQL (the inventory's sql_password_env)",
+		"the file " + filepath.Join(dir, "mi.pw") + " (the inventory's mi_password_file)",
+		"MILINK_SQL_PASSWORD (every pair's password without sql_password_env or sql_password_file in the inventory)"}
+	if strings.Join(gotSrc, "|") != strings.Join(wantSrc, "|") {
+		t.Errorf("password sources %q, want %q", gotSrc, wantSrc)
+	}
 	if _, still := os.LookupEnv("MILINK_PW_TEST_SQL"); still {
 		t.Error("the password variable is still in the environment")
 	}

@@ -165,7 +165,8 @@ func (s *secretReader) pair(path string, i int, name string, m map[string]any) (
 		prefix string
 		c      *connFlags
 		pw     *string
-	}{{"sql", &f.sql, &cfg.SQLServer.Password}, {"mi", &f.mi, &cfg.MI.Password}} {
+		src    *string // where the password came from, for the hint of a refused login
+	}{{"sql", &f.sql, &cfg.SQLServer.Password, &cfg.SQLServer.PasswordSource}, {"mi", &f.mi, &cfg.MI.Password, &cfg.MI.PasswordSource}} {
 		envKey, fileKey := side.prefix+"_password_env", side.prefix+"_password_file"
 		var err error
 		switch {
@@ -177,15 +178,18 @@ func (s *secretReader) pair(path string, i int, name string, m map[string]any) (
 			if *side.pw, err = s.env(pw[envKey]); err != nil {
 				return bad(envKey, err)
 			}
+			*side.src = fmt.Sprintf("the environment variable %s (the inventory's %s)", pw[envKey], envKey)
 		case pw[fileKey] != "":
 			if *side.pw, err = s.file(s.fromBase(pw[fileKey])); err != nil {
 				return bad(fileKey, err)
 			}
+			*side.src = fmt.Sprintf("the file %s (the inventory's %s)", s.fromBase(pw[fileKey]), fileKey)
 		default:
 			common := "MILINK_" + strings.ToUpper(side.prefix) + "_PASSWORD"
 			if *side.pw = s.a.getenv(common); *side.pw == "" {
 				return bad(envKey, fmt.Errorf("no password for the %s: set %s to the name of an environment variable holding it, or %s to an owner-only file, or %s for every pair", side.c.role, envKey, fileKey, common))
 			}
+			*side.src = fmt.Sprintf("%s (every pair's password without %s or %s in the inventory)", common, envKey, fileKey)
 		}
 	}
 	if err := pairValid(cfg, bad); err != nil { // the passwords themselves

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	mssql "github.com/microsoft/go-mssqldb"
@@ -350,6 +351,7 @@ type RunLock struct {
 	conn   *sql.Conn
 	cancel context.CancelFunc
 	done   chan struct{}
+	once   sync.Once
 }
 
 // HoldRun takes run id's lock (sp_getapplock @Resource = N'milink:<run>', @LockMode =
@@ -369,6 +371,7 @@ func (c *Conn) HoldRun(ctx context.Context, runID string, interval time.Duration
 	}
 	l := &RunLock{c: c, runID: runID, done: make(chan struct{})}
 	if err := l.acquire(ctx); err != nil {
+		l.drop() // the caller's ctx ended mid-call: the lock may have been granted
 		return nil, err
 	}
 	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -389,7 +392,11 @@ func (l *RunLock) acquire(ctx context.Context) error {
 		err = fmt.Errorf("sp_getapplock returned %d (the lock is held by another session)", status)
 	}
 	if err != nil {
-		discard(conn)
+		if errors.Is(err, context.Canceled) && status >= 0 {
+			l.conn = conn // stopped mid-call: the lock may be granted; Release releases it
+		} else {
+			discard(conn)
+		}
 		return fmt.Errorf("run lock %s: %w", RunLockResource(l.runID), err)
 	}
 	l.conn = conn
@@ -397,7 +404,10 @@ func (l *RunLock) acquire(ctx context.Context) error {
 }
 
 // keep checks the lock's connection every interval and re-acquires the lock after a
-// loss, until ctx ends.
+// loss, until ctx is canceled (Release). A check or sp_getapplock cut short by Release
+// keeps its connection for Release, which releases the lock on it explicitly:
+// discarding it would leave the lock to a session the server ends only when it
+// notices, after Release has returned.
 func (l *RunLock) keep(ctx context.Context, interval time.Duration) {
 	defer close(l.done)
 	t := time.NewTicker(interval)
@@ -412,6 +422,9 @@ func (l *RunLock) keep(ctx context.Context, interval time.Duration) {
 			pctx, cancel := context.WithTimeout(ctx, interval+l.c.Cfg.loginTimeout())
 			err := l.conn.PingContext(pctx)
 			cancel()
+			if ctx.Err() != nil {
+				return // stopped mid-check: the connection stays for Release
+			}
 			if err == nil {
 				continue
 			}
@@ -424,23 +437,36 @@ func (l *RunLock) keep(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Release gives the lock up (closing its connection ends the session, which releases
-// it) and stops watching it.
+// Release stops watching the lock (cutting short the check under way) and gives the
+// lock up with sp_releaseapplock, so a run released on a live connection is no longer
+// live when Release returns; then it closes the connection, ending the session. Calls
+// after the first do nothing.
 func (l *RunLock) Release() {
 	if l == nil {
 		return
 	}
+	l.once.Do(l.release)
+}
+
+func (l *RunLock) release() {
 	l.cancel()
 	<-l.done
-	if l.conn != nil {
-		// Released explicitly first, so the lock is free when Release returns; ending
-		// the session (discard) would free it too, but only once the server notices.
-		ctx, cancel := context.WithTimeout(context.Background(), l.c.Cfg.loginTimeout())
-		_, _ = l.conn.ExecContext(ctx, "sp_releaseapplock", sql.Named("Resource", RunLockResource(l.runID)), sql.Named("LockOwner", "Session"))
-		cancel()
-		discard(l.conn)
-		l.conn = nil
+	l.drop()
+}
+
+// drop gives up the lock on its connection, if any, and closes the connection. The
+// lock is released explicitly first, so it is free when drop returns; ending the
+// session (discard) would free it too, but only once the server notices (as it does
+// when the connection was lost and the release fails).
+func (l *RunLock) drop() {
+	if l.conn == nil {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.c.Cfg.loginTimeout())
+	_, _ = l.conn.ExecContext(ctx, "sp_releaseapplock", sql.Named("Resource", RunLockResource(l.runID)), sql.Named("LockOwner", "Session"))
+	cancel()
+	discard(l.conn)
+	l.conn = nil
 }
 
 // discard closes conn's session for good: *sql.Conn.Close would return it to the pool

@@ -40,11 +40,15 @@ type TokenProvider func(ctx context.Context) (string, error)
 
 // ConnConfig describes how to connect to one instance.
 type ConnConfig struct {
-	Role                   string // "SQL Server" or "managed instance", for messages
-	Host                   string // host, host\INSTANCE, host,port, tcp:host,port (ParseServer)
-	Port                   int    // 0: the port in Host, else SQL Browser's for an instance, else 1433
-	User                   string
-	Password               string `json:"-"` // never serialized, never logged
+	Role     string // "SQL Server" or "managed instance", for messages
+	Host     string // host, host\INSTANCE, host,port, tcp:host,port (ParseServer)
+	Port     int    // 0: the port in Host, else SQL Browser's for an instance, else 1433
+	User     string
+	Password string `json:"-"` // never serialized, never logged
+	// PasswordSource says where Password came from, for the hints of a refused login
+	// ("the environment variable X (inventory key sql_password_env)"); "" names
+	// MILINK_SQL_PASSWORD / MILINK_MI_PASSWORD, --*-password-stdin and the wizard's field.
+	PasswordSource         string `json:"-"`
 	Database               string // default "master"
 	Encrypt                string // EncryptTrue (default), EncryptStrict, EncryptFalse, EncryptDisable
 	TrustServerCertificate bool   // skip certificate validation (reported as a warning)

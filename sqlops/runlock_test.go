@@ -78,3 +78,26 @@ func TestRunLockSurvivesAnOutage(t *testing.T) {
 		t.Error("released run still live")
 	}
 }
+
+// TestReleasedRunIsNotLive: when Release returns, the run is no longer live, even when
+// Release stops the keeper in the middle of a check (a tiny interval keeps it
+// checking): the lock must not be left to a session the server has yet to end.
+func TestReleasedRunIsNotLive(t *testing.T) {
+	_, open := startSim(t, nil, nil)
+	holder, observer := open(sqlops.RandomKey()), open(sqlops.RandomKey())
+	for i := 0; i < 40; i++ {
+		run := sqlops.NewRunID()
+		lock, err := holder.HoldRun(context.Background(), run, time.Microsecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock.Release()
+		live, err := observer.RunLive(context.Background(), run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live {
+			t.Fatalf("round %d: released run still live", i)
+		}
+	}
+}

@@ -35,8 +35,12 @@ func (c ConnConfig) fix(flag, field string) string {
 	return fmt.Sprintf("%s (wizard: %q)", c.flag(flag), field)
 }
 
-// passwordFix names where the password comes from.
+// passwordFix names where the password comes from: PasswordSource when set, else
+// the variable, the flag and the wizard field.
 func (c ConnConfig) passwordFix() string {
+	if c.PasswordSource != "" {
+		return c.PasswordSource
+	}
 	p := strings.TrimPrefix(c.flag(""), "--")
 	p = strings.TrimSuffix(p, "-")
 	return fmt.Sprintf("MILINK_%s_PASSWORD or --%s-password-stdin (wizard: \"Password\")", strings.ToUpper(p), p)

@@ -216,7 +216,7 @@ func (a *AgentJob) run(ctx context.Context, spec sqlops.JobSpec, targets []sqlop
 	run, err := a.Conn.WaitJob(ctx, job, time.Now().Add(timeout), a.Poll, func(s sqlops.StepResult) {
 		for i, l := range sqlops.ParseProbeLines(s.Output(), targets) {
 			if l.Found {
-				notify.note(NoteVerdict, "%s:%d: %s", targets[i].Host, targets[i].Port, l.Verdict)
+				notify.note(NoteVerdict, "%s: %s", targets[i].Endpoint(), l.Verdict)
 			}
 		}
 	})

@@ -102,11 +102,11 @@ func each(ctx context.Context, where string, targets []sqlops.ProbeTarget, notif
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			notify.note(NoteStep, "%s: probing %s:%d", where, t.Host, t.Port)
+			notify.note(NoteStep, "%s: probing %s", where, t.Endpoint())
 			start := time.Now()
 			r := one(ctx, t)
 			r.Step, r.Host, r.Port, r.Where, r.Duration = t.Label, t.Host, t.Port, where, time.Since(start)
-			notify.note(NoteVerdict, "%s:%d: %s", t.Host, t.Port, r.Verdict)
+			notify.note(NoteVerdict, "%s: %s", t.Endpoint(), r.Verdict)
 			out[i] = r
 		}()
 	}

@@ -38,6 +38,7 @@ func TestFuncClassifies(t *testing.T) {
 		"win-to":   errors.New("A connection attempt failed because the connected party did not properly respond after a period of time"),
 		"win-dns":  errors.New("No such host is known"),
 		"other":    errors.New("boom"),
+		"fd00::9":  nil,
 	}
 	want := []struct {
 		host    string
@@ -53,6 +54,7 @@ func TestFuncClassifies(t *testing.T) {
 		{"win-to", sqlops.VerdictTimeout, "timed out after 1.5s"},
 		{"win-dns", sqlops.VerdictDNS, "No such host is known"},
 		{"other", sqlops.VerdictFailed, "boom"},
+		{"fd00::9", sqlops.VerdictConnected, "connected"},
 	}
 	var targets []sqlops.ProbeTarget
 	for i, w := range want {
@@ -78,12 +80,13 @@ func TestFuncClassifies(t *testing.T) {
 		if r.Step != targets[i].Label || r.Host != w.host || r.Port != targets[i].Port || r.RemoteAddress != "10.0.0."+strconv.Itoa(i) {
 			t.Errorf("%s: identity %+v", w.host, r)
 		}
-		wantRan := fmt.Sprintf("TCP connect to %s:%d within 1.5s", w.host, targets[i].Port)
+		wantRan := fmt.Sprintf("TCP connect to %s within 1.5s", net.JoinHostPort(w.host, strconv.Itoa(targets[i].Port)))
 		if r.Where != "this host" || r.Ran != wantRan || r.Duration <= 0 {
 			t.Errorf("%s: where %q, ran %q, duration %s; want this host, %q", w.host, r.Where, r.Ran, r.Duration, wantRan)
 		}
 	}
-	if len(notes) != 2*len(want) || !noteBefore(notes, "step this host: probing ok:5022", "probe ok:5022: connected") || !noteBefore(notes, "step this host: probing reset:5023", "probe reset:5023: refused") {
+	if len(notes) != 2*len(want) || !noteBefore(notes, "step this host: probing ok:5022", "probe ok:5022: connected") || !noteBefore(notes, "step this host: probing reset:5023", "probe reset:5023: refused") ||
+		!noteBefore(notes, "step this host: probing [fd00::9]:5031", "probe [fd00::9]:5031: connected") {
 		t.Errorf("notes: %q", notes)
 	}
 }
