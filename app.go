@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/milink/milink/steps"
 )
@@ -51,13 +52,6 @@ type app struct {
 // with its own deadline, and the exit code says what is left.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE}
 
-// deliberate reports whether sig is one a person sends on purpose (Ctrl-C, kill,
-// Ctrl-\): a second one abandons cleanup. HUP and PIPE repeat on their own (every
-// write to a closed terminal or pipe raises another PIPE) and never abandon it.
-func deliberate(sig os.Signal) bool {
-	return sig == os.Interrupt || sig == syscall.SIGTERM || sig == syscall.SIGQUIT
-}
-
 var signalNames = map[os.Signal]string{os.Interrupt: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP",
 	syscall.SIGQUIT: "SIGQUIT", syscall.SIGPIPE: "SIGPIPE"}
 
@@ -71,8 +65,11 @@ func signalName(sig os.Signal) string {
 
 // signalContext returns a context canceled by the first stop signal (stopSignals).
 // While it is active SIGPIPE is caught, so a write to a closed pipe fails with EPIPE
-// instead of killing milink before cleanup. A second INT, TERM or QUIT abandons
-// cleanup: milink exits 1 at once and prints what to run to finish (setAbandonHint).
+// instead of killing milink before cleanup. Only a Ctrl-C (SIGINT) that comes
+// steps.AbandonAfter or more after the first signal abandons cleanup: milink exits 1
+// at once and prints what to run to finish (setAbandonHint). Repeated TERM, HUP, QUIT
+// and PIPE, and a SIGINT that arrives together with the first signal (GNU timeout
+// signals milink and then its process group), never do (steps.AbandonsCleanup).
 // Stop (the returned func) releases the signals; SIGPIPE stays ignored.
 func (a *app) signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -85,20 +82,22 @@ func (a *app) signalContext() (context.Context, func()) {
 	}
 	done := make(chan struct{})
 	go func() {
+		var first time.Time
 		for {
 			select {
 			case sig := <-sigs:
 				a.mu.Lock()
-				first, hint := a.stopped == nil, a.abandon
-				if first {
+				isFirst, hint := a.stopped == nil, a.abandon
+				if isFirst {
 					a.stopped = sig
 				}
 				a.mu.Unlock()
 				switch {
-				case first:
+				case isFirst:
+					first = time.Now()
 					fmt.Fprintf(a.stderr, "milink: %s: stopping; cleaning up (press Ctrl-C again to abandon cleanup)\n", signalName(sig))
 					cancel()
-				case deliberate(sig):
+				case steps.AbandonsCleanup(sig, time.Since(first)):
 					fmt.Fprintf(a.stderr, "milink: cleanup abandoned; milink's test objects may be left: %s\n", hint)
 					os.Exit(steps.ExitError)
 				}

@@ -64,6 +64,10 @@ const exitCodesHelp = `Exit codes of milink, milink check and the wizard:
   130  stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, and nothing the run
        created is left (or nothing had been created yet)
 
+Only a second Ctrl-C, 500 ms or more after the first signal, abandons the cleanup
+(exit 1 and the 'milink cleanup ...' line); repeated SIGTERM, SIGHUP, SIGQUIT and
+SIGPIPE never do.
+
 milink check --watch exits with the code of its last round; milink check
 --inventory with the worst pair's code, worst first: 1, 130, 2, 4, 3, 5, 0.
 

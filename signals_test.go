@@ -323,7 +323,11 @@ func TestSecondSignalAbandonsCleanupHonestly(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	c.waitLines(t, 10*time.Second, "stopping")
+	c.waitLines(t, 10*time.Second, "press Ctrl-C again")
+	// A person reads the notice, then presses Ctrl-C again: at least
+	// steps.AbandonAfter after the first signal (which came before the notice was
+	// printed). This wait is the person's pause under test, not synchronisation.
+	<-time.After(steps.AbandonAfter)
 	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
