@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"time"
 
 	"charm.land/huh/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -102,9 +103,15 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 	}
 	// Without a full-screen program the terminal is in cooked mode, so Ctrl-C is SIGINT:
 	// the first one cancels the run (a running test is stopped and cleaned up, then the
-	// report is printed with 130); a second one ends milink at once.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
+	// report is printed with 130), as does the caller's canceling ctx (SIGTERM, ...).
+	// A Ctrl-C steps.AbandonAfter or more after that ends milink at once with exit 1
+	// (steps.AbandonsCleanup): a person who read the notice and pressed it again, not
+	// the same stop delivered twice.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	intr := make(chan os.Signal, 4)
+	signal.Notify(intr, os.Interrupt)
+	defer signal.Stop(intr)
 	a := &accessible{ctx: ctx, o: o, in: &lineReader{r: o.In}, out: &colorprofile.Writer{Forward: o.Out, Profile: colorprofile.NoTTY}, log: log, cfg: cfg}
 	a.sess = steps.NewSession(cfg, steps.SessionOptions{Prober: o.Prober})
 	defer a.sess.Close()
@@ -113,16 +120,41 @@ func runAccessible(ctx context.Context, o Options) (int, error) {
 	finished := make(chan struct{})
 	defer close(finished)
 	go func() {
-		select {
-		case <-ctx.Done():
-			stop()
+		var first time.Time
+		stopped := ctx.Done()
+		for {
 			select {
+			case <-intr:
+				if first.IsZero() {
+					first = time.Now()
+					cancel() // the notice follows from stopped
+					continue
+				}
+				if steps.AbandonsCleanup(os.Interrupt, time.Since(first)) {
+					select {
+					case <-finished:
+						return
+					default:
+					}
+					a.printf("\nmilink: cleanup abandoned; milink's test objects may be left: run 'milink cleanup' with the same servers\n")
+					log.Warn("cleanup abandoned by a second Ctrl-C")
+					os.Exit(steps.ExitError)
+				}
+			case <-stopped:
+				stopped = nil
+				if first.IsZero() {
+					first = time.Now()
+				}
+				select {
+				case <-finished:
+					return
+				default:
+					a.printf("\nmilink: interrupted; cleaning up what this run created (Ctrl-C again abandons the cleanup)\n")
+					log.Info("interrupted")
+				}
 			case <-finished:
-			default:
-				a.printf("\nmilink: interrupted; cleaning up what this run created (Ctrl-C again abandons the cleanup)\n")
-				log.Info("interrupted")
+				return
 			}
-		case <-finished:
 		}
 	}()
 	code, rep, err := a.run()
