@@ -404,14 +404,22 @@ func Transient(err error) bool {
 // attempts (never past the window); it returns f's last error. Polling and cleanup use
 // it with ConnConfig.ReconnectWindow so a short loss of the connection is ridden out:
 // *sql.DB opens a new connection for the next attempt once the old one broke.
+//
+// The first time an attempt fails with a Transient error and RetryWithin waits for the
+// server to come back, it calls the ReconnectNotice of ctx (WithReconnectNotice), if any.
 func RetryWithin(ctx context.Context, window time.Duration, f func() error) error {
 	end := time.Now().Add(window)
 	wait := 100 * time.Millisecond
+	noticed := false
 	for {
 		err := f()
 		left := time.Until(end)
 		if !Transient(err) || left <= 0 {
 			return err
+		}
+		if n, ok := ctx.Value(reconnectNoticeKey{}).(ReconnectNotice); ok && !noticed && ctx.Err() == nil {
+			noticed = true
+			n(err, window, end)
 		}
 		t := time.NewTimer(min(wait, left))
 		select {
@@ -422,6 +430,20 @@ func RetryWithin(ctx context.Context, window time.Duration, f func() error) erro
 		}
 		wait = min(2*time.Second, wait*2)
 	}
+}
+
+// ReconnectNotice is told that RetryWithin lost the connection (err, the failed
+// attempt's error) and keeps trying for window, until until, for the server to come
+// back. It is called once per RetryWithin call, from the caller's goroutine.
+type ReconnectNotice func(err error, window time.Duration, until time.Time)
+
+type reconnectNoticeKey struct{}
+
+// WithReconnectNotice returns ctx carrying n, which RetryWithin calls when it starts
+// waiting for a lost server to come back: so that a run can say what it waits for
+// instead of being silent for the whole reconnect window.
+func WithReconnectNotice(ctx context.Context, n ReconnectNotice) context.Context {
+	return context.WithValue(ctx, reconnectNoticeKey{}, n)
 }
 
 // Retry runs f up to attempts times while it fails with a Transient error, waiting

@@ -145,6 +145,9 @@ func (r *Report) SetResults(res *Results) {
 			}
 			r.ExitCode = ExitError
 			r.Error = fmt.Sprintf("interrupted; cleanup could not verify the removal of %d object(s) of this run: %s; run 'milink cleanup' to remove what is left", len(names), strings.Join(names, ", "))
+			if gone := cleanupGone(r.Cleanup); gone != "" {
+				r.Error = fmt.Sprintf("interrupted; cleanup could not remove %d object(s) of this run: %s; run 'milink cleanup' with the same servers once they are back", len(names), gone)
+			}
 		}
 	}
 	r.finish()
@@ -176,7 +179,33 @@ func (r *Report) finish() {
 			code, outcome = ExitError, "cleanup failed: run 'milink cleanup'"
 		}
 	}
+	if gone := cleanupGone(r.Cleanup); gone != "" {
+		outcome = fmt.Sprintf("cleanup could not remove %d object(s): %s; run 'milink cleanup' with the same servers once they are back", len(r.Remaining), gone)
+	}
 	r.ExitCode, r.Outcome = code, outcome
+}
+
+// cleanupGone says which servers were lost during cleanup and did not come back, and
+// what of the run each still holds: "SQL Server did not come back within 60s (job
+// TestMILinkConnection, endpoint TEST_ENDPOINT)"; "" when nothing remains for that
+// reason.
+func cleanupGone(items []CleanupItem) string {
+	var order []string
+	left := map[string][]string{}
+	for _, c := range items {
+		if !c.Remains || c.gone == "" {
+			continue
+		}
+		if _, ok := left[c.gone]; !ok {
+			order = append(order, c.gone)
+		}
+		left[c.gone] = append(left[c.gone], c.Kind+" "+c.Name)
+	}
+	var parts []string
+	for _, g := range order {
+		parts = append(parts, g+" ("+strings.Join(left[g], ", ")+")")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // WriteJSON writes the report as indented JSON.

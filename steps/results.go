@@ -52,6 +52,10 @@ type CleanupItem struct {
 	Remains bool   `json:"remains,omitempty"`
 	Note    string `json:"note,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// gone says why the item remains when its server was lost and did not come back
+	// within the reconnect window ("SQL Server did not come back within 60s"), for the
+	// report's outcome.
+	gone string
 }
 
 // Results is the Results step's outcome.
@@ -125,6 +129,30 @@ type runner struct {
 	Poll           sqlops.PollPolicy
 	CleanupTimeout time.Duration // default 60s
 	mu             sync.Mutex
+
+	lostMu    sync.Mutex
+	lostUntil time.Time // the end of the reconnect window the last notice announced
+}
+
+// reconnectNotice warns (an EventWarn, which milink check prints even with -q) that a
+// server was lost and milink waits for it to come back, and until when: without it the
+// reconnect window, kept long enough to ride out a failover, passes in silence. One
+// notice per window: the other waits of the same outage say nothing new.
+func (r *runner) reconnectNotice(err error, window time.Duration, until time.Time) {
+	r.lostMu.Lock()
+	if time.Now().Before(r.lostUntil) {
+		r.lostMu.Unlock()
+		return
+	}
+	r.lostUntil = until
+	r.lostMu.Unlock()
+	r.emit("", EventWarn, "connection lost (%v); waiting up to %s, until %s, for the server to come back (the time a failover may take), then giving up",
+		err, wholeSeconds(window), until.Format("15:04:05"))
+}
+
+// wholeSeconds is d in whole seconds, as "60s" (not "1m0s").
+func wholeSeconds(d time.Duration) string {
+	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
 }
 
 func (r *runner) emit(d Direction, k EventKind, format string, a ...any) {
@@ -147,6 +175,7 @@ func (r *runner) Execute(ctx context.Context) *Results {
 	}
 	res := &Results{}
 	reg := &created{}
+	ctx = sqlops.WithReconnectNotice(ctx, r.reconnectNotice)
 	cleanupCtx := context.WithoutCancel(ctx)
 	var locks []*sqlops.RunLock
 	defer func() {
@@ -407,6 +436,11 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 	// A server still unreachable when the window is over is not tried again for the
 	// next objects: they are reported as remaining at once.
 	unreachable := map[string]error{}
+	// lost is the last connection error seen for a server during cleanup: an object
+	// not removed then remains because its server did not come back, and says so
+	// (not a bare "context deadline exceeded" when the cleanup's own deadline ends the
+	// wait).
+	lost := map[string]error{}
 	// Jobs first (a running job is stopped), then endpoints, then certificates.
 	order := map[string]int{"job": 0, "endpoint": 1, "certificate": 2}
 	for pass := 0; pass < 3; pass++ {
@@ -421,11 +455,17 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 			}
 			var removed bool
 			err := ctx.Err()
-			if lost := unreachable[it.server]; err == nil && lost != nil {
-				err = fmt.Errorf("not attempted: %s unreachable (%w)", it.server, lost)
+			attempted := err == nil && unreachable[it.server] == nil
+			if err == nil && !attempted {
+				err = unreachable[it.server]
 			}
-			if err == nil {
+			if attempted {
 				err = sqlops.RetryWithin(ctx, time.Until(end), func() (err error) {
+					defer func() {
+						if sqlops.Transient(err) {
+							lost[it.server] = err
+						}
+					}()
 					switch it.kind {
 					case "job":
 						j := it.job
@@ -440,8 +480,8 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 					}
 					return err
 				})
-				if sqlops.Transient(err) && !time.Now().Before(end) {
-					unreachable[it.server] = err
+				if lost[it.server] != nil && (sqlops.Transient(err) || ctx.Err() != nil) {
+					unreachable[it.server] = lost[it.server]
 				}
 			}
 			ci := CleanupItem{Server: it.server, Kind: it.kind, Name: it.name, Removed: removed && err == nil}
@@ -449,7 +489,16 @@ func (r *runner) cleanup(ctx context.Context, reg *created) []CleanupItem {
 				ci.Note = "left alone: not created by this run"
 			} else if err != nil {
 				ci.Error, ci.Remains = err.Error(), true
-				r.emit("", EventWarn, "cleanup: %s %s on %s: %v", it.kind, it.name, it.server, err)
+				if last := lost[it.server]; last != nil && (sqlops.Transient(err) || ctx.Err() != nil) {
+					ci.gone = fmt.Sprintf("%s did not come back within %s", it.server, wholeSeconds(window))
+					ci.Error = ci.gone + " (" + last.Error() + ")"
+					if !attempted {
+						ci.Error = "not attempted: " + ci.Error
+					}
+				} else if ctx.Err() != nil {
+					ci.Error = fmt.Sprintf("not removed: the cleanup's %s were over before %s answered", wholeSeconds(r.CleanupTimeout), it.server)
+				}
+				r.emit("", EventWarn, "cleanup: %s %s on %s: %s", it.kind, it.name, it.server, ci.Error)
 			} else if removed {
 				r.emit("", EventCleanup, "%s: removed %s %s", it.server, it.kind, it.name)
 			}
