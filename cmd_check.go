@@ -58,7 +58,7 @@ func (f *checkFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "report format: text, json or markdown")
 	fs.StringVar(&f.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr (--watch still prints one line a round)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr, only warnings (--watch still prints one line a round)")
 	fs.DurationVar(&f.watch, "watch", 0, "test the network again every interval (at least 1s) until both directions pass or milink is stopped; the report is the last round's")
 	f.inv.register(fs)
 }
@@ -184,12 +184,13 @@ func (a *app) checkConfig(fs *pflag.FlagSet, f *checkFlags) (steps.Config, error
 	return cfg, nil
 }
 
-// checkSink logs every event and, unless quiet, prints it on stderr as
-// "15:04:05  [direction] message".
+// checkSink logs every event and prints it on stderr as "15:04:05  [direction]
+// message"; quiet prints only the warnings (steps.EventWarn: a server lost and
+// waited for, an object cleanup could not remove), which are not progress.
 func (a *app) checkSink(log *slog.Logger, quiet bool) steps.Sink {
 	return func(e steps.Event) {
 		log.Info("event", "direction", e.Direction.ID(), "kind", string(e.Kind), "message", e.Message)
-		if quiet {
+		if quiet && e.Kind != steps.EventWarn {
 			return
 		}
 		prefix := ""

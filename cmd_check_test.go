@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -311,5 +312,23 @@ func TestCheckChinaCloud(t *testing.T) {
 	bad := runApp(t, pwEnv, "", p.checkArgs("--cloud", "Mars")...)
 	if bad.code != steps.ExitUsage || !strings.Contains(bad.stderr, "AzureChinaCloud") {
 		t.Errorf("--cloud Mars: exit %d, %q", bad.code, bad.stderr)
+	}
+}
+
+func TestQuietCheckStillPrintsWarnings(t *testing.T) {
+	// -q drops progress, not warnings: a lost server that milink waits up to a minute
+	// for must not be waited for in silence.
+	var errb syncBuffer
+	a := &app{stderr: &errb}
+	sink := a.checkSink(slog.New(slog.DiscardHandler), true)
+	now := time.Now()
+	sink(steps.Event{Time: now, Kind: steps.EventStep, Message: "SQL Server: waiting for job NetHelper"})
+	sink(steps.Event{Time: now, Kind: steps.EventWarn, Message: "connection lost (connection refused); waiting up to 60s"})
+	got := errb.String()
+	if strings.Contains(got, "waiting for job") {
+		t.Errorf("-q printed progress:\n%s", got)
+	}
+	if !strings.Contains(got, "waiting up to 60s") {
+		t.Errorf("-q dropped a warning:\n%s", got)
 	}
 }

@@ -68,7 +68,7 @@ func (a *app) prepareCmd() *cobra.Command {
 	fs.StringVarP(&f.output, "output", "o", "text", "report format: text or json")
 	fs.StringVar(&f.logFile, "log-file", "", "log file (default $XDG_STATE_HOME/milink/milink.log; '-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines on stderr, only warnings")
 	return cmd
 }
 
