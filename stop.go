@@ -35,7 +35,11 @@ func settleStop(rep *steps.Report, sig os.Signal, cleanup string) {
 	switch left := leftBehind(rep); {
 	case left > 0:
 		rep.ExitCode = steps.ExitError
-		rep.Error = fmt.Sprintf("stopped by %s; cleanup could not remove %d test object(s): run %s", name, left, cleanup)
+		why := ""
+		if lost := rep.LostServers(); lost != "" {
+			why = " (" + lost + ")"
+		}
+		rep.Error = fmt.Sprintf("stopped by %s; cleanup could not remove %d test object(s)%s: run %s", name, left, why, cleanup)
 	case len(rep.Cleanup) == 0:
 		rep.ExitCode = steps.ExitInterrupted
 		rep.Error = fmt.Sprintf("stopped by %s before any test object was created", name)

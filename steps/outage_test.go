@@ -69,5 +69,10 @@ func TestBothServersGoneSaysWhatItWaitsForAndWhatIsLeft(t *testing.T) {
 	if !strings.Contains(rep.Outcome, "milink cleanup") || !strings.Contains(rep.Outcome, "did not come back") {
 		t.Errorf("the outcome does not say what is left, why, and what removes it: %s", rep.Outcome)
 	}
+	// What milink check's stop notice quotes (settleStop) when a signal ended the run.
+	if lost := rep.LostServers(); !strings.Contains(lost, "SQL Server did not come back within 1s (job TestMILinkConnection") ||
+		!strings.Contains(lost, "Managed instance did not come back within 1s (job NetHelper") {
+		t.Errorf("LostServers() = %q", lost)
+	}
 	t.Logf("outcome: %s\nwarnings:\n%s", rep.Outcome, w)
 }

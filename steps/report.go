@@ -185,6 +185,11 @@ func (r *Report) finish() {
 	r.ExitCode, r.Outcome = code, outcome
 }
 
+// LostServers says which servers were lost during cleanup and did not come back, and
+// what of the run each still holds ("SQL Server did not come back within 60s (job
+// TestMILinkConnection)"), or "" when nothing remains for that reason.
+func (r *Report) LostServers() string { return cleanupGone(r.Cleanup) }
+
 // cleanupGone says which servers were lost during cleanup and did not come back, and
 // what of the run each still holds: "SQL Server did not come back within 60s (job
 // TestMILinkConnection, endpoint TEST_ENDPOINT)"; "" when nothing remains for that
