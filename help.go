@@ -35,10 +35,10 @@ func (a *app) helpWidth() int {
 
 // envName is the MILINK_* variable that sets flag f ("MILINK_SQL_SERVER" for
 // --sql-server), or "" for the flags no variable sets: --config, --*-password-stdin,
-// --help and --version.
+// --help, --version and the inventory run's flags (command line only).
 func envName(f *pflag.Flag) string {
 	switch {
-	case f.Name == "config" || f.Name == "help" || f.Name == "version" || strings.HasSuffix(f.Name, "password-stdin"):
+	case f.Name == "config" || f.Name == "help" || f.Name == "version" || strings.HasSuffix(f.Name, "password-stdin") || inventoryFlag(f.Name):
 		return ""
 	}
 	return "MILINK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

@@ -171,3 +171,33 @@ func TestHelpWrapsAtWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryFlagsHaveNoVariable: --inventory, --parallel, --pair-timeout and
+// --report-dir are read from the command line only, so neither check --help nor help
+// environment offers a MILINK_* variable for them, and a set one is reported as not
+// read instead of being silently ignored.
+func TestInventoryFlagsHaveNoVariable(t *testing.T) {
+	vars := []string{"MILINK_INVENTORY", "MILINK_PARALLEL", "MILINK_PAIR_TIMEOUT", "MILINK_REPORT_DIR"}
+	for _, args := range [][]string{{"check", "--help"}, {"help", "environment"}, {"--help"}} {
+		r := runApp(t, nil, "", args...)
+		for _, v := range vars {
+			if strings.Contains(r.stdout, v) {
+				t.Errorf("%q shows %s, which milink does not read:\n%s", args, v, r.stdout)
+			}
+		}
+	}
+	if r := runApp(t, nil, "", "check", "--help"); !strings.Contains(r.stdout, "--inventory string") {
+		t.Errorf("check --help lacks --inventory:\n%s", r.stdout)
+	}
+	env := map[string]string{"MILINK_INVENTORY": "testdata/inventory.yaml", "MILINK_PARALLEL": "2", "MILINK_PAIR_TIMEOUT": "1m", "MILINK_REPORT_DIR": "r"}
+	r := runApp(t, env, "", "check")
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2 (no servers given)", r.code)
+	}
+	for _, v := range vars {
+		flag := "--" + strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(v, "MILINK_"), "_", "-"))
+		if want := "milink: warning: " + v + " is not read: " + flag + " is taken from the command line only"; !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}

@@ -119,8 +119,10 @@ func (a *app) environmentTopic(root *cobra.Command) *cobra.Command {
 	b.WriteString(`Every flag can be set as MILINK_<FLAG>: the flag's name in capitals, "-" as "_"
 (--sql-server is MILINK_SQL_SERVER). A flag given on the command line wins over the
 variable, which wins over the file of --config. --config, --*-password-stdin, --help
-and --version have no variable. A MILINK_* variable milink does not know is reported
-on stderr, by name only (its value may be a secret).
+and --version have no variable, nor have check's --inventory, --parallel,
+--pair-timeout and --report-dir: they are read from the command line only. A
+MILINK_* variable milink does not know is reported on stderr, by name only (its
+value may be a secret).
 
 Passwords never come from flags or --config: only from MILINK_SQL_PASSWORD /
 MILINK_MI_PASSWORD, --sql-password-stdin / --mi-password-stdin, or a prompt.
@@ -147,8 +149,10 @@ const inventoryPasswordPrefix = "MILINK_PW"
 
 // warnUnknownVariables prints a warning on stderr for every MILINK_* variable in the
 // environment that no flag of root reads (other than MILINK_PW*, the inventory's
-// password variables), with the closest known name. Only names are printed, never
-// values: a mistyped password variable must not be echoed.
+// password variables), with the closest known name; a variable named after one of
+// the inventory run's flags (MILINK_INVENTORY) is said to be ignored, those flags
+// being command line only. Only names are printed, never values: a mistyped password
+// variable must not be echoed.
 func (a *app) warnUnknownVariables(root *cobra.Command) {
 	environ := a.environ
 	if environ == nil {
@@ -158,6 +162,10 @@ func (a *app) warnUnknownVariables(root *cobra.Command) {
 	for _, kv := range environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "MILINK_") || strings.HasPrefix(name, inventoryPasswordPrefix) || slices.Contains(names, name) {
+			continue
+		}
+		if flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "MILINK_"), "_", "-")); inventoryFlag(flag) {
+			fmt.Fprintf(a.stderr, "milink: warning: %s is not read: --%s is taken from the command line only (see 'milink help environment')\n", name, flag)
 			continue
 		}
 		hint := ""
