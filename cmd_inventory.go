@@ -60,6 +60,8 @@ func checkInventoryFlags(fs *pflag.FlagSet, f *checkFlags) error {
 		}
 		switch _, notPair := notInInventory[fl.Name]; {
 		case err != nil:
+		case fl.Name == "watch":
+			err = usageError{errors.New("--" + noWatch)}
 		case notPair:
 			err = usageError{fmt.Errorf("--%s cannot be combined with --inventory", fl.Name)}
 		default:
