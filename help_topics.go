@@ -67,8 +67,9 @@ const exitCodesHelp = `Exit codes of milink, milink check and the wizard:
 milink check --watch exits with the code of its last round; milink check
 --inventory with the worst pair's code, worst first: 1, 130, 2, 4, 3, 5, 0.
 
-milink cleanup exits 0 when nothing removable is left, 1 otherwise (also when it
-was stopped before it finished, or removal was declined), 2 for bad input.`
+milink cleanup exits 0 when nothing removable is left, 1 otherwise (also with
+--dry-run, when it was stopped before it finished, or removal was declined), 2 for
+bad input.`
 
 // exitCodesTopic is 'milink help exit-codes'.
 func exitCodesTopic() *cobra.Command {
