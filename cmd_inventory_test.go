@@ -285,7 +285,7 @@ func testInventoryStop(t *testing.T, sig syscall.Signal) {
 		assertNoMilinkObjects(t, pairs[i].p)
 	}
 	var txt strings.Builder
-	if err := sum.WriteText(&txt); err != nil || !strings.Contains(txt.String(), "stopped: 4 pair(s) interrupted or not started") {
+	if err := sum.WriteText(&txt); err != nil || !strings.Contains(txt.String(), "4 pairs: 0 passed, 4 stopped; stopped: 4 interrupted or not started") {
 		t.Errorf("text summary does not say the run was stopped:\n%s", txt.String())
 	}
 }
