@@ -201,3 +201,30 @@ func TestInventoryFlagsHaveNoVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpTopicRowsRefilled: a help topic's table rows are filled anew at the width
+// (off a terminal 80, or a terminal's), not cut line by line: no row is left with a
+// stray one-word line in its middle, and no word is lost.
+func TestHelpTopicRowsRefilled(t *testing.T) {
+	words := strings.Fields(exitCodesHelp)
+	for _, width := range []int{60, 80, 100} {
+		got := wrapText(exitCodesHelp, width)
+		if w := strings.Fields(got); strings.Join(w, " ") != strings.Join(words, " ") {
+			t.Errorf("at %d columns the words changed:\n%s", width, got)
+		}
+		lines := strings.Split(got, "\n")
+		for i, l := range lines {
+			if utf8.RuneCountInString(l) > width {
+				t.Errorf("at %d columns line %q is too long", width, l)
+			}
+			// A one-word line followed by more of the same row (deeper than the margin).
+			if i+1 < len(lines) && len(strings.Fields(l)) == 1 && strings.HasPrefix(l, "       ") && strings.HasPrefix(lines[i+1], "       ") {
+				t.Errorf("at %d columns a row has a stray one-word line %q:\n%s", width, l, got)
+			}
+		}
+	}
+	r := runApp(t, nil, "", "help", "exit-codes")
+	if !strings.Contains(r.stdout, "  1    milink could not complete the run (connection error, ...), or test\n       objects are left:") {
+		t.Errorf("help exit-codes off a terminal:\n%s", r.stdout)
+	}
+}
