@@ -56,7 +56,7 @@ removal was declined).`,
 	f.sql.register(fs)
 	f.mi.register(fs)
 	f.az.registerSignIn(fs)
-	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed, remove nothing")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be removed, remove nothing; exit 1 when something removable is left")
 	fs.BoolVarP(&f.yes, "yes", "y", false, "remove without asking")
 	fs.StringVar(&f.logFile, "log-file", "", "log file ('-' for none)")
 	fs.StringVar(&f.configPath, "config", "", "JSON file with flag values (no passwords)")
@@ -146,7 +146,7 @@ func (a *app) cleanupConfigs(fs *pflag.FlagSet, f *cleanupFlags, targets []*conn
 // cleanupServer finds milink's leftovers on one server, lists them with what it leaves
 // alone and why, and removes them (after asking on in, unless f.yes; never with
 // f.dryRun), printing "removed" only for what the catalog, read back, no longer has. It
-// reports whether nothing removable remains.
+// reports whether nothing removable remains (with f.dryRun: whether there was none).
 func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnConfig, f *cleanupFlags, in *bufio.Reader) bool {
 	conn, err := sqlops.Open(ctx, cfg)
 	if err != nil {
@@ -183,7 +183,7 @@ func (a *app) cleanupServer(ctx context.Context, c *connFlags, cfg sqlops.ConnCo
 		}
 	}
 	if f.dryRun || left.Empty() {
-		return true
+		return left.Empty() // --dry-run, like a linter, fails while something removable is left
 	}
 	if !f.yes {
 		fmt.Fprintf(a.stdout, "Remove these %d object(s) from %s %s? [y/N] ", left.Count(), c.role, c.server)

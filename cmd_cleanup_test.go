@@ -64,7 +64,8 @@ func TestCleanupCommand(t *testing.T) {
 	userSQL, userMI := p.sqlInventory(t), p.miInventory(t)
 
 	dry := runApp(t, pwEnv, "", append(p.connArgs("cleanup"), "--dry-run")...)
-	if dry.code != 0 || !strings.Contains(dry.stdout, "SQL Server "+p.sql.Host()+": 2 milink object(s) left behind") ||
+	// Something removable is left: --dry-run exits 1, as the README and help say.
+	if dry.code != 1 || !strings.Contains(dry.stdout, "SQL Server "+p.sql.Host()+": 2 milink object(s) left behind") ||
 		!strings.Contains(dry.stdout, ": 0 milink object(s) left behind") {
 		t.Fatalf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
 	}
@@ -97,6 +98,9 @@ func TestCleanupCommand(t *testing.T) {
 	r := runApp(t, pwEnv, "", append(p.connArgs("cleanup"), "--yes")...)
 	if r.code != 0 || strings.Count(r.stdout, "  removed ") != 2 {
 		t.Fatalf("cleanup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if dry := runApp(t, pwEnv, "", append(p.connArgs("cleanup"), "--dry-run")...); dry.code != 0 {
+		t.Errorf("dry run with nothing removable left: exit %d, want 0\n%s%s", dry.code, dry.stdout, dry.stderr)
 	}
 	sqlInv, miInv := p.sqlInventory(t), p.miInventory(t)
 	if len(sqlInv.Jobs) != 0 || slices.ContainsFunc(sqlInv.Certificates, func(c sqlops.Certificate) bool { return c.Name == "TEST_CERT" }) ||

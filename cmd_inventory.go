@@ -7,13 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/milink/milink/steps"
-	"github.com/milink/milink/ui"
 )
 
 // inventoryFlags are check's flags for many pairs at once (--inventory).
@@ -60,6 +58,8 @@ func checkInventoryFlags(fs *pflag.FlagSet, f *checkFlags) error {
 		}
 		switch _, notPair := notInInventory[fl.Name]; {
 		case err != nil:
+		case fl.Name == "watch":
+			err = usageError{errors.New("--" + noWatch)}
 		case notPair:
 			err = usageError{fmt.Errorf("--%s cannot be combined with --inventory", fl.Name)}
 		default:
@@ -110,9 +110,9 @@ func (a *app) runInventory(fs *pflag.FlagSet, f *checkFlags) error {
 		log.Info("inventory pair", "pair", p.name, "run_id", p.cfg.RunID, "sql_server", p.cfg.SQLServer.Address(), "mi", p.cfg.MI.Address())
 	}
 	a.setAbandonHint(strings.Join(hint, "\n  "))
+	progress, finish := a.inventoryProgress(pairs, f.quiet) // before the signals: their messages go through the view
 	ctx, stop := a.signalContext()
 	defer stop()
-	progress, finish := a.inventoryProgress(pairs, f.quiet)
 	opts := steps.InventoryOptions{Parallel: f.inv.parallel, PairTimeout: f.inv.pairTimeout, StuckGrace: stuckGrace,
 		Updates: func(u steps.PairUpdate) {
 			log.Info("pair", "pair", u.Name, "state", string(u.State), "message", u.Message)
@@ -147,44 +147,6 @@ func (a *app) runInventory(fs *pflag.FlagSet, f *checkFlags) error {
 		return exitError{sum.ExitCode}
 	}
 	return nil
-}
-
-// inventoryProgress shows each pair's changes of state on stderr: a live view with
-// one line per pair on a terminal, else one plain line per change, led by the time
-// and the pair's name. finish waits until everything is shown.
-func (a *app) inventoryProgress(pairs []inventoryPair, quiet bool) (update func(steps.PairUpdate), finish func()) {
-	if quiet {
-		return func(steps.PairUpdate) {}, func() {}
-	}
-	names := make([]string, len(pairs))
-	width := 0
-	for i, p := range pairs {
-		names[i] = p.name
-		width = max(width, len(p.name))
-	}
-	if f, ok := a.stderr.(*os.File); ok && a.isTTY(int(f.Fd())) {
-		ch := make(chan steps.PairUpdate, 8*len(pairs))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := ui.RunInventoryProgress(f, names, ch); err != nil {
-				fmt.Fprintf(a.stderr, "milink: progress view: %v\n", err)
-			}
-			for range ch { // the view ended early: keep the pairs from blocking
-			}
-		}()
-		var once sync.Once
-		return func(u steps.PairUpdate) { ch <- u }, func() { once.Do(func() { close(ch) }); <-done }
-	}
-	var mu sync.Mutex
-	return func(u steps.PairUpdate) {
-		if u.State == steps.PairQueued {
-			return // every pair starts queued: not a change worth a line
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(a.stderr, "%s  %-*s  %s\n", u.Time.Format("15:04:05"), width, u.Name, u.Line())
-	}, func() {}
 }
 
 // reportFiles names each pair's report files in dir ("" : none).

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -230,13 +231,20 @@ func TestInventoryStopCleansUpEveryPair(t *testing.T) {
 	}
 }
 
-func testInventoryStop(t *testing.T, sig syscall.Signal) {
+// slowPairs starts n simulated pairs, p1 … pn, whose managed instance takes a minute
+// to start an Agent job: their network test is under way until they are stopped.
+func slowPairs(t *testing.T, n int) []invPair {
 	slow := func(o *sqlsim.Options) { o.JobStartLatency = time.Minute }
 	var pairs []invPair
-	for i := range 4 {
+	for i := range n {
 		p := startPair(t, nil, slow)
 		pairs = append(pairs, invPair{name: fmt.Sprintf("p%d", i+1), p: p, entry: pairEntry(p)})
 	}
+	return pairs
+}
+
+func testInventoryStop(t *testing.T, sig syscall.Signal) {
+	pairs := slowPairs(t, 4)
 	inv := writeInventory(t, pairs)
 	sigs := make(chan os.Signal, 1)
 	var out syncBuffer
@@ -277,7 +285,7 @@ func testInventoryStop(t *testing.T, sig syscall.Signal) {
 		assertNoMilinkObjects(t, pairs[i].p)
 	}
 	var txt strings.Builder
-	if err := sum.WriteText(&txt); err != nil || !strings.Contains(txt.String(), "stopped: 4 pair(s) interrupted or not started") {
+	if err := sum.WriteText(&txt); err != nil || !strings.Contains(txt.String(), "4 pairs: 0 passed, 4 stopped; stopped: 4 interrupted or not started") {
 		t.Errorf("text summary does not say the run was stopped:\n%s", txt.String())
 	}
 }
@@ -305,6 +313,56 @@ func TestInventoryWrongPasswordNamesItsSource(t *testing.T) {
 		ps := sum.Pairs[i]
 		if ps.ExitCode != steps.ExitAuth || !strings.Contains(ps.Outcome, want) || strings.Contains(ps.Outcome, "password-stdin") || strings.Contains(ps.Outcome, "MILINK_SQL_PASSWORD") || strings.Contains(ps.Outcome, "MILINK_MI_PASSWORD") {
 			t.Errorf("%s: exit %d, outcome %q; want exit %d naming %q", ps.Name, ps.ExitCode, ps.Outcome, steps.ExitAuth, want)
+		}
+	}
+}
+
+// TestInventoryStopOnTerminal: on a terminal, the stop message of a signal is printed
+// between two frames of the live view (the view ends first and gives the cursor back)
+// instead of into it, and the view then goes on below it with every pair's line.
+func TestInventoryStopOnTerminal(t *testing.T) {
+	pairs := slowPairs(t, 2)
+	inv := writeInventory(t, pairs)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const stopping = "milink: SIGINT: stopping; cleaning up"
+	errb := &watchWriter{hit: make(chan struct{}), cond: func(s string) bool {
+		return strings.Contains(s, "testing: ") // the view draws changes only: "p1  " is not repeated
+	}}
+	copied := make(chan struct{})
+	go func() { defer close(copied); _, _ = io.Copy(errb, r) }()
+	sigs := make(chan os.Signal, 1)
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: w, getenv: func(k string) string { return invEnv[k] },
+		isTTY: func(int) bool { return true }, signals: sigs}
+	done := make(chan int)
+	go func() { done <- a.run([]string{"check", "--inventory", inv, "--parallel", "2", "--log-file", "-"}) }()
+	select {
+	case <-errb.hit:
+	case code := <-done:
+		t.Fatalf("milink exited %d before a pair was testing:\n%q", code, errb.String())
+	}
+	sigs <- syscall.SIGINT
+	if code := <-done; code != steps.ExitInterrupted {
+		t.Errorf("exit %d, want 130", code)
+	}
+	w.Close()
+	<-copied
+	s := errb.String()
+	i := strings.Index(s, stopping)
+	if i < 0 {
+		t.Fatalf("no stop message:\n%q", s)
+	}
+	before, after := s[:i], s[i:]
+	if !strings.HasSuffix(before, "\r") || !strings.Contains(before[max(0, len(before)-24):], "\x1b[?25h") {
+		t.Errorf("the stop message is not printed after a finished frame:\n%q", before[max(0, len(before)-200):])
+	}
+	// The view starts again below the message with a whole frame: every pair's line.
+	for _, want := range []string{"\np1  ", "\np2  ", "exit 130"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("after the stop message the view lacks %q:\n%q", want, after)
 		}
 	}
 }

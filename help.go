@@ -35,10 +35,10 @@ func (a *app) helpWidth() int {
 
 // envName is the MILINK_* variable that sets flag f ("MILINK_SQL_SERVER" for
 // --sql-server), or "" for the flags no variable sets: --config, --*-password-stdin,
-// --help and --version.
+// --help, --version and the inventory run's flags (command line only).
 func envName(f *pflag.Flag) string {
 	switch {
-	case f.Name == "config" || f.Name == "help" || f.Name == "version" || strings.HasSuffix(f.Name, "password-stdin"):
+	case f.Name == "config" || f.Name == "help" || f.Name == "version" || strings.HasSuffix(f.Name, "password-stdin") || inventoryFlag(f.Name):
 		return ""
 	}
 	return "MILINK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -169,10 +169,10 @@ func flagLines(flags []*pflag.Flag, width int, vars bool) string {
 }
 
 // wrapText fits s to width columns: consecutive lines that start at the margin are a
-// paragraph, filled anew; an indented line (a table row, an example) is wrapped on its
-// own when too long, continuing at its indentation or, for a table row ("  0    every
-// prerequisite..."), at the start of its second column. A word longer than a line is
-// left whole.
+// paragraph, filled anew; a table row ("  0    every prerequisite...") and the lines
+// that continue it at its second column are filled anew at that column; any other
+// indented line (an example) is wrapped on its own when too long, continuing at its
+// indentation. A word longer than a line is left whole.
 func wrapText(s string, width int) string {
 	var out, para []string
 	flush := func() {
@@ -181,16 +181,44 @@ func wrapText(s string, width int) string {
 			para = nil
 		}
 	}
+	rowHang := -1 // the second column of the table row being read (-1: none)
 	for _, line := range strings.Split(s, "\n") {
-		if line != "" && !strings.HasPrefix(line, " ") {
-			para = append(para, line)
+		body := strings.TrimLeft(line, " ")
+		switch indent := len(line) - len(body); {
+		case line != "" && indent == 0:
+			if rowHang >= 0 {
+				flush() // the table row before this paragraph
+			}
+			para, rowHang = append(para, line), -1
+			continue
+		case body != "" && indent == rowHang && len(para) > 0:
+			// A table row's continuation line: the row is one paragraph, filled anew
+			// at its second column rather than each of its lines cut on its own.
+			para[0] += " " + body
 			continue
 		}
 		flush()
-		out = append(out, wrapLine(line, width)...)
+		if rowHang = hangOf(line); rowHang > len(line)-len(strings.TrimLeft(line, " ")) {
+			para = []string{line} // a table row: its continuation lines may follow
+		} else {
+			rowHang = -1
+			out = append(out, wrapLine(line, width)...)
+		}
 	}
 	flush()
 	return strings.Join(out, "\n")
+}
+
+// hangOf is where a wrapped line continues: at the start of a table row's second
+// column ("  0    every..."), else at the line's indentation.
+func hangOf(line string) int {
+	body := strings.TrimLeft(line, " ")
+	indent := len(line) - len(body)
+	if i := strings.Index(body, "  "); i > 0 && !strings.Contains(body[:i], " ") {
+		rest := strings.TrimLeft(body[i:], " ")
+		return indent + len(body) - len(rest)
+	}
+	return indent
 }
 
 // wrapLine wraps one line (see wrapText).
@@ -200,11 +228,7 @@ func wrapLine(line string, width int) []string {
 	}
 	body := strings.TrimLeft(line, " ")
 	indent := len(line) - len(body)
-	hang := indent
-	if i := strings.Index(body, "  "); i > 0 && !strings.Contains(body[:i], " ") {
-		rest := strings.TrimLeft(body[i:], " ")
-		hang = indent + len(body) - len(rest)
-	}
+	hang := hangOf(line)
 	if hang > width/2 {
 		hang = indent
 	}

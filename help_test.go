@@ -171,3 +171,60 @@ func TestHelpWrapsAtWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryFlagsHaveNoVariable: --inventory, --parallel, --pair-timeout and
+// --report-dir are read from the command line only, so neither check --help nor help
+// environment offers a MILINK_* variable for them, and a set one is reported as not
+// read instead of being silently ignored.
+func TestInventoryFlagsHaveNoVariable(t *testing.T) {
+	vars := []string{"MILINK_INVENTORY", "MILINK_PARALLEL", "MILINK_PAIR_TIMEOUT", "MILINK_REPORT_DIR"}
+	for _, args := range [][]string{{"check", "--help"}, {"help", "environment"}, {"--help"}} {
+		r := runApp(t, nil, "", args...)
+		for _, v := range vars {
+			if strings.Contains(r.stdout, v) {
+				t.Errorf("%q shows %s, which milink does not read:\n%s", args, v, r.stdout)
+			}
+		}
+	}
+	if r := runApp(t, nil, "", "check", "--help"); !strings.Contains(r.stdout, "--inventory string") {
+		t.Errorf("check --help lacks --inventory:\n%s", r.stdout)
+	}
+	env := map[string]string{"MILINK_INVENTORY": "testdata/inventory.yaml", "MILINK_PARALLEL": "2", "MILINK_PAIR_TIMEOUT": "1m", "MILINK_REPORT_DIR": "r"}
+	r := runApp(t, env, "", "check")
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2 (no servers given)", r.code)
+	}
+	for _, v := range vars {
+		flag := "--" + strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(v, "MILINK_"), "_", "-"))
+		if want := "milink: warning: " + v + " is not read: " + flag + " is taken from the command line only"; !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// TestHelpTopicRowsRefilled: a help topic's table rows are filled anew at the width
+// (off a terminal 80, or a terminal's), not cut line by line: no row is left with a
+// stray one-word line in its middle, and no word is lost.
+func TestHelpTopicRowsRefilled(t *testing.T) {
+	words := strings.Fields(exitCodesHelp)
+	for _, width := range []int{60, 80, 100} {
+		got := wrapText(exitCodesHelp, width)
+		if w := strings.Fields(got); strings.Join(w, " ") != strings.Join(words, " ") {
+			t.Errorf("at %d columns the words changed:\n%s", width, got)
+		}
+		lines := strings.Split(got, "\n")
+		for i, l := range lines {
+			if utf8.RuneCountInString(l) > width {
+				t.Errorf("at %d columns line %q is too long", width, l)
+			}
+			// A one-word line followed by more of the same row (deeper than the margin).
+			if i+1 < len(lines) && len(strings.Fields(l)) == 1 && strings.HasPrefix(l, "       ") && strings.HasPrefix(lines[i+1], "       ") {
+				t.Errorf("at %d columns a row has a stray one-word line %q:\n%s", width, l, got)
+			}
+		}
+	}
+	r := runApp(t, nil, "", "help", "exit-codes")
+	if !strings.Contains(r.stdout, "  1    milink could not complete the run (connection error, ...), or test\n       objects are left:") {
+		t.Errorf("help exit-codes off a terminal:\n%s", r.stdout)
+	}
+}

@@ -71,8 +71,9 @@ SIGPIPE never do.
 milink check --watch exits with the code of its last round; milink check
 --inventory with the worst pair's code, worst first: 1, 130, 2, 4, 3, 5, 0.
 
-milink cleanup exits 0 when nothing removable is left, 1 otherwise (also when it
-was stopped before it finished, or removal was declined), 2 for bad input.`
+milink cleanup exits 0 when nothing removable is left, 1 otherwise (also with
+--dry-run, when it was stopped before it finished, or removal was declined), 2 for
+bad input.`
 
 // exitCodesTopic is 'milink help exit-codes'.
 func exitCodesTopic() *cobra.Command {
@@ -123,8 +124,10 @@ func (a *app) environmentTopic(root *cobra.Command) *cobra.Command {
 	b.WriteString(`Every flag can be set as MILINK_<FLAG>: the flag's name in capitals, "-" as "_"
 (--sql-server is MILINK_SQL_SERVER). A flag given on the command line wins over the
 variable, which wins over the file of --config. --config, --*-password-stdin, --help
-and --version have no variable. A MILINK_* variable milink does not know is reported
-on stderr, by name only (its value may be a secret).
+and --version have no variable, nor have check's --inventory, --parallel,
+--pair-timeout and --report-dir: they are read from the command line only. A
+MILINK_* variable milink does not know is reported on stderr, by name only (its
+value may be a secret).
 
 Passwords never come from flags or --config: only from MILINK_SQL_PASSWORD /
 MILINK_MI_PASSWORD, --sql-password-stdin / --mi-password-stdin, or a prompt.
@@ -151,8 +154,10 @@ const inventoryPasswordPrefix = "MILINK_PW"
 
 // warnUnknownVariables prints a warning on stderr for every MILINK_* variable in the
 // environment that no flag of root reads (other than MILINK_PW*, the inventory's
-// password variables), with the closest known name. Only names are printed, never
-// values: a mistyped password variable must not be echoed.
+// password variables), with the closest known name; a variable named after one of
+// the inventory run's flags (MILINK_INVENTORY) is said to be ignored, those flags
+// being command line only. Only names are printed, never values: a mistyped password
+// variable must not be echoed.
 func (a *app) warnUnknownVariables(root *cobra.Command) {
 	environ := a.environ
 	if environ == nil {
@@ -162,6 +167,10 @@ func (a *app) warnUnknownVariables(root *cobra.Command) {
 	for _, kv := range environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "MILINK_") || strings.HasPrefix(name, inventoryPasswordPrefix) || slices.Contains(names, name) {
+			continue
+		}
+		if flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "MILINK_"), "_", "-")); inventoryFlag(flag) {
+			fmt.Fprintf(a.stderr, "milink: warning: %s is not read: --%s is taken from the command line only (see 'milink help environment')\n", name, flag)
 			continue
 		}
 		hint := ""

@@ -40,12 +40,16 @@ const (
 var passwordKeys = map[string]bool{"sql_password_env": true, "mi_password_env": true, "sql_password_file": true, "mi_password_file": true}
 
 // notInInventory are check's flags a pair cannot set: the run's own options, pasted
-// probe output, and passwords on standard input.
+// probe output, --watch, and passwords on standard input.
 var notInInventory = map[string]string{
 	"output": "it is the run's (--output)", "log-file": "it is the run's (--log-file)", "config": "", "quiet": "it is the run's (-q)",
 	"inventory": "", "parallel": "it is the run's (--parallel)", "report-dir": "it is the run's (--report-dir)",
 	"probe-output": "pasted probe output is for one pair: use milink check",
+	"watch":        noWatch,
 }
+
+// noWatch says why an inventory run has no --watch (in the file or on the command line).
+const noWatch = "watch is not available with --inventory (each pair is checked once): watch one pair with milink check --watch"
 
 var (
 	pairNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)

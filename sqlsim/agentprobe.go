@@ -3,6 +3,7 @@ package sqlsim
 import (
 	"context"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func (a *agent) runProbeScript(ctx context.Context, cmd string, entries [][]stri
 		case ErrTimedOut:
 			o.code, o.detail = "TimedOut", fmt.Sprintf("timed out after %d ms", ms)
 		case ErrRefused:
-			o.code, o.detail = "ConnectionRefused", fmt.Sprintf("%s %s:%d", ErrRefused, res.RemoteAddress, port)
+			o.code, o.detail = "ConnectionRefused", fmt.Sprintf("%s %s", ErrRefused, net.JoinHostPort(res.RemoteAddress, strconv.Itoa(port))) // .NET: [v6]:port
 		case ErrNoSuchHost:
 			o.code, o.detail = "HostNotFound", res.Err.Error()
 		default:

@@ -2,6 +2,7 @@ package sqlsim
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,13 +43,46 @@ func TestLoadsSQLPS(t *testing.T) {
 // stays below 3 timeouts (one after another, the fourth would print at least 4).
 func TestProbeScriptRunsTargetsAtOnce(t *testing.T) {
 	in, c := openSim(t, nil)
-	ctx := context.Background()
 	c.Key = sqlops.RandomKey()
 	const timeout = 300 * time.Millisecond
 	targets := []sqlops.ProbeTarget{{Host: in.opts.IP, Port: 1433, Timeout: timeout}}
 	for p := 11000; p < 11004; p++ {
 		targets = append(targets, sqlops.ProbeTarget{Label: "range", Host: "10.9.9.9", Port: p, Timeout: timeout})
 	}
+	out := runProbeJob(t, c, targets)
+	lines := sqlops.ParseProbeLines(out, targets)
+	for i, l := range lines {
+		if !l.Found || !l.HasElapsed {
+			t.Fatalf("target %d: no line in %q", i, out)
+		}
+	}
+	if lines[0].SocketErrorCode != "ConnectionRefused" || lines[0].RemoteAddress != in.opts.IP {
+		t.Errorf("a port nothing listens on of the instance itself: %+v", lines[0])
+	}
+	for i, l := range lines[1:] {
+		if l.SocketErrorCode != "TimedOut" || l.Elapsed < timeout || l.Elapsed >= 3*timeout {
+			t.Errorf("filtered target %d: %s after %s (timeout %s)", i+1, l.SocketErrorCode, l.Elapsed, timeout)
+		}
+	}
+}
+
+// TestProbeScriptIPv6Detail: a refused probe of an IPv6 address says where it was
+// refused as [address]:port (net.JoinHostPort), as every other host:port milink shows.
+func TestProbeScriptIPv6Detail(t *testing.T) {
+	in, c := openSim(t, func(o *Options) { o.IP = "fd00::4" })
+	c.Key = sqlops.RandomKey()
+	targets := []sqlops.ProbeTarget{{Host: in.opts.IP, Port: 1433, Timeout: 300 * time.Millisecond}}
+	out := runProbeJob(t, c, targets)
+	if !strings.Contains(out, "[fd00::4]:1433") || strings.Contains(out, " fd00::4:1433") {
+		t.Errorf("the refused probe's line does not show [fd00::4]:1433:\n%s", out)
+	}
+}
+
+// runProbeJob runs milink's probe script for targets as an Agent job on c and returns
+// the job step's output.
+func runProbeJob(t *testing.T, c *sqlops.Conn, targets []sqlops.ProbeTarget) string {
+	t.Helper()
+	ctx := context.Background()
 	script, err := sqlops.ProbeScript(targets, true)
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +91,7 @@ func TestProbeScriptRunsTargetsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := sqlops.NewRunID()
-	job, err := c.CreateJob(ctx, sqlops.JobSpec{Name: "TestMILinkConnection", Description: sqlops.JobDescription("t", k.Mark(sqlops.KindJob, "TestMILinkConnection", run)),
+	job, err := c.CreateJob(ctx, sqlops.JobSpec{Name: "TestMILinkConnection", Description: sqlops.JobDescription("t", k.Mark(sqlops.KindJob, "TestMILinkConnection", sqlops.NewRunID())),
 		Steps: []sqlops.JobStep{{Name: "probes", Subsystem: "PowerShell", Command: script}}})
 	if err != nil {
 		t.Fatal(err)
@@ -70,18 +103,5 @@ func TestProbeScriptRunsTargetsAtOnce(t *testing.T) {
 	if err != nil || len(res.Steps) != 1 {
 		t.Fatalf("job: %v, %+v", err, res)
 	}
-	lines := sqlops.ParseProbeLines(res.Steps[0].Output(), targets)
-	for i, l := range lines {
-		if !l.Found || !l.HasElapsed {
-			t.Fatalf("target %d: no line in %q", i, res.Steps[0].Output())
-		}
-	}
-	if lines[0].SocketErrorCode != "ConnectionRefused" || lines[0].RemoteAddress != in.opts.IP {
-		t.Errorf("a port nothing listens on of the instance itself: %+v", lines[0])
-	}
-	for i, l := range lines[1:] {
-		if l.SocketErrorCode != "TimedOut" || l.Elapsed < timeout || l.Elapsed >= 3*timeout {
-			t.Errorf("filtered target %d: %s after %s (timeout %s)", i+1, l.SocketErrorCode, l.Elapsed, timeout)
-		}
-	}
+	return res.Steps[0].Output()
 }

@@ -147,7 +147,8 @@ func WorstExitCode(codes ...int) int {
 }
 
 // RunInventory runs every pair, at most o.Parallel at once and in inventory order, each
-// in its own Session under o.PairTimeout. A pair that fails or hangs never stops the
+// in its own Session under o.PairTimeout; pairs that share a SQL Server run one after
+// another (it has one mirroring endpoint). A pair that fails or hangs never stops the
 // others. When ctx ends (a stop signal) the running pairs stop and clean up, and the
 // pairs not started are reported as such. It returns once every pair has finished.
 func RunInventory(ctx context.Context, pairs []InventoryPair, o InventoryOptions) *InventoryResult {
@@ -164,27 +165,39 @@ func RunInventory(ctx context.Context, pairs []InventoryPair, o InventoryOptions
 	for i, p := range pairs {
 		o.update(PairUpdate{Index: i, Name: p.Name, State: PairQueued, Time: time.Now()})
 	}
-	next := make(chan int)
+	start := time.Now()
+	skip := func(i int) {
+		res.Pairs[i] = notStarted(i, pairs[i])
+		o.update(PairUpdate{Index: i, Name: pairs[i].Name, State: PairDone, Message: "not started", Time: time.Now(), Result: &res.Pairs[i]})
+	}
+	// The pairs of one SQL Server run one after another, in one slot (see
+	// sqlServerGroups); the slots take the groups in inventory order.
+	groups := sqlServerGroups(ctx, pairs)
+	next := make(chan []int)
 	var wg sync.WaitGroup
-	for range min(o.Parallel, len(pairs)) {
+	for range min(o.Parallel, len(groups)) {
 		wg.Go(func() {
-			for i := range next {
-				res.Pairs[i] = o.runPair(ctx, i, pairs[i])
+			for g := range next {
+				for _, i := range g {
+					if ctx.Err() != nil {
+						skip(i)
+						continue
+					}
+					res.Pairs[i] = o.runPair(ctx, i, pairs[i])
+				}
 			}
 		})
 	}
-	start := time.Now()
-	for i, p := range pairs {
-		if ctx.Err() != nil {
-			res.Pairs[i] = notStarted(i, p)
-			o.update(PairUpdate{Index: i, Name: p.Name, State: PairDone, Message: "not started", Time: time.Now(), Result: &res.Pairs[i]})
-			continue
+	for _, g := range groups {
+		if ctx.Err() == nil {
+			select {
+			case next <- g:
+				continue
+			case <-ctx.Done():
+			}
 		}
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			res.Pairs[i] = notStarted(i, p)
-			o.update(PairUpdate{Index: i, Name: p.Name, State: PairDone, Message: "not started", Time: time.Now(), Result: &res.Pairs[i]})
+		for _, i := range g {
+			skip(i)
 		}
 	}
 	close(next)

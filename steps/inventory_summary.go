@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -127,10 +129,21 @@ func (s InventorySummary) WriteText(w io.Writer) error {
 	return err
 }
 
-// line is the summary's last line: how many pairs ended how, and the exit code.
+// line is the summary's last line: how many pairs ended how (passed, then the others
+// by exit code, worst first), the time and the exit code: "Result: 4 pairs: 1 passed,
+// 3 failed the network test (1.0 s; exit code 3, the worst of the pairs')".
 func (s InventorySummary) line() string {
-	passed := s.Counts[ExitOK]
-	what := fmt.Sprintf("%d pair(s): %d passed, %d not", len(s.Pairs), passed, len(s.Pairs)-passed)
+	what := fmt.Sprintf("%s: %d passed", plural(len(s.Pairs), "pair"), s.Counts[ExitOK])
+	for _, code := range exitOrder {
+		if n := s.Counts[code]; n > 0 && code != ExitOK {
+			what += fmt.Sprintf(", %d %s", n, exitOutcome[code])
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(s.Counts)) {
+		if _, known := exitOutcome[code]; !known && code != ExitOK && s.Counts[code] > 0 {
+			what += fmt.Sprintf(", %d ended with exit code %d", s.Counts[code], code)
+		}
+	}
 	if s.Interrupted {
 		n := 0
 		for _, p := range s.Pairs {
@@ -138,17 +151,31 @@ func (s InventorySummary) line() string {
 				n++
 			}
 		}
-		what += fmt.Sprintf("; stopped: %d pair(s) interrupted or not started", n)
+		what += fmt.Sprintf("; stopped: %d interrupted or not started", n)
 	}
-	return fmt.Sprintf("Result: %s in %.1fs (exit code %d, the worst of the pairs')", what, s.DurationS, s.ExitCode)
+	return fmt.Sprintf("Result: %s (%.1f s; exit code %d, the worst of the pairs')", what, s.DurationS, s.ExitCode)
+}
+
+// exitOutcome says, after a count of pairs, how they ended, by exit code.
+var exitOutcome = map[int]string{
+	ExitError: "could not complete", ExitInterrupted: "stopped", ExitUsage: "had bad input", ExitAuth: "had a login rejected",
+	ExitConnectivity: "failed the network test", ExitPrereq: "missed a link prerequisite",
+}
+
+// plural is n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // WriteMarkdown writes the summary as a Markdown table; every value is escaped
 // (mdEscape, mdCode).
 func (s InventorySummary) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# milink inventory check\n\nStarted %s, %d pair(s), %d at once, each within %.0fs.\n\n",
-		s.StartedAt.Format(time.RFC3339), len(s.Pairs), s.Parallel, s.PairTimeoutS)
+	fmt.Fprintf(&b, "# milink inventory check\n\nStarted %s, %s, %d at once, each within %.0fs.\n\n",
+		s.StartedAt.Format(time.RFC3339), plural(len(s.Pairs), "pair"), s.Parallel, s.PairTimeoutS)
 	b.WriteString("| # | Pair | SQL Server | Managed instance | SQL→MI | MI→SQL | Exit | State | Time | Outcome |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range s.Pairs {
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %d | %s | %.1fs | %s |\n", p.Index, mdCode(p.Name), mdCode(p.SQLServer), mdCode(p.MI),

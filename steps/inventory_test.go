@@ -193,3 +193,35 @@ func assertNothingLeft(t *testing.T, pairs ...steps.InventoryPair) {
 		}
 	}
 }
+
+// TestSummaryResultLine: the summary's last line counts the pairs in words, passed
+// first and then by how they ended, worst first ("1 pair", "4 pairs").
+func TestSummaryResultLine(t *testing.T) {
+	rep := func(code int) *steps.Report {
+		r := steps.NewReport(steps.Config{})
+		if code != steps.ExitOK {
+			r.Fatal(code, fmt.Errorf("exit %d", code))
+		}
+		return r
+	}
+	for _, c := range []struct {
+		codes []int
+		want  string
+	}{
+		{[]int{1, 1, 1, 1}, "Result: 4 pairs: 0 passed, 4 could not complete ("},
+		{[]int{0, 3, 5, 3}, "Result: 4 pairs: 1 passed, 2 failed the network test, 1 missed a link prerequisite ("},
+		{[]int{4}, "Result: 1 pair: 0 passed, 1 had a login rejected ("},
+	} {
+		var reps []*steps.Report
+		for _, code := range c.codes {
+			reps = append(reps, rep(code))
+		}
+		var b bytes.Buffer
+		if err := summaryOf(reps...).WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) || strings.Contains(b.String(), "pair(s)") {
+			t.Errorf("%v: the summary does not say %q:\n%s", c.codes, c.want, b.String())
+		}
+	}
+}

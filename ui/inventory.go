@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -19,6 +20,7 @@ import (
 // when the channel is closed.
 type InventoryModel struct {
 	names         []string
+	index         map[string]int // pair name → its line
 	lines         []string
 	states        []steps.PairState
 	done          int
@@ -36,15 +38,23 @@ func NewInventoryModel(names []string, updates <-chan steps.PairUpdate) *Invento
 	for i := range lines {
 		lines[i], states[i] = string(steps.PairQueued), steps.PairQueued
 	}
-	return &InventoryModel{names: names, lines: lines, states: states, updates: updates}
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
+	}
+	return &InventoryModel{names: names, index: index, lines: lines, states: states, updates: updates}
 }
 
 // Init starts reading the updates.
 func (m *InventoryModel) Init() tea.Cmd { return m.next() }
 
-// next is the command that waits for the next update.
+// next is the command that waits for the next update (none without a channel: the
+// updates are sent to the program).
 func (m *InventoryModel) next() tea.Cmd {
 	ch := m.updates
+	if ch == nil {
+		return nil
+	}
 	return func() tea.Msg {
 		u, ok := <-ch
 		if !ok {
@@ -59,11 +69,16 @@ func (m *InventoryModel) next() tea.Cmd {
 func (m *InventoryModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case steps.PairUpdate:
-		if msg.Index >= 0 && msg.Index < len(m.lines) {
-			m.lines[msg.Index], m.states[msg.Index] = msg.Line(), msg.State
-			if msg.State == steps.PairDone {
+		// A pair's line is found by its name (the index only for an update without one).
+		i, ok := m.index[msg.Name]
+		if !ok && msg.Name == "" && msg.Index >= 0 && msg.Index < len(m.lines) {
+			i, ok = msg.Index, true
+		}
+		if ok {
+			if msg.State == steps.PairDone && m.states[i] != steps.PairDone {
 				m.done++
 			}
+			m.lines[i], m.states[i] = msg.Line(), msg.State
 		}
 		return m, m.next()
 	case inventoryClosed:
@@ -128,16 +143,100 @@ func (m *InventoryModel) render() string {
 // when the run ends.
 func (m *InventoryModel) View() tea.View { return tea.NewView(m.render()) }
 
-// RunInventoryProgress shows the live progress on out until updates is closed. It
-// reads no input and leaves signals to the caller: a stop lets the pairs clean up
-// while the view goes on showing them.
+// RunInventoryProgress shows the live progress on out until updates is closed (see
+// InventoryProgress). It reads no input and leaves signals to the caller: a stop lets
+// the pairs clean up while the view goes on showing them.
 func RunInventoryProgress(out io.Writer, names []string, updates <-chan steps.PairUpdate) error {
-	opts := []tea.ProgramOption{tea.WithInput(nil), tea.WithOutput(out), tea.WithoutSignals()}
-	if !isTerminal(out) {
-		// No size to query (tests): COLUMNS, and room for every pair.
-		opts = append(opts, tea.WithWindowSize(envInt("COLUMNS", 100), len(names)+3))
+	p := StartInventoryProgress(out, names)
+	for u := range updates {
+		p.Update(u)
 	}
-	p := tea.NewProgram(NewInventoryModel(names, updates), opts...)
-	_, err := p.Run()
-	return err
+	return p.Close()
+}
+
+// InventoryProgress is the live view of an inventory run on a terminal. It is the
+// only writer of out while it runs: whatever else must reach out (the stop message of
+// a signal) goes through Print, which ends the view, prints, and lets the next update
+// start it again below with the same lines, so that no line is drawn over another's.
+type InventoryProgress struct {
+	out   io.Writer
+	model *InventoryModel
+
+	mu     sync.Mutex
+	prog   *tea.Program  // the running program; nil between Print and the next update, and once closed
+	done   chan struct{} // closed when prog's Run returns
+	closed bool
+	err    error // the first error of a Run
+}
+
+// StartInventoryProgress shows the pairs names (in inventory order), all queued, on
+// out and returns the view to feed with Update.
+func StartInventoryProgress(out io.Writer, names []string) *InventoryProgress {
+	p := &InventoryProgress{out: out, model: NewInventoryModel(names, nil)}
+	p.start()
+	return p
+}
+
+// start runs a program on the model (p.mu held, or before p is shared).
+func (p *InventoryProgress) start() {
+	opts := []tea.ProgramOption{tea.WithInput(nil), tea.WithOutput(p.out), tea.WithoutSignals()}
+	if !isTerminal(p.out) {
+		// No size to query (tests): COLUMNS, and room for every pair.
+		opts = append(opts, tea.WithWindowSize(envInt("COLUMNS", 100), len(p.model.names)+3))
+	}
+	prog, done := tea.NewProgram(p.model, opts...), make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := prog.Run(); err != nil && p.err == nil {
+			p.err = err
+		}
+	}()
+	p.prog, p.done = prog, done
+}
+
+// stop ends the running program, if any, after its last frame (p.mu held).
+func (p *InventoryProgress) stop() {
+	if p.prog != nil {
+		p.prog.Quit()
+		<-p.done
+		p.prog = nil
+	}
+}
+
+// Update shows a pair's change of state on its line (found by the pair's name).
+func (p *InventoryProgress) Update(u steps.PairUpdate) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return
+	case p.prog == nil: // after a Print: the view starts again below it
+		p.model.Update(u)
+		p.start()
+	default:
+		p.prog.Send(u)
+	}
+}
+
+// Print writes text on out between two frames: the view ends with its current lines
+// (and gives the cursor back), text follows on lines of its own, and the next update
+// starts the view again below it. Once the view is closed, text is written as it is.
+func (p *InventoryProgress) Print(text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.prog != nil {
+		p.stop()
+		text = "\r" + text // over the ^C a terminal echoes for Ctrl-C
+	}
+	_, _ = io.WriteString(p.out, text)
+}
+
+// Close ends the view, its last frame left on out, and returns the first error of
+// the program.
+func (p *InventoryProgress) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stop()
+	p.closed = true
+	return p.err
 }

@@ -3,10 +3,12 @@ package ui
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/milink/milink/steps"
 )
@@ -78,3 +80,77 @@ func TestInventoryModelTooManyPairs(t *testing.T) {
 		t.Errorf("render:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestInventoryModelKeyedByName: an update lands on the line of the pair it names,
+// whatever its index says, and a pair done twice is counted once (teatest drives the
+// model as a program).
+func TestInventoryModelKeyedByName(t *testing.T) {
+	m := NewInventoryModel([]string{"sql-a", "sql-b", "sql-c"}, nil)
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 10))
+	tm.Send(steps.PairUpdate{Index: 0, Name: "sql-b", State: steps.PairTesting, Message: "waiting for job"})
+	tm.Send(steps.PairUpdate{Index: 2, Name: "sql-c", State: steps.PairDone, Message: "stopped"})
+	tm.Send(steps.PairUpdate{Index: 2, Name: "sql-c", State: steps.PairDone, Message: "stopped"})
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("1 of 3 pair(s) finished")) },
+		teatest.WithDuration(10*time.Second))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	got := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*InventoryModel).render()
+	want := "milink: 1 of 3 pair(s) finished\nsql-a  queued\nsql-b  testing: waiting for job\nsql-c  done: stopped\n"
+	if got != want {
+		t.Errorf("render:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestInventoryProgressPrint: a message printed while the view runs (a signal's
+// "stopping") comes after a finished frame with the cursor given back, on a line of
+// its own, and the next update draws every pair's line again below it, each after
+// its own name: nothing is written into a frame.
+func TestInventoryProgressPrint(t *testing.T) {
+	var out syncBuf
+	p := StartInventoryProgress(&out, []string{"sql-a", "sql-b"})
+	p.Update(steps.PairUpdate{Index: 0, Name: "sql-a", State: steps.PairTesting, Message: "waiting for job"})
+	p.Update(steps.PairUpdate{Index: 1, Name: "sql-b", State: steps.PairConnecting, Message: "connecting"})
+	const note = "milink: SIGINT: stopping; cleaning up (press Ctrl-C again to abandon cleanup)\n"
+	p.Print(note)
+	before := out.String()
+	if !strings.HasSuffix(before, "\r"+note) {
+		t.Fatalf("the message is not written as a line of its own:\n%q", before)
+	}
+	frame := strings.TrimSuffix(before, "\r"+note)
+	for _, want := range []string{"sql-a  testing: waiting for job\n", "sql-b  connecting: connecting\n"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("the frame before the message lacks %q:\n%q", want, frame)
+		}
+	}
+	if !strings.HasSuffix(frame, "\x1b[?25h") && !strings.Contains(frame[max(0, len(frame)-16):], "\x1b[?25h") {
+		t.Errorf("the view did not end (cursor shown) before the message:\n%q", frame)
+	}
+	p.Update(steps.PairUpdate{Index: 1, Name: "sql-b", State: steps.PairCleaning, Message: "removing the job"})
+	p.Update(steps.PairUpdate{Index: 0, Name: "sql-a", State: steps.PairDone, Message: "interrupted"})
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := strings.TrimPrefix(out.String(), before)
+	for _, want := range []string{"sql-a  done: interrupted\n", "sql-b  cleaning up: removing the job\n"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("after the message the view lacks %q:\n%q", want, after)
+		}
+	}
+	if strings.Contains(after, "stopping") {
+		t.Errorf("the message was drawn again inside the view:\n%q", after)
+	}
+	p.Print("after close\n")
+	if !strings.HasSuffix(out.String(), "after close\n") {
+		t.Errorf("after Close, Print does not write through: %q", out.String())
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for the program's writer and the test's reader.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
