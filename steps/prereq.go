@@ -333,15 +333,25 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 			Detail: "Databases replicated by the link must use the FULL recovery model.",
 			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER DATABASE %s SET RECOVERY FULL;", q)}}})
 	}
-	if d.LastFullBackup == nil {
+	// A full backup counts only while the log chain it started holds: switching to
+	// SIMPLE and back to FULL breaks it until the next full (or differential) backup,
+	// and sys.database_recovery_status.last_log_backup_lsn is NULL meanwhile ("either
+	// the database is in SIMPLE recovery or there is no current database backup",
+	// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-recovery-status-transact-sql).
+	// In SIMPLE recovery the recovery finding says it; prepare backs up after the switch.
+	brokenChain := d.LastFullBackup != nil && d.LogChain != nil && !*d.LogChain && !strings.EqualFold(d.RecoveryModel, "SIMPLE")
+	if d.LastFullBackup == nil || brokenChain {
 		ok = false
-		path := `D:\Backup\` + d.Name + ".bak"
-		if plat == "Linux" {
-			path = "/var/opt/mssql/data/" + d.Name + ".bak"
-		}
-		add(Finding{ID: "database:" + d.Name + ":backup", Severity: Fail, Title: fmt.Sprintf("Database %s has no full backup", d.Name),
+		path := suggestedBackupPath(d.Name, plat)
+		f := Finding{ID: "database:" + d.Name + ":backup", Severity: Fail, Title: fmt.Sprintf("Database %s has no full backup", d.Name),
 			Detail: "The link needs at least one full backup of the database.",
-			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("BACKUP DATABASE %s TO DISK = N'%s';", q, strings.ReplaceAll(path, "'", "''"))}}})
+			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("BACKUP DATABASE %s TO DISK = N'%s';", q, strings.ReplaceAll(path, "'", "''"))}}}
+		if brokenChain {
+			f.Title = fmt.Sprintf("Database %s has no full backup since its log chain was broken", d.Name)
+			f.Detail = fmt.Sprintf("Its last full backup (%s) does not start a log chain any more: sys.database_recovery_status.last_log_backup_lsn is NULL, which happens when the database was switched to the SIMPLE recovery model after that backup. After switching back to FULL, a new full backup starts the log chain the link needs; take one now.",
+				d.LastFullBackup.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		add(f)
 	}
 	if d.LogFiles > 1 {
 		ok = false
@@ -507,4 +517,13 @@ func isSystemDatabase(name string) bool {
 		return true
 	}
 	return false
+}
+
+// suggestedBackupPath is the backup file a finding suggests for database name when
+// the backup directory is not known.
+func suggestedBackupPath(name, plat string) string {
+	if plat == "Linux" {
+		return "/var/opt/mssql/data/" + name + ".bak"
+	}
+	return `D:\Backup\` + name + ".bak"
 }
