@@ -168,6 +168,8 @@ func TestPrepareRefusesWithoutConsentOrInput(t *testing.T) {
 		{"--yes-restart alone", []string{"--yes", "--yes-restart"}, "--restart"},
 		{"--restart without --ssh", []string{"--yes", "--restart", "--backup-dir", `D:\Backup`}, "--ssh"},
 		{"an empty password on stdin", []string{"--yes", "--backup-dir", `D:\Backup`, "--master-key-password-stdin"}, "--master-key-password-stdin"},
+		{"a --database that does not exist", []string{"--yes", "--backup-dir", `D:\Backup`, "--database", "NoSuchDB"}, "--database: database NoSuchDB does not exist on SQL Server"},
+		{"a system --database", []string{"--yes", "--backup-dir", `D:\Backup`, "--database", "msdb"}, "--database: msdb is a system database"},
 	} {
 		args, _ := p.prepareArgs(t, c.args...)
 		r := runApp(t, env, "", args...)

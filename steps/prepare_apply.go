@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 			return nil, &FieldError{Flag: "backup-dir", Err: fmt.Errorf("%w (wizard: Backup directory)", err)}
 		}
 	}
+	if err := unknownDatabases(pre, o.Databases); err != nil {
+		return nil, err
+	}
 	var f prepFacts
 	var err error
 	if f.sizesKB, err = c.DataSizesKB(ctx); err != nil && !sqlops.Unreadable(err) {
@@ -83,6 +87,30 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 		p.Login = c.Cfg.User
 	}
 	return p, nil
+}
+
+// unknownDatabases is a FieldError for --database for each database the user named
+// that the Prerequisites did not find among SQL Server's user databases (a system
+// database or a name that does not exist): preparing nothing for it must not look
+// like "nothing to do".
+func unknownDatabases(pre *Prerequisites, names []string) error {
+	if !pre.Checked("the databases") {
+		return nil // not read: the findings say so
+	}
+	have := map[string]bool{}
+	for _, d := range pre.Databases {
+		have[strings.ToLower(d.Name)] = true
+	}
+	var errs []error
+	for _, n := range names {
+		switch {
+		case isSystemDatabase(n):
+			errs = append(errs, &FieldError{Flag: "database", Err: fmt.Errorf("%s is a system database: the link replicates user databases only", n)})
+		case !have[strings.ToLower(n)]:
+			errs = append(errs, &FieldError{Flag: "database", Err: fmt.Errorf("database %s does not exist on SQL Server %s", n, pre.Server.ServerName)})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ApplyPreparation applies p's changes in order, recording each; then it checks the
