@@ -13,6 +13,7 @@ const (
 	TagServerInfoBasic = "prereq.server.basic"
 	TagAgentXPs        = "prereq.agentxps"
 	TagDatabasesNoTDE  = "prereq.databases.notde"
+	TagBackupPath      = "prereq.backuppath"
 	TagMasterKey       = "prereq.masterkey"
 	TagTraceFlags      = "prereq.traceflags"
 	TagAgent           = "prereq.agent"
@@ -48,7 +49,11 @@ var queries = map[string]string{
 	TagTraceFlags:      `DBCC TRACESTATUS(-1) WITH NO_INFOMSGS`,
 	TagAgent: `SELECT (SELECT TOP (1) status_desc FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server Agent%') AS agent_status,
        (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = N'Agent XPs') AS agent_xps`,
-	TagDatabases:      databasesQuery(true),
+	TagDatabases: databasesQuery(true),
+	// The instance's default backup directory, SERVERPROPERTY('InstanceDefaultBackupPath'):
+	// SQL Server 2019 (15.x) and later; NULL before, as for any property a version
+	// does not know (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
+	TagBackupPath:     `SELECT CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(260)) AS default_backup_path`,
 	TagDatabasesNoTDE: databasesQuery(false),
 	// The FILESTREAM-type files (sys.master_files type 2) of database @db by the type of
 	// their filegroup: FD FILESTREAM_DATA_FILEGROUP (FILESTREAM, FileTable) or FX

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,10 +84,36 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 		return nil, err
 	}
 	p := planPreparation(pre, o, f)
+	if err := checkBackupDir(ctx, c, pre, o, p); err != nil {
+		return nil, err
+	}
 	if p.Login == "" { // the login's name could not be read: the one milink signed in with
 		p.Login = c.Cfg.User
 	}
 	return p, nil
+}
+
+// checkBackupDir asks the SQL Server service, before anything is applied, whether the
+// directory of the planned backups exists (xp_fileexist): a missing one is a
+// FieldError for --backup-dir. When xp_fileexist cannot be run the backup says it.
+func checkBackupDir(ctx context.Context, c *sqlops.Conn, pre *Prerequisites, o PrepareOptions, p *Preparation) error {
+	dir, fromDefault := pre.backupDir(o.BackupDir)
+	planned := slices.ContainsFunc(p.Changes, func(ch Change) bool { return strings.HasPrefix(ch.ID, "backup:") && ch.Needs == "" })
+	if dir == "" || !planned {
+		return nil
+	}
+	st, err := c.FileExists(ctx, dir)
+	switch {
+	case err != nil && sqlops.Unreadable(err):
+		return nil
+	case err != nil:
+		return err
+	case st.IsDirectory:
+		return nil
+	case fromDefault:
+		return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see its default backup directory %s (xp_fileexist): give a directory it can write to (wizard: Backup directory)", dir)}
+	}
+	return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see directory %s (xp_fileexist): create it, or give another directory (wizard: Backup directory)", dir)}
 }
 
 // unknownDatabases is a FieldError for --database for each database the user named

@@ -20,6 +20,9 @@ type Prerequisites struct {
 	Databases   []sqlops.Database          `json:"databases,omitempty"`
 	MasterKey   bool                       `json:"master_key"`
 	LocalIP     string                     `json:"local_ip,omitempty"`
+	// BackupPath is SQL Server's default backup directory
+	// (SERVERPROPERTY('InstanceDefaultBackupPath'), 2019 and later; "" before).
+	BackupPath string `json:"-"`
 	// Unchecked lists what this login could not read (each has a finding saying why).
 	Unchecked []string  `json:"unchecked,omitempty"`
 	Findings  []Finding `json:"findings"`
@@ -108,6 +111,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	}
 	dbs, err := c.Databases(ctx)
 	if err = tolerate("databases", "the databases", err); err != nil {
+		return nil, err
+	}
+	if p.BackupPath, err = c.DefaultBackupPath(ctx); err != nil && !sqlops.Unreadable(err) {
 		return nil, err
 	}
 	hasIssuer, err := c.HasAddIssuer(ctx)
@@ -305,7 +311,7 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 			continue
 		}
 		found[strings.ToLower(d.Name)] = true
-		p.Findings = append(p.Findings, databaseFindings(d, plat)...)
+		p.Findings = append(p.Findings, databaseFindings(d, plat, p.BackupPath)...)
 	}
 	for _, d := range databases {
 		switch {
@@ -322,7 +328,7 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 // TraceFlagRow is one row of DBCC TRACESTATUS.
 type TraceFlagRow = sqlops.TraceFlag
 
-func databaseFindings(d sqlops.Database, plat string) []Finding {
+func databaseFindings(d sqlops.Database, plat, backupDir string) []Finding {
 	var out []Finding
 	q := sqlops.QuoteIdentifier(d.Name)
 	add := func(f Finding) { f.Server = serverSQL; out = append(out, f) }
@@ -342,7 +348,7 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 	brokenChain := d.LastFullBackup != nil && d.LogChain != nil && !*d.LogChain && !strings.EqualFold(d.RecoveryModel, "SIMPLE")
 	if d.LastFullBackup == nil || brokenChain {
 		ok = false
-		path := suggestedBackupPath(d.Name, plat)
+		path := backupFile(backupDir, d.Name, plat)
 		f := Finding{ID: "database:" + d.Name + ":backup", Severity: Fail, Title: fmt.Sprintf("Database %s has no full backup", d.Name),
 			Detail: "The link needs at least one full backup of the database.",
 			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("BACKUP DATABASE %s TO DISK = N'%s';", q, strings.ReplaceAll(path, "'", "''"))}}}
@@ -519,11 +525,21 @@ func isSystemDatabase(name string) bool {
 	return false
 }
 
-// suggestedBackupPath is the backup file a finding suggests for database name when
-// the backup directory is not known.
-func suggestedBackupPath(name, plat string) string {
-	if plat == "Linux" {
-		return "/var/opt/mssql/data/" + name + ".bak"
+// backupFile is the file the full backup of db goes to, the same in the check's fix
+// and in milink prepare: sqlops.BackupFile in dir, or in "<backup_dir>" when no
+// directory is known.
+func backupFile(dir, db, plat string) string {
+	if dir == "" {
+		dir = "<backup_dir>"
 	}
-	return `D:\Backup\` + name + ".bak"
+	return sqlops.BackupFile(dir, db, plat)
+}
+
+// backupDir is the directory prepare backs up to: given (--backup-dir) when set, else
+// SQL Server's default backup directory (fromDefault), else "".
+func (p *Prerequisites) backupDir(given string) (dir string, fromDefault bool) {
+	if given != "" {
+		return given, false
+	}
+	return p.BackupPath, p.BackupPath != ""
 }
