@@ -168,6 +168,9 @@ func TestPrepareRefusesWithoutConsentOrInput(t *testing.T) {
 		{"--yes-restart alone", []string{"--yes", "--yes-restart"}, "--restart"},
 		{"--restart without --ssh", []string{"--yes", "--restart", "--backup-dir", `D:\Backup`}, "--ssh"},
 		{"an empty password on stdin", []string{"--yes", "--backup-dir", `D:\Backup`, "--master-key-password-stdin"}, "--master-key-password-stdin"},
+		{"a --database that does not exist", []string{"--yes", "--backup-dir", `D:\Backup`, "--database", "NoSuchDB"}, "--database: database NoSuchDB does not exist on SQL Server"},
+		{"a --backup-dir the service does not see", []string{"--yes", "--backup-dir", `Q:\NoSuch`}, `--backup-dir: the SQL Server service does not see directory Q:\NoSuch (xp_fileexist)`},
+		{"a system --database", []string{"--yes", "--backup-dir", `D:\Backup`, "--database", "msdb"}, "--database: msdb is a system database"},
 	} {
 		args, _ := p.prepareArgs(t, c.args...)
 		r := runApp(t, env, "", args...)
@@ -257,4 +260,36 @@ func TestPrepareScriptTDE(t *testing.T) {
 	if r := runApp(t, map[string]string{"MILINK_SQL_PASSWORD": simPassword}, "", args...); r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--cloud") {
 		t.Errorf("--cloud Mars: exit %d, %s", r.code, r.stderr)
 	}
+}
+
+// Without --backup-dir, prepare backs up to SQL Server's default backup directory
+// (SERVERPROPERTY('InstanceDefaultBackupPath'), 2019 and later) and says so in the plan;
+// check's fix names the same file.
+func TestPrepareDefaultsToTheInstanceBackupDirectory(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) {
+		unprepared(o)
+		o.Directories = nil // the instance's own directories, its default backup directory among them
+	}, nil)
+	var dir string
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "state", Host: p.sql.Host(), Port: p.sql.Port(), User: "sa", Password: simPassword, CACertFile: p.sqlCA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DB.QueryRowContext(ctx, "SELECT CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(260))").Scan(&dir); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	file := strings.TrimRight(dir, `\`) + `\Inventory_full.bak`
+	args, _ := p.prepareArgs(t)
+	r := runApp(t, pwEnv, "", append(args, "--script")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "BACKUP DATABASE [Inventory] TO DISK = N'"+file+"';") || !strings.Contains(r.stdout, "SERVERPROPERTY('InstanceDefaultBackupPath')") {
+		t.Errorf("prepare --script without --backup-dir: exit %d, want the backup to %s\n%s\n%s", r.code, file, r.stdout, r.stderr)
+	}
+	chk := runApp(t, pwEnv, "", p.checkArgs()...)
+	if !strings.Contains(chk.stdout, "BACKUP DATABASE [Inventory] TO DISK = N'"+file+"';") {
+		t.Errorf("check's fix names another file than prepare's %s:\n%s", file, chk.stdout)
+	}
+	assertUnprepared(t, p)
 }

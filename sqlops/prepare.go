@@ -195,6 +195,21 @@ func (c *Conn) EnableAgentXPs(ctx context.Context, advancedShown bool) error {
 	return nil
 }
 
+// DefaultBackupPath is SQL Server's default backup directory
+// (SERVERPROPERTY('InstanceDefaultBackupPath'), SQL Server 2019 and later), without a
+// trailing separator; "" when the version does not have the property.
+func (c *Conn) DefaultBackupPath(ctx context.Context) (string, error) {
+	var p sql.NullString
+	if err := c.DB.QueryRowContext(ctx, Query(TagBackupPath)).Scan(&p); err != nil {
+		return "", fmt.Errorf("read the default backup directory: %w", err)
+	}
+	dir := strings.TrimSpace(p.String)
+	if len(dir) > 1 && !strings.HasSuffix(dir, `:\`) {
+		dir = strings.TrimRight(dir, `/\`)
+	}
+	return dir, nil
+}
+
 // ValidateBackupDir checks a backup directory given by the user for the SQL Server
 // host's platform ("Linux" or "Windows"): an absolute path (/… on Linux; X:\… or
 // \\server\share\… on Windows), at most 200 characters, no control characters.

@@ -173,7 +173,14 @@ type Database struct {
 	RecoveryModel  string     `json:"recovery_model"`
 	State          string     `json:"state"`
 	LastFullBackup *time.Time `json:"last_full_backup"`
-	LogFiles       int        `json:"log_files"`
+	// LogChain is whether the database has a current log chain:
+	// sys.database_recovery_status.last_log_backup_lsn is not NULL. It is NULL in
+	// SIMPLE recovery and, after a switch back to FULL, until the next full (or
+	// differential) backup, even when an older full backup exists
+	// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-recovery-status-transact-sql).
+	// nil when the row could not be seen.
+	LogChain *bool `json:"log_chain,omitempty"`
+	LogFiles int   `json:"log_files"`
 	// FilestreamFiles are FILESTREAM containers in a FILESTREAM filegroup (FD);
 	// MemoryOptimizedFiles those of a MEMORY_OPTIMIZED_DATA filegroup (FX, In-Memory
 	// OLTP). Both are sys.master_files type 2. When the filegroups could not be read,
@@ -206,10 +213,15 @@ func (c *Conn) Databases(ctx context.Context) ([]Database, error) {
 		var d Database
 		var last sql.NullTime
 		var cert sql.NullString
-		if err := rows.Scan(&d.Name, &d.RecoveryModel, &d.State, &last, &d.LogFiles, &d.FilestreamFiles, &d.EncryptionState, &d.TDEThumbprint, &cert); err != nil {
+		var chain sql.NullInt64
+		if err := rows.Scan(&d.Name, &d.RecoveryModel, &d.State, &last, &d.LogFiles, &chain, &d.FilestreamFiles, &d.EncryptionState, &d.TDEThumbprint, &cert); err != nil {
 			return nil, fmt.Errorf("list databases: %w", err)
 		}
 		d.TDECertificate = cert.String
+		if chain.Valid {
+			c := chain.Int64 == 1
+			d.LogChain = &c
+		}
 		if last.Valid {
 			t := last.Time
 			d.LastFullBackup = &t

@@ -13,6 +13,7 @@ const (
 	TagServerInfoBasic = "prereq.server.basic"
 	TagAgentXPs        = "prereq.agentxps"
 	TagDatabasesNoTDE  = "prereq.databases.notde"
+	TagBackupPath      = "prereq.backuppath"
 	TagMasterKey       = "prereq.masterkey"
 	TagTraceFlags      = "prereq.traceflags"
 	TagAgent           = "prereq.agent"
@@ -48,7 +49,11 @@ var queries = map[string]string{
 	TagTraceFlags:      `DBCC TRACESTATUS(-1) WITH NO_INFOMSGS`,
 	TagAgent: `SELECT (SELECT TOP (1) status_desc FROM sys.dm_server_services WHERE servicename LIKE N'SQL Server Agent%') AS agent_status,
        (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = N'Agent XPs') AS agent_xps`,
-	TagDatabases:      databasesQuery(true),
+	TagDatabases: databasesQuery(true),
+	// The instance's default backup directory, SERVERPROPERTY('InstanceDefaultBackupPath'):
+	// SQL Server 2019 (15.x) and later; NULL before, as for any property a version
+	// does not know (https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql).
+	TagBackupPath:     `SELECT CAST(SERVERPROPERTY('InstanceDefaultBackupPath') AS nvarchar(260)) AS default_backup_path`,
 	TagDatabasesNoTDE: databasesQuery(false),
 	// The FILESTREAM-type files (sys.master_files type 2) of database @db by the type of
 	// their filegroup: FD FILESTREAM_DATA_FILEGROUP (FILESTREAM, FileTable) or FX
@@ -167,6 +172,13 @@ func serverInfoQuery(hostInfo bool) string {
 // create_date; a database dropped and created again under the same name has a new
 // one), per the backupset page
 // (https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
+// That backup may predate a switch to SIMPLE and back, which breaks the log chain
+// until the next full or differential backup: log_chain is 1 when
+// sys.database_recovery_status.last_log_backup_lsn is set, 0 when it is NULL ("a
+// transaction log back up cannot be performed because either the database is in
+// SIMPLE recovery or there is no current database backup",
+// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-recovery-status-transact-sql),
+// and NULL when the caller cannot see the database's row there.
 // The TDE columns follow Microsoft's "Migrate a TDE certificate" page: the protecting
 // certificate is the one in master whose thumbprint is the key's encryptor_thumbprint
 // (https://learn.microsoft.com/azure/azure-sql/managed-instance/tde-certificate-migrate).
@@ -184,9 +196,11 @@ func databasesQuery(tde bool) string {
        (SELECT MAX(b.backup_finish_date) FROM msdb.dbo.backupset b
          WHERE b.database_name = d.name AND b.type = 'D' AND b.is_copy_only = 0 AND b.database_creation_date = d.create_date) AS last_full_backup,
        (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 1) AS log_files,
+       CAST(CASE WHEN rs.database_id IS NULL THEN NULL WHEN rs.last_log_backup_lsn IS NULL THEN 0 ELSE 1 END AS int) AS log_chain,
        (SELECT COUNT(*) FROM sys.master_files f WHERE f.database_id = d.database_id AND f.type = 2) AS type2_files,
        ` + enc + `
 FROM sys.databases d
+LEFT JOIN sys.database_recovery_status rs ON rs.database_id = d.database_id
 WHERE d.database_id > 4
 ORDER BY d.name`
 }

@@ -152,6 +152,7 @@ func (in *Instance) bootstrap() error {
 			in.nextBackup++
 			in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, dbCreated: d.created, typ: "D",
 				start: spec.LastFullBackup.Add(-time.Minute), finish: *spec.LastFullBackup, device: in.dataPath(d.name + ".bak")})
+			in.advanceLogChainLocked(d, false, false)
 		}
 	}
 	return nil

@@ -86,6 +86,9 @@ func (x *execCtx) runDDL(st tsql.Stmt) error {
 					return sqlErr(5058, 16, "Option 'RECOVERY' cannot be set in database 'tempdb'.")
 				}
 				d.recovery = n.Value
+				if n.Value == "SIMPLE" {
+					d.nextLogLSN = 0 // the log chain is broken
+				}
 				return nil
 			}
 			return abortErr(102, 15, fmt.Sprintf("Incorrect syntax near '%s'.", n.Value))
@@ -365,6 +368,20 @@ func (x *execCtx) dropLocked(n *tsql.Drop) error {
 	return nil
 }
 
+// advanceLogChainLocked moves d's log chain after a backup: a log backup advances
+// last_log_backup_lsn; a full or differential database backup that is not COPY_ONLY
+// starts the chain when there is none and the database is not in SIMPLE recovery
+// (sys-database-recovery-status-transact-sql; view-or-change-the-recovery-model-of-a-database-sql-server).
+func (in *Instance) advanceLogChainLocked(d *dbState, log, copyOnly bool) {
+	in.nextLSN += 1000000
+	switch {
+	case log && !copyOnly:
+		d.nextLogLSN = in.nextLSN
+	case !log && !copyOnly && d.recovery != "SIMPLE" && d.nextLogLSN == 0:
+		d.nextLogLSN = in.nextLSN
+	}
+}
+
 // backupLocked runs BACKUP DATABASE/LOG and records the backup in msdb.dbo.backupset
 // (https://learn.microsoft.com/sql/t-sql/statements/backup-transact-sql,
 // https://learn.microsoft.com/sql/relational-databases/system-tables/backupset-transact-sql).
@@ -380,12 +397,19 @@ func (x *execCtx) backupLocked(n *tsql.Backup, dv any) error {
 		if d.recovery == "SIMPLE" {
 			return sqlErr(4208, 16, "The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.")
 		}
-		full := false
-		for _, b := range in.backups {
-			full = full || (strings.EqualFold(b.database, d.name) && b.dbGUID == d.guid && b.typ == "D" && !b.copyOnly)
-		}
-		if !full {
+		if d.nextLogLSN == 0 {
 			return sqlErr(4214, 16, "BACKUP LOG cannot be performed because there is no current database backup.")
+		}
+	}
+	diff := !n.Log && slices.Contains(n.With, "DIFFERENTIAL")
+	if diff {
+		typ = "I" // backupset.type: I = differential database
+		base := false
+		for _, b := range in.backups {
+			base = base || (strings.EqualFold(b.database, d.name) && b.dbGUID == d.guid && b.typ == "D" && !b.copyOnly)
+		}
+		if !base {
+			return sqlErr(3035, 16, fmt.Sprintf("Cannot perform a differential backup for database \"%s\", because a current database backup does not exist. Perform a full database backup by reissuing BACKUP DATABASE, omitting the WITH DIFFERENTIAL option.", d.name))
 		}
 	}
 	if strings.EqualFold(d.name, "tempdb") {
@@ -396,6 +420,7 @@ func (x *execCtx) backupLocked(n *tsql.Backup, dv any) error {
 			return err
 		}
 	}
+	in.advanceLogChainLocked(d, n.Log, n.CopyOnly)
 	now := time.Now()
 	in.nextBackup++
 	in.backups = append(in.backups, &backupRow{id: in.nextBackup, database: d.name, dbGUID: d.guid, dbCreated: d.created, typ: typ, copyOnly: n.CopyOnly,

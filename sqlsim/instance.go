@@ -70,6 +70,7 @@ type Instance struct {
 	configs          []*configOption
 	backups          []*backupRow
 	nextBackup       int
+	nextLSN          int64 // the last LSN handed to a backup (sys.database_recovery_status)
 	locks            map[string]*lockState
 	sessions         map[*session]bool // client sessions (sys.dm_exec_sessions)
 	nextSPID         int

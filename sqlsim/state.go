@@ -37,6 +37,13 @@ type dbState struct {
 	guid     [16]byte
 	created  time.Time
 	logFiles int
+	// nextLogLSN is sys.database_recovery_status.last_log_backup_lsn, "the starting
+	// log sequence number of the next log backup", 0 for NULL: no log chain, because
+	// the database is in SIMPLE recovery or has no current database backup. Switching
+	// to SIMPLE breaks the chain; after switching back to FULL or BULK_LOGGED a full
+	// or differential database backup starts it again ("After switching from the
+	// simple recovery model", https://learn.microsoft.com/sql/relational-databases/backup-restore/view-or-change-the-recovery-model-of-a-database-sql-server).
+	nextLogLSN int64
 	// filegroups are the database's filegroups besides PRIMARY (sys.filegroups), files
 	// its files besides the primary data file and the log (sys.master_files).
 	filegroups []*filegroup

@@ -287,6 +287,29 @@ func systemTables() []*sysTable {
 				}
 				return out
 			}},
+		{schema: "sys", name: "database_recovery_status", scope: "server", avail: everywhere,
+			cols:   "database_id int, database_guid uniqueidentifier, family_guid uniqueidentifier, last_log_backup_lsn numeric(25,0), recovery_fork_guid uniqueidentifier, first_recovery_fork_guid uniqueidentifier, fork_point_lsn numeric(25,0)",
+			source: learn + "system-catalog-views/sys-database-recovery-status-transact-sql",
+			rows: func(x *execCtx, _ *dbState) []map[string]any {
+				in := x.s.in
+				var out []map[string]any
+				for _, d := range in.dbs {
+					if !in.seesRecoveryStatusLocked(x.s.loginName, d) {
+						continue
+					}
+					// A managed instance backs its databases up itself (automated
+					// backups: full, differential and log), so their log chain holds.
+					var lsn any
+					if in.pers.MI && d.id > 4 {
+						lsn = int64(d.id) * 1000000
+					} else if d.nextLogLSN != 0 && d.recovery != "SIMPLE" {
+						lsn = d.nextLogLSN
+					}
+					out = append(out, map[string]any{"database_id": int64(d.id), "database_guid": d.guid, "family_guid": d.guid, "last_log_backup_lsn": lsn,
+						"recovery_fork_guid": d.guid, "first_recovery_fork_guid": d.guid})
+				}
+				return out
+			}},
 		{schema: "sys", name: "master_files", scope: "server", avail: everywhere,
 			cols:   "database_id int, file_id int, file_guid uniqueidentifier, type tinyint, type_desc nvarchar(60), data_space_id int, name sysname, physical_name nvarchar(260), state tinyint, state_desc nvarchar(60), size int, max_size int, growth int",
 			source: learn + "system-catalog-views/sys-master-files-transact-sql",
@@ -644,4 +667,29 @@ func (x *execCtx) objectPermLocked(perm string, d *dbState, name string) bool {
 		}
 	}
 	return in.hasServerPermLocked(login, perm)
+}
+
+// seesRecoveryStatusLocked reports whether login sees d's row of
+// sys.database_recovery_status: "To see the row for a database other than master or
+// tempdb, one of the following must apply: Be the owner of the database. Have ALTER
+// ANY DATABASE or VIEW ANY DATABASE server-level permissions. Have CREATE DATABASE
+// permission in the master database"
+// (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-recovery-status-transact-sql).
+// public holds VIEW ANY DATABASE unless it is denied to the login (ownership is not
+// modelled).
+func (in *Instance) seesRecoveryStatusLocked(login string, d *dbState) bool {
+	switch {
+	case strings.EqualFold(d.name, "master") || strings.EqualFold(d.name, "tempdb"):
+		return true
+	case in.hasServerPermLocked(login, "ALTER ANY DATABASE") || in.hasServerPermLocked(login, "VIEW ANY DATABASE"):
+		return true
+	case !in.serverDeny["VIEW ANY DATABASE|"+strings.ToLower(login)]:
+		return true // granted to public
+	}
+	if m := in.dbByNameLocked("master"); m != nil {
+		if u := m.userForLoginLocked(login); u != nil && m.grants["CREATE DATABASE||"+strings.ToLower(u.name)] {
+			return true
+		}
+	}
+	return false
 }

@@ -129,14 +129,19 @@ func planPreparation(pre *Prerequisites, o PrepareOptions, f prepFacts) *Prepara
 		if id := "database:" + d.Name + ":backup"; has(id) || (has("database:"+d.Name+":recovery") && d.LastFullBackup != nil) {
 			// After a switch from SIMPLE the log chain starts only with a new full backup.
 			c := Change{ID: "backup:" + d.Name, Finding: id, What: fmt.Sprintf("Take a full backup of %s (starts the log chain)", d.Name), Kind: ChangeTSQL, db: d.Name}
-			dir := o.BackupDir
+			dir, fromDefault := pre.backupDir(o.BackupDir)
 			if dir == "" {
-				dir, c.Needs = "<backup_dir>", "--backup-dir (wizard: Backup directory)"
+				c.Needs = "--backup-dir (wizard: Backup directory)"
 			}
-			c.Statements = []string{sqlops.StatementBackup(d.Name, sqlops.BackupFile(dir, d.Name, plat))}
+			c.Statements = []string{sqlops.StatementBackup(d.Name, backupFile(dir, d.Name, plat))}
+			var notes []string
+			if fromDefault {
+				notes = append(notes, fmt.Sprintf("Backup directory: %s, SQL Server's default backup directory (SERVERPROPERTY('InstanceDefaultBackupPath')); give --backup-dir (wizard: Backup directory) for another.", dir))
+			}
 			if kb, ok := f.sizesKB[d.Name]; ok {
-				c.Note = fmt.Sprintf("Size: at most %s (the data files' allocated size); the directory must exist and be writable by the SQL Server service.", humanKB(kb))
+				notes = append(notes, fmt.Sprintf("Size: at most %s (the data files' allocated size); the directory must exist and be writable by the SQL Server service.", humanKB(kb)))
 			}
+			c.Note = strings.Join(notes, " ")
 			add(c)
 		}
 	}

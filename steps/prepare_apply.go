@@ -2,7 +2,9 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,9 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 			return nil, &FieldError{Flag: "backup-dir", Err: fmt.Errorf("%w (wizard: Backup directory)", err)}
 		}
 	}
+	if err := unknownDatabases(pre, o.Databases); err != nil {
+		return nil, err
+	}
 	var f prepFacts
 	var err error
 	if f.sizesKB, err = c.DataSizesKB(ctx); err != nil && !sqlops.Unreadable(err) {
@@ -79,10 +84,60 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 		return nil, err
 	}
 	p := planPreparation(pre, o, f)
+	if err := checkBackupDir(ctx, c, pre, o, p); err != nil {
+		return nil, err
+	}
 	if p.Login == "" { // the login's name could not be read: the one milink signed in with
 		p.Login = c.Cfg.User
 	}
 	return p, nil
+}
+
+// checkBackupDir asks the SQL Server service, before anything is applied, whether the
+// directory of the planned backups exists (xp_fileexist): a missing one is a
+// FieldError for --backup-dir. When xp_fileexist cannot be run the backup says it.
+func checkBackupDir(ctx context.Context, c *sqlops.Conn, pre *Prerequisites, o PrepareOptions, p *Preparation) error {
+	dir, fromDefault := pre.backupDir(o.BackupDir)
+	planned := slices.ContainsFunc(p.Changes, func(ch Change) bool { return strings.HasPrefix(ch.ID, "backup:") && ch.Needs == "" })
+	if dir == "" || !planned {
+		return nil
+	}
+	st, err := c.FileExists(ctx, dir)
+	switch {
+	case err != nil && sqlops.Unreadable(err):
+		return nil
+	case err != nil:
+		return err
+	case st.IsDirectory:
+		return nil
+	case fromDefault:
+		return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see its default backup directory %s (xp_fileexist): give a directory it can write to (wizard: Backup directory)", dir)}
+	}
+	return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see directory %s (xp_fileexist): create it, or give another directory (wizard: Backup directory)", dir)}
+}
+
+// unknownDatabases is a FieldError for --database for each database the user named
+// that the Prerequisites did not find among SQL Server's user databases (a system
+// database or a name that does not exist): preparing nothing for it must not look
+// like "nothing to do".
+func unknownDatabases(pre *Prerequisites, names []string) error {
+	if !pre.Checked("the databases") {
+		return nil // not read: the findings say so
+	}
+	have := map[string]bool{}
+	for _, d := range pre.Databases {
+		have[strings.ToLower(d.Name)] = true
+	}
+	var errs []error
+	for _, n := range names {
+		switch {
+		case isSystemDatabase(n):
+			errs = append(errs, &FieldError{Flag: "database", Err: fmt.Errorf("%s is a system database: the link replicates user databases only", n)})
+		case !have[strings.ToLower(n)]:
+			errs = append(errs, &FieldError{Flag: "database", Err: fmt.Errorf("database %s does not exist on SQL Server %s", n, pre.Server.ServerName)})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ApplyPreparation applies p's changes in order, recording each; then it checks the

@@ -20,6 +20,9 @@ type Prerequisites struct {
 	Databases   []sqlops.Database          `json:"databases,omitempty"`
 	MasterKey   bool                       `json:"master_key"`
 	LocalIP     string                     `json:"local_ip,omitempty"`
+	// BackupPath is SQL Server's default backup directory
+	// (SERVERPROPERTY('InstanceDefaultBackupPath'), 2019 and later; "" before).
+	BackupPath string `json:"-"`
 	// Unchecked lists what this login could not read (each has a finding saying why).
 	Unchecked []string  `json:"unchecked,omitempty"`
 	Findings  []Finding `json:"findings"`
@@ -108,6 +111,9 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 	}
 	dbs, err := c.Databases(ctx)
 	if err = tolerate("databases", "the databases", err); err != nil {
+		return nil, err
+	}
+	if p.BackupPath, err = c.DefaultBackupPath(ctx); err != nil && !sqlops.Unreadable(err) {
 		return nil, err
 	}
 	hasIssuer, err := c.HasAddIssuer(ctx)
@@ -305,7 +311,7 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 			continue
 		}
 		found[strings.ToLower(d.Name)] = true
-		p.Findings = append(p.Findings, databaseFindings(d, plat)...)
+		p.Findings = append(p.Findings, databaseFindings(d, plat, p.BackupPath)...)
 	}
 	for _, d := range databases {
 		switch {
@@ -322,7 +328,7 @@ func checkPrerequisites(ctx context.Context, c *sqlops.Conn, databases []string)
 // TraceFlagRow is one row of DBCC TRACESTATUS.
 type TraceFlagRow = sqlops.TraceFlag
 
-func databaseFindings(d sqlops.Database, plat string) []Finding {
+func databaseFindings(d sqlops.Database, plat, backupDir string) []Finding {
 	var out []Finding
 	q := sqlops.QuoteIdentifier(d.Name)
 	add := func(f Finding) { f.Server = serverSQL; out = append(out, f) }
@@ -333,15 +339,25 @@ func databaseFindings(d sqlops.Database, plat string) []Finding {
 			Detail: "Databases replicated by the link must use the FULL recovery model.",
 			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("ALTER DATABASE %s SET RECOVERY FULL;", q)}}})
 	}
-	if d.LastFullBackup == nil {
+	// A full backup counts only while the log chain it started holds: switching to
+	// SIMPLE and back to FULL breaks it until the next full (or differential) backup,
+	// and sys.database_recovery_status.last_log_backup_lsn is NULL meanwhile ("either
+	// the database is in SIMPLE recovery or there is no current database backup",
+	// https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-database-recovery-status-transact-sql).
+	// In SIMPLE recovery the recovery finding says it; prepare backs up after the switch.
+	brokenChain := d.LastFullBackup != nil && d.LogChain != nil && !*d.LogChain && !strings.EqualFold(d.RecoveryModel, "SIMPLE")
+	if d.LastFullBackup == nil || brokenChain {
 		ok = false
-		path := `D:\Backup\` + d.Name + ".bak"
-		if plat == "Linux" {
-			path = "/var/opt/mssql/data/" + d.Name + ".bak"
-		}
-		add(Finding{ID: "database:" + d.Name + ":backup", Severity: Fail, Title: fmt.Sprintf("Database %s has no full backup", d.Name),
+		path := backupFile(backupDir, d.Name, plat)
+		f := Finding{ID: "database:" + d.Name + ":backup", Severity: Fail, Title: fmt.Sprintf("Database %s has no full backup", d.Name),
 			Detail: "The link needs at least one full backup of the database.",
-			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("BACKUP DATABASE %s TO DISK = N'%s';", q, strings.ReplaceAll(path, "'", "''"))}}})
+			Fixes:  []Fix{{Platform: "T-SQL", Command: fmt.Sprintf("BACKUP DATABASE %s TO DISK = N'%s';", q, strings.ReplaceAll(path, "'", "''"))}}}
+		if brokenChain {
+			f.Title = fmt.Sprintf("Database %s has no full backup since its log chain was broken", d.Name)
+			f.Detail = fmt.Sprintf("Its last full backup (%s) does not start a log chain any more: sys.database_recovery_status.last_log_backup_lsn is NULL, which happens when the database was switched to the SIMPLE recovery model after that backup. After switching back to FULL, a new full backup starts the log chain the link needs; take one now.",
+				d.LastFullBackup.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		add(f)
 	}
 	if d.LogFiles > 1 {
 		ok = false
@@ -507,4 +523,23 @@ func isSystemDatabase(name string) bool {
 		return true
 	}
 	return false
+}
+
+// backupFile is the file the full backup of db goes to, the same in the check's fix
+// and in milink prepare: sqlops.BackupFile in dir, or in "<backup_dir>" when no
+// directory is known.
+func backupFile(dir, db, plat string) string {
+	if dir == "" {
+		dir = "<backup_dir>"
+	}
+	return sqlops.BackupFile(dir, db, plat)
+}
+
+// backupDir is the directory prepare backs up to: given (--backup-dir) when set, else
+// SQL Server's default backup directory (fromDefault), else "".
+func (p *Prerequisites) backupDir(given string) (dir string, fromDefault bool) {
+	if given != "" {
+		return given, false
+	}
+	return p.BackupPath, p.BackupPath != ""
 }

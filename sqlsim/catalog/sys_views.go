@@ -196,6 +196,23 @@ credential_id int?
 		Source: catalogView("sys-master-files-transact-sql"),
 	},
 	{
+		// One row per database; last_log_backup_lsn is "the starting log sequence number
+		// of the next log backup. If NULL, a transaction log back up cannot be performed
+		// because either the database is in SIMPLE recovery or there is no current
+		// database backup". The page applies to SQL Server (boxOnly).
+		Schema: "sys", Name: "database_recovery_status", Kind: View, Avail: everywhere,
+		Columns: cols(`
+database_id int
+database_guid uniqueidentifier?
+family_guid uniqueidentifier?
+last_log_backup_lsn numeric(25,0)?
+recovery_fork_guid uniqueidentifier?
+first_recovery_fork_guid uniqueidentifier?
+fork_point_lsn numeric(25,0)?
+`),
+		Source: catalogView("sys-database-recovery-status-transact-sql"),
+	},
+	{
 		Schema: "sys", Name: "filegroups", Kind: View, Avail: everywhere,
 		// type: FG rows, FD FILESTREAM, FX memory-optimized data, PG/... (page).
 		Columns: cols(`
