@@ -23,7 +23,7 @@ type keyMap struct {
 	Paste     key.Binding // p on Results: paste the output of the command run by hand
 	Retest    key.Binding // t on Results: run the network test again on the same connections
 	Recheck   key.Binding // r on Results: back to Prerequisites, checked again on the same connection
-	Close     key.Binding // q / enter on Results: close
+	Close     key.Binding // q on Results: close (Enter does nothing there: pressing through the wizard must not lose the results)
 	Copy      key.Binding // c: copy the selected command to the clipboard (OSC 52)
 	NextCmd   key.Binding // n: select the next command block
 	PrevCmd   key.Binding // N: select the previous command block
@@ -51,7 +51,7 @@ func newKeyMap() keyMap {
 		Paste:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "paste the command's output")),
 		Retest:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test again")),
 		Recheck:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-check prerequisites")),
-		Close:     key.NewBinding(key.WithKeys("q", "enter"), key.WithHelp("q/enter", "close")),
+		Close:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "close")),
 		Copy:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy command")),
 		NextCmd:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next command")),
 		PrevCmd:   key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous command")),
