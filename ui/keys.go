@@ -29,6 +29,7 @@ type keyMap struct {
 	PrevCmd   key.Binding // N: select the previous command block
 	CmdScroll key.Binding // ←/→: scroll the selected command sideways
 	Watch     key.Binding // w on Results: re-test every few seconds until both directions pass
+	Submit    key.Binding // ctrl+d in the Results page's paste area: read the text
 	Quit      key.Binding // ctrl+c anywhere: quit (asks first)
 	Yes       key.Binding // y in the quit prompt
 	No        key.Binding // n / esc in the quit prompt
@@ -57,6 +58,7 @@ func newKeyMap() keyMap {
 		PrevCmd:   key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous command")),
 		CmdScroll: key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "scroll command")),
 		Watch:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watch")),
+		Submit:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "read the paste")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Yes:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:        key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
