@@ -67,6 +67,10 @@ func (p *resultsModel) start(now time.Time, rep *steps.Report, platform string) 
 	p.dirs = []dirProgress{{dir: steps.SQLToMI, last: "waiting to start"}, {dir: steps.MIToSQL, last: "waiting to start"}}
 	p.events, p.general = nil, ""
 	p.cmds = cmdList{} // a new report: its own commands, the first selected
+	// The banners of the last run's report and of the last watch are about runs
+	// that are over: gone when a new one starts.
+	p.saved, p.savedNote, p.saveErr = nil, "", nil
+	p.watch.result = ""
 	return p.spinner.Tick
 }
 
