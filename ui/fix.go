@@ -22,6 +22,41 @@ import (
 
 var fixKey = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix…"))
 
+// nothingToFix is what f says when milink has no change to make for the findings.
+const nothingToFix = "Nothing milink can fix here: no finding needs a change milink makes (the fixes shown are for you to run)."
+
+// fixable reports whether a finding fails or warns: only then is f offered (the plan
+// may still find nothing milink can change, and then says so).
+func (p *prereqModel) fixable() bool {
+	if p.pre == nil {
+		return false
+	}
+	for _, f := range p.pre.Findings {
+		if f.Severity == steps.Fail || f.Severity == steps.Warn {
+			return true
+		}
+	}
+	return false
+}
+
+// help is the Fix page's footer for its state.
+func (f *fixModel) help(keys keyMap) bindings {
+	switch f.state {
+	case fixRestartAsk:
+		return bindings{withHelp(keys.Yes, "y", "restart now"), withHelp(keys.No, "n", "not now"), keys.Quit}
+	case fixConfirming:
+		return bindings{withHelp(keys.Yes, "y", "apply"), withHelp(keys.No, "n", "change nothing"), keys.Quit}
+	case fixDone:
+		return bindings{withHelp(keys.Next, "enter/esc", "back to the findings"), keys.Scroll, keys.Quit}
+	case fixEditing:
+		if f.plan == nil { // planning failed
+			return bindings{withHelp(keys.Back, "esc", "close"), keys.Quit}
+		}
+		return bindings{withHelp(keys.Next, "enter", "review and apply"), withHelp(keys.Change, "←/→", "apply/skip"), keys.NextField, keys.Page, withHelp(keys.Back, "esc", "cancel"), keys.Quit}
+	}
+	return bindings{keys.Quit}
+}
+
 // fixState is where the Fix action is.
 type fixState int
 
@@ -145,7 +180,7 @@ func (p *prereqModel) startFix(ctx context.Context, sess *steps.Session) tea.Cmd
 	if p.fix != nil {
 		gen = p.fix.gen + 1
 	}
-	p.fix = &fixModel{state: fixPlanning, gen: gen}
+	p.fix, p.fixNote = &fixModel{state: fixPlanning, gen: gen}, ""
 	return planFixCmd(ctx, sess, steps.PrepareOptions{Databases: p.databases, SSH: p.host != nil}, gen)
 }
 
@@ -178,7 +213,8 @@ func (p *prereqModel) fixPlanned(msg fixPlannedMsg) tea.Cmd {
 		fields = append(fields, newTextField(fixPasswordLbl, "", "never stored or shown: keep it safe", true), newTextField(fixAgainLabel, "", "", true))
 	}
 	f.form = form{fields: fields}
-	if len(fields) == 0 {
+	if len(f.changes) == 0 {
+		p.fix, p.fixNote = nil, nothingToFix
 		return nil
 	}
 	return f.form.focusOn(0)
@@ -379,6 +415,7 @@ func (f *fixModel) view(width int) string {
 			line("   " + c.Note)
 		}
 	}
+	f.form.setWidth(width) // a text input without a width shows one letter of its placeholder
 	b.WriteString("\n" + f.form.view(width) + "\n")
 	if f.err != nil {
 		line(styles.Fail.Render("✗ ") + f.err.Error())
