@@ -39,8 +39,8 @@ func (p *prereqModel) fixable() bool {
 	return false
 }
 
-// help is the Fix page's footer for its state.
-func (f *fixModel) help(keys keyMap) bindings {
+// help is the Fix page's footer for its state; cmds are the statements' blocks.
+func (f *fixModel) help(keys keyMap, cmds *cmdList) bindings {
 	switch f.state {
 	case fixRestartAsk:
 		return bindings{withHelp(keys.Yes, "y", "restart now"), withHelp(keys.No, "n", "not now"), keys.Quit}
@@ -52,7 +52,11 @@ func (f *fixModel) help(keys keyMap) bindings {
 		if f.plan == nil { // planning failed
 			return bindings{withHelp(keys.Back, "esc", "close"), keys.Quit}
 		}
-		return bindings{withHelp(keys.Next, "enter", "review and apply"), withHelp(keys.Change, "←/→", "apply/skip"), keys.NextField, keys.Page, withHelp(keys.Back, "esc", "cancel"), keys.Quit}
+		b := bindings{withHelp(keys.Next, "enter", "review and apply"), withHelp(keys.Change, "←/→", "apply/skip")}
+		if f.form.focused && f.form.fields[f.form.focus].isChoice() {
+			b = append(b, cmds.help(keys)...)
+		}
+		return append(b, keys.NextField, keys.Page, withHelp(keys.Back, "esc", "cancel"), keys.Quit)
 	}
 	return bindings{keys.Quit}
 }
@@ -274,6 +278,12 @@ func (p *prereqModel) updateFix(ctx context.Context, sess *steps.Session, msg te
 		}
 		return nil
 	}
+	if isKey && f.form.focused && f.form.fields[f.form.focus].isChoice() && !key.Matches(km, keys.CmdScroll) {
+		// c, n and N act on the statements while no text input takes the keys.
+		if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+			return cmd
+		}
+	}
 	if isKey {
 		switch {
 		case key.Matches(km, keys.Back):
@@ -289,6 +299,7 @@ func (p *prereqModel) updateFix(ctx context.Context, sess *steps.Session, msg te
 			return nil
 		case key.Matches(km, keys.Page):
 			scroll(&p.vp, km)
+			p.cmds.follow(&p.vp)
 			return nil
 		}
 	}
@@ -365,8 +376,9 @@ func (p *prereqModel) fixApplied(msg fixAppliedMsg) {
 	}
 }
 
-// view renders the Fix action for the outcome area.
-func (f *fixModel) view(width int) string {
+// view renders the Fix action for the outcome area; the statements are command
+// blocks of cmds (one line each, copied with c).
+func (f *fixModel) view(width int, cmds *cmdList) string {
 	var b strings.Builder
 	line := func(s string) { b.WriteString(wrap(s, width, "", "  ", nil) + "\n") }
 	switch f.state {
@@ -406,10 +418,12 @@ func (f *fixModel) view(width int) string {
 		return "Fix: " + f.err.Error()
 	}
 	b.WriteString(styles.Heading.Render(fmt.Sprintf("Fix: SQL Server %s (%s), as %s", f.plan.Instance, f.plan.Platform, f.plan.Login)) + "\n")
+	cmds.noScroll = true // ←/→ change the focused apply/skip field
 	for i, c := range f.plan.Changes {
 		line(fmt.Sprintf("%d. %s [%s]", i+1, c.What, c.Kind))
-		for _, s := range c.Statements {
-			line("     " + s)
+		for k, s := range c.Statements {
+			cmds.write(&b, fmt.Sprintf("%d.%d", i+1, k+1), s, width)
+			b.WriteString("\n")
 		}
 		if c.Note != "" {
 			line("   " + c.Note)

@@ -23,9 +23,27 @@ func TestFixPageShowsPlaceholdersAndKeys(t *testing.T) {
 			t.Errorf("the Fix page lacks %q:\n%s", want, scr)
 		}
 	}
+	// The statements are command blocks: one selected (▶), n selects the next, c
+	// copies it while an apply/skip field has the keys.
+	if !strings.Contains(scr, "c copy") || lineWith(scr, "▶") == "" {
+		t.Errorf("no selected statement block:\n%s", scr)
+	}
+	tm.Send(keyRune('n'))
+	tm.Send(keyRune('c'))
+	waitScreen(t, rec, flowWait, "✓ copied to the clipboard", "apply")
 	tm.Send(keyCtrlC)
 	tm.Send(keyRune('y'))
 	tm.FinalModel(t, teatest.WithFinalTimeout(flowWait))
+}
+
+// lineWith returns the first line of scr containing s ("" when none).
+func lineWith(scr, s string) string {
+	for _, l := range strings.Split(scr, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }
 
 // TestFixNotOfferedWhenNothingToFix: with every prerequisite met, f is not in the

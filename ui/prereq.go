@@ -111,7 +111,7 @@ func (p *prereqModel) outcome(width int) string {
 		return ""
 	}
 	if p.fix != nil {
-		return p.fix.view(width)
+		return p.fix.view(width, &p.cmds)
 	}
 	var b strings.Builder
 	s := p.pre.Server
@@ -145,7 +145,7 @@ func (p *prereqModel) help(keys keyMap) bindings {
 	case p.busy != "":
 		return bindings{keys.Back, keys.Quit}
 	case p.fix != nil:
-		return p.fix.help(keys)
+		return p.fix.help(keys, &p.cmds)
 	case p.reviewing:
 		b := bindings{keys.Next}
 		if p.fixable() {
