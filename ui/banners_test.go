@@ -21,6 +21,23 @@ func (r *recorder) frameCount() int {
 	return len(r.frames)
 }
 
+// bannerSinceRun returns the first of frames, from the first one that shows a run in
+// progress on, that still shows banner ("" when none does); it fails the test when no
+// frame showed the run.
+func bannerSinceRun(frames []string, banner string) string {
+	started := false
+	for _, f := range frames {
+		started = started || strings.Contains(f, "Testing the network")
+		if started && strings.Contains(f, banner) {
+			return f
+		}
+	}
+	if !started {
+		return "no frame showed the new run"
+	}
+	return ""
+}
+
 // TestNewRunClearsBanners: "Report saved" (of the last run's report) and "Watch
 // ended" (of the last watch) are gone as soon as a new test starts, and stay gone
 // after it.
@@ -35,27 +52,16 @@ func TestNewRunClearsBanners(t *testing.T) {
 	n := rec.frameCount()
 	tm.Send(keyRune('w')) // a watch round: a new run
 	waitScreen(t, rec, flowWait, "Watch ended: both directions pass (round 1)")
-	running := 0
-	for _, f := range rec.framesSince(n) {
-		if strings.Contains(f, "Report saved") {
-			t.Fatalf("the last report's saved banner is still shown after a new run started:\n%s", f)
-		}
-		if strings.Contains(f, "Testing the network") {
-			running++
-		}
-	}
-	if running == 0 {
-		t.Error("no frame showed the new run")
+	if f := bannerSinceRun(rec.framesSince(n), "Report saved"); f != "" {
+		t.Fatalf("the last report's saved banner is still shown after a new run started:\n%s", f)
 	}
 
 	n = rec.frameCount()
 	tm.Send(keyRune('t'))
 	waitScreen(t, rec, flowWait, "Testing the network")
 	waitScreen(t, rec, flowWait, "Result: all checks passed", "w watch")
-	for _, f := range rec.framesSince(n) {
-		if strings.Contains(f, "Watch ended") {
-			t.Fatalf("the last watch's banner is still shown after a new run started:\n%s", f)
-		}
+	if f := bannerSinceRun(rec.framesSince(n), "Watch ended"); f != "" {
+		t.Fatalf("the last watch's banner is still shown after a new run started:\n%s", f)
 	}
 	tm.Send(keyRune('q'))
 	tm.FinalModel(t, teatest.WithFinalTimeout(flowWait))
