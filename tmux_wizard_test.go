@@ -176,3 +176,41 @@ func TestTmuxConnectShowsTimeAndEscCancels(t *testing.T) {
 	s.waitScreen(2*time.Second, "canceled: milink stopped connecting")
 	s.quitBeforeTest()
 }
+
+// TestTmuxPasteAsKeyPresses: with the SQL Server → MI probes left to a command run by
+// hand, p opens the paste area; text sent as plain key presses (tmux send-keys -l, no
+// bracketed paste, like paste-buffer without -p) goes into it, its s, t and q never
+// act as hotkeys, and Ctrl-D reads it into the report.
+func TestTmuxPasteAsKeyPresses(t *testing.T) {
+	bin := milinkBinary(t)
+	s := startTmuxSize(t, 80, 22, nil, bin, "demo", "--scenario", "linux", "--job-latency", "300ms", "--step-latency", "200ms", "--log-file", "-")
+	walkToNetwork(s)
+	s.waitScreen(10*time.Second, "› SQL Server IP")
+	s.keys("Tab", "Tab")
+	s.waitScreen(5*time.Second, "› SQL Server → MI probes")
+	s.pressUntil("Right", "[manual]", 6)
+	s.keys("Enter")
+	s.waitScreen(10*time.Second, "Actions, in order")
+	s.keys("Enter")
+	s.waitScreen(30*time.Second, "Result:", "p paste output")
+	s.keys("p")
+	s.waitScreen(5*time.Second, "reads them, Esc cancels", "ctrl+d read the paste")
+	lines := []string{
+		"sqlmi-demo.6d710bcf372b.database.windows.net:5022 TcpTestSucceeded : True SocketErrorCode : Success",
+		"DB123.tr123456.west-us.worker.database.windows.net:11002 TcpTestSucceeded : True SocketErrorCode : Success",
+	}
+	for _, l := range lines {
+		s.keys("-l", l)
+		s.keys("Enter")
+	}
+	s.waitScreen(5*time.Second, "11002 TcpTestSucceeded")
+	if scr := s.screen(); strings.Contains(scr, "Save the report") || strings.Contains(scr, "Testing the network") {
+		t.Fatalf("text sent as key presses acted as hotkeys:\n%s", scr)
+	}
+	s.keys("C-d")
+	s.waitScreen(10*time.Second, "passed SQL Server → managed instance", "Result: all checks passed")
+	s.keys("q")
+	if code := s.exitCode(15 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}

@@ -1,6 +1,9 @@
 package steps
 
-import "github.com/milink/milink/sqlops"
+import (
+	"github.com/milink/milink/sqlops"
+	"github.com/milink/milink/steps/probe"
+)
 
 // The connection settings and errors the front-ends use, so that they depend on steps
 // alone (package sqlops does the connecting, inside the Session).
@@ -56,6 +59,19 @@ func ValidateHost(h string) error { return sqlops.ValidateHost(h) }
 // ValidateServer checks a server as the Server field takes it: host, host\INSTANCE,
 // host,port or tcp:host,port (sqlops.ParseServer).
 func ValidateServer(s string) error { _, err := sqlops.ParseServer(s); return err }
+
+// ServerPort is the port a Server field value names (host,port), or 0 when it names
+// none or cannot be read.
+func ServerPort(s string) int {
+	a, err := sqlops.ParseServer(s)
+	if err != nil {
+		return 0
+	}
+	return a.Port
+}
+
+// ValidateSSHUser checks the user name of the SSH connection (SSH user field, --ssh).
+func ValidateSSHUser(u string) error { return probe.ValidateSSHUser(u) }
 
 // ValidatePort checks a TCP port (1-65535).
 func ValidatePort(p int) error { return sqlops.ValidatePort(p) }

@@ -94,6 +94,7 @@ type Session struct {
 	running  context.CancelFunc
 	runStart time.Time
 	runTime  time.Duration
+	ranRunID string // the run id of the last test run: the next one needs a new one
 	closers  []func() error
 	// changes and prereqChanges are what the preparation did (prepare_apply.go).
 	changes       []ChangeRecord
@@ -325,6 +326,7 @@ func (s *Session) BuildPlan(ctx context.Context, opts NetworkOptions) (*Plan, er
 	}
 	att := s.begin(StepSummary)
 	s.mu.Lock()
+	s.freshRunID()
 	sqlc, mic, pre, mi, runID := s.sqlConn, s.miConn, s.pre, s.mi, s.cfg.RunID
 	s.mu.Unlock()
 	switch {
@@ -347,6 +349,24 @@ func (s *Session) BuildPlan(ctx context.Context, opts NetworkOptions) (*Plan, er
 	s.cfg.EndpointPort, s.cfg.ProbeFrom = opts.EndpointPort, opts.ProbeFrom
 	s.reached(StepSummary)
 	return plan, nil
+}
+
+// NextRunID returns the run id of the next test run (Run after BuildPlan, or
+// RerunNetwork): the current one until a run used it, then a new one. Every run gets
+// its own id, so two reports never share one (saving both to one folder).
+func (s *Session) NextRunID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.freshRunID()
+	return s.cfg.RunID
+}
+
+// freshRunID gives the session a new run id when the current one was used by a run.
+// Called with s.mu held.
+func (s *Session) freshRunID() {
+	if s.ranRunID != "" && s.cfg.RunID == s.ranRunID {
+		s.cfg.RunID = sqlops.NewRunID()
+	}
 }
 
 // Plan returns the current plan, or nil.
@@ -373,6 +393,7 @@ func (s *Session) Run(ctx context.Context, sink Sink) *Report {
 	runCtx, cancel := context.WithCancel(ctx)
 	s.running = cancel
 	s.results, s.runStart, s.runTime = nil, time.Now(), 0
+	s.ranRunID = plan.RunID
 	prober := s.opts.Prober
 	if prober == nil && plan.SQLToMIMode == ProbeSSH {
 		sp := cfg.SSH.Prober(cfg.SQLServer.Host)
@@ -410,8 +431,9 @@ func (s *Session) Cancel() {
 }
 
 // RerunNetwork re-runs the network test from the Results page with the same network
-// options, under a new run id, on the open connections (no new sign-in): it rebuilds
-// the plan (names, reuse, leftovers) and runs it.
+// options, under a new run id (NextRunID's, when it was asked for), on the open
+// connections (no new sign-in): it rebuilds the plan (names, reuse, leftovers) and
+// runs it.
 func (s *Session) RerunNetwork(ctx context.Context, sink Sink) *Report {
 	s.mu.Lock()
 	if s.plan == nil {
@@ -419,7 +441,6 @@ func (s *Session) RerunNetwork(ctx context.Context, sink Sink) *Report {
 		return s.reportWith(ExitError, &StepOrderError{Step: StepResults, Needs: StepSummary})
 	}
 	opts := s.plan.Options
-	s.cfg.RunID = sqlops.NewRunID()
 	s.mu.Unlock()
 	if _, err := s.BuildPlan(ctx, opts); err != nil {
 		return s.reportWith(planExit(err), err)
@@ -522,6 +543,9 @@ func (s *Session) Report() *Report {
 	}
 	if s.plan != nil {
 		rep.SetPlan(s.plan)
+	}
+	if s.results != nil || s.running != nil {
+		rep.StartedAt = s.runStart.UTC() // when the test started, not when the report was built
 	}
 	if s.results != nil {
 		rep.SetResults(s.results)

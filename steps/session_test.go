@@ -75,12 +75,32 @@ func TestSessionRerunWithoutSignIn(t *testing.T) {
 	}
 	assertClean(t, p, cfg)
 
+	next := s.NextRunID()
+	if next == first.RunID || s.NextRunID() != next {
+		t.Errorf("NextRunID after run %s: %s, then %s; want one new id", first.RunID, next, s.NextRunID())
+	}
+	before := time.Now()
 	second := s.RerunNetwork(ctx, nil)
+	after := time.Now()
 	if second.ExitCode != steps.ExitOK {
 		t.Fatalf("re-run: %d %s", second.ExitCode, second.Outcome)
 	}
-	if second.RunID == first.RunID {
-		t.Errorf("re-run kept run id %s; want a new one", first.RunID)
+	if second.RunID != next {
+		t.Errorf("re-run has run id %s; NextRunID said %s", second.RunID, next)
+	}
+	// started_at is when the test started, not when the report was built.
+	if second.StartedAt.Before(before) || second.StartedAt.Add(second.Duration).After(after) {
+		t.Errorf("re-run started at %s and took %s; it ran from %s to %s", second.StartedAt, second.Duration, before, after)
+	}
+	assertClean(t, p, cfg)
+
+	// A plan built again after a run (r on Results, then Finish) gets its own id too.
+	if _, err := s.BuildPlan(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	third := s.Run(ctx, nil)
+	if third.RunID == second.RunID || third.RunID == first.RunID {
+		t.Errorf("a plan built after runs %s and %s reused an id: %s", first.RunID, second.RunID, third.RunID)
 	}
 	assertClean(t, p, cfg)
 

@@ -31,6 +31,9 @@ type cmdList struct {
 	count  int    // blocks of the previous rendering (the hints are written before the last block is known)
 	shown  bool   // the selected block is on screen (c copies only what the user sees)
 	width  int    // width of the last rendering
+	// noScroll: ←/→ belong to the page (the Fix page's apply/skip fields), so no
+	// block names them; a cut command is still copied whole with c.
+	noScroll bool
 }
 
 const cmdIndent = "      "
@@ -50,7 +53,7 @@ func (c *cmdList) write(b *strings.Builder, label, command string, width int) {
 		head += "  " + styles.Pass.Render("✓ copied to the clipboard")
 	case selected:
 		hint := "c copy"
-		if ansi.StringWidth(command) > c.avail(width)+1 {
+		if !c.noScroll && ansi.StringWidth(command) > c.avail(width)+1 {
 			hint += " · ←/→ scroll"
 		}
 		if max(c.count, len(c.blocks)) > 1 {

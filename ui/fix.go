@@ -22,6 +22,45 @@ import (
 
 var fixKey = key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "fix…"))
 
+// nothingToFix is what f says when milink has no change to make for the findings.
+const nothingToFix = "Nothing milink can fix here: no finding needs a change milink makes (the fixes shown are for you to run)."
+
+// fixable reports whether a finding fails or warns: only then is f offered (the plan
+// may still find nothing milink can change, and then says so).
+func (p *prereqModel) fixable() bool {
+	if p.pre == nil {
+		return false
+	}
+	for _, f := range p.pre.Findings {
+		if f.Severity == steps.Fail || f.Severity == steps.Warn {
+			return true
+		}
+	}
+	return false
+}
+
+// help is the Fix page's footer for its state; cmds are the statements' blocks.
+func (f *fixModel) help(keys keyMap, cmds *cmdList) bindings {
+	switch f.state {
+	case fixRestartAsk:
+		return bindings{withHelp(keys.Yes, "y", "restart now"), withHelp(keys.No, "n", "not now"), keys.Quit}
+	case fixConfirming:
+		return bindings{withHelp(keys.Yes, "y", "apply"), withHelp(keys.No, "n", "change nothing"), keys.Quit}
+	case fixDone:
+		return bindings{withHelp(keys.Next, "enter/esc", "back to the findings"), keys.Scroll, keys.Quit}
+	case fixEditing:
+		if f.plan == nil { // planning failed
+			return bindings{withHelp(keys.Back, "esc", "close"), keys.Quit}
+		}
+		b := bindings{withHelp(keys.Next, "enter", "review and apply"), withHelp(keys.Change, "←/→", "apply/skip")}
+		if f.form.focused && f.form.fields[f.form.focus].isChoice() {
+			b = append(b, cmds.help(keys)...)
+		}
+		return append(b, keys.NextField, keys.Page, withHelp(keys.Back, "esc", "cancel"), keys.Quit)
+	}
+	return bindings{keys.Quit}
+}
+
 // fixState is where the Fix action is.
 type fixState int
 
@@ -145,7 +184,7 @@ func (p *prereqModel) startFix(ctx context.Context, sess *steps.Session) tea.Cmd
 	if p.fix != nil {
 		gen = p.fix.gen + 1
 	}
-	p.fix = &fixModel{state: fixPlanning, gen: gen}
+	p.fix, p.fixNote = &fixModel{state: fixPlanning, gen: gen}, ""
 	return planFixCmd(ctx, sess, steps.PrepareOptions{Databases: p.databases, SSH: p.host != nil}, gen)
 }
 
@@ -178,7 +217,8 @@ func (p *prereqModel) fixPlanned(msg fixPlannedMsg) tea.Cmd {
 		fields = append(fields, newTextField(fixPasswordLbl, "", "never stored or shown: keep it safe", true), newTextField(fixAgainLabel, "", "", true))
 	}
 	f.form = form{fields: fields}
-	if len(fields) == 0 {
+	if len(f.changes) == 0 {
+		p.fix, p.fixNote = nil, nothingToFix
 		return nil
 	}
 	return f.form.focusOn(0)
@@ -238,6 +278,12 @@ func (p *prereqModel) updateFix(ctx context.Context, sess *steps.Session, msg te
 		}
 		return nil
 	}
+	if isKey && f.form.focused && f.form.fields[f.form.focus].isChoice() && !key.Matches(km, keys.CmdScroll) {
+		// c, n and N act on the statements while no text input takes the keys.
+		if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+			return cmd
+		}
+	}
 	if isKey {
 		switch {
 		case key.Matches(km, keys.Back):
@@ -253,6 +299,7 @@ func (p *prereqModel) updateFix(ctx context.Context, sess *steps.Session, msg te
 			return nil
 		case key.Matches(km, keys.Page):
 			scroll(&p.vp, km)
+			p.cmds.follow(&p.vp)
 			return nil
 		}
 	}
@@ -329,8 +376,9 @@ func (p *prereqModel) fixApplied(msg fixAppliedMsg) {
 	}
 }
 
-// view renders the Fix action for the outcome area.
-func (f *fixModel) view(width int) string {
+// view renders the Fix action for the outcome area; the statements are command
+// blocks of cmds (one line each, copied with c).
+func (f *fixModel) view(width int, cmds *cmdList) string {
 	var b strings.Builder
 	line := func(s string) { b.WriteString(wrap(s, width, "", "  ", nil) + "\n") }
 	switch f.state {
@@ -370,15 +418,18 @@ func (f *fixModel) view(width int) string {
 		return "Fix: " + f.err.Error()
 	}
 	b.WriteString(styles.Heading.Render(fmt.Sprintf("Fix: SQL Server %s (%s), as %s", f.plan.Instance, f.plan.Platform, f.plan.Login)) + "\n")
+	cmds.noScroll = true // ←/→ change the focused apply/skip field
 	for i, c := range f.plan.Changes {
 		line(fmt.Sprintf("%d. %s [%s]", i+1, c.What, c.Kind))
-		for _, s := range c.Statements {
-			line("     " + s)
+		for k, s := range c.Statements {
+			cmds.write(&b, fmt.Sprintf("%d.%d", i+1, k+1), s, width)
+			b.WriteString("\n")
 		}
 		if c.Note != "" {
 			line("   " + c.Note)
 		}
 	}
+	f.form.setWidth(width) // a text input without a width shows one letter of its placeholder
 	b.WriteString("\n" + f.form.view(width) + "\n")
 	if f.err != nil {
 		line(styles.Fail.Render("✗ ") + f.err.Error())

@@ -38,8 +38,9 @@ func readFixState(t *testing.T, p *simPair) (masterKey, full, backedUp, flags, a
 }
 
 // openPrerequisites starts the wizard on a tall terminal (the Fix view lists every
-// statement) and validates the pre-filled Prerequisites page.
-func openPrerequisites(t *testing.T, m *Model) (*recorder, *teatest.TestModel) {
+// statement) and validates the pre-filled Prerequisites page, waiting for the footer
+// to offer f (or for footer, when given).
+func openPrerequisites(t *testing.T, m *Model, footer ...string) (*recorder, *teatest.TestModel) {
 	t.Helper()
 	rec := newRecorder(m)
 	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(200, 90))
@@ -47,7 +48,10 @@ func openPrerequisites(t *testing.T, m *Model) (*recorder, *teatest.TestModel) {
 	tm.Send(keyEnter)
 	waitScreen(t, rec, flowWait, "Trust server certificate", "enter validate")
 	tm.Send(keyEnter)
-	waitScreen(t, rec, flowWait, "Connected:", "Prerequisites:", "f fix")
+	if len(footer) == 0 {
+		footer = []string{"f fix"}
+	}
+	waitScreen(t, rec, flowWait, append([]string{"Connected:", "Prerequisites:"}, footer...)...)
 	return rec, tm
 }
 

@@ -155,7 +155,7 @@ func TestFlowBlocked5022(t *testing.T) {
 			t.Errorf("results screen lacks %q:\n%s", want, screen)
 		}
 	}
-	tm.Send(keyEnter)
+	tm.Send(keyRune('q'))
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(flowWait)).(*recorder).m
 	if got := fm.ExitCode(); got != steps.ExitConnectivity {
 		t.Errorf("exit code = %d, want %d", got, steps.ExitConnectivity)

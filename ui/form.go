@@ -357,6 +357,7 @@ func newConnForm(c steps.ConnConfig, hostHint string, entra *entraForm) form {
 			// Kerberos signs in with the ticket cache: no password (and the user only
 			// with a keytab).
 			f.fields[cfPassword].hidden = sqlAuthOf(f.fields[cfAuth].value()) == steps.AuthKerberos
+			portFromServer(f)
 		}
 		f.refresh(&f)
 		return f
@@ -365,9 +366,20 @@ func newConnForm(c steps.ConnConfig, hostHint string, entra *entraForm) form {
 		isEntra := authMethodOf(f.fields[cfAuth].value()) != ""
 		f.fields[cfUser].hidden, f.fields[cfPassword].hidden = isEntra, isEntra
 		f.fields[cfTenant].hidden = !isEntra && !e.tenantAlways
+		portFromServer(f)
 	}
 	f.refresh(&f)
 	return f
+}
+
+// portFromServer shows, in the empty Port field, the port the Server field names
+// (host,port) instead of the default 1433 that would not be used.
+func portFromServer(f *form) {
+	in := &f.fields[cfPort].input
+	in.Placeholder = "1433"
+	if p := steps.ServerPort(f.fields[cfServer].value()); p != 0 {
+		in.Placeholder = strconv.Itoa(p) + " (from the Server field)"
+	}
 }
 
 // authMethod returns the form's Entra method, or "" for SQL login.

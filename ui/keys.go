@@ -23,12 +23,13 @@ type keyMap struct {
 	Paste     key.Binding // p on Results: paste the output of the command run by hand
 	Retest    key.Binding // t on Results: run the network test again on the same connections
 	Recheck   key.Binding // r on Results: back to Prerequisites, checked again on the same connection
-	Close     key.Binding // q / enter on Results: close
+	Close     key.Binding // q on Results: close (Enter does nothing there: pressing through the wizard must not lose the results)
 	Copy      key.Binding // c: copy the selected command to the clipboard (OSC 52)
 	NextCmd   key.Binding // n: select the next command block
 	PrevCmd   key.Binding // N: select the previous command block
 	CmdScroll key.Binding // ←/→: scroll the selected command sideways
 	Watch     key.Binding // w on Results: re-test every few seconds until both directions pass
+	Submit    key.Binding // ctrl+d in the Results page's paste area: read the text
 	Quit      key.Binding // ctrl+c anywhere: quit (asks first)
 	Yes       key.Binding // y in the quit prompt
 	No        key.Binding // n / esc in the quit prompt
@@ -51,12 +52,13 @@ func newKeyMap() keyMap {
 		Paste:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "paste the command's output")),
 		Retest:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test again")),
 		Recheck:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-check prerequisites")),
-		Close:     key.NewBinding(key.WithKeys("q", "enter"), key.WithHelp("q/enter", "close")),
+		Close:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "close")),
 		Copy:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy command")),
 		NextCmd:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n/N", "next command")),
 		PrevCmd:   key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous command")),
 		CmdScroll: key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "scroll command")),
 		Watch:     key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watch")),
+		Submit:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "read the paste")),
 		Quit:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Yes:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:        key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),

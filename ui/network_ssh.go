@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -74,11 +75,21 @@ func (p *networkModel) sshConfig() (steps.SSHConfig, error) {
 func buildSSHConfig(base steps.SSHConfig, sqlHost, host, user, port, key, knownHosts string) (steps.SSHConfig, error) {
 	c := base
 	host, port = orDefault(host, sqlHost), orDefault(port, "22")
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return c, fmt.Errorf("SSH port: %w: %q is not a port (1-65535)", steps.ErrInvalidInput, port)
-	}
+	// Every bad field is named at once, each by its own label.
+	var errs []error
 	if host == "" {
-		return c, fmt.Errorf("SSH host: %w: give the SQL Server host's name or address", steps.ErrInvalidInput)
+		errs = append(errs, fmt.Errorf("SSH host: %w: give the SQL Server host's name or address", steps.ErrInvalidInput))
+	}
+	if user != "" {
+		if err := steps.ValidateSSHUser(user); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		errs = append(errs, fmt.Errorf("SSH port: %w: %q is not a port (1-65535)", steps.ErrInvalidInput, port))
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
 	}
 	c.User = user
 	c.Host = net.JoinHostPort(host, port)

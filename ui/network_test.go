@@ -99,6 +99,33 @@ func TestNetworkSSHFields(t *testing.T) {
 	if m.network.valid() || !strings.Contains(flat(screenOf(m)), "SSH port") {
 		t.Errorf("port 99999 accepted or not explained:\n%s", screenOf(m))
 	}
+	// A bad user typed in the SSH user field is named as that field, and with the
+	// bad port too: every bad field at once.
+	set(nfSSHUser, "d ba")
+	_, err = m.network.sshConfig()
+	if err == nil || !strings.Contains(err.Error(), "SSH user:") || !strings.Contains(err.Error(), "SSH port:") || strings.Contains(err.Error(), "SSH host") {
+		t.Errorf("bad SSH user and port: %v", err)
+	}
+}
+
+// TestPortShowsServerFieldPort: a port given in the Server field (host,port) is what
+// the empty Port field shows, not the default 1433.
+func TestPortShowsServerFieldPort(t *testing.T) {
+	cfg := testConfig()
+	cfg.SQLServer.Host, cfg.SQLServer.Port = "127.0.0.1,24390", 0
+	m := newTestModel(t, cfg, 120, 40)
+	send(m, keyEnter) // Introduction → Prerequisites
+	s := screenOf(m)
+	if l := lineWith(s, "Port"); !strings.Contains(l, "24390 (from the Server field)") || strings.Contains(l, "1433") {
+		t.Errorf("Port line %q:\n%s", l, s)
+	}
+	m.prereq.form.focusOn(cfServer)
+	for range len("24390") + 1 {
+		send(m, keyBack)
+	}
+	if l := lineWith(screenOf(m), "Port"); !strings.Contains(l, "1433") {
+		t.Errorf("Port line after the port left the Server field: %q", l)
+	}
 }
 
 // TestNetworkTextHasNoNestedParentheses: the probe line reads plainly whichever way

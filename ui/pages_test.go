@@ -619,10 +619,14 @@ func TestResultsRendering(t *testing.T) {
 	if strings.Contains(s, "New-NetFirewallRule") {
 		t.Error("Linux server shows the Windows firewall fix")
 	}
-	// Keys: Esc does nothing, q closes with the report's exit code.
-	send(m, keyEsc)
-	if m.page != pageResults {
-		t.Fatal("Esc left Results")
+	// Keys: Esc and Enter do nothing (someone pressing Enter through the wizard must
+	// not lose the results), q closes with the report's exit code.
+	send(m, keyEsc, keyEnter)
+	if m.page != pageResults || m.quit || m.confirmQuit {
+		t.Fatalf("Esc/Enter on Results: page %v quit %v prompt %v", m.page, m.quit, m.confirmQuit)
+	}
+	if strings.Contains(screenOf(m), "enter") {
+		t.Errorf("the footer names enter:\n%s", screenOf(m))
 	}
 	send(m, keyRune('q'))
 	if !m.quit || m.ExitCode() != steps.ExitError {

@@ -9,15 +9,17 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
 	"github.com/milink/milink/steps"
 )
 
-// TestResultsPasteManualProbeOutput runs a real check against a simulated SQL Server
-// on Linux with the SQL Server → MI probes left to a command run by hand, then pastes
-// that command's output on the Results page: an incomplete paste is refused with the
-// missing target named and changes nothing; a complete one (with the CR line endings a
-// terminal's paste carries) goes through the session into the report.
-func TestResultsPasteManualProbeOutput(t *testing.T) {
+var keyCtrlD = tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}
+
+// manualResults runs a real check against a simulated SQL Server on Linux with the
+// SQL Server → MI probes left to a command run by hand, and shows its Results page.
+func manualResults(t *testing.T) (*Model, *steps.Report) {
+	t.Helper()
 	p := startPair(t, "linux", 20*time.Millisecond)
 	cfg := p.config()
 	cfg.ProbeFrom = steps.ProbeManual
@@ -29,28 +31,85 @@ func TestResultsPasteManualProbeOutput(t *testing.T) {
 	m.report, m.page = rep, pageResults
 	m.results.start(time.Now(), rep, "Linux")
 	m.results.finish(time.Now())
+	return m, rep
+}
+
+// TestResultsPasteAreaTakesEveryKey: in paste mode every key is text, never a hotkey
+// of the page (s save, t re-test, q close, w watch, r re-check), whether a paste
+// arrives bracketed or as key presses (Enter ends a line); Esc cancels, a second p
+// opens the area again, and Ctrl-D hands what was typed to the session.
+func TestResultsPasteAreaTakesEveryKey(t *testing.T) {
+	m, rep := manualResults(t)
+	rec := newRecorder(m)
+	tm := teatest.NewTestModel(t, rec, teatest.WithInitialTermSize(80, 24))
+	typeKeys := func(s string) {
+		for _, r := range s {
+			if r == '\n' {
+				tm.Send(keyEnter)
+				continue
+			}
+			tm.Send(keyRune(r))
+		}
+	}
+	waitScreen(t, rec, flowWait, "p paste")
+	tm.Send(keyRune('p'))
+	waitScreen(t, rec, flowWait, "reads them, Esc cancels", "ctrl+d read the paste")
+	typeKeys("sqtwrpcn quits\nstop")
+	waitScreen(t, rec, flowWait, "sqtwrpcn quits", "stop")
+	if rec.sawFrame("Save the report") || rec.sawFrame("Testing the network") {
+		t.Fatalf("a key typed in the paste area acted as a hotkey:\n%s", rec.screen())
+	}
+	tm.Send(keyEsc)
+	waitScreen(t, rec, flowWait, "p paste output", "t re-test")
+	tm.Send(keyRune('p')) // a second time
+	waitScreen(t, rec, flowWait, "reads them, Esc cancels", "paste or type the lines here")
+
+	mi := rep.MIParams.MI
+	hadr := mi.Node + ":" + strconv.Itoa(mi.HadrPort)
+	tm.Send(tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\n"})
+	typeKeys(hadr + " TcpTestSucceeded : True\n")
+	tm.Send(keyCtrlD)
+	waitScreen(t, rec, flowWait, "✓ passed SQL Server → managed instance", "t re-test")
+	if rec.sawFrame("Save the report") || rec.sawFrame("Testing the network") {
+		t.Fatalf("a key typed in the paste area acted as a hotkey:\n%s", rec.screen())
+	}
+	tm.Send(keyRune('q'))
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(flowWait)).(*recorder).m
+	if d := fm.Report().Directions[0]; d.Status != steps.StatusPassed {
+		t.Errorf("after the paste: %+v", d)
+	}
+}
+
+// TestResultsPasteManualProbeOutput runs a real check against a simulated SQL Server
+// on Linux with the SQL Server → MI probes left to a command run by hand, then pastes
+// that command's output on the Results page: an incomplete paste is refused with the
+// missing target named and changes nothing; a complete one (with the CR line endings a
+// terminal's paste carries) goes through the session into the report.
+func TestResultsPasteManualProbeOutput(t *testing.T) {
+	m, rep := manualResults(t)
 	if m.report.ExitCode != steps.ExitConnectivity {
 		t.Fatalf("before the paste: exit %d", m.report.ExitCode)
 	}
 	send(m, keyRune('p'))
-	if !m.results.pasting {
+	if !m.results.paste.open {
 		t.Fatal("p did not start pasting")
 	}
-	if !strings.Contains(screenOf(m), "Paste the lines") {
+	if !strings.Contains(screenOf(m), "reads them, Esc cancels") {
 		t.Errorf("no paste prompt:\n%s", screenOf(m))
 	}
 	mi := rep.MIParams.MI
 	hadr := mi.Node + ":" + strconv.Itoa(mi.HadrPort)
-	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True"})
-	if !m.results.pasting || !strings.Contains(m.results.pasteErr, hadr) {
-		t.Errorf("incomplete paste: pasting=%v err=%q", m.results.pasting, m.results.pasteErr)
+	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True"}, keyCtrlD)
+	if !m.results.paste.open || !strings.Contains(m.results.paste.err, hadr) {
+		t.Errorf("incomplete paste: pasting=%v err=%q", m.results.paste.open, m.results.paste.err)
 	}
 	if m.sess.ManualDirection() == "" {
 		t.Fatal("an incomplete paste changed the results")
 	}
-	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\r\n" + hadr + " TcpTestSucceeded : False\r\n"})
-	if m.results.pasting {
-		t.Fatalf("a complete paste was not accepted: %s", m.results.pasteErr)
+	// The missing line is added to the text kept in the area.
+	send(m, tea.PasteMsg{Content: "\r\n" + hadr + " TcpTestSucceeded : False\r\n"}, keyCtrlD)
+	if m.results.paste.open {
+		t.Fatalf("a complete paste was not accepted: %s", m.results.paste.err)
 	}
 	d := m.report.Directions[0]
 	if d.Status != steps.StatusFailed || len(d.Probes) != 2 || d.Probes[1].Explanation == "" {
@@ -87,9 +146,9 @@ func TestResultsPasteAfterSSHError(t *testing.T) {
 	send(m, keyRune('p'))
 	mi := rep.MIParams.MI
 	hadr := mi.Node + ":" + strconv.Itoa(mi.HadrPort)
-	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\n" + hadr + " TcpTestSucceeded : True\n"})
-	if m.results.pasting {
-		t.Fatalf("the paste was not accepted: %s", m.results.pasteErr)
+	send(m, tea.PasteMsg{Content: mi.FQDN + ":5022 TcpTestSucceeded : True\n" + hadr + " TcpTestSucceeded : True\n"}, keyCtrlD)
+	if m.results.paste.open {
+		t.Fatalf("the paste was not accepted: %s", m.results.paste.err)
 	}
 	if d := m.report.Directions[0]; d.Status != steps.StatusPassed {
 		t.Errorf("after the paste: %+v", d)

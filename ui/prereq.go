@@ -21,6 +21,7 @@ type prereqModel struct {
 	fix       *fixModel        // the Fix action while it is open (fix.go)
 	host      steps.HostRunner // the SSH prober, for mssql-conf; nil without one
 	cmds      cmdList          // the fixes, as command blocks to copy
+	fixNote   string           // f found nothing milink can fix (shown above the findings)
 }
 
 func newPrereqModel(cfg steps.Config) prereqModel {
@@ -69,7 +70,7 @@ func (p *prereqModel) checked(msg prereqDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		return p.failed(fmt.Errorf("checking the prerequisites failed: %w", msg.err))
 	}
-	p.pre = msg.pre
+	p.pre, p.fixNote = msg.pre, ""
 	p.cmds = cmdList{} // new findings: their own fixes, the first selected
 	p.succeeded()
 	return nil
@@ -80,6 +81,10 @@ func (p *prereqModel) update(ctx context.Context, sess *steps.Session, msg tea.M
 		return p.updateFix(ctx, sess, msg, keys), navNone
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" && p.pre != nil && key.Matches(km, fixKey) {
+		if !p.fixable() {
+			p.fixNote = nothingToFix
+			return nil, navNone
+		}
 		return p.startFix(ctx, sess), navNone
 	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && p.reviewing && p.busy == "" {
@@ -106,7 +111,7 @@ func (p *prereqModel) outcome(width int) string {
 		return ""
 	}
 	if p.fix != nil {
-		return p.fix.view(width)
+		return p.fix.view(width, &p.cmds)
 	}
 	var b strings.Builder
 	s := p.pre.Server
@@ -114,6 +119,9 @@ func (p *prereqModel) outcome(width int) string {
 	b.WriteString("\n")
 	b.WriteString(styles.Heading.Render("Prerequisites: ") + countFindings(p.pre.Findings))
 	b.WriteString("\n")
+	if p.fixNote != "" {
+		b.WriteString(wrap(p.fixNote, width, styles.Muted.Render("› "), "  ", nil) + "\n")
+	}
 	if steps.Worst(p.pre.Findings) == steps.Fail {
 		b.WriteString(wrap("Failures do not stop the network test: fix them before creating the link. Enter continues.", width, "", "", styles.Muted.Render))
 		b.WriteString("\n")
@@ -137,9 +145,13 @@ func (p *prereqModel) help(keys keyMap) bindings {
 	case p.busy != "":
 		return bindings{keys.Back, keys.Quit}
 	case p.fix != nil:
-		return bindings{keys.Quit}
+		return p.fix.help(keys, &p.cmds)
 	case p.reviewing:
-		return append(append(bindings{keys.Next, fixKey}, p.cmds.help(keys)...), keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit)
+		b := bindings{keys.Next}
+		if p.fixable() {
+			b = append(b, fixKey)
+		}
+		return append(append(b, p.cmds.help(keys)...), keys.Rerun, keys.Edit, keys.Scroll, keys.Back, keys.Quit)
 	}
 	return bindings{keys.Validate, keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

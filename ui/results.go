@@ -37,8 +37,7 @@ type resultsModel struct {
 	saveTo     string     // the path given (resultsSave)
 	vp         viewport.Model
 	head       string
-	pasting    bool       // waiting for the pasted output of the manual probe command
-	pasteErr   string     // why the last paste could not be read
+	paste      pasteArea  // p: the pasted output of the manual probe command
 	pasted     string     // the pasted text handed to the session (resultsPaste)
 	azureWait  bool       // the Azure checks still run; their outcome is added to the report when they end
 	cmds       cmdList    // the command to run by hand and the fixes, as blocks to copy
@@ -68,6 +67,10 @@ func (p *resultsModel) start(now time.Time, rep *steps.Report, platform string) 
 	p.dirs = []dirProgress{{dir: steps.SQLToMI, last: "waiting to start"}, {dir: steps.MIToSQL, last: "waiting to start"}}
 	p.events, p.general = nil, ""
 	p.cmds = cmdList{} // a new report: its own commands, the first selected
+	// The banners of the last run's report and of the last watch are about runs
+	// that are over: gone when a new one starts.
+	p.saved, p.savedNote, p.saveErr = nil, "", nil
+	p.watch.result = ""
 	return p.spinner.Tick
 }
 
@@ -112,14 +115,22 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			cmd, _, _ := p.saveAsk.update(msg, keys)
 			return cmd, resultsNone
 		}
-		if p.pasting {
-			p.pasted = msg.Content
-			return nil, resultsPaste
+		if p.paste.open {
+			cmd, _, _ := p.paste.update(msg, keys)
+			return cmd, resultsNone
 		}
 		return nil, resultsNone
 	case tea.KeyPressMsg:
 		if !p.finished {
 			return nil, resultsNone
+		}
+		if p.paste.open { // every key is text until Ctrl-D or Esc
+			cmd, done, submit := p.paste.update(msg, keys)
+			if done && submit {
+				p.pasted = p.paste.value()
+				return nil, resultsPaste
+			}
+			return cmd, resultsNone
 		}
 		if p.saveAsk.open {
 			cmd, done, path := p.saveAsk.update(msg, keys)
@@ -129,18 +140,12 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			}
 			return cmd, resultsNone
 		}
-		if p.pasting {
-			if key.Matches(msg, keys.Back) {
-				p.pasting, p.pasteErr = false, ""
-			}
-			return nil, resultsNone
-		}
 		if cmd, done := p.cmds.update(msg, keys, &p.vp); done {
 			return cmd, resultsNone
 		}
 		switch {
 		case key.Matches(msg, keys.Paste) && p.manualDirection() != "":
-			p.pasting, p.pasteErr = true, ""
+			return p.paste.start(p.vp.Width()), resultsNone
 		case key.Matches(msg, keys.Save):
 			if !p.saving {
 				return p.saveAsk.start(p.saveTo), resultsNone
@@ -162,32 +167,12 @@ func (p *resultsModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, resultsAction)
 			cmd, _, _ := p.saveAsk.update(msg, keys)
 			return cmd, resultsNone
 		}
-	}
-	return nil, resultsNone
-}
-
-// manualDirection returns the direction whose probes wait for a command run by hand.
-func (p *resultsModel) manualDirection() steps.Direction {
-	if p.rep == nil || p.rep.MIParams == nil {
-		return ""
-	}
-	for _, d := range p.rep.Directions {
-		if d.WaitsForPaste() {
-			return d.Direction
+		if p.paste.open {
+			cmd, _, _ := p.paste.update(msg, keys)
+			return cmd, resultsNone
 		}
 	}
-	return ""
-}
-
-// pasteApplied shows the outcome of Session.ApplyPastedProbes: the updated report, or
-// why the paste could not be read (the page keeps waiting for a paste).
-func (p *resultsModel) pasteApplied(rep *steps.Report, err error) {
-	if err != nil {
-		p.pasteErr = err.Error()
-		return
-	}
-	p.rep = rep
-	p.pasting, p.pasteErr, p.pasted = false, "", ""
+	return nil, resultsNone
 }
 
 type resultsAction int
@@ -228,11 +213,8 @@ func (p *resultsModel) setSize(width, height int) {
 	if p.saveAsk.open {
 		head.WriteString("\n" + p.saveAsk.view(width))
 	}
-	if p.pasting {
-		head.WriteString("\n" + wrap("Paste the lines the command printed on the SQL Server host now (Esc cancels).", width, styles.Key.Render("▸ "), "  ", nil))
-		if p.pasteErr != "" {
-			head.WriteString("\n" + wrap(p.pasteErr, width, styles.Error.Render("✗ "), "  ", styles.Fail.Render))
-		}
+	if p.paste.open {
+		head.WriteString("\n" + p.paste.view(width))
 	}
 	p.head = head.String()
 	p.vp.SetWidth(width)
@@ -255,8 +237,8 @@ func (p *resultsModel) help(keys keyMap) bindings {
 		}
 		return bindings{withHelp(keys.Quit, "ctrl+c", "stop (cleans up)")}
 	}
-	if p.pasting {
-		return bindings{withHelp(keys.Back, "esc", "cancel paste")}
+	if p.paste.open {
+		return bindings{withHelp(keys.Submit, "ctrl+d", "read the paste"), withHelp(keys.Back, "esc", "cancel paste")}
 	}
 	if p.saveAsk.open {
 		return bindings{withHelp(keys.Next, "enter", "save"), withHelp(keys.Back, "esc", "cancel")}

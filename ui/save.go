@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,17 +20,19 @@ import (
 // starts with the default directory, the wizard's (the current directory).
 type savePrompt struct {
 	open  bool
+	def   string // shown as the placeholder; Enter on an empty input takes it
 	input textinput.Model
 }
 
-// start opens the prompt with def.
+// start opens the prompt, empty with def as its placeholder: typing replaces the
+// default instead of appending to it, Enter alone accepts it.
 func (s *savePrompt) start(def string) tea.Cmd {
 	s.input = textinput.New()
 	s.input.Prompt = ""
 	s.input.SetStyles(inputStyles())
 	s.input.CharLimit = 1024
-	s.input.SetValue(def)
-	s.input.CursorEnd()
+	s.input.Placeholder = def
+	s.def = def
 	s.open = true
 	return s.input.Focus()
 }
@@ -42,7 +47,10 @@ func (s *savePrompt) update(msg tea.Msg, keys keyMap) (cmd tea.Cmd, done bool, p
 			return nil, true, ""
 		case km.String() == "enter":
 			s.open = false
-			return nil, true, strings.TrimSpace(s.input.Value())
+			if v := strings.TrimSpace(s.input.Value()); v != "" {
+				return nil, true, v
+			}
+			return nil, true, s.def
 		}
 	}
 	s.input, cmd = s.input.Update(msg)
@@ -52,7 +60,7 @@ func (s *savePrompt) update(msg tea.Msg, keys keyMap) (cmd tea.Cmd, done bool, p
 // view is the prompt's two lines.
 func (s *savePrompt) view(width int) string {
 	s.input.SetWidth(max(10, width-4))
-	return wrap("Save the report (Markdown and JSON) in this directory, or as this file name. Enter saves, Esc cancels.", width, styles.Key.Render("▸ "), "  ", nil) +
+	return wrap("Save the report (Markdown and JSON) in a directory (a new one ends with /), or as a file name; Enter alone saves in the one shown. Esc cancels.", width, styles.Key.Render("▸ "), "  ", nil) +
 		"\n  " + s.input.View()
 }
 
@@ -70,9 +78,17 @@ func saveReportTo(rep *steps.Report, target, def string) (paths []string, note s
 		}
 	}
 	if st, serr := os.Stat(target); (serr == nil && st.IsDir()) || strings.HasSuffix(target, string(filepath.Separator)) || target == def {
+		if target != def && errors.Is(serr, fs.ErrNotExist) {
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return nil, "", fmt.Errorf("save report: cannot create the directory %s: %w", target, err)
+			}
+		}
 		paths, err = saveReport(rep, target)
 	} else {
 		base := strings.TrimSuffix(strings.TrimSuffix(target, ".md"), ".json")
+		if dir := filepath.Dir(base); !isDir(dir) {
+			return nil, "", fmt.Errorf("save report: the directory %s does not exist (end a path with / to have milink create it)", dir)
+		}
 		paths, err = saveFiles(rep, base)
 	}
 	if err == nil || target != def {
@@ -87,4 +103,10 @@ func saveReportTo(rep *steps.Report, target, def string) (paths []string, note s
 	}
 	paths, err = saveReport(rep, dir)
 	return paths, "Not writable: " + def + ". Saved in milink's state directory instead.", err
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

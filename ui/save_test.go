@@ -19,9 +19,13 @@ func TestSaveAsksWhere(t *testing.T) {
 	if !strings.Contains(s, "Save the report") || !strings.Contains(s, m.opts.ReportDir) {
 		t.Fatalf("no prompt with the default directory:\n%s", s)
 	}
-	for range len(m.opts.ReportDir) {
-		send(m, keyBack)
+	// Enter alone saves in the default directory.
+	send(m, runCmd(send(m, keyEnter)))
+	if _, err := os.Stat(filepath.Join(m.opts.ReportDir, "milink-report-0123456789abcdef.md")); err != nil {
+		t.Errorf("Enter alone did not save in the default directory: %v", err)
 	}
+	// The default is the placeholder: typing replaces it, it is not appended to.
+	send(m, keyRune('s'))
 	target := filepath.Join(t.TempDir(), "firewall-ticket.md")
 	typeText(m, target)
 	cmd := send(m, keyEnter)
@@ -62,5 +66,25 @@ func TestSaveFallsBackToStateDir(t *testing.T) {
 	// A path the user typed is not replaced by another.
 	if _, _, err := saveReportTo(rep, filepath.Join(def, "x.md"), def); err == nil {
 		t.Error("saving into a missing directory the user named succeeded")
+	}
+}
+
+// TestSaveCreatesNamedDirectory: a path ending in / that does not exist is created
+// (0700) and the report saved in it; a file name in a missing directory is refused,
+// naming that directory.
+func TestSaveCreatesNamedDirectory(t *testing.T) {
+	rep := steps.NewReport(steps.Config{RunID: "0123456789abcdef"})
+	dir := filepath.Join(t.TempDir(), "tickets", "new") + string(filepath.Separator)
+	paths, _, err := saveReportTo(rep, dir, t.TempDir())
+	if err != nil || len(paths) != 2 {
+		t.Fatalf("saveReportTo(%s) = %v, %v", dir, paths, err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("the new directory: %v, %v", st, err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, _, err = saveReportTo(rep, filepath.Join(missing, "x.md"), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "the directory "+missing+" does not exist") {
+		t.Errorf("a file in a missing directory: %v", err)
 	}
 }

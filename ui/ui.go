@@ -463,7 +463,11 @@ func (m *Model) startRun(rerun bool) tea.Cmd {
 	h := newRunHandle()
 	m.run = h
 	m.runStart = time.Now()
-	m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP, "rerun", rerun)
+	if rerun { // RerunNetwork builds its own plan, under this run id
+		m.log.Info("test started", "run_id", m.sess.NextRunID(), "sql_server_ip", plan.Options.SQLServerIP, "rerun", true)
+	} else {
+		m.log.Info("test started", "run_id", plan.RunID, "sql_job", plan.SQLJobName, "mi_job", plan.MIJobName, "sql_server_ip", plan.Options.SQLServerIP, "rerun", false)
+	}
 	spin := m.results.start(m.runStart, m.report, m.prereq.pre.Platform())
 	m.results.azureWait = m.azurePending
 	return tea.Batch(startRunCmd(m.ctx, m.sess, rerun, h), waitRunCmd(h), spin)
