@@ -16,8 +16,8 @@ import (
 
 // watchRounds returns what runFlow does after the first run for --watch every: while
 // the last round's network test failed (exit code 3, steps.ExitConnectivity) it waits
-// every, then tests the network again (Session.RerunNetwork: a new run id, the same
-// connections and options). Each round prints one status line on stderr. It returns
+// every, then tests the network again (Session.RerunNetwork: the prerequisites checked
+// again, a new run id, the same connections and options). A direction not run says why. Each round prints one status line on stderr. It returns
 // the last round's report: at once when ctx is canceled while it waits, after that
 // round's cleanup when ctx is canceled during a round. A zero every runs one round.
 func (a *app) watchRounds(ctx context.Context, every time.Duration, sink steps.Sink, log *slog.Logger) func(*steps.Session, *steps.Report) *steps.Report {
@@ -52,6 +52,10 @@ func roundLine(round int, rep *steps.Report, again bool, every time.Duration) st
 	var dirs []string
 	for _, d := range rep.Directions {
 		part := string(d.Direction) + " " + d.Status
+		if d.Status == steps.StatusNotRun && d.Reason != "" {
+			why, _, _ := strings.Cut(d.Reason, ": ") // "not tested (no master key): …what to do"
+			part += " (" + why + ")"
+		}
 		var bad []string
 		for _, p := range d.Probes {
 			if !p.Succeeded {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/milink/milink/sqlops"
 	"github.com/milink/milink/sqlsim"
 	"github.com/milink/milink/steps"
 	"github.com/milink/milink/steps/reportschema"
@@ -75,6 +78,49 @@ func TestCheckWatch(t *testing.T) {
 	var rep steps.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.ExitCode != 0 || len(rep.Directions) != 2 {
 		t.Errorf("report: exit %d, %d directions, %v", rep.ExitCode, len(rep.Directions), err)
+	}
+	assertNoMilinkObjects(t, p)
+}
+
+// TestCheckWatchRechecksPrerequisites: without a master key, managed instance → SQL
+// Server is not run and the round line says why; the DBA creates the key when round
+// 1's line appears, and round 2 checks the prerequisites again, runs both directions
+// and passes.
+func TestCheckWatchRechecksPrerequisites(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) { o.MasterKey = false }, nil)
+	sigs := make(chan os.Signal, 1)
+	stderr := &onLine{fn: func(line string) {
+		if strings.Contains(line, "watch round 3 ") {
+			sigs <- os.Interrupt // round 2 should have passed: stop rather than watch forever
+		}
+		if !strings.Contains(line, "watch round 1 ") {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := sqlops.Open(ctx, sqlops.ConnConfig{Role: "dba", Host: p.sql.Host(), Port: p.sql.Port(), User: "sa", Password: simPassword, CACertFile: p.sqlCA})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		if err := c.CreateMasterKey(ctx, masterKeySecret); err != nil {
+			t.Error(err)
+		}
+	}}
+	var out bytes.Buffer
+	a := &app{stdin: strings.NewReader(simPassword + "\n" + simPassword + "\n"), stdout: &out, stderr: stderr,
+		getenv: func(string) string { return "" }, isTTY: func(int) bool { return false }, environ: func() []string { return nil }, signals: sigs}
+	code := a.run(p.checkArgs("--sql-password-stdin", "--mi-password-stdin", "--watch", "1s"))
+	log := stderr.String()
+	if code != steps.ExitOK {
+		t.Fatalf("exit %d, want 0 (round 2 ran both directions after the master key was created)\n%s", code, log)
+	}
+	if n := strings.Count(log, "milink: watch round "); n != 2 {
+		t.Errorf("%d round lines, want 2:\n%s", n, log)
+	}
+	if !strings.Contains(log, "managed instance → SQL Server not run (not tested (no master key))") {
+		t.Errorf("round 1 does not say why a direction was not run:\n%s", log)
 	}
 	assertNoMilinkObjects(t, p)
 }

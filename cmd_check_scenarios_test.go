@@ -76,6 +76,11 @@ func TestCheckScenarios(t *testing.T) {
 				if d := direction(rep, steps.MIToSQL); d.Status != steps.StatusNotRun || !strings.Contains(d.Reason, "no master key") {
 					t.Errorf("MI→SQL without a master key: %+v", d)
 				}
+				// The network was fine where tested: the outcome (the Markdown headline)
+				// names the untested direction and why, not a connectivity failure.
+				if want := "managed instance → SQL Server was not tested (no master key); SQL Server → managed instance passed"; rep.Outcome != want {
+					t.Errorf("outcome %q, want %q", rep.Outcome, want)
+				}
 			},
 		},
 		{

@@ -293,3 +293,30 @@ func TestPrepareDefaultsToTheInstanceBackupDirectory(t *testing.T) {
 	}
 	assertUnprepared(t, p)
 }
+
+// --script: the header asks to replace the master key placeholder only when a
+// statement has it, and the restart's note does not promise a question milink will
+// not ask; an empty line for --master-key-password-stdin says so (no "<nil>").
+func TestPrepareScriptAndStdinWording(t *testing.T) {
+	p := startPair(t, func(o *sqlsim.Options) {
+		unprepared(o)
+		o.MasterKey = true
+	}, nil)
+	args, _ := p.prepareArgs(t, "--script", "--backup-dir", `D:\Backup`)
+	r := runApp(t, pwEnv, "", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, sqlops.MasterKeyPlaceholder) || !strings.Contains(r.stdout, "-- Nothing was changed.") {
+		t.Errorf("script without a master key step:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "Restart SQL Server") || strings.Contains(r.stdout, "milink asks separately") {
+		t.Errorf("script's restart note:\n%s", r.stdout)
+	}
+	p2 := startPair(t, unprepared, nil)
+	args, _ = p2.prepareArgs(t, "--yes", "--backup-dir", `D:\Backup`, "--master-key-password-stdin")
+	r = runApp(t, map[string]string{"MILINK_SQL_PASSWORD": simPassword}, "\n", args...)
+	if r.code != steps.ExitUsage || !strings.Contains(r.stderr, "--master-key-password-stdin: the line on standard input is empty") || strings.Contains(r.stderr, "<nil>") {
+		t.Errorf("an empty line: exit %d, %s", r.code, r.stderr)
+	}
+}

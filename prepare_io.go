@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/term"
@@ -43,11 +44,22 @@ func writePlan(w io.Writer, p *steps.Preparation) {
 // password is a placeholder.
 func writeScript(w io.Writer, p *steps.Preparation) {
 	fmt.Fprintf(w, "-- milink prepare --script: SQL Server %s (%s)\n", p.Instance, p.Platform)
-	fmt.Fprintf(w, "-- Nothing was changed. Replace %s before running; keep that password safe.\n", sqlops.MasterKeyPlaceholder)
+	placeholder := slices.ContainsFunc(p.Changes, func(c steps.Change) bool {
+		return slices.ContainsFunc(c.Statements, func(s string) bool { return strings.Contains(s, sqlops.MasterKeyPlaceholder) })
+	})
+	if placeholder {
+		fmt.Fprintf(w, "-- Nothing was changed. Replace %s before running; keep that password safe.\n", sqlops.MasterKeyPlaceholder)
+	} else {
+		fmt.Fprintln(w, "-- Nothing was changed.")
+	}
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "\n-- %s [%s]\n", c.What, c.Kind)
-		if c.Note != "" {
-			fmt.Fprintf(w, "-- %s\n", oneLine(c.Note))
+		if note := c.Note; note != "" {
+			if c.Restart {
+				// A script is run by hand: milink asks nothing there.
+				note = strings.Replace(note, "; milink asks separately before it restarts.", "; this script does not restart it: run the command when the sessions may be cut.", 1)
+			}
+			fmt.Fprintf(w, "-- %s\n", oneLine(note))
 		}
 		for _, s := range c.Statements {
 			switch c.Kind {
@@ -139,6 +151,9 @@ func (a *app) masterKeyPassword(f *prepareFlags, in *bufio.Reader) (string, erro
 		}
 		if pw := strings.TrimRight(line, "\r\n"); pw != "" {
 			return pw, nil
+		}
+		if err == nil {
+			return "", usageError{errors.New("--master-key-password-stdin: the line on standard input is empty; nothing was changed")}
 		}
 		return "", usageError{fmt.Errorf("--master-key-password-stdin: no password on standard input (%v); nothing was changed", err)}
 	case a.getenv(masterKeyEnv) != "":

@@ -230,13 +230,13 @@ func ValidateBackupDir(dir, platform string) error {
 	}
 	if strings.EqualFold(platform, "Linux") {
 		if !strings.HasPrefix(dir, "/") {
-			return fmt.Errorf("%w: the backup directory %q is not an absolute path on the Linux host (it starts with /)", ErrInvalidInput, dir)
+			return fmt.Errorf(`%w: the backup directory "%s" is not an absolute path on the Linux host (it starts with /)`, ErrInvalidInput, dir)
 		}
 		return nil
 	}
 	drive := len(dir) >= 3 && (dir[0]|0x20) >= 'a' && (dir[0]|0x20) <= 'z' && dir[1] == ':' && dir[2] == '\\'
 	if !drive && !strings.HasPrefix(dir, `\\`) {
-		return fmt.Errorf(`%w: the backup directory %q is not an absolute Windows path (X:\… or \\server\share\…)`, ErrInvalidInput, dir)
+		return fmt.Errorf(`%w: the backup directory "%s" is not an absolute Windows path (X:\… or \\server\share\…)`, ErrInvalidInput, dir)
 	}
 	return nil
 }

@@ -94,8 +94,9 @@ func (s *Session) PlanPreparation(ctx context.Context, o PrepareOptions) (*Prepa
 }
 
 // checkBackupDir asks the SQL Server service, before anything is applied, whether the
-// directory of the planned backups exists (xp_fileexist): a missing one is a
-// FieldError for --backup-dir. When xp_fileexist cannot be run the backup says it.
+// directory of the planned backups exists (xp_fileexist): a missing --backup-dir is a
+// FieldError; a missing default backup directory leaves the backups needing
+// --backup-dir. When xp_fileexist cannot be run the backup says it.
 func checkBackupDir(ctx context.Context, c *sqlops.Conn, pre *Prerequisites, o PrepareOptions, p *Preparation) error {
 	dir, fromDefault := pre.backupDir(o.BackupDir)
 	planned := slices.ContainsFunc(p.Changes, func(ch Change) bool { return strings.HasPrefix(ch.ID, "backup:") && ch.Needs == "" })
@@ -111,7 +112,16 @@ func checkBackupDir(ctx context.Context, c *sqlops.Conn, pre *Prerequisites, o P
 	case st.IsDirectory:
 		return nil
 	case fromDefault:
-		return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see its default backup directory %s (xp_fileexist): give a directory it can write to (wizard: Backup directory)", dir)}
+		// Not the user's choice: the backups wait for one, as without a default.
+		for i, ch := range p.Changes {
+			if strings.HasPrefix(ch.ID, "backup:") {
+				ch.Needs = "--backup-dir (wizard: Backup directory)"
+				ch.Statements = []string{sqlops.StatementBackup(ch.db, backupFile("", ch.db, p.Platform))}
+				ch.Note = fmt.Sprintf("The SQL Server service does not see its default backup directory %s (xp_fileexist): give a directory it can write to.", dir)
+				p.Changes[i] = ch
+			}
+		}
+		return nil
 	}
 	return &FieldError{Flag: "backup-dir", Err: fmt.Errorf("the SQL Server service does not see directory %s (xp_fileexist): create it, or give another directory (wizard: Backup directory)", dir)}
 }

@@ -174,6 +174,11 @@ func (r *Report) finish() {
 			code, outcome = ExitConnectivity, "a connectivity check failed or could not run"
 		}
 	}
+	if code == ExitConnectivity {
+		if o := untestedOutcome(r.Directions); o != "" {
+			outcome = o
+		}
+	}
 	for _, c := range r.Cleanup {
 		if c.Error != "" || c.Remains {
 			code, outcome = ExitError, "cleanup failed: run 'milink cleanup'"
@@ -211,6 +216,48 @@ func cleanupGone(items []CleanupItem) string {
 		parts = append(parts, g+" ("+strings.Join(left[g], ", ")+")")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// untestedOutcome is the outcome when no direction failed or ended in an error but
+// one was not run (a prerequisite such as the master key, Agent or the version, or a
+// probe left to run by hand): it names each such direction with why, and the ones
+// that passed, so that it does not read as a network failure. The exit code stays 3.
+// "" when a direction failed or ended in an error.
+func untestedOutcome(dirs []DirectionResult) string {
+	var notRun, passed []string
+	for _, d := range dirs {
+		switch d.Status {
+		case StatusPassed:
+			passed = append(passed, string(d.Direction)+" passed")
+		case StatusNotRun:
+			part := string(d.Direction) + " was not tested"
+			if why := shortReason(d.Reason); why != "" {
+				part += " (" + why + ")"
+			}
+			notRun = append(notRun, part)
+		default:
+			return ""
+		}
+	}
+	if len(notRun) == 0 {
+		return ""
+	}
+	return strings.Join(append(notRun, passed...), "; ")
+}
+
+// shortReason is the first clause of a not-run direction's reason, before what to do:
+// "not tested (no master key): the test endpoint's …" → "no master key".
+func shortReason(reason string) string {
+	for _, sep := range []string{": ", "; "} {
+		if i := strings.Index(reason, sep); i > 0 {
+			reason = reason[:i]
+		}
+	}
+	reason = strings.TrimSuffix(strings.TrimSpace(reason), ".")
+	if r, ok := strings.CutPrefix(reason, "not tested ("); ok && strings.HasSuffix(r, ")") {
+		reason = strings.TrimSuffix(r, ")")
+	}
+	return reason
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -432,8 +432,9 @@ func (s *Session) Cancel() {
 
 // RerunNetwork re-runs the network test from the Results page with the same network
 // options, under a new run id (NextRunID's, when it was asked for), on the open
-// connections (no new sign-in): it rebuilds the plan (names, reuse, leftovers) and
-// runs it.
+// connections (no new sign-in): it checks SQL Server's prerequisites again (a master
+// key, Agent or 'Agent XPs' fixed since the last run lets a direction run that could
+// not), rebuilds the plan (names, reuse, leftovers) and runs it.
 func (s *Session) RerunNetwork(ctx context.Context, sink Sink) *Report {
 	s.mu.Lock()
 	if s.plan == nil {
@@ -442,6 +443,9 @@ func (s *Session) RerunNetwork(ctx context.Context, sink Sink) *Report {
 	}
 	opts := s.plan.Options
 	s.mu.Unlock()
+	if _, err := s.CheckPrerequisites(ctx); err != nil {
+		return s.reportWith(ExitError, fmt.Errorf("check the prerequisites again: %w", err))
+	}
 	if _, err := s.BuildPlan(ctx, opts); err != nil {
 		return s.reportWith(planExit(err), err)
 	}
