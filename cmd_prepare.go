@@ -57,7 +57,7 @@ func (a *app) prepareCmd() *cobra.Command {
 	f.sql.register(fs)
 	registerSSH(fs, &f.ssh)
 	fs.StringSliceVar(&f.databases, "database", nil, "database to prepare for the link (repeatable; default all user databases)")
-	fs.StringVar(&f.backupDir, "backup-dir", "", "directory on the SQL Server host for the full backups that start the log chain (writable by the SQL Server service)")
+	fs.StringVar(&f.backupDir, "backup-dir", "", "directory on the SQL Server host for the full backups that start the log chain (writable by the SQL Server service; default: SERVERPROPERTY('InstanceDefaultBackupPath'), SQL Server 2019 and later)")
 	fs.StringVar(&f.cloud, "cloud", "AzureCloud", "the managed instance's Azure cloud, for the TDE certificate upload command: "+strings.Join(steps.CloudNames(), ", "))
 	fs.BoolVarP(&f.yes, "yes", "y", false, "apply without asking")
 	fs.BoolVar(&f.script, "script", false, "print the T-SQL and shell that would run, change nothing")
