@@ -34,6 +34,9 @@ type cmdList struct {
 	// noScroll: ←/→ belong to the page (the Fix page's apply/skip fields), so no
 	// block names them; a cut command is still copied whole with c.
 	noScroll bool
+	// inactive: the page gives its keys to something else (Network Options' fields
+	// have the keyboard), so no block is selected and the command keys are not taken.
+	inactive bool
 }
 
 const cmdIndent = "      "
@@ -46,7 +49,7 @@ func (c *cmdList) write(b *strings.Builder, label, command string, width int) {
 	i := len(c.blocks)
 	c.blocks = append(c.blocks, cmdBlock{label: label, command: command, line: c.base + strings.Count(b.String(), "\n")})
 	c.width = width
-	selected := i == c.sel
+	selected := i == c.sel && !c.inactive
 	head := cmdIndent + styles.Key.Render(label)
 	switch {
 	case selected && c.copied == command:
@@ -111,7 +114,7 @@ func (c *cmdList) scrollable() bool {
 // update handles the command keys; vp is the viewport showing the blocks, kept so
 // that the selected block is visible. handled is false for other keys.
 func (c *cmdList) update(km tea.KeyPressMsg, keys keyMap, vp *viewport.Model) (cmd tea.Cmd, handled bool) {
-	if len(c.blocks) == 0 {
+	if len(c.blocks) == 0 || c.inactive {
 		return nil, false
 	}
 	step := max(8, c.avail(c.width)/2)
@@ -181,7 +184,7 @@ func (c *cmdList) visible(b cmdBlock, vp *viewport.Model) bool {
 
 // track records whether the selected block is on screen (after the page's layout).
 func (c *cmdList) track(vp *viewport.Model) {
-	c.shown = c.sel < len(c.blocks) && c.visible(c.blocks[c.sel], vp)
+	c.shown = !c.inactive && c.sel < len(c.blocks) && c.visible(c.blocks[c.sel], vp)
 }
 
 // help is the command keys for the footer when the page shows commands.

@@ -141,3 +141,87 @@ func TestCopyOnlyWhatIsShown(t *testing.T) {
 		t.Error("c does not copy the command on screen")
 	}
 }
+
+// nsgFix is a finding whose fix is a command longer than an 80-column page.
+func nsgFix() steps.Finding {
+	return steps.Finding{ID: "nsg:inbound", Server: "Azure", Severity: steps.Fail, Title: "The MI subnet's NSG does not allow the link's inbound ports",
+		Fixes: []steps.Fix{{Platform: "Azure", Command: "az network nsg rule create -g <mi-resource-group> --nsg-name <mi-subnet-nsg> -n allow-link-5022-in --priority 200 --direction Inbound --destination-port-ranges 5022"}}}
+}
+
+// assertWholeBlock checks that the command of nsgFix is a command block on screen: its
+// start after the label, cut with the › marker, never wrapped onto a second line.
+func assertWholeBlock(t *testing.T, s string) {
+	t.Helper()
+	if !strings.Contains(joinBlocks(s), "Fix (Azure): az network nsg rule create -g <mi-resource-group>") {
+		t.Errorf("no Azure fix block:\n%s", s)
+	}
+	if strings.Contains(s, "--destination-port-ranges 5022") || !strings.Contains(s, "›") {
+		t.Errorf("the long command is wrapped instead of cut with ›:\n%s", s)
+	}
+}
+
+// TestSummaryFixesAreCommandBlocks: the plan's findings show their fixes as command
+// blocks at 80 columns, → scrolls the command, and c writes it as OSC 52.
+func TestSummaryFixesAreCommandBlocks(t *testing.T) {
+	m := newTestModel(t, testConfig(), 80, 30)
+	onNetwork(t, m)
+	send(m, keyEnter)
+	plan := testPlan()
+	plan.Findings = append(plan.Findings, nsgFix())
+	send(m, planBuiltMsg{gen: m.summary.gen, plan: plan})
+	assertWholeBlock(t, screenOf(m))
+	if !strings.Contains(screenOf(m), "c copy") {
+		t.Errorf("the footer does not name c:\n%s", screenOf(m))
+	}
+	for range 10 {
+		send(m, tea.KeyPressMsg{Code: tea.KeyRight})
+	}
+	if s := screenOf(m); !strings.Contains(s, "--destination-port-ranges 5022") || !strings.Contains(s, "‹") {
+		t.Errorf("→ does not scroll the command to its end:\n%s", s)
+	}
+	send(m, tea.KeyPressMsg{Code: tea.KeyLeft})
+	if m.page != pageSummary || m.summary.plan == nil {
+		t.Fatal("←/→ left the Summary page")
+	}
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 30))
+	var out bytes.Buffer
+	tm.Send(keyRune('c'))
+	want := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(nsgFix().Fixes[0].Command))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		out.Write(b)
+		return bytes.Contains(out.Bytes(), []byte(want))
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	tm.Send(tea.QuitMsg{})
+}
+
+// TestNetworkFixesAreCommandBlocks: the Azure findings' fixes on Network Options are
+// command blocks, but while a field has the keyboard n and c are typed into it; once
+// PgDn took the fields off screen, c copies the command.
+func TestNetworkFixesAreCommandBlocks(t *testing.T) {
+	m := newTestModel(t, testConfig(), 80, 24)
+	onNetwork(t, m)
+	send(m, azureCheckedMsg{gen: m.network.azGen, info: steps.AzureInfo{Cloud: "AzureCloud", Findings: []steps.Finding{nsgFix()}}})
+	for range 3 {
+		send(m, tea.KeyPressMsg{Code: tea.KeyPgDown})
+	}
+	if !m.network.scrolledOff {
+		t.Fatalf("PgDn did not take the fields off screen:\n%s", screenOf(m))
+	}
+	assertWholeBlock(t, screenOf(m))
+	if cmd := send(m, keyRune('c')); cmd == nil || !strings.Contains(screenOf(m), "✓ copied to the clipboard") {
+		t.Errorf("c does not copy the command:\n%s", screenOf(m))
+	}
+	// Back to the fields: c is typed into the address, nothing is copied.
+	send(m, tea.KeyPressMsg{Code: tea.KeyTab})
+	if m.network.scrolledOff || !m.network.form.focused {
+		t.Fatal("tab did not give the keyboard back to the fields")
+	}
+	ip := m.network.form.fields[m.network.form.focus].value()
+	send(m, keyRune('c'))
+	if got := m.network.form.fields[m.network.form.focus].value(); got != ip+"c" {
+		t.Errorf("c on a focused field: value %q, want %q", got, ip+"c")
+	}
+	if len(m.network.cmds.help(m.keys)) != 0 {
+		t.Error("the footer offers c while a field has the keyboard")
+	}
+}

@@ -39,6 +39,7 @@ type networkModel struct {
 	warn         string // steps.AddressWarning of the current address
 	tried        bool   // Enter was pressed with invalid values
 	vp           viewport.Model
+	cmds         cmdList // the Azure findings' fixes, as command blocks; they take the keys only when no field has them
 
 	cloud    steps.Cloud      // chosen on the Login page
 	azKey    string           // what the latest Azure check was started for
@@ -162,6 +163,7 @@ func (p *networkModel) beginAzure(ctx context.Context, key string, method steps.
 	p.azKey, p.azMethod = key, method
 	p.azGen++
 	p.azBusy, p.azInfo, p.devCode = true, nil, nil
+	p.cmds = cmdList{}
 	return p.azGen, ctx
 }
 
@@ -169,6 +171,7 @@ func (p *networkModel) beginAzure(ctx context.Context, key string, method steps.
 func (p *networkModel) azureDone(info steps.AzureInfo) {
 	p.azBusy, p.devCode = false, nil
 	p.azInfo = &info
+	p.cmds = cmdList{} // new findings: their own fixes, the first selected
 }
 
 // azureResult is the outcome of the latest Azure check, or nil while it runs (or when
@@ -189,7 +192,14 @@ func (p *networkModel) showDeviceCode(msg deviceCodeMsg) {
 }
 
 func (p *networkModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
+	defer p.cmds.follow(&p.vp)
 	if km, ok := msg.(tea.KeyPressMsg); ok {
+		if !p.form.focused {
+			// No field has the keyboard (scrolled off): the command keys are free.
+			if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+				return cmd, navNone
+			}
+		}
 		switch {
 		case key.Matches(km, keys.Page):
 			scroll(&p.vp, km)
@@ -266,7 +276,9 @@ func (p *networkModel) setSize(width, height int) {
 		}
 	}
 	b.WriteString("\n\n")
-	b.WriteString(p.azureSection(width))
+	p.cmds.reset()
+	p.cmds.inactive = p.form.focused // typed n, c, ←/→ belong to the focused field
+	b.WriteString(p.azureSection(width, strings.Count(b.String(), "\n")))
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-1))
 	p.vp.SetContent(b.String())
@@ -276,6 +288,7 @@ func (p *networkModel) setSize(width, height int) {
 			p.vp.SetYOffset(p.fieldLine())
 		}
 	}
+	p.cmds.track(&p.vp)
 }
 
 // fieldLine is the line of the focused field in the page's content.
@@ -295,8 +308,9 @@ func (p *networkModel) fieldVisible() bool {
 	return l >= p.vp.YOffset() && l < p.vp.YOffset()+p.vp.Height()
 }
 
-// azureSection shows the Azure checks and the allowlist of the chosen cloud.
-func (p *networkModel) azureSection(width int) string {
+// azureSection shows the Azure checks and the allowlist of the chosen cloud; line is
+// the section's first line in the page's content (for the command blocks).
+func (p *networkModel) azureSection(width, line int) string {
 	var b strings.Builder
 	how := "Azure sign-in: none, so your permissions and the NSG rules are not checked."
 	if p.azMethod != "" {
@@ -322,7 +336,8 @@ func (p *networkModel) azureSection(width int) string {
 		}
 	case p.azInfo != nil && len(p.azInfo.Findings) > 0:
 		b.WriteString("\n")
-		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width, nil))
+		p.cmds.base = line + strings.Count(b.String(), "\n")
+		b.WriteString(renderFindings(p.azInfo.Findings, "Windows", width, &p.cmds))
 	}
 	allow := allowlistOf(p.cloud, p.mi.FQDN)
 	if info := p.azureResult(); info != nil && len(info.Allowlist) > 0 {
@@ -342,7 +357,7 @@ func (p *networkModel) view(width, height int) string {
 func (p *networkModel) help(keys keyMap) bindings {
 	// PgUp/PgDn are named by the hint under the page when there is more to see.
 	if p.scrolledOff {
-		return bindings{withHelp(keys.Next, "enter", "next: summary"), withHelp(keys.NextField, "tab/↑↓", "back to the fields"), keys.Back, keys.Quit}
+		return append(append(bindings{withHelp(keys.Next, "enter", "next: summary")}, p.cmds.help(keys)...), withHelp(keys.NextField, "tab/↑↓", "back to the fields"), keys.Back, keys.Quit)
 	}
 	return bindings{withHelp(keys.Next, "enter", "next: summary"), keys.NextField, keys.Change, keys.Back, keys.Quit}
 }

@@ -20,6 +20,7 @@ type summaryModel struct {
 	plan     *steps.Plan
 	err      error
 	vp       viewport.Model
+	cmds     cmdList // the fixes of the plan's findings, as command blocks to copy
 }
 
 func newSummaryModel() summaryModel { return summaryModel{vp: newViewport()} }
@@ -40,6 +41,7 @@ func (p *summaryModel) built(msg planBuiltMsg) {
 	}
 	p.building = false
 	p.plan, p.err = msg.plan, msg.err
+	p.cmds = cmdList{} // new findings: their own fixes, the first selected
 }
 
 func (p *summaryModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
@@ -47,6 +49,12 @@ func (p *summaryModel) update(msg tea.Msg, keys keyMap) (tea.Cmd, nav) {
 	if !ok {
 		return nil, navNone
 	}
+	if p.plan != nil && !p.building {
+		if cmd, done := p.cmds.update(km, keys, &p.vp); done {
+			return cmd, navNone
+		}
+	}
+	defer p.cmds.follow(&p.vp)
 	switch {
 	case key.Matches(km, keys.Back):
 		return nil, navBack
@@ -64,9 +72,11 @@ func (p *summaryModel) setSize(width, height int) {
 	p.vp.SetWidth(width)
 	p.vp.SetHeight(max(1, height-1))
 	p.vp.SetContent(p.content(width))
+	p.cmds.track(&p.vp)
 }
 
 func (p *summaryModel) content(width int) string {
+	p.cmds.reset()
 	switch {
 	case p.building:
 		return styles.Spinner.Render("… ") + "Building the plan: choosing object names, checking for an existing endpoint and for leftovers of earlier runs …"
@@ -82,7 +92,8 @@ func (p *summaryModel) content(width int) string {
 	b.WriteString("\n")
 	if len(pl.Findings) > 0 {
 		b.WriteString("\n")
-		b.WriteString(renderFindings(pl.Findings, "Windows", width, nil))
+		p.cmds.base = strings.Count(b.String(), "\n")
+		b.WriteString(renderFindings(pl.Findings, "Windows", width, &p.cmds))
 		b.WriteString("\n")
 	}
 	for _, d := range []struct {
@@ -126,5 +137,5 @@ func (p *summaryModel) help(keys keyMap) bindings {
 	if p.plan == nil {
 		return bindings{keys.Back, keys.Quit}
 	}
-	return bindings{keys.Start, keys.Scroll, keys.Back, keys.Quit}
+	return append(append(bindings{keys.Start}, p.cmds.help(keys)...), keys.Scroll, keys.Back, keys.Quit)
 }
