@@ -161,16 +161,7 @@ func TestSystemDatabaseIsNotLinkable(t *testing.T) {
 	p := startPair(t, "pass", 20*time.Millisecond, 20*time.Millisecond)
 	cfg := pairConfig(t, p)
 	cfg.Databases = []string{"master"}
-	s := steps.NewSession(cfg, steps.SessionOptions{})
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		t.Fatal(err)
-	}
-	pre, err := s.CheckPrerequisites(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pre := sessionAtPrerequisites(t, cfg)
 	for _, f := range pre.Findings {
 		if f.ID == "database:master" {
 			if f.Severity != steps.Fail || !contains(f.Title, "system database") {
@@ -240,16 +231,7 @@ func TestEndpointFindings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startFaultPair(t, tc.mut, nil)
 			cfg := pairConfig(t, p)
-			s := steps.NewSession(cfg, steps.SessionOptions{})
-			defer s.Close()
-			ctx := context.Background()
-			if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-				t.Fatal(err)
-			}
-			pre, err := s.CheckPrerequisites(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, pre := sessionAtPrerequisites(t, cfg)
 			for _, f := range pre.Findings {
 				if f.ID != "endpoint" {
 					continue

@@ -300,3 +300,20 @@ func loginSteps(tb testing.TB, s *steps.Session, cfg steps.Config) {
 		tb.Fatal(err)
 	}
 }
+
+// sessionAtPrerequisites returns a session on cfg that has connected to SQL Server
+// and checked its prerequisites; it is closed when the test ends.
+func sessionAtPrerequisites(tb testing.TB, cfg steps.Config) (*steps.Session, *steps.Prerequisites) {
+	tb.Helper()
+	s := steps.NewSession(cfg, steps.SessionOptions{})
+	tb.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
+		tb.Fatal(err)
+	}
+	pre, err := s.CheckPrerequisites(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, pre
+}

@@ -112,16 +112,7 @@ func TestSQLServer2016(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, cfg := startCustom(t, func(o *sqlsim.Options) { o.Personality = pers; o.HadrEnabled = false }, nil)
-	s := steps.NewSession(cfg, steps.SessionOptions{})
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.ConnectSQLServer(ctx, cfg.SQLServer); err != nil {
-		t.Fatal(err)
-	}
-	pre, err := s.CheckPrerequisites(ctx)
-	if err != nil {
-		t.Fatalf("prerequisites on SQL Server 2016: %v", err)
-	}
+	_, pre := sessionAtPrerequisites(t, cfg)
 	if pre.Platform() != "Windows" || !strings.HasPrefix(pre.Server.ProductVersion, "13.0.") {
 		t.Errorf("2016: platform %s, version %s", pre.Platform(), pre.Server.ProductVersion)
 	}
