@@ -2,13 +2,16 @@
 // from a Linux terminal: a wizard on a TTY, "milink check" for scripts, "milink demo"
 // against simulated instances, and "milink cleanup" for leftovers of crashed runs.
 //
-// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go, cmd_prepare.go,
-// cmd_cleanup.go, cmd_demo.go and cmd_sim.go (cmd_inventory.go is check --inventory, its
-// file read in inventory_file.go and inventory_pairs.go); flags.go holds the shared flag, environment,
+// The commands live one per file: cmd_wizard.go (the root command), cmd_check.go (with
+// check_watch.go for --watch), cmd_prepare.go (prepare_io.go its prompts and output),
+// cmd_cleanup.go, cmd_demo.go and cmd_sim.go; cmd_inventory.go is check --inventory
+// (inventory_file.go reads the file, inventory_pairs.go makes each pair's settings,
+// inventory_progress.go shows progress). flags.go holds the shared flag, environment,
 // --config and password handling (flag_values.go the strict flag values, flag_checks.go
-// the checks of numbers and timeouts), azure_flags.go the Azure flags, stop.go how a
-// stopped run is settled, usage.go usage errors, secrets.go the password variables, and
-// app.go the process plumbing (streams, exit codes, signals, the log file).
+// the checks of numbers and timeouts), azure_flags.go the Azure flags, help.go and
+// help_topics.go the help, stop.go how a stopped run is settled, usage.go usage errors,
+// secrets.go the password variables, and app.go the process plumbing (streams, exit
+// codes, signals, the log file).
 package main
 
 import (
