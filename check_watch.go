@@ -52,9 +52,8 @@ func roundLine(round int, rep *steps.Report, again bool, every time.Duration) st
 	var dirs []string
 	for _, d := range rep.Directions {
 		part := string(d.Direction) + " " + d.Status
-		if d.Status == steps.StatusNotRun && d.Reason != "" {
-			why, _, _ := strings.Cut(d.Reason, ": ") // "not tested (no master key): …what to do"
-			part += " (" + why + ")"
+		if why := d.ShortReason(); d.Status == steps.StatusNotRun && why != "" {
+			part += " (" + why + ")" // "not run (no master key)"
 		}
 		var bad []string
 		for _, p := range d.Probes {

@@ -245,8 +245,12 @@ func untestedOutcome(dirs []DirectionResult) string {
 	return strings.Join(append(notRun, passed...), "; ")
 }
 
-// shortReason is the first clause of a not-run direction's reason, before what to do:
-// "not tested (no master key): the test endpoint's …" → "no master key".
+// ShortReason is the first clause of a not-run direction's reason, before what to do:
+// "not tested (no master key): the test endpoint's …" → "no master key"; "" without a
+// reason.
+func (d DirectionResult) ShortReason() string { return shortReason(d.Reason) }
+
+// shortReason is DirectionResult.ShortReason of reason.
 func shortReason(reason string) string {
 	for _, sep := range []string{": ", "; "} {
 		if i := strings.Index(reason, sep); i > 0 {
